@@ -1,19 +1,26 @@
-# tools/lib/steps.sh: shared by the entry scripts. `step NAME CMD...` runs a
-# command, printing its name and how long it took, and stops the script on failure.
+# tools/lib/steps.sh: shared by the entry scripts.
+#   step NAME CMD...     run CMD, print its name and duration; stop the script on failure
+#   step_rc NAME CMD...  the same, but return CMD's exit status instead of stopping
 
-step() {
-	local name=$1; shift
-	local t0 t1 rc
+_elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+step_rc() {
+	local name=$1 t0 rc
+	shift
 	t0=$(date +%s.%N)
 	printf '==> %s\n' "$name"
 	set +e
 	"$@"
 	rc=$?
 	set -e
-	t1=$(date +%s.%N)
 	if [ $rc -ne 0 ]; then
-		printf '==> %s: FAILED (exit %d) after %.1f s\n' "$name" "$rc" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')"
-		exit $rc
+		printf '==> %s: FAILED (exit %d) after %s s\n' "$name" "$rc" "$(_elapsed "$t0")"
+	else
+		printf '==> %s: ok (%s s)\n' "$name" "$(_elapsed "$t0")"
 	fi
-	printf '==> %s: ok (%.1f s)\n' "$name" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')"
+	return $rc
+}
+
+step() {
+	step_rc "$@" || exit $?
 }

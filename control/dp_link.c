@@ -1,0 +1,140 @@
+/*
+ * dp_link.c: see dp_link.h. The dataplane can be restarted under isthmusd (an
+ * upgrade, a crash, an operator): its SAs are then gone, so every new
+ * connection, and every change of the dataplane's boot id seen in a HELLO,
+ * triggers the up callback, which installs the SAs again.
+ */
+#include "dp_link.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl_client.h"
+
+#define CALL_TIMEOUT_MS 2000
+
+struct dp_link {
+	pthread_mutex_t lock;
+	char path[108];
+	int fd;
+	int up;
+	uint64_t boot;       /**< boot id of the dataplane instance last seen */
+	dp_link_up_fn up_fn;
+	void *ctx;
+};
+
+struct dp_link *dp_link_create(const char *path, dp_link_up_fn up, void *ctx)
+{
+	struct dp_link *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	pthread_mutex_init(&l->lock, NULL);
+	snprintf(l->path, sizeof(l->path), "%s", path);
+	l->fd = -1;
+	l->up_fn = up;
+	l->ctx = ctx;
+	return l;
+}
+
+static void disconnect(struct dp_link *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+	l->up = 0;
+}
+
+/* Call with the lock held. Returns 1 when a new connection was made. */
+static int ensure_connected(struct dp_link *l, char *err, size_t errlen)
+{
+	if (l->fd >= 0)
+		return 0;
+	l->fd = ctl_connect(l->path, err, errlen);
+	return l->fd >= 0 ? 1 : -1;
+}
+
+static const struct ctl_reply *call_locked(struct dp_link *l, void *req, size_t len, void *rbuf,
+					   int *connected, char *err, size_t errlen)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		const struct ctl_reply *r;
+		int c = ensure_connected(l, err, errlen);
+
+		if (c < 0)
+			return NULL;
+		if (c > 0)
+			*connected = 1;
+		r = ctl_call(l->fd, req, len, rbuf, CTL_MAX_MSG + 1, CALL_TIMEOUT_MS, err, errlen);
+		if (r) {
+			l->up = 1;
+			return r;
+		}
+		disconnect(l); /* stale connection (dataplane restarted): retry once */
+	}
+	return NULL;
+}
+
+const struct ctl_reply *dp_link_call(struct dp_link *l, void *req, size_t len, void *rbuf,
+				     char *err, size_t errlen)
+{
+	const struct ctl_reply *r;
+	int connected = 0;
+
+	pthread_mutex_lock(&l->lock);
+	r = call_locked(l, req, len, rbuf, &connected, err, errlen);
+	pthread_mutex_unlock(&l->lock);
+	/* A fresh connection may be a fresh dataplane: let the owner check with a
+	 * ping (which compares boot ids) rather than reinstall blindly here. */
+	if (connected && l->up_fn)
+		dp_link_ping(l);
+	return r;
+}
+
+/* Parse "boot":N out of the HELLO reply body. */
+static uint64_t boot_id(const struct ctl_reply *r)
+{
+	const char *b = ctl_reply_body(r);
+	const char *p = strstr(b, "\"boot\":");
+
+	return p ? strtoull(p + 7, NULL, 10) : 0;
+}
+
+int dp_link_ping(struct dp_link *l)
+{
+	static __thread uint8_t rbuf[CTL_MAX_MSG + 1];
+	struct ctl_hdr h = { .type = CTL_HELLO };
+	const struct ctl_reply *r;
+	char err[256];
+	int connected = 0, changed = 0;
+
+	pthread_mutex_lock(&l->lock);
+	r = call_locked(l, &h, sizeof(h), rbuf, &connected, err, sizeof(err));
+	if (r && r->status == 0) {
+		uint64_t b = boot_id(r);
+
+		changed = b != l->boot;
+		l->boot = b;
+	}
+	pthread_mutex_unlock(&l->lock);
+	if (changed && l->up_fn)
+		l->up_fn(l->ctx);
+	return r && r->status == 0 ? 0 : -1;
+}
+
+int dp_link_is_up(const struct dp_link *l)
+{
+	return l->up;
+}
+
+void dp_link_destroy(struct dp_link *l)
+{
+	if (!l)
+		return;
+	disconnect(l);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}

@@ -1,0 +1,546 @@
+/*
+ * kernel_dp.c: charon's "kernel-ipsec" backend for Isthmus. charon negotiates
+ * CHILD_SAs and calls add_sa/del_sa/query_sa as it would on the Linux kernel;
+ * we hand each SA to isthmus-dp over its control socket (docs/control-protocol.md).
+ *
+ * What the kernel would do on its own and the dataplane does not, happens here:
+ *  - lifetimes: charon expects the kernel to signal soft expiry (rekey) and
+ *    hard expiry by time, bytes and packets. A once-a-second job compares each
+ *    SA's age and dataplane counters with its lifetime_cfg_t and calls
+ *    charon->kernel->expire(), as XFRM's expire messages would;
+ *  - restarts: the SAs (keys included, in memory that is wiped on delete) are
+ *    kept here, so a restarted dataplane gets them all back (dp_link notices).
+ * Policies are implicit in the dataplane (VTEP-to-VTEP VXLAN only), so the
+ * policy calls only succeed.
+ */
+#include "kernel_dp.h"
+
+#include <errno.h>
+#include <pthread.h>
+
+#include <daemon.h>
+#include <collections/hashtable.h>
+#include <processing/jobs/callback_job.h>
+#include <threading/mutex.h>
+
+#include <esp.h>
+
+#include "dp_link.h"
+
+typedef struct private_kernel_dp_t private_kernel_dp_t;
+
+/** An SA as installed in the dataplane. */
+typedef struct {
+	uint32_t spi;           /**< host order */
+	bool inbound;
+	host_t *dst;            /**< for charon->kernel->expire() */
+	struct ctl_sa_add msg;  /**< exactly what was sent, keys included */
+	lifetime_cfg_t life;
+	time_t installed;       /**< time_monotonic() */
+	bool soft_done;
+	bool hard_done;
+} sa_entry_t;
+
+/** Hash key: SPI and direction. */
+typedef struct {
+	uint32_t spi;
+	bool inbound;
+} sa_key_t;
+
+struct private_kernel_dp_t {
+	kernel_ipsec_t public;
+	struct dp_link *link;
+	mutex_t *mutex;
+	hashtable_t *sas;       /**< sa_key_t -> sa_entry_t */
+	rng_t *rng;
+};
+
+/* The one instance (charon creates the backend through a plain constructor). */
+static char dp_socket_path[108] = CTL_DEFAULT_PATH;
+
+/* The periodic job cannot be removed from charon's scheduler: it finds the live
+ * instance here, and destroy() clears it under the same lock. */
+static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
+static private_kernel_dp_t *active;
+
+void kernel_dp_set_socket(const char *path)
+{
+	snprintf(dp_socket_path, sizeof(dp_socket_path), "%s", path);
+}
+
+static u_int sa_hash(const void *k)
+{
+	const sa_key_t *key = k;
+
+	return chunk_hash(chunk_from_thing(key->spi)) ^ key->inbound;
+}
+
+static bool sa_equals(const void *a, const void *b)
+{
+	const sa_key_t *x = a, *y = b;
+
+	return x->spi == y->spi && x->inbound == y->inbound;
+}
+
+static void entry_destroy(sa_entry_t *e)
+{
+	memwipe(&e->msg, sizeof(e->msg));
+	DESTROY_IF(e->dst);
+	free(e);
+}
+
+/* Send one request; log (never with key material) and map the result. */
+static status_t dp_request(private_kernel_dp_t *this, void *req, size_t len, const char *what,
+			   uint32_t spi, void *body, size_t body_len)
+{
+	uint8_t *rbuf = malloc(CTL_MAX_MSG + 1);
+	const struct ctl_reply *r;
+	char err[256];
+	status_t st = FAILED;
+
+	if (!rbuf)
+		return FAILED;
+	r = dp_link_call(this->link, req, len, rbuf, err, sizeof(err));
+	if (!r) {
+		DBG1(DBG_KNL, "isthmus-dp: %s SPI %.8x: %s", what, spi, err);
+	} else if (r->status != 0) {
+		DBG1(DBG_KNL, "isthmus-dp: %s SPI %.8x refused: %.*s", what, spi,
+		     (int)r->body_len, (const char *)ctl_reply_body(r));
+		st = r->status == -ENOENT ? NOT_FOUND : FAILED;
+	} else {
+		if (body && r->body_len >= body_len)
+			memcpy(body, ctl_reply_body(r), body_len);
+		st = SUCCESS;
+	}
+	memwipe(rbuf, CTL_MAX_MSG + 1);
+	free(rbuf);
+	return st;
+}
+
+METHOD(kernel_ipsec_t, get_features, kernel_feature_t,
+	private_kernel_dp_t *this)
+{
+	return KERNEL_ESP_V3_TFC;
+}
+
+METHOD(kernel_ipsec_t, get_spi, status_t,
+	private_kernel_dp_t *this, host_t *src, host_t *dst, uint8_t protocol, uint32_t *spi)
+{
+	/* RFC 4303 2.1: SPIs 1..255 are reserved by IANA, 0 is never used. Pick a
+	 * random one not in use by an inbound SA here. */
+	for (int i = 0; i < 64; i++) {
+		uint32_t s;
+		sa_key_t key = { .inbound = TRUE };
+
+		if (!this->rng->get_bytes(this->rng, sizeof(s), (uint8_t *)&s))
+			return FAILED;
+		s |= 0x100;
+		key.spi = s;
+		this->mutex->lock(this->mutex);
+		if (!this->sas->get(this->sas, &key)) {
+			this->mutex->unlock(this->mutex);
+			*spi = htonl(s);
+			return SUCCESS;
+		}
+		this->mutex->unlock(this->mutex);
+	}
+	return FAILED;
+}
+
+METHOD(kernel_ipsec_t, get_cpi, status_t,
+	private_kernel_dp_t *this, host_t *src, host_t *dst, uint16_t *cpi)
+{
+	return NOT_SUPPORTED;
+}
+
+/* Translate charon's SA into the control message; FALSE if Isthmus cannot run it. */
+static bool to_ctl(kernel_ipsec_sa_id_t *id, kernel_ipsec_add_sa_t *data, struct ctl_sa_add *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->h.type = CTL_SA_ADD;
+	m->spi = ntohl(id->spi);
+	m->dir = data->inbound ? CTL_SA_IN : CTL_SA_OUT;
+	if (id->proto != IPPROTO_ESP || data->mode != MODE_TUNNEL) {
+		DBG1(DBG_KNL, "isthmus-dp: only ESP tunnel mode is supported");
+		return FALSE;
+	}
+	if (!data->encap) {
+		DBG1(DBG_KNL, "isthmus-dp: the SA must use UDP encapsulation (encap = yes)");
+		return FALSE;
+	}
+	if (data->int_alg != AUTH_UNDEFINED || data->ipcomp != IPCOMP_NONE) {
+		DBG1(DBG_KNL, "isthmus-dp: only AEAD without IPComp is supported");
+		return FALSE;
+	}
+	switch (data->enc_alg) {
+	case ENCR_AES_GCM_ICV16:
+		m->cipher = ESP_CIPHER_AES256GCM;
+		break;
+	case ENCR_CHACHA20_POLY1305:
+		m->cipher = ESP_CIPHER_CHACHA20POLY1305;
+		break;
+	default:
+		DBG1(DBG_KNL, "isthmus-dp: cipher %N is not supported (aes256gcm16 or "
+		     "chacha20poly1305)", encryption_algorithm_names, data->enc_alg);
+		return FALSE;
+	}
+	if (data->enc_key.len != sizeof(m->keymat)) {
+		DBG1(DBG_KNL, "isthmus-dp: %N key of %zu bytes, need %zu (256-bit key + salt)",
+		     encryption_algorithm_names, data->enc_alg, data->enc_key.len,
+		     sizeof(m->keymat));
+		return FALSE;
+	}
+	if (id->src->get_family(id->src) != AF_INET || id->dst->get_family(id->dst) != AF_INET) {
+		DBG1(DBG_KNL, "isthmus-dp: the underlay is IPv4 only");
+		return FALSE;
+	}
+	memcpy(m->keymat, data->enc_key.ptr, sizeof(m->keymat));
+	m->esn = data->esn;
+	m->replay_window = data->replay_window;
+	m->worker = 0xffff;
+	memcpy(&m->src_ip, id->src->get_address(id->src).ptr, 4);
+	memcpy(&m->dst_ip, id->dst->get_address(id->dst).ptr, 4);
+	m->src_port = id->src->get_port(id->src);
+	m->dst_port = id->dst->get_port(id->dst);
+	return TRUE;
+}
+
+METHOD(kernel_ipsec_t, add_sa, status_t,
+	private_kernel_dp_t *this, kernel_ipsec_sa_id_t *id, kernel_ipsec_add_sa_t *data)
+{
+	sa_entry_t *e, *old;
+	sa_key_t *key;
+	status_t st;
+
+	INIT(e,
+		.spi = ntohl(id->spi),
+		.inbound = data->inbound,
+		.dst = id->dst->clone(id->dst),
+		.life = *data->lifetime,
+		.installed = time_monotonic(NULL),
+	);
+	if (!to_ctl(id, data, &e->msg)) {
+		entry_destroy(e);
+		return NOT_SUPPORTED;
+	}
+	st = dp_request(this, &e->msg, sizeof(e->msg), "add", e->spi, NULL, 0);
+	if (st != SUCCESS) {
+		entry_destroy(e);
+		return st;
+	}
+	DBG1(DBG_KNL, "isthmus-dp: installed %s SA %.8x (%s%s)", e->inbound ? "inbound" : "outbound",
+	     e->spi, e->msg.cipher == ESP_CIPHER_AES256GCM ? "AES-256-GCM" : "ChaCha20-Poly1305",
+	     e->msg.esn ? ", ESN" : "");
+	INIT(key, .spi = e->spi, .inbound = e->inbound);
+	this->mutex->lock(this->mutex);
+	old = this->sas->put(this->sas, key, e);
+	this->mutex->unlock(this->mutex);
+	if (old)
+		entry_destroy(old); /* replaced: same SPI and direction */
+	return SUCCESS;
+}
+
+METHOD(kernel_ipsec_t, update_sa, status_t,
+	private_kernel_dp_t *this, kernel_ipsec_sa_id_t *id, kernel_ipsec_update_sa_t *data)
+{
+	/* MOBIKE / NAT mapping changes: the appliances have fixed underlay
+	 * addresses; refusing makes charon re-establish the CHILD_SA instead. */
+	return NOT_SUPPORTED;
+}
+
+METHOD(kernel_ipsec_t, query_sa, status_t,
+	private_kernel_dp_t *this, kernel_ipsec_sa_id_t *id, kernel_ipsec_query_sa_t *data,
+	uint64_t *bytes, uint64_t *packets, time_t *time)
+{
+	struct ctl_sa_id q = { .h.type = CTL_SA_QUERY, .spi = ntohl(id->spi) };
+	struct ctl_sa_counters c;
+	sa_key_t key = { .spi = ntohl(id->spi), .inbound = TRUE };
+	status_t st;
+
+	this->mutex->lock(this->mutex);
+	if (!this->sas->get(this->sas, &key))
+		key.inbound = FALSE;
+	this->mutex->unlock(this->mutex);
+	q.dir = key.inbound ? CTL_SA_IN : CTL_SA_OUT;
+	st = dp_request(this, &q, sizeof(q), "query", q.spi, &c, sizeof(c));
+	if (st != SUCCESS)
+		return st;
+	if (bytes)
+		*bytes = c.bytes;
+	if (packets)
+		*packets = c.packets;
+	if (time)
+		*time = c.idle_ms == UINT64_MAX ? 0 : time_monotonic(NULL) - (time_t)(c.idle_ms / 1000);
+	return SUCCESS;
+}
+
+static status_t delete_one(private_kernel_dp_t *this, uint32_t spi, bool inbound)
+{
+	struct ctl_sa_id d = { .h.type = CTL_SA_DEL, .spi = spi,
+			       .dir = inbound ? CTL_SA_IN : CTL_SA_OUT };
+	sa_key_t key = { .spi = spi, .inbound = inbound };
+	sa_entry_t *e;
+	status_t st;
+
+	this->mutex->lock(this->mutex);
+	e = this->sas->remove(this->sas, &key);
+	this->mutex->unlock(this->mutex);
+	if (!e)
+		return NOT_FOUND;
+	entry_destroy(e);
+	st = dp_request(this, &d, sizeof(d), "delete", spi, NULL, 0);
+	DBG1(DBG_KNL, "isthmus-dp: deleted %s SA %.8x", inbound ? "inbound" : "outbound", spi);
+	return st == NOT_FOUND ? SUCCESS : st; /* already gone there: fine */
+}
+
+METHOD(kernel_ipsec_t, del_sa, status_t,
+	private_kernel_dp_t *this, kernel_ipsec_sa_id_t *id, kernel_ipsec_del_sa_t *data)
+{
+	uint32_t spi = ntohl(id->spi);
+	status_t st = delete_one(this, spi, TRUE);
+
+	/* charon does not say the direction: the SPI is ours (inbound) or the peer's */
+	return st == NOT_FOUND ? delete_one(this, spi, FALSE) : st;
+}
+
+METHOD(kernel_ipsec_t, flush_sas, status_t,
+	private_kernel_dp_t *this)
+{
+	enumerator_t *en;
+	sa_key_t *key;
+	sa_entry_t *e;
+	linked_list_t *keys = linked_list_create();
+
+	this->mutex->lock(this->mutex);
+	en = this->sas->create_enumerator(this->sas);
+	while (en->enumerate(en, &key, &e)) {
+		sa_key_t *k;
+
+		INIT(k, .spi = key->spi, .inbound = key->inbound);
+		keys->insert_last(keys, k);
+	}
+	en->destroy(en);
+	this->mutex->unlock(this->mutex);
+	while (keys->remove_first(keys, (void **)&key) == SUCCESS) {
+		delete_one(this, key->spi, key->inbound);
+		free(key);
+	}
+	keys->destroy(keys);
+	return SUCCESS;
+}
+
+METHOD(kernel_ipsec_t, add_policy, status_t,
+	private_kernel_dp_t *this, kernel_ipsec_policy_id_t *id, kernel_ipsec_manage_policy_t *data)
+{
+	return SUCCESS;
+}
+
+METHOD(kernel_ipsec_t, query_policy, status_t,
+	private_kernel_dp_t *this, kernel_ipsec_policy_id_t *id, kernel_ipsec_query_policy_t *data,
+	time_t *use_time)
+{
+	return NOT_SUPPORTED;
+}
+
+METHOD(kernel_ipsec_t, del_policy, status_t,
+	private_kernel_dp_t *this, kernel_ipsec_policy_id_t *id, kernel_ipsec_manage_policy_t *data)
+{
+	return SUCCESS;
+}
+
+METHOD(kernel_ipsec_t, flush_policies, status_t,
+	private_kernel_dp_t *this)
+{
+	return SUCCESS;
+}
+
+/* IKE sockets need no IPsec bypass or UDP decapsulation: ESP never reaches the
+ * kernel, the dataplane takes it off the wire first. */
+METHOD(kernel_ipsec_t, bypass_socket, bool,
+	private_kernel_dp_t *this, int fd, int family)
+{
+	return TRUE;
+}
+
+METHOD(kernel_ipsec_t, enable_udp_decap, bool,
+	private_kernel_dp_t *this, int fd, int family, uint16_t port)
+{
+	return TRUE;
+}
+
+/* After the dataplane (re)started: install every SA again. */
+static void reinstall(void *ctx)
+{
+	private_kernel_dp_t *this = ctx;
+	linked_list_t *msgs = linked_list_create();
+	enumerator_t *en;
+	struct ctl_sa_add *m;
+	sa_entry_t *e;
+	sa_key_t *key;
+	int n = 0, failed = 0;
+
+	this->mutex->lock(this->mutex);
+	en = this->sas->create_enumerator(this->sas);
+	while (en->enumerate(en, &key, &e)) {
+		m = malloc(sizeof(*m));
+		memcpy(m, &e->msg, sizeof(*m));
+		msgs->insert_last(msgs, m);
+	}
+	en->destroy(en);
+	this->mutex->unlock(this->mutex);
+	while (msgs->remove_first(msgs, (void **)&m) == SUCCESS) {
+		if (dp_request(this, m, sizeof(*m), "re-add", m->spi, NULL, 0) == SUCCESS)
+			n++;
+		else
+			failed++;
+		memwipe(m, sizeof(*m));
+		free(m);
+	}
+	msgs->destroy(msgs);
+	if (n || failed)
+		DBG1(DBG_KNL, "isthmus-dp (re)connected: %d SAs installed again, %d failed", n, failed);
+}
+
+/** An expiry to report, collected under the lock and reported outside it. */
+typedef struct {
+	uint32_t spi;
+	host_t *dst;
+	bool hard;
+} expire_t;
+
+static bool past(uint64_t limit, uint64_t value)
+{
+	return limit && value >= limit;
+}
+
+/* Once a second: liveness of the dataplane, and SA lifetimes. */
+static void tick_locked(private_kernel_dp_t *this)
+{
+	linked_list_t *due = linked_list_create();
+	time_t now = time_monotonic(NULL);
+	enumerator_t *en;
+	sa_entry_t *e;
+	sa_key_t *key;
+	expire_t *x;
+
+	dp_link_ping(this->link);
+
+	this->mutex->lock(this->mutex);
+	en = this->sas->create_enumerator(this->sas);
+	while (en->enumerate(en, &key, &e)) {
+		uint64_t age = (uint64_t)(now - e->installed), bytes = 0, packets = 0;
+		bool soft, hard;
+
+		if (e->hard_done)
+			continue;
+		if (e->life.bytes.life || e->life.bytes.rekey || e->life.packets.life ||
+		    e->life.packets.rekey) {
+			struct ctl_sa_id q = { .h.type = CTL_SA_QUERY, .spi = e->spi,
+					       .dir = e->inbound ? CTL_SA_IN : CTL_SA_OUT };
+			struct ctl_sa_counters c = { 0 };
+
+			if (dp_request(this, &q, sizeof(q), "query", e->spi, &c, sizeof(c)) ==
+			    SUCCESS) {
+				bytes = c.bytes;
+				packets = c.packets;
+			}
+		}
+		hard = past(e->life.time.life, age) || past(e->life.bytes.life, bytes) ||
+		       past(e->life.packets.life, packets);
+		soft = past(e->life.time.rekey, age) || past(e->life.bytes.rekey, bytes) ||
+		       past(e->life.packets.rekey, packets);
+		if (hard || (soft && !e->soft_done)) {
+			INIT(x, .spi = e->spi, .dst = e->dst->clone(e->dst), .hard = hard);
+			due->insert_last(due, x);
+			e->soft_done = TRUE;
+			e->hard_done = hard;
+		}
+	}
+	en->destroy(en);
+	this->mutex->unlock(this->mutex);
+
+	while (due->remove_first(due, (void **)&x) == SUCCESS) {
+		DBG1(DBG_KNL, "isthmus-dp: SA %.8x reached its %s lifetime", x->spi,
+		     x->hard ? "hard" : "soft");
+		charon->kernel->expire(charon->kernel, IPPROTO_ESP, htonl(x->spi), x->dst, x->hard);
+		x->dst->destroy(x->dst);
+		free(x);
+	}
+	due->destroy(due);
+}
+
+static job_requeue_t tick(void *unused)
+{
+	(void)unused;
+	pthread_mutex_lock(&active_lock);
+	if (!active) {
+		pthread_mutex_unlock(&active_lock);
+		return JOB_REQUEUE_NONE;
+	}
+	tick_locked(active);
+	pthread_mutex_unlock(&active_lock);
+	return JOB_RESCHEDULE_MS(1000);
+}
+
+METHOD(kernel_ipsec_t, destroy, void,
+	private_kernel_dp_t *this)
+{
+	enumerator_t *en;
+	sa_key_t *key;
+	sa_entry_t *e;
+
+	pthread_mutex_lock(&active_lock);
+	if (active == this)
+		active = NULL;
+	pthread_mutex_unlock(&active_lock);
+	en = this->sas->create_enumerator(this->sas);
+	while (en->enumerate(en, &key, &e)) {
+		entry_destroy(e);
+		free(key);
+	}
+	en->destroy(en);
+	this->sas->destroy(this->sas);
+	dp_link_destroy(this->link);
+	this->mutex->destroy(this->mutex);
+	DESTROY_IF(this->rng);
+	free(this);
+}
+
+kernel_ipsec_t *kernel_dp_create(void)
+{
+	private_kernel_dp_t *this;
+
+	INIT(this,
+		.public = {
+			.get_features = _get_features,
+			.get_spi = _get_spi,
+			.get_cpi = _get_cpi,
+			.add_sa = _add_sa,
+			.update_sa = _update_sa,
+			.query_sa = _query_sa,
+			.del_sa = _del_sa,
+			.flush_sas = _flush_sas,
+			.add_policy = _add_policy,
+			.query_policy = _query_policy,
+			.del_policy = _del_policy,
+			.flush_policies = _flush_policies,
+			.bypass_socket = _bypass_socket,
+			.enable_udp_decap = _enable_udp_decap,
+			.destroy = _destroy,
+		},
+		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
+		.sas = hashtable_create(sa_hash, sa_equals, 32),
+		.rng = lib->crypto->create_rng(lib->crypto, RNG_WEAK),
+	);
+	this->link = dp_link_create(dp_socket_path, reinstall, this);
+	if (!this->rng || !this->link) {
+		destroy(this);
+		return NULL;
+	}
+	pthread_mutex_lock(&active_lock);
+	active = this;
+	pthread_mutex_unlock(&active_lock);
+	lib->scheduler->schedule_job_ms(lib->scheduler,
+		(job_t *)callback_job_create((callback_job_cb_t)tick, NULL, NULL, NULL), 1000);
+	return &this->public;
+}

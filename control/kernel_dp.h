@@ -1,0 +1,19 @@
+/**
+ * @file kernel_dp.h
+ * charon "kernel-ipsec" backend that installs SAs in isthmus-dp.
+ */
+#ifndef ISTHMUS_KERNEL_DP_H
+#define ISTHMUS_KERNEL_DP_H
+
+#include <kernel/kernel_ipsec.h>
+
+/** Where isthmus-dp's control socket is; call before charon initialises. */
+void kernel_dp_set_socket(const char *path);
+
+/**
+ * Constructor registered with PLUGIN_CALLBACK(kernel_ipsec_register, ...).
+ * @return the backend, or NULL if it cannot be created
+ */
+kernel_ipsec_t *kernel_dp_create(void);
+
+#endif

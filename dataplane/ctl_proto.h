@@ -1,0 +1,124 @@
+/**
+ * @file ctl_proto.h
+ * The isthmus-dp control socket protocol, version 1 (docs/control-protocol.md).
+ *
+ * A unix SOCK_SEQPACKET socket: one message per datagram, so a message is never
+ * split or merged, and a truncated or oversized one is seen as such. Every
+ * request gets exactly one reply with the same @c seq. All integers are in host
+ * byte order (the socket is local), addresses in network order.
+ *
+ * Users: isthmusd (SA hand-off from libcharon), isthmusctl (operator CLI), tests.
+ * No DPDK here.
+ */
+#ifndef ISTHMUS_CTL_PROTO_H
+#define ISTHMUS_CTL_PROTO_H
+
+#include <stdint.h>
+
+#define CTL_MAGIC 0x4d545349u   /**< "ISTM" read as little-endian bytes */
+#define CTL_VERSION 1
+#define CTL_MAX_MSG 65536       /**< largest message either side sends */
+#define CTL_KEYMAT_LEN 36       /**< 32-byte key + 4-byte salt (ESP_KEYMAT_LEN) */
+#define CTL_NAME_LEN 32         /**< segment names, NUL-terminated */
+#define CTL_DEFAULT_PATH "/run/isthmus/dp.sock"
+
+/** Message types. Replies carry the request type with CTL_REPLY set. */
+enum ctl_type {
+	CTL_HELLO = 1,     /**< no body; reply body: JSON {"version":..,"name":..} */
+	CTL_SA_ADD = 2,    /**< struct ctl_sa_add; add or replace an SA */
+	CTL_SA_DEL = 3,    /**< struct ctl_sa_id */
+	CTL_SA_QUERY = 4,  /**< struct ctl_sa_id; reply body: struct ctl_sa_counters */
+	CTL_SEG_ADD = 5,   /**< struct ctl_seg */
+	CTL_SEG_DEL = 6,   /**< struct ctl_seg (name or vni) */
+	CTL_STATS = 7,     /**< no body; reply body: JSON text */
+	CTL_MACS = 8,      /**< no body; reply body: JSON text */
+	CTL_SA_LIST = 9,   /**< no body; reply body: JSON text (no key material) */
+	CTL_TYPE_MAX,
+	CTL_REPLY = 0x8000,
+};
+
+/** Every message starts with this. */
+struct ctl_hdr {
+	uint32_t magic;   /**< CTL_MAGIC */
+	uint16_t version; /**< CTL_VERSION */
+	uint16_t type;    /**< enum ctl_type, | CTL_REPLY in replies */
+	uint32_t len;     /**< total length including this header */
+	uint32_t seq;     /**< chosen by the requester, echoed in the reply */
+};
+
+/** Reply: header, status, then a type-specific body (or an error message). */
+struct ctl_reply {
+	struct ctl_hdr h;
+	int32_t status;   /**< 0, or a negative errno */
+	uint32_t body_len;/**< bytes after this struct; error text if status < 0 */
+};
+
+enum ctl_sa_dir { CTL_SA_OUT = 0, CTL_SA_IN = 1 };
+
+/** Add (or replace) an SA. The key material is wiped by both sides after use. */
+struct ctl_sa_add {
+	struct ctl_hdr h;
+	uint32_t spi;          /**< host order */
+	uint8_t dir;           /**< enum ctl_sa_dir */
+	uint8_t cipher;        /**< enum esp_cipher */
+	uint8_t esn;           /**< 0/1 */
+	uint8_t reserved;
+	uint32_t replay_window;/**< inbound; 0 = default */
+	uint16_t worker;       /**< outbound: worker that owns it; 0xffff = any free */
+	uint16_t reserved2;
+	uint32_t src_ip;       /**< outer source, network order */
+	uint32_t dst_ip;       /**< outer destination, network order */
+	uint16_t src_port;     /**< UDP encapsulation ports, host order */
+	uint16_t dst_port;
+	uint8_t keymat[CTL_KEYMAT_LEN];
+};
+
+/** Identifies an SA. */
+struct ctl_sa_id {
+	struct ctl_hdr h;
+	uint32_t spi;
+	uint8_t dir;
+	uint8_t reserved[3];
+};
+
+/** SA_QUERY reply body. */
+struct ctl_sa_counters {
+	uint64_t bytes;
+	uint64_t packets;
+	uint64_t errors;       /**< all rejection reasons summed */
+	uint64_t seq;          /**< last sequence number used / highest accepted */
+	uint64_t idle_ms;      /**< since the SA last carried a packet (UINT64_MAX: never) */
+};
+
+/** Segment add / delete. */
+struct ctl_seg {
+	struct ctl_hdr h;
+	char name[CTL_NAME_LEN];
+	uint16_t vlan;         /**< 1..4094, or 0 for untagged on an access port */
+	uint16_t reserved;
+	uint32_t vni;          /**< 24 bits */
+};
+
+/** Expected request body size for a type, or -1 when the type is unknown. */
+static inline long ctl_request_size(uint16_t type)
+{
+	switch (type) {
+	case CTL_HELLO:
+	case CTL_STATS:
+	case CTL_MACS:
+	case CTL_SA_LIST:
+		return sizeof(struct ctl_hdr);
+	case CTL_SA_ADD:
+		return sizeof(struct ctl_sa_add);
+	case CTL_SA_DEL:
+	case CTL_SA_QUERY:
+		return sizeof(struct ctl_sa_id);
+	case CTL_SEG_ADD:
+	case CTL_SEG_DEL:
+		return sizeof(struct ctl_seg);
+	default:
+		return -1;
+	}
+}
+
+#endif

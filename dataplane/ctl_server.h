@@ -1,0 +1,73 @@
+/**
+ * @file ctl_server.h
+ * The control socket server of isthmus-dp: accepts local clients on a unix
+ * SOCK_SEQPACKET socket, validates every message against ctl_proto.h and hands
+ * well-formed requests to the dataplane's handler. Bad messages get an error
+ * reply and a counter, never a crash. No DPDK: polled from the main lcore.
+ */
+#ifndef ISTHMUS_CTL_SERVER_H
+#define ISTHMUS_CTL_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctl_proto.h"
+
+/** Reply body under construction. */
+struct ctl_out {
+	uint8_t *buf;
+	size_t len;
+	size_t cap;
+};
+
+/** Append bytes to a reply body; -ENOSPC when it would exceed CTL_MAX_MSG. */
+int ctl_out_append(struct ctl_out *o, const void *p, size_t n);
+/** Append formatted text to a reply body; -ENOSPC when it would not fit. */
+int ctl_out_printf(struct ctl_out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/**
+ * Request handler. @p req has been validated: magic, version, known type and the
+ * exact size for that type. Returns 0 with the reply body in @p out, or a
+ * negative errno with a human-readable message in @p out.
+ */
+typedef int (*ctl_handler_fn)(void *ctx, const struct ctl_hdr *req, struct ctl_out *out);
+
+/** Counters of the server: every rejected message has its own. */
+struct ctl_server_stats {
+	uint64_t accepted;      /**< connections accepted */
+	uint64_t refused;       /**< connections refused: too many clients */
+	uint64_t requests;      /**< well-formed requests handled */
+	uint64_t failed;        /**< handled requests whose handler returned an error */
+	uint64_t bad_magic;
+	uint64_t bad_version;
+	uint64_t bad_type;
+	uint64_t bad_length;    /**< truncated, or the wrong size for the type */
+	uint64_t oversized;     /**< longer than CTL_MAX_MSG */
+	uint64_t send_errors;   /**< reply could not be sent (client gone) */
+};
+
+struct ctl_server;
+
+/**
+ * Create the socket at @p path (its directory is created, a stale socket file is
+ * replaced, mode 0600: root only).
+ * @return the server, or NULL with a reason in @p err
+ */
+struct ctl_server *ctl_server_open(const char *path, ctl_handler_fn fn, void *ctx,
+				   char *err, size_t errlen);
+
+/**
+ * Serve whatever is pending: accept, read and answer, waiting up to
+ * @p timeout_ms for the first event (0: do not wait).
+ * @return number of messages processed, or -1 on a fatal socket error
+ */
+int ctl_server_poll(struct ctl_server *s, int timeout_ms);
+
+/** Snapshot of the counters. */
+void ctl_server_get_stats(const struct ctl_server *s, struct ctl_server_stats *st);
+
+/** Close all clients, remove the socket file, free. NULL is ignored. */
+void ctl_server_close(struct ctl_server *s);
+
+#endif

@@ -1,0 +1,138 @@
+/**
+ * @file exception.h
+ * The exception path: uplink traffic that is not ESP but is for the appliance
+ * (ARP, ICMP, IKE on UDP 500, IKE on UDP 4500 behind the non-ESP marker, NAT
+ * keepalives) goes to a kernel TAP interface holding the uplink address, and
+ * whatever the kernel sends on that TAP goes out of the uplink. This is how
+ * isthmusd's libcharon speaks IKE while DPDK owns the uplink port.
+ */
+#ifndef ISTHMUS_EXCEPTION_H
+#define ISTHMUS_EXCEPTION_H
+
+#include <net/if.h>
+#include <stdint.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_ip_frag.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#define IKE_PORT 500
+#define NATT_PORT 4500 /**< RFC 3948 */
+
+/** What the uplink RX path does with a frame. */
+enum uplink_class {
+	UPLINK_ESP = 0,        /**< ESP in UDP 4500 to us: the tunnel */
+	UPLINK_KERNEL,         /**< ARP, ICMP, IKE, NAT keepalive: exception path */
+	UPLINK_DROP_SHORT,     /**< truncated Ethernet/IPv4/UDP header */
+	UPLINK_DROP_IP_BAD,    /**< outer IPv4 header malformed */
+	UPLINK_DROP_FRAG,      /**< outer IPv4 fragment (reassembly: not here) */
+	UPLINK_DROP_NOT_US,    /**< not addressed to the uplink address */
+	UPLINK_DROP_PROTO,     /**< to us, but nothing we or the kernel serve */
+	UPLINK_DROP_ETHERTYPE, /**< neither IPv4 nor ARP */
+};
+
+/**
+ * Classify an uplink frame. Only reads headers; the mbuf is untouched.
+ *
+ * RFC 3948 section 2.2: on UDP 4500, a payload starting with four zero bytes
+ * (the non-ESP marker) is IKE; a single 0xff byte is a NAT keepalive; anything
+ * else is ESP (the SPI is never zero, RFC 4303 section 2.1).
+ *
+ * @param m         frame as received (Ethernet first, no VLAN on the uplink)
+ * @param local_ip  the uplink address (network order)
+ * @param l4_off    out: for UPLINK_ESP, offset of the ESP header
+ */
+static inline enum uplink_class uplink_classify(const struct rte_mbuf *m, rte_be32_t local_ip,
+						uint16_t *l4_off)
+{
+	const uint32_t len = rte_pktmbuf_data_len(m);
+	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip;
+	const struct rte_udp_hdr *udp;
+	uint32_t ihl, off, plen;
+
+	if (len < sizeof(*eh))
+		return UPLINK_DROP_SHORT;
+	if (eh->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
+		return UPLINK_KERNEL;
+	if (eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+		return UPLINK_DROP_ETHERTYPE;
+	if (len < sizeof(*eh) + sizeof(*ip))
+		return UPLINK_DROP_SHORT;
+	ip = (const struct rte_ipv4_hdr *)(eh + 1);
+	ihl = (uint32_t)(ip->version_ihl & 0x0f) * 4;
+	if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) ||
+	    rte_be_to_cpu_16(ip->total_length) < ihl ||
+	    sizeof(*eh) + rte_be_to_cpu_16(ip->total_length) > len)
+		return UPLINK_DROP_IP_BAD;
+	if (ip->dst_addr != local_ip)
+		return UPLINK_DROP_NOT_US;
+	if (rte_ipv4_frag_pkt_is_fragmented(ip))
+		return UPLINK_DROP_FRAG;
+	if (ip->next_proto_id == IPPROTO_ICMP)
+		return UPLINK_KERNEL;
+	if (ip->next_proto_id != IPPROTO_UDP)
+		return UPLINK_DROP_PROTO;
+	off = sizeof(*eh) + ihl;
+	plen = rte_be_to_cpu_16(ip->total_length) - ihl;
+	if (plen < sizeof(*udp))
+		return UPLINK_DROP_SHORT;
+	udp = (const struct rte_udp_hdr *)((const uint8_t *)eh + off);
+	if (udp->dst_port == rte_cpu_to_be_16(IKE_PORT))
+		return UPLINK_KERNEL;
+	if (udp->dst_port != rte_cpu_to_be_16(NATT_PORT))
+		return UPLINK_DROP_PROTO;
+	off += sizeof(*udp);
+	plen -= sizeof(*udp);
+	if (plen == 1 && *((const uint8_t *)eh + off) == 0xff)
+		return UPLINK_KERNEL; /* NAT keepalive: the kernel socket discards it */
+	if (plen >= 4 && *(const uint32_t *)((const uint8_t *)eh + off) == 0)
+		return UPLINK_KERNEL; /* non-ESP marker: IKE */
+	*l4_off = (uint16_t)off;
+	return UPLINK_ESP;
+}
+
+/** Counters of the exception path. */
+struct exc_stats {
+	uint64_t to_kernel;        /**< frames handed to the TAP */
+	uint64_t to_kernel_drops;  /**< TAP queue full */
+	uint64_t from_kernel;      /**< frames the kernel sent toward the uplink */
+};
+
+/** The exception TAP. */
+struct exc_path {
+	uint16_t port;             /**< DPDK port id of the net_tap vdev */
+	char ifname[IF_NAMESIZE];  /**< kernel interface name */
+	struct exc_stats st;
+};
+
+/**
+ * Create the TAP (a net_tap vdev named after @p ifname), give it the uplink
+ * port's MAC so the kernel's ARP replies and IKE packets carry the right
+ * source, start it, and configure the kernel side (address, MTU, up).
+ *
+ * @return 0, or -1 with a reason in @p err
+ */
+int exc_open(struct exc_path *x, const char *ifname, const struct rte_ether_addr *mac,
+	     rte_be32_t addr, unsigned prefixlen, unsigned mtu, struct rte_mempool *mp,
+	     char *err, size_t errlen);
+
+/**
+ * Hand frames to the kernel. Takes ownership of all @p n mbufs: those the TAP
+ * does not take are freed and counted in to_kernel_drops.
+ */
+void exc_to_kernel(struct exc_path *x, struct rte_mbuf **pkts, uint16_t n);
+
+/**
+ * Frames the kernel wants sent on the uplink; the caller owns them.
+ * @return number of mbufs stored in @p pkts
+ */
+uint16_t exc_from_kernel(struct exc_path *x, struct rte_mbuf **pkts, uint16_t max);
+
+/** Stop and remove the TAP. */
+void exc_close(struct exc_path *x);
+
+#endif

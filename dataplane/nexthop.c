@@ -1,0 +1,92 @@
+/*
+ * nexthop.c: ARP for the uplink next hop (RFC 826). Snooping both requests and
+ * replies means a peer that changes its MAC (a failed-over VM, a new vNIC) is
+ * followed as soon as it sends a gratuitous ARP, without waiting for a refresh.
+ */
+#include "nexthop.h"
+
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+
+#define RESOLVE_INTERVAL_S 1
+#define REFRESH_INTERVAL_S 30
+
+static uint64_t pack(const struct rte_ether_addr *mac)
+{
+	uint64_t v = NEXTHOP_VALID;
+
+	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		v |= (uint64_t)mac->addr_bytes[i] << (8 * i);
+	return v;
+}
+
+void nexthop_init(struct nexthop *nh, rte_be32_t ip, rte_be32_t local_ip,
+		  const struct rte_ether_addr *local_mac)
+{
+	memset(nh, 0, sizeof(*nh));
+	nh->ip = ip;
+	nh->local_ip = local_ip;
+	nh->local_mac = *local_mac;
+}
+
+void nexthop_snoop(struct nexthop *nh, const struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_arp_hdr *arp = (const struct rte_arp_hdr *)(eh + 1);
+	uint64_t v;
+
+	if (rte_pktmbuf_data_len(m) < sizeof(*eh) + sizeof(*arp) ||
+	    eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) ||
+	    arp->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+	    arp->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4)
+		return;
+	if (arp->arp_data.arp_sip != nh->ip || rte_is_zero_ether_addr(&arp->arp_data.arp_sha) ||
+	    !rte_is_unicast_ether_addr(&arp->arp_data.arp_sha))
+		return;
+	v = pack(&arp->arp_data.arp_sha);
+	if (v != __atomic_load_n(&nh->packed, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&nh->packed, v, __ATOMIC_RELEASE);
+		nh->changes++;
+		/* resolved: next refresh in REFRESH_INTERVAL_S */
+		nh->next_request = rte_get_tsc_cycles() + REFRESH_INTERVAL_S * rte_get_tsc_hz();
+	}
+}
+
+struct rte_mbuf *nexthop_poll(struct nexthop *nh, struct rte_mempool *mp, uint64_t now_tsc)
+{
+	struct rte_mbuf *m;
+	struct rte_ether_hdr *eh;
+	struct rte_arp_hdr *arp;
+	bool known = __atomic_load_n(&nh->packed, __ATOMIC_RELAXED) & NEXTHOP_VALID;
+
+	if (now_tsc < nh->next_request)
+		return NULL;
+	nh->next_request = now_tsc +
+		(known ? REFRESH_INTERVAL_S : RESOLVE_INTERVAL_S) * rte_get_tsc_hz();
+	m = rte_pktmbuf_alloc(mp);
+	if (!m)
+		return NULL;
+	eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eh) + sizeof(*arp));
+	if (!eh) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	arp = (struct rte_arp_hdr *)(eh + 1);
+	memset(&eh->dst_addr, 0xff, sizeof(eh->dst_addr));
+	eh->src_addr = nh->local_mac;
+	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+	arp->arp_plen = 4;
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	arp->arp_data.arp_sha = nh->local_mac;
+	arp->arp_data.arp_sip = nh->local_ip;
+	memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
+	arp->arp_data.arp_tip = nh->ip;
+	nh->requests++;
+	return m;
+}

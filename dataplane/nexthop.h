@@ -1,0 +1,57 @@
+/**
+ * @file nexthop.h
+ * The uplink next hop (the peer appliance, or the underlay gateway): its MAC is
+ * resolved with ARP, never configured by hand. The dataplane snoops every ARP
+ * frame from the uplink (they all also go to the kernel) and asks by itself
+ * while the MAC is unknown, and now and then to notice a change.
+ *
+ * Workers read the MAC with one atomic 64-bit load per burst; the main lcore
+ * writes it.
+ */
+#ifndef ISTHMUS_NEXTHOP_H
+#define ISTHMUS_NEXTHOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#define NEXTHOP_VALID (1ull << 63)
+
+struct nexthop {
+	rte_be32_t ip;                 /**< next hop IPv4 (network order) */
+	rte_be32_t local_ip;           /**< uplink address */
+	struct rte_ether_addr local_mac;
+	uint64_t packed;               /**< MAC in the low 48 bits | NEXTHOP_VALID */
+	uint64_t next_request;         /**< TSC of the next ARP request */
+	uint64_t requests;             /**< ARP requests sent */
+	uint64_t changes;              /**< times the MAC was learned or changed */
+};
+
+/** Start resolving @p ip from @p local_ip / @p local_mac. */
+void nexthop_init(struct nexthop *nh, rte_be32_t ip, rte_be32_t local_ip,
+		  const struct rte_ether_addr *local_mac);
+
+/** Learn from an ARP frame received on the uplink (request or reply). */
+void nexthop_snoop(struct nexthop *nh, const struct rte_mbuf *m);
+
+/**
+ * An ARP request to send on the uplink, if one is due (every second while
+ * unresolved, every 30 s once resolved), else NULL. The caller owns the mbuf.
+ */
+struct rte_mbuf *nexthop_poll(struct nexthop *nh, struct rte_mempool *mp, uint64_t now_tsc);
+
+/** Read the MAC; false while unresolved. Any thread. */
+static inline bool nexthop_mac(const struct nexthop *nh, struct rte_ether_addr *mac)
+{
+	uint64_t v = __atomic_load_n(&nh->packed, __ATOMIC_ACQUIRE);
+
+	if (!(v & NEXTHOP_VALID))
+		return false;
+	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		mac->addr_bytes[i] = (uint8_t)(v >> (8 * i));
+	return true;
+}
+
+#endif

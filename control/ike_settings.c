@@ -20,6 +20,8 @@ void ike_settings_defaults(struct ike_settings *s)
 	s->role = IKE_ROLE_AUTO;
 	s->auth = IKE_AUTH_PUBKEY;
 	snprintf(s->state_dir, sizeof(s->state_dir), "%s", "/var/lib/isthmus");
+	s->pairing_port = 4501;
+	snprintf(s->vici_socket, sizeof(s->vici_socket), "%s", "unix:///run/isthmus/charon.vici");
 	snprintf(s->dp_socket, sizeof(s->dp_socket), "%s", CTL_DEFAULT_PATH);
 	snprintf(s->ctl_socket, sizeof(s->ctl_socket), "%s", "/run/isthmus/isthmusd.sock");
 }

@@ -30,7 +30,9 @@ struct ike_settings {
 	enum ike_auth auth;
 	char psk_file[256];        /**< IKE_AUTH_PSK: for non-Isthmus peers (interop) */
 	char state_dir[256];       /**< identity key, pinned peer key */
+	uint16_t pairing_port;     /**< UDP port site A listens on while a token is open */
 	char dp_socket[108];       /**< isthmus-dp control socket */
+	char vici_socket[128];     /**< charon's vici socket URI, for swanctl */
 	char ctl_socket[108];      /**< isthmusd's own socket for isthmusctl */
 };
 

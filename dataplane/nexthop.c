@@ -90,3 +90,19 @@ struct rte_mbuf *nexthop_poll(struct nexthop *nh, struct rte_mempool *mp, uint64
 	nh->requests++;
 	return m;
 }
+
+void nexthop_learn(struct nexthop *nh, const struct rte_ether_addr *mac)
+{
+	uint64_t none = 0;
+
+	/* Only while unresolved: ARP (nexthop_snoop) stays the authority. */
+	__atomic_compare_exchange_n(&nh->packed, &none, pack(mac), false, __ATOMIC_RELEASE,
+				    __ATOMIC_RELAXED);
+}
+
+void nexthop_set_static(struct nexthop *nh, const struct rte_ether_addr *mac)
+{
+	__atomic_store_n(&nh->packed, pack(mac), __ATOMIC_RELEASE);
+	nh->next_request = UINT64_MAX; /* never ask */
+	nh->changes++;
+}

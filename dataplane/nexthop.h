@@ -42,6 +42,19 @@ void nexthop_snoop(struct nexthop *nh, const struct rte_mbuf *m);
  */
 struct rte_mbuf *nexthop_poll(struct nexthop *nh, struct rte_mempool *mp, uint64_t now_tsc);
 
+/**
+ * Learn the MAC from an authenticated packet of the peer (its outer Ethernet
+ * source) while ARP has not resolved it yet. Any thread; ARP stays the
+ * authority once it answers.
+ */
+void nexthop_learn(struct nexthop *nh, const struct rte_ether_addr *mac);
+
+/**
+ * Fix the MAC by configuration (peer_mac=): nexthop_poll() then never asks.
+ * Call before workers start; callers stop feeding nexthop_snoop().
+ */
+void nexthop_set_static(struct nexthop *nh, const struct rte_ether_addr *mac);
+
 /** Read the MAC; false while unresolved. Any thread. */
 static inline bool nexthop_mac(const struct nexthop *nh, struct rte_ether_addr *mac)
 {

@@ -1,0 +1,584 @@
+/*
+ * config.c: the appliance configuration file (docs/config.md), read with
+ * DPDK's rte_cfgfile. rte_cfgfile reports syntax errors with line numbers on
+ * its own; the semantic checks here name the section and key and, by looking
+ * the key up again in the raw file, its line.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <rte_cfgfile.h>
+
+#include "config.h"
+
+struct parse {
+	struct rte_cfgfile *cf;
+	struct dp_config *cfg;
+	char *err;
+	size_t errlen;
+};
+
+/*
+ * Line of "key" in "[section]" (or of the section header when key is NULL),
+ * 0 if not found. Only used to point at errors; the parsing is rte_cfgfile's.
+ */
+static int find_line(const char *path, const char *section, const char *key)
+{
+	FILE *f = fopen(path, "r");
+	char line[512];
+	int lineno = 0, in_section = 0, found = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p = line;
+
+		lineno++;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '[') {
+			char *end = strchr(p, ']');
+			size_t n = end ? (size_t)(end - p - 1) : 0;
+
+			in_section = end && n == strlen(section) && strncmp(p + 1, section, n) == 0;
+			if (in_section && key == NULL) {
+				found = lineno;
+				break;
+			}
+			continue;
+		}
+		if (in_section && key != NULL && strncmp(p, key, strlen(key)) == 0) {
+			char *q = p + strlen(key);
+
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (*q == '=') {
+				found = lineno;
+				break;
+			}
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static int fail(struct parse *ps, const char *section, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(struct parse *ps, const char *section, const char *key, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	int line = section ? find_line(ps->cfg->path, section, key) : 0;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (section == NULL)
+		snprintf(ps->err, ps->errlen, "%s: %s", ps->cfg->path, msg);
+	else if (line > 0)
+		snprintf(ps->err, ps->errlen, "%s:%d: [%s]%s%s: %s", ps->cfg->path, line, section,
+			 key ? " " : "", key ? key : "", msg);
+	else
+		snprintf(ps->err, ps->errlen, "%s: [%s]%s%s: %s", ps->cfg->path, section,
+			 key ? " " : "", key ? key : "", msg);
+	return -1;
+}
+
+static const char *get(struct parse *ps, const char *section, const char *key)
+{
+	return rte_cfgfile_get_entry(ps->cf, section, key);
+}
+
+static int get_str(struct parse *ps, const char *section, const char *key, char *out,
+		   size_t outlen, bool required)
+{
+	const char *v = get(ps, section, key);
+
+	if (v == NULL || *v == '\0') {
+		if (required)
+			return fail(ps, section, key, "missing (required)");
+		return 0;
+	}
+	if (strlen(v) >= outlen)
+		return fail(ps, section, key, "longer than %zu characters", outlen - 1);
+	strcpy(out, v);
+	return 1;
+}
+
+/* Unsigned integer (decimal or 0x hex) in [min, max]; *out untouched if absent. */
+static int get_uint(struct parse *ps, const char *section, const char *key, uint64_t min,
+		    uint64_t max, uint64_t *out, bool required)
+{
+	const char *v = get(ps, section, key);
+	char *end;
+	unsigned long long x;
+
+	if (v == NULL || *v == '\0') {
+		if (required)
+			return fail(ps, section, key, "missing (required)");
+		return 0;
+	}
+	errno = 0;
+	x = strtoull(v, &end, 0);
+	if (errno != 0 || end == v || *end != '\0' || v[0] == '-')
+		return fail(ps, section, key, "'%s' is not a number", v);
+	if (x < min || x > max)
+		return fail(ps, section, key, "%llu out of range [%llu, %llu]", x,
+			    (unsigned long long)min, (unsigned long long)max);
+	*out = x;
+	return 1;
+}
+
+static int get_ip(struct parse *ps, const char *section, const char *key, uint32_t *out,
+		  bool required)
+{
+	const char *v = get(ps, section, key);
+	struct in_addr a;
+
+	if (v == NULL || *v == '\0') {
+		if (required)
+			return fail(ps, section, key, "missing (required)");
+		return 0;
+	}
+	if (inet_pton(AF_INET, v, &a) != 1)
+		return fail(ps, section, key, "'%s' is not an IPv4 address", v);
+	*out = a.s_addr;
+	return 1;
+}
+
+static int get_bool(struct parse *ps, const char *section, const char *key, bool *out)
+{
+	const char *v = get(ps, section, key);
+
+	if (v == NULL)
+		return 0;
+	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return fail(ps, section, key, "'%s' is not yes/no", v);
+	return 1;
+}
+
+/* "port = 0" / "port = net_pcap0" (existing device) or "vdev = net_ring0,..." */
+static int get_portspec(struct parse *ps, const char *section, struct cfg_portspec *out)
+{
+	const char *port = get(ps, section, "port"), *vdev = get(ps, section, "vdev");
+
+	if ((port == NULL) == (vdev == NULL))
+		return fail(ps, section, NULL, "needs exactly one of 'port' (index or device name) "
+			    "or 'vdev' (vdev spec probed at start-up)");
+	out->is_vdev = vdev != NULL;
+	return get_str(ps, section, vdev ? "vdev" : "port", out->dev, sizeof(out->dev), true) < 0
+		       ? -1 : 0;
+}
+
+/* Refuse keys this version does not know: a typo must not be silently ignored. */
+static int check_keys(struct parse *ps, const char *section, const char *const *known)
+{
+	int n = rte_cfgfile_section_num_entries(ps->cf, section);
+	struct rte_cfgfile_entry *e;
+
+	if (n <= 0)
+		return 0;
+	e = calloc(n, sizeof(*e));
+	if (e == NULL)
+		return fail(ps, section, NULL, "out of memory");
+	rte_cfgfile_section_entries(ps->cf, section, e, n);
+	for (int i = 0; i < n; i++) {
+		bool ok = false;
+
+		for (const char *const *k = known; *k != NULL && !ok; k++) {
+			size_t kl = strlen(*k);
+
+			/* "out." matches out.0, out.1, ... */
+			ok = (*k)[kl - 1] == '.' ? strncmp(e[i].name, *k, kl) == 0
+						 : strcmp(e[i].name, *k) == 0;
+		}
+		if (!ok) {
+			char name[CFG_NAME_LEN];
+
+			snprintf(name, sizeof(name), "%s", e[i].name);
+			explicit_bzero(e, n * sizeof(*e));
+			free(e);
+			return fail(ps, section, name, "unknown key");
+		}
+	}
+	explicit_bzero(e, n * sizeof(*e));
+	free(e);
+	return 0;
+}
+
+static int parse_appliance(struct parse *ps)
+{
+	static const char *const keys[] = { "name", "rx_mode", "burst", "mbufs", "mac_table_size",
+					    NULL };
+	const char *s = "appliance";
+	struct dp_config *c = ps->cfg;
+	uint64_t v;
+	char mode[16] = "poll";
+
+	if (!rte_cfgfile_has_section(ps->cf, s))
+		return fail(ps, NULL, NULL, "missing section [appliance]");
+	if (check_keys(ps, s, keys) < 0 || get_str(ps, s, "name", c->name, sizeof(c->name), true) < 0 ||
+	    get_str(ps, s, "rx_mode", mode, sizeof(mode), false) < 0)
+		return -1;
+	if (strcmp(mode, "poll") != 0)
+		return fail(ps, s, "rx_mode", "'%s' not supported (only 'poll' for now)", mode);
+	c->rx_mode = CFG_RX_POLL;
+	v = 32;
+	if (get_uint(ps, s, "burst", 1, DP_BURST_MAX, &v, false) < 0)
+		return -1;
+	c->burst = v;
+	v = 8192;
+	if (get_uint(ps, s, "mbufs", 1024, 1u << 22, &v, false) < 0)
+		return -1;
+	c->mbufs = v;
+	v = 65536;
+	if (get_uint(ps, s, "mac_table_size", 64, 1u << 24, &v, false) < 0)
+		return -1;
+	c->fdb_size = v;
+	return 0;
+}
+
+static int parse_uplink(struct parse *ps)
+{
+	static const char *const keys[] = { "port", "vdev", "address", "peer", "gateway", "peer_mac",
+					    "mtu", "local_vtep", "peer_vtep", "src_port_base", "tap",
+					    "tap_prefix", NULL };
+	const char *s = "uplink";
+	struct dp_config *c = ps->cfg;
+	char mac[32];
+	uint64_t v;
+	int r;
+
+	if (!rte_cfgfile_has_section(ps->cf, s))
+		return fail(ps, NULL, NULL, "missing section [uplink]");
+	if (check_keys(ps, s, keys) < 0 || get_portspec(ps, s, &c->uplink) < 0 ||
+	    get_ip(ps, s, "address", &c->uplink_ip, true) < 0 ||
+	    get_ip(ps, s, "peer", &c->peer_ip, true) < 0 ||
+	    get_ip(ps, s, "local_vtep", &c->local_vtep, true) < 0 ||
+	    get_ip(ps, s, "peer_vtep", &c->peer_vtep, true) < 0)
+		return -1;
+	c->gateway_ip = c->peer_ip;
+	if (get_ip(ps, s, "gateway", &c->gateway_ip, false) < 0)
+		return -1;
+	r = get_str(ps, s, "peer_mac", mac, sizeof(mac), false);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		if (rte_ether_unformat_addr(mac, &c->peer_mac) < 0 ||
+		    !rte_is_unicast_ether_addr(&c->peer_mac) || rte_is_zero_ether_addr(&c->peer_mac))
+			return fail(ps, s, "peer_mac", "'%s' is not a unicast MAC address", mac);
+		c->peer_mac_set = true;
+	}
+	v = 1500;
+	if (get_uint(ps, s, "mtu", 576, 9600, &v, false) < 0)
+		return -1;
+	c->uplink_mtu = v;
+	v = 4500;
+	if (get_uint(ps, s, "src_port_base", 1, 65535, &v, false) < 0)
+		return -1;
+	c->src_port_base = v;
+	if (get_str(ps, s, "tap", c->tap, sizeof(c->tap), false) < 0)
+		return -1;
+	v = 24;
+	if (get_uint(ps, s, "tap_prefix", 1, 32, &v, false) < 0)
+		return -1;
+	c->tap_prefix = v;
+	if (c->uplink_ip == c->peer_ip)
+		return fail(ps, s, "peer", "same as the uplink address");
+	if (c->local_vtep == c->peer_vtep)
+		return fail(ps, s, "peer_vtep", "same as local_vtep");
+	return 0;
+}
+
+static int parse_local(struct parse *ps, const char *section)
+{
+	static const char *const keys[] = { "port", "vdev", "mode", "mtu", NULL };
+	struct dp_config *c = ps->cfg;
+	struct cfg_local *l;
+	char mode[16] = "access";
+	uint64_t v = 1500;
+
+	if (c->nb_local == DP_MAX_LOCAL_PORTS)
+		return fail(ps, section, NULL, "more than %d local ports", DP_MAX_LOCAL_PORTS);
+	l = &c->local[c->nb_local];
+	if (strlen(section) - 6 >= sizeof(l->name) || section[6] == '\0')
+		return fail(ps, section, NULL, "local port name empty or too long");
+	snprintf(l->name, sizeof(l->name), "%s", section + 6);
+	for (uint16_t i = 0; i < c->nb_local; i++)
+		if (strcmp(c->local[i].name, l->name) == 0)
+			return fail(ps, section, NULL, "duplicate local port");
+	if (check_keys(ps, section, keys) < 0 || get_portspec(ps, section, &l->port) < 0 ||
+	    get_str(ps, section, "mode", mode, sizeof(mode), false) < 0 ||
+	    get_uint(ps, section, "mtu", 576, 9000, &v, false) < 0)
+		return -1;
+	if (strcmp(mode, "access") == 0)
+		l->mode = CFG_LOCAL_ACCESS;
+	else if (strcmp(mode, "trunk") == 0)
+		l->mode = CFG_LOCAL_TRUNK;
+	else
+		return fail(ps, section, "mode", "'%s' is neither 'access' nor 'trunk'", mode);
+	l->mtu = v;
+	c->nb_local++;
+	return 0;
+}
+
+static int parse_segment(struct parse *ps, const char *section)
+{
+	static const char *const keys[] = { "vni", "local", "vlan", "mac_limit", "aging", NULL };
+	struct dp_config *c = ps->cfg;
+	struct cfg_segment *sg = &c->seg[c->nb_seg];
+	char local[DP_NAME_LEN], vlan[16] = "untagged";
+	uint64_t v;
+	int i;
+
+	if (c->nb_seg == DP_MAX_SEGMENTS)
+		return fail(ps, section, NULL, "more than %d segments", DP_MAX_SEGMENTS);
+	if (strlen(section) - 8 >= sizeof(sg->name) || section[8] == '\0')
+		return fail(ps, section, NULL, "segment name empty or too long");
+	snprintf(sg->name, sizeof(sg->name), "%s", section + 8);
+	if (check_keys(ps, section, keys) < 0 ||
+	    get_uint(ps, section, "vni", 1, (1u << 24) - 1, &v, true) < 0)
+		return -1;
+	sg->vni = v;
+	if (get_str(ps, section, "local", local, sizeof(local), c->nb_local != 1) < 0)
+		return -1;
+	if (get(ps, section, "local") == NULL)
+		snprintf(local, sizeof(local), "%s", c->local[0].name);
+	for (i = 0; i < c->nb_local; i++)
+		if (strcmp(c->local[i].name, local) == 0)
+			break;
+	if (i == c->nb_local)
+		return fail(ps, section, "local", "no section [local %s]", local);
+	sg->local = i;
+	if (get_str(ps, section, "vlan", vlan, sizeof(vlan), false) < 0)
+		return -1;
+	if (strcmp(vlan, "untagged") == 0) {
+		sg->vlan = DP_VLAN_UNTAGGED;
+	} else {
+		if (get_uint(ps, section, "vlan", 1, 4094, &v, false) < 0)
+			return -1;
+		if (c->local[i].mode == CFG_LOCAL_ACCESS)
+			return fail(ps, section, "vlan", "local port '%s' is an access port: "
+				    "its segment is untagged (omit vlan)", local);
+		sg->vlan = v;
+	}
+	v = 4096;
+	if (get_uint(ps, section, "mac_limit", 1, c->fdb_size, &v, false) < 0)
+		return -1;
+	sg->mac_limit = v;
+	v = 300;
+	if (get_uint(ps, section, "aging", 1, 86400, &v, false) < 0)
+		return -1;
+	sg->aging_s = v;
+	for (i = 0; i < c->nb_seg; i++) {
+		const struct cfg_segment *o = &c->seg[i];
+
+		if (o->vni == sg->vni)
+			return fail(ps, section, "vni", "VNI %u already used by segment '%s'",
+				    sg->vni, o->name);
+		if (o->local == sg->local && o->vlan == sg->vlan)
+			return fail(ps, section, "vlan", "VLAN already used on '%s' by segment '%s'",
+				    local, o->name);
+		if (o->local == sg->local && c->local[sg->local].mode == CFG_LOCAL_ACCESS)
+			return fail(ps, section, "local", "access port '%s' already carries segment '%s'",
+				    local, o->name);
+	}
+	c->nb_seg++;
+	return 0;
+}
+
+/* "0x00001001 <72 hex digits>": SPI, then key || salt (RFC 4106 section 8.1). */
+static int parse_sa_entry(struct parse *ps, const char *key, char *val, struct cfg_static_sa *sa)
+{
+	const char *s = "sa.static";
+	char *end, *hex;
+	unsigned long spi;
+	size_t i;
+
+	errno = 0;
+	spi = strtoul(val, &end, 0);
+	if (errno != 0 || end == val || spi < 256 || spi > UINT32_MAX || !isspace((unsigned char)*end))
+		return fail(ps, s, key, "expected '<SPI 256..2^32-1> <%d hex digits>'",
+			    2 * ESP_KEYMAT_LEN);
+	hex = end;
+	while (isspace((unsigned char)*hex))
+		hex++;
+	if (strlen(hex) != 2 * ESP_KEYMAT_LEN)
+		return fail(ps, s, key, "key must be %d hex digits (32-byte key, 4-byte salt)",
+			    2 * ESP_KEYMAT_LEN);
+	for (i = 0; i < ESP_KEYMAT_LEN; i++) {
+		char b[3] = { hex[2 * i], hex[2 * i + 1], 0 };
+
+		if (!isxdigit((unsigned char)b[0]) || !isxdigit((unsigned char)b[1]))
+			return fail(ps, s, key, "key is not hexadecimal");
+		sa->keymat[i] = strtoul(b, NULL, 16);
+	}
+	sa->spi = spi;
+	return 0;
+}
+
+static int parse_sa_static(struct parse *ps)
+{
+	static const char *const keys[] = { "cipher", "backend", "esn", "replay_window", "out.",
+					    "in.", NULL };
+	const char *s = "sa.static";
+	struct dp_config *c = ps->cfg;
+	struct rte_cfgfile_entry *e;
+	char str[32], zeros[CFG_VALUE_LEN];
+	uint64_t v;
+	int n, r = 0;
+
+	if (!rte_cfgfile_has_section(ps->cf, s))
+		return 0;
+	c->sa_static = true;
+	memset(zeros, '0', sizeof(zeros) - 1);
+	zeros[sizeof(zeros) - 1] = '\0';
+	if (check_keys(ps, s, keys) < 0)
+		return -1;
+	c->cipher = ESP_CIPHER_AES256GCM;
+	if (get_str(ps, s, "cipher", str, sizeof(str), false) > 0 && esp_cipher_parse(str, &c->cipher) < 0)
+		return fail(ps, s, "cipher", "'%s': expected aes256gcm or chacha20poly1305", str);
+	c->backend = ESP_BACKEND_AUTO;
+	if (get_str(ps, s, "backend", str, sizeof(str), false) > 0 &&
+	    esp_backend_parse(str, &c->backend) < 0)
+		return fail(ps, s, "backend", "'%s': expected auto, ipsec-mb or sodium", str);
+	if (get_bool(ps, s, "esn", &c->esn) < 0)
+		return -1;
+	v = 0;
+	if (get_uint(ps, s, "replay_window", 0, ESP_REPLAY_WINDOW_MAX, &v, false) < 0)
+		return -1;
+	c->replay_window = v;
+
+	n = rte_cfgfile_section_num_entries(ps->cf, s);
+	e = calloc(n, sizeof(*e));
+	if (e == NULL)
+		return fail(ps, s, NULL, "out of memory");
+	rte_cfgfile_section_entries(ps->cf, s, e, n);
+	for (int i = 0; i < n && r == 0; i++) {
+		bool out = strncmp(e[i].name, "out.", 4) == 0, in = strncmp(e[i].name, "in.", 3) == 0;
+		const char *idx = e[i].name + (out ? 4 : 3);
+		char *end;
+		unsigned long k;
+
+		if (!out && !in)
+			continue;
+		k = strtoul(idx, &end, 10);
+		if (*idx == '\0' || *end != '\0' || k >= DP_MAX_STATIC_SA) {
+			r = fail(ps, s, e[i].name, "index must be 0..%d", DP_MAX_STATIC_SA - 1);
+			break;
+		}
+		r = parse_sa_entry(ps, e[i].name, e[i].value, out ? &c->sa_out[k] : &c->sa_in[k]);
+		/* Overwrite the key in rte_cfgfile's own copy (strlcpy of a full-length string). */
+		rte_cfgfile_set_entry(ps->cf, s, e[i].name, zeros);
+		if (r == 0 && out && k >= c->nb_sa_out)
+			c->nb_sa_out = k + 1;
+		if (r == 0 && in && k >= c->nb_sa_in)
+			c->nb_sa_in = k + 1;
+	}
+	explicit_bzero(e, n * sizeof(*e));
+	free(e);
+	if (r < 0)
+		return -1;
+	for (int i = 0; i < c->nb_sa_out; i++)
+		if (c->sa_out[i].spi == 0)
+			return fail(ps, s, NULL, "out.%d missing (out.N must be numbered from 0)", i);
+	for (int i = 0; i < c->nb_sa_in; i++)
+		if (c->sa_in[i].spi == 0)
+			return fail(ps, s, NULL, "in.%d missing (in.N must be numbered from 0)", i);
+	for (int i = 0; i < c->nb_sa_in; i++)
+		for (int j = 0; j < i; j++)
+			if (c->sa_in[i].spi == c->sa_in[j].spi)
+				return fail(ps, s, NULL, "in.%d and in.%d have the same SPI", j, i);
+	if (c->nb_sa_out == 0 || c->nb_sa_in == 0)
+		return fail(ps, s, NULL, "needs out.0 and in.0 at least");
+	return 0;
+}
+
+int config_load(const char *path, struct dp_config *cfg, char *err, size_t errlen)
+{
+	struct rte_cfgfile_parameters prm = { .comment_character = ';' };
+	struct parse ps = { .cfg = cfg, .err = err, .errlen = errlen };
+	int nsec, r = -1;
+	char (*names)[CFG_NAME_LEN] = NULL;
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	if (access(path, R_OK) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* rte_cfgfile logs the line of a syntax error itself (section "cfgfile"). */
+	ps.cf = rte_cfgfile_load_with_params(path, 0, &prm);
+	if (ps.cf == NULL) {
+		snprintf(err, errlen, "%s: syntax error (see the line reported above)", path);
+		return -1;
+	}
+	cfg->seg = calloc(DP_MAX_SEGMENTS, sizeof(*cfg->seg));
+	nsec = rte_cfgfile_num_sections(ps.cf, NULL, 0);
+	names = calloc(nsec > 0 ? nsec : 1, sizeof(*names));
+	if (cfg->seg == NULL || names == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	{
+		char *ptrs[nsec > 0 ? nsec : 1];
+
+		for (int i = 0; i < nsec; i++)
+			ptrs[i] = names[i];
+		rte_cfgfile_sections(ps.cf, ptrs, nsec);
+	}
+	for (int i = 0; i < nsec; i++) {
+		const char *n = names[i];
+
+		if (strcmp(n, "appliance") && strcmp(n, "uplink") && strcmp(n, "sa.static") &&
+		    strncmp(n, "local ", 6) && strncmp(n, "segment ", 8)) {
+			fail(&ps, n, NULL, "unknown section");
+			goto out;
+		}
+	}
+	if (parse_appliance(&ps) < 0 || parse_uplink(&ps) < 0)
+		goto out;
+	for (int i = 0; i < nsec; i++)
+		if (strncmp(names[i], "local ", 6) == 0 && parse_local(&ps, names[i]) < 0)
+			goto out;
+	if (cfg->nb_local == 0) {
+		fail(&ps, NULL, NULL, "no [local NAME] section: at least one local port is needed");
+		goto out;
+	}
+	for (int i = 0; i < nsec; i++)
+		if (strncmp(names[i], "segment ", 8) == 0 && parse_segment(&ps, names[i]) < 0)
+			goto out;
+	if (cfg->nb_seg == 0) {
+		fail(&ps, NULL, NULL, "no [segment NAME] section: nothing to extend");
+		goto out;
+	}
+	if (parse_sa_static(&ps) < 0)
+		goto out;
+	r = 0;
+out:
+	free(names);
+	rte_cfgfile_close(ps.cf);
+	if (r < 0)
+		config_free(cfg);
+	return r;
+}
+
+void config_free(struct dp_config *cfg)
+{
+	free(cfg->seg);
+	cfg->seg = NULL;
+	explicit_bzero(cfg->sa_out, sizeof(cfg->sa_out));
+	explicit_bzero(cfg->sa_in, sizeof(cfg->sa_in));
+}

@@ -1,0 +1,112 @@
+/**
+ * @file config.h
+ * The appliance configuration: an INI file parsed with DPDK's rte_cfgfile,
+ * format documented in docs/config.md. Parsing only fills these structures;
+ * nothing here touches ports or memory pools.
+ */
+#ifndef ISTHMUS_DP_CONFIG_H
+#define ISTHMUS_DP_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+
+#include "esp.h"
+
+#define DP_NAME_LEN 32
+#define DP_DEVSPEC_LEN 256
+#define DP_MAX_LOCAL_PORTS 8
+#define DP_MAX_PORTS (DP_MAX_LOCAL_PORTS + 1)
+#define DP_MAX_SEGMENTS 4096
+#define DP_MAX_STATIC_SA 64
+#define DP_VLAN_UNTAGGED 0    /**< segment carried without an 802.1Q tag */
+#define DP_BURST_MAX 64
+
+/** How a port is named in the configuration. */
+struct cfg_portspec {
+	char dev[DP_DEVSPEC_LEN]; /**< port index, device name, or vdev spec */
+	bool is_vdev;             /**< dev is a vdev spec to probe at start-up */
+};
+
+enum cfg_local_mode { CFG_LOCAL_ACCESS = 0, CFG_LOCAL_TRUNK = 1 };
+
+/** Worker RX mode (only poll for now; adaptive comes with issue 10). */
+enum cfg_rx_mode { CFG_RX_POLL = 0 };
+
+struct cfg_local {
+	char name[DP_NAME_LEN];
+	struct cfg_portspec port;
+	enum cfg_local_mode mode;
+	uint16_t mtu;             /**< largest IP packet in a frame, without L2 header */
+};
+
+struct cfg_segment {
+	char name[DP_NAME_LEN];
+	uint32_t vni;             /**< 24 bits */
+	uint16_t local;           /**< index into cfg.local */
+	uint16_t vlan;            /**< 1..4094, or DP_VLAN_UNTAGGED */
+	uint32_t mac_limit;
+	uint32_t aging_s;
+};
+
+/** A test-only static SA (section [sa.static]). */
+struct cfg_static_sa {
+	uint32_t spi;
+	uint8_t keymat[ESP_KEYMAT_LEN];
+};
+
+struct dp_config {
+	char path[256];
+	/* [appliance] */
+	char name[DP_NAME_LEN];
+	enum cfg_rx_mode rx_mode;
+	uint16_t burst;
+	uint32_t mbufs;
+	uint32_t fdb_size;        /**< MAC table capacity over all segments */
+	/* [uplink] */
+	struct cfg_portspec uplink;
+	uint32_t uplink_ip;       /**< network order, as all addresses here */
+	uint32_t peer_ip;
+	uint32_t gateway_ip;      /**< next hop toward the peer (= peer_ip if on-link) */
+	struct rte_ether_addr peer_mac;
+	bool peer_mac_set;
+	uint16_t uplink_mtu;      /**< largest outer IPv4 packet */
+	uint32_t local_vtep;
+	uint32_t peer_vtep;
+	uint16_t src_port_base;   /**< worker i sends from src_port_base + i */
+	char tap[16];             /**< exception TAP interface name ("" = none) */
+	uint8_t tap_prefix;       /**< prefix length of the uplink address on the TAP */
+	/* [local NAME] */
+	struct cfg_local local[DP_MAX_LOCAL_PORTS];
+	uint16_t nb_local;
+	/* [segment NAME] */
+	struct cfg_segment *seg;  /**< nb_seg entries (allocated) */
+	uint16_t nb_seg;
+	/* [sa.static]: TEST ONLY */
+	bool sa_static;
+	enum esp_cipher cipher;
+	enum esp_backend backend;
+	bool esn;
+	uint32_t replay_window;
+	struct cfg_static_sa sa_out[DP_MAX_STATIC_SA]; /**< out.N: worker N */
+	uint16_t nb_sa_out;
+	struct cfg_static_sa sa_in[DP_MAX_STATIC_SA];  /**< in.N: peer worker N */
+	uint16_t nb_sa_in;
+};
+
+/**
+ * Load and validate a configuration file.
+ *
+ * @param path  INI file
+ * @param cfg   filled on success; release with config_free()
+ * @param err   reason on failure: "FILE:LINE: [section] key: what is wrong"
+ *              (never contains key material)
+ * @return 0 or -1
+ */
+int config_load(const char *path, struct dp_config *cfg, char *err, size_t errlen);
+
+/** Free what config_load() allocated and wipe key material. */
+void config_free(struct dp_config *cfg);
+
+#endif

@@ -1,0 +1,209 @@
+/**
+ * @file dp.h
+ * The dataplane's shared state (struct dp) and one worker's private state
+ * (struct worker). Read-mostly tables are written at start-up (and later by
+ * the control socket, behind rte_rcu_qsbr); workers never take locks.
+ */
+#ifndef ISTHMUS_DP_H
+#define ISTHMUS_DP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <rte_common.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "config.h"
+#include "esp.h"
+#include "exception.h"
+#include "nexthop.h"
+#include "stats.h"
+
+#define DP_MAX_WORKERS 64
+#define DP_SEG_NONE 0xffff
+#define DP_TXQ_RING 0xffff      /**< worker transmits through the port's TX ring */
+#define VXLAN_PORT 4789         /**< RFC 7348 section 5 */
+#define ESP_UDP_PORT 4500       /**< RFC 3948 */
+#define IKE_UDP_PORT 500
+
+/** Bytes in front of the inner frame on the wire: outer Ethernet, IPv4,
+ * UDP, ESP header and IV, inner IPv4, UDP and VXLAN. */
+#define TUN_OUTER_LEN (RTE_ETHER_HDR_LEN + 20 + 8)
+#define TUN_INNER_LEN (20 + 8 + 8)
+#define TUN_HDR_LEN (TUN_OUTER_LEN + ESP_PAYLOAD_OFF + TUN_INNER_LEN)
+/** Outer IPv4 bytes around an inner frame, at most (DESIGN.md: about 100). */
+#define TUN_IP_OVERHEAD (20 + 8 + ESP_MAX_OVERHEAD + TUN_INNER_LEN)
+
+/** Print to stderr and abort: an impossible state, a bug. */
+#define fatal(...) do { fprintf(stderr, "isthmus-dp: fatal: " __VA_ARGS__); \
+			 fputc('\n', stderr); abort(); } while (0)
+
+enum port_role { PORT_LOCAL = 0, PORT_UPLINK = 1 };
+
+/** A DPDK port as the dataplane uses it. */
+struct dp_port {
+	uint16_t port_id;        /**< DPDK port id */
+	uint16_t idx;            /**< index in dp->port[] */
+	enum port_role role;
+	enum cfg_local_mode mode;/**< local ports */
+	char name[DP_NAME_LEN];
+	struct rte_ether_addr mac;
+	uint16_t nb_rxq, nb_txq;
+	uint16_t max_frame;      /**< largest frame accepted on RX (local ports) */
+	/**
+	 * TX plan: when the port has fewer TX queues than there are workers
+	 * (single-queue vdevs), workers other than tx_owner enqueue to this
+	 * multi-producer ring and tx_owner drains it into queue 0. NULL when
+	 * every worker has its own queue.
+	 */
+	struct rte_ring *tx_ring;
+	unsigned tx_owner;
+	/** Trunk: VLAN id -> segment index (DP_SEG_NONE); [0] is the untagged segment. */
+	uint16_t vlan_seg[4096];
+};
+
+/** An extended L2 segment: a local VLAN (or access port) <-> a VNI. */
+struct segment {
+	char name[DP_NAME_LEN];
+	uint16_t idx;
+	uint16_t port;           /**< dp->port[] index of its local port */
+	uint16_t vlan;           /**< 802.1Q id on a trunk, DP_VLAN_UNTAGGED otherwise */
+	uint32_t vni;
+	uint32_t vxlan_vni_be;   /**< VNI << 8, network order: the VXLAN word */
+	uint32_t mac_limit;
+	uint32_t aging_s;
+	_Atomic uint32_t mac_count;
+	_Atomic uint64_t limit_hits;
+};
+
+/** Inbound SA and what the policy check needs to know about it. */
+struct sa_in {
+	struct esp_sa *sa;
+	uint32_t spi;
+	uint32_t peer_ip;        /**< outer source it must come from */
+	uint32_t peer_vtep, local_vtep; /**< inner source and destination */
+	_Atomic int owner;       /**< worker that opens it (-1: none yet) */
+};
+
+struct fdb;
+
+/** Everything shared by workers. */
+struct dp {
+	const struct dp_config *cfg;
+	struct rte_mempool *pool;
+	struct dp_port port[DP_MAX_PORTS];
+	uint16_t nb_ports;
+	uint16_t uplink;                 /**< index of the uplink in port[] */
+	struct segment *seg;             /**< cfg->nb_seg segments */
+	uint16_t nb_seg;
+	struct rte_hash *vni_hash;       /**< VNI -> segment index */
+	struct fdb *fdb;
+	struct rte_hash *spi_hash;       /**< SPI -> struct sa_in * */
+	struct sa_in *sa_in;
+	uint16_t nb_sa_in;
+	struct esp_sa *sa_out[DP_MAX_WORKERS];
+	struct rte_rcu_qsbr *qsbr;       /**< workers report quiescent states here */
+	struct nexthop nh;               /**< peer's next-hop MAC (nexthop.h) */
+	bool nexthop_fixed;              /**< peer_mac= in the config: never resolved */
+	struct rte_ring *exc_ring;       /**< workers -> main lcore: exception packets */
+	struct exc_path exc;             /**< kernel TAP, when [uplink] tap= is set */
+	bool exc_tap;
+	struct dp_stats main_stats;      /**< counters of the main lcore */
+	struct worker *worker[DP_MAX_WORKERS];
+	unsigned nb_workers;
+	uint64_t tsc_hz;
+	uint64_t fdb_aged;                /**< entries removed by aging (main lcore) */
+	volatile bool stop;
+};
+
+/** A queue a worker polls. */
+struct rxq {
+	uint16_t port;                   /**< dp->port[] index */
+	uint16_t queue;
+};
+
+/** Packets gathered for one port during a burst. */
+struct txbuf {
+	uint16_t n;
+	struct rte_mbuf *pkts[DP_BURST_MAX];
+};
+
+/** One run-to-completion worker (one lcore). */
+struct worker {
+	struct dp_stats stats;           /**< first: own cache lines */
+	struct dp *dp;
+	unsigned idx;
+	unsigned lcore;
+	uint16_t burst;
+	struct rxq rxq[DP_MAX_PORTS * 4];
+	uint16_t nb_rxq;
+	uint16_t txq[DP_MAX_PORTS];      /**< TX queue per port, or DP_TXQ_RING */
+	struct txbuf tx[DP_MAX_PORTS];
+	struct esp_sa *sa_out;           /**< this worker's own outbound SA */
+	uint16_t udp_src_be;             /**< this worker's own UDP source port */
+	uint16_t ip_id;                  /**< outer IPv4 identification */
+	uint32_t now_s;                  /**< coarse clock for MAC aging, per burst */
+} __rte_cache_aligned;
+
+/* port.c */
+/** Probe/find, configure and start every port of the config; plan RX/TX queues. */
+int ports_init(struct dp *dp, char *err, size_t errlen);
+/** Give each worker its RX queues and TX queues or rings. */
+void ports_assign(struct dp *dp);
+/** Queue packets from the main lcore on port @p p's TX ring (takes ownership). */
+void port_tx_from_main(struct dp *dp, uint16_t p, struct rte_mbuf **pkts, uint16_t n);
+/** Transmit what a worker gathered for port @p p (takes ownership of every mbuf). */
+void port_tx_flush(struct worker *w, uint16_t p);
+/** TX owner: move packets other workers queued for @p p onto the wire. */
+void port_tx_drain_ring(struct worker *w, uint16_t p);
+/** Send what is left in the TX rings. Workers must be stopped. */
+void ports_drain(struct dp *dp);
+/** Stop and close every port (flushes pcap files). Workers must be stopped. */
+void ports_close(struct dp *dp);
+
+/** Queue one packet for transmission on port @p p (flushed at end of burst). */
+static inline void port_tx_queue(struct worker *w, uint16_t p, struct rte_mbuf *m)
+{
+	struct txbuf *b = &w->tx[p];
+
+	b->pkts[b->n++] = m;
+	if (unlikely(b->n == DP_BURST_MAX))
+		port_tx_flush(w, p);
+}
+
+/* segment.c */
+int segments_init(struct dp *dp, char *err, size_t errlen);
+/** Segment of VNI @p vni (host order), or NULL. Lock-free read. */
+struct segment *segment_by_vni(const struct dp *dp, uint32_t vni);
+
+/* sa.c */
+/** Create the outbound SA of every worker and the inbound SA table. */
+int sas_init(struct dp *dp, char *err, size_t errlen);
+void sas_free(struct dp *dp);
+
+/* outbound.c / inbound.c / exception.c */
+/** Local port RX -> tunnel. Takes ownership of the @p n mbufs. */
+void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts, uint16_t n);
+/** Uplink RX -> local ports or exception path. Takes ownership. */
+void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n);
+/**
+ * The exception path hook: uplink packets for the appliance itself (ARP,
+ * ICMP, IKE, UDP 4500 with the non-ESP marker, NAT keepalives). Takes
+ * ownership; they reach the main lcore through dp->exc_ring.
+ */
+void exception_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n);
+/** Main lcore: serve the exception path (ARP snooping and requests, TAP). */
+void exception_service(struct dp *dp);
+/** Create the exception ring and, if configured, the kernel TAP. */
+int exception_init(struct dp *dp, char *err, size_t errlen);
+void exception_fini(struct dp *dp);
+
+/* worker.c */
+/** lcore entry point of a worker (arg: struct worker *). */
+int worker_main(void *arg);
+
+#endif

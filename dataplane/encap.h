@@ -1,0 +1,117 @@
+/**
+ * @file encap.h
+ * Header writers and readers for the tunnel format of DESIGN.md:
+ *
+ *     outer Ethernet | outer IPv4 | UDP 4500 | ESP hdr + IV |
+ *       inner IPv4 (VTEP -> VTEP) | UDP -> 4789 | VXLAN | frame | ESP trailer | ICV
+ *
+ * Offsets from the start of the outer Ethernet header.
+ */
+#ifndef ISTHMUS_DP_ENCAP_H
+#define ISTHMUS_DP_ENCAP_H
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_hash_crc.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "dp.h"
+
+#define OFF_OUTER_IP RTE_ETHER_HDR_LEN
+#define OFF_OUTER_UDP (OFF_OUTER_IP + 20)
+#define OFF_ESP (OFF_OUTER_UDP + 8)
+#define OFF_INNER_IP (OFF_ESP + ESP_PAYLOAD_OFF)
+#define OFF_INNER_UDP (OFF_INNER_IP + 20)
+#define OFF_VXLAN (OFF_INNER_UDP + 8)
+#define OFF_FRAME (OFF_VXLAN + 8)
+#define VXLAN_FLAG_I 0x08               /**< RFC 7348 section 5: valid VNI */
+#define IP_DEFTTL 64
+
+/** VXLAN header (RFC 7348 section 5). */
+struct vxlan_hdr {
+	uint8_t flags;
+	uint8_t reserved1[3];
+	rte_be32_t vni_rsvd;  /**< VNI << 8 */
+} __rte_packed;
+
+/**
+ * Write inner IPv4 / UDP / VXLAN in front of a frame of @p frame_len bytes.
+ * The UDP source port carries flow entropy (RFC 7348 section 5: a hash of
+ * the inner frame's headers, from the dynamic range); checksum 0 is allowed
+ * for UDP over IPv4 (RFC 768, RFC 7348 section 5).
+ */
+static inline void encap_inner(uint8_t *ip_start, uint16_t frame_len, uint32_t src_vtep,
+			       uint32_t dst_vtep, uint32_t vxlan_vni_be)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)ip_start;
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip_start + 20);
+	struct vxlan_hdr *vx = (struct vxlan_hdr *)(ip_start + 28);
+	const uint8_t *frame = ip_start + TUN_INNER_LEN;
+	uint32_t h = rte_hash_crc(frame, 2 * RTE_ETHER_ADDR_LEN + 2, 0);
+
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16(TUN_INNER_LEN + frame_len);
+	ip->packet_id = 0;
+	ip->fragment_offset = 0;
+	ip->time_to_live = IP_DEFTTL;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->hdr_checksum = 0;
+	ip->src_addr = src_vtep;
+	ip->dst_addr = dst_vtep;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = rte_cpu_to_be_16(49152 | (h & 0x3fff));
+	udp->dst_port = RTE_BE16(VXLAN_PORT);
+	udp->dgram_len = rte_cpu_to_be_16(8 + 8 + frame_len);
+	udp->dgram_cksum = 0;
+	vx->flags = VXLAN_FLAG_I;
+	vx->reserved1[0] = vx->reserved1[1] = vx->reserved1[2] = 0;
+	vx->vni_rsvd = vxlan_vni_be;
+}
+
+/**
+ * Write outer Ethernet / IPv4 / UDP in front of an ESP packet of @p esp_len
+ * bytes. UDP checksum 0 (RFC 3948 section 2.1). DF clear and a fresh IP id
+ * per packet, so the underlay may fragment (RFC 6864).
+ */
+static inline void encap_outer(uint8_t *eth_start, const struct rte_ether_addr *dst,
+			       const struct rte_ether_addr *src, uint32_t src_ip, uint32_t dst_ip,
+			       uint16_t src_port_be, uint16_t ip_id, uint16_t esp_len)
+{
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)eth_start;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth_start + OFF_OUTER_IP);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(eth_start + OFF_OUTER_UDP);
+
+	rte_ether_addr_copy(dst, &eth->dst_addr);
+	rte_ether_addr_copy(src, &eth->src_addr);
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16(20 + 8 + esp_len);
+	ip->packet_id = rte_cpu_to_be_16(ip_id);
+	ip->fragment_offset = 0;
+	ip->time_to_live = IP_DEFTTL;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->hdr_checksum = 0;
+	ip->src_addr = src_ip;
+	ip->dst_addr = dst_ip;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = src_port_be;
+	udp->dst_port = RTE_BE16(ESP_UDP_PORT);
+	udp->dgram_len = rte_cpu_to_be_16(8 + esp_len);
+	udp->dgram_cksum = 0;
+}
+
+/**
+ * Outer IPv4 length for a frame of @p frame_len bytes: ESP pads the payload
+ * plus its 2-byte trailer to 4 bytes (RFC 4303 section 2.4).
+ */
+static inline uint32_t encap_outer_ip_len(uint32_t frame_len)
+{
+	uint32_t payload = TUN_INNER_LEN + frame_len;
+
+	return 20 + 8 + ESP_PAYLOAD_OFF + RTE_ALIGN_CEIL(payload + 2, 4) + ESP_ICV_LEN;
+}
+
+#endif

@@ -1,0 +1,177 @@
+/*
+ * fdb.c: MAC table creation, learning and aging. The per-packet part
+ * (lookup, refresh, move) is inline in fdb.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+
+#include <rte_errno.h>
+#include <rte_hash_crc.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_spinlock.h>
+
+#include "fdb.h"
+
+/* Called by rte_hash once no reader can hold the entry any more. */
+static void fdb_entry_free(void *p, void *key_data)
+{
+	struct fdb *f = p;
+
+	rte_mempool_put(f->entries, key_data);
+}
+
+struct fdb *fdb_create(struct dp *dp, uint32_t size)
+{
+	struct rte_hash_parameters hp = {
+		.name = "isthmus_fdb",
+		.entries = size,
+		.key_len = sizeof(fdb_key_t),
+		.hash_func = rte_hash_crc,
+		.socket_id = (int)rte_socket_id(),
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+			      RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+	struct fdb *f = rte_zmalloc("isthmus_fdb", sizeof(*f), 0);
+
+	if (f == NULL)
+		return NULL;
+	f->dp = dp;
+	rte_spinlock_init(&f->lock);
+	f->h = rte_hash_create(&hp);
+	f->entries = rte_mempool_create("isthmus_fdb_entries", size + 64 * RTE_MAX_LCORE / 8,
+					sizeof(struct fdb_entry), 32, 0, NULL, NULL, NULL, NULL,
+					(int)rte_socket_id(), 0);
+	if (f->h == NULL || f->entries == NULL)
+		goto fail;
+	struct rte_hash_rcu_config rc = {
+		.v = dp->qsbr,
+		.mode = RTE_HASH_QSBR_MODE_DQ,
+		.key_data_ptr = f,
+		.free_key_data_func = fdb_entry_free,
+	};
+	if (rte_hash_rcu_qsbr_add(f->h, &rc) != 0)
+		goto fail;
+	return f;
+fail:
+	fdb_free(f);
+	return NULL;
+}
+
+void fdb_free(struct fdb *f)
+{
+	if (f == NULL)
+		return;
+	rte_hash_free(f->h);
+	rte_mempool_free(f->entries);
+	rte_free(f);
+}
+
+int fdb_learn(struct fdb *f, struct segment *seg, fdb_key_t key, enum fdb_side side, uint32_t now)
+{
+	struct fdb_entry *e;
+	int r;
+
+	/* Reserve a place under the segment's limit first: exact under concurrency. */
+	if (atomic_fetch_add_explicit(&seg->mac_count, 1, memory_order_relaxed) >= seg->mac_limit) {
+		atomic_fetch_sub_explicit(&seg->mac_count, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&seg->limit_hits, 1, memory_order_relaxed);
+		return -1;
+	}
+	if (rte_mempool_get(f->entries, (void **)&e) != 0)
+		goto nomem;
+	e->key = key;
+	atomic_store_explicit(&e->side, side, memory_order_relaxed);
+	atomic_store_explicit(&e->last_seen, now, memory_order_relaxed);
+	/*
+	 * Writers (learning workers, the aging main lcore) are serialised by
+	 * f->lock, so the hash runs in its single-writer lock-free mode. This is
+	 * taken once per *new* MAC, never for a MAC already in the table.
+	 */
+	rte_spinlock_lock(&f->lock);
+	if (rte_hash_lookup(f->h, &key) >= 0) {
+		/* Another worker learned it since our lookup. */
+		rte_spinlock_unlock(&f->lock);
+		rte_mempool_put(f->entries, e);
+		atomic_fetch_sub_explicit(&seg->mac_count, 1, memory_order_relaxed);
+		return 0;
+	}
+	/* The entry is complete before the hash publishes it (release store). */
+	r = rte_hash_add_key_data(f->h, &key, e);
+	rte_spinlock_unlock(&f->lock);
+	if (r == 0)
+		return 1;
+	rte_mempool_put(f->entries, e);
+nomem:
+	atomic_fetch_sub_explicit(&seg->mac_count, 1, memory_order_relaxed);
+	return -2;
+}
+
+uint32_t fdb_age(struct fdb *f, uint32_t now)
+{
+	const void *key;
+	void *data;
+	uint32_t it = 0, removed = 0;
+	fdb_key_t old[256];
+	uint32_t nold = 0;
+
+	do {
+		nold = 0;
+		while (nold < RTE_DIM(old) && rte_hash_iterate(f->h, &key, &data, &it) >= 0) {
+			struct fdb_entry *e = data;
+			struct segment *s = &f->dp->seg[*(const fdb_key_t *)key >> 48];
+
+			if (now - atomic_load_explicit(&e->last_seen, memory_order_relaxed) > s->aging_s)
+				old[nold++] = *(const fdb_key_t *)key;
+		}
+		for (uint32_t i = 0; i < nold; i++) {
+			struct segment *s = &f->dp->seg[old[i] >> 48];
+
+			int32_t r;
+
+			rte_spinlock_lock(&f->lock);
+			r = rte_hash_del_key(f->h, &old[i]);
+			rte_spinlock_unlock(&f->lock);
+			if (r >= 0) {
+				atomic_fetch_sub_explicit(&s->mac_count, 1, memory_order_relaxed);
+				removed++;
+			}
+		}
+	} while (nold == RTE_DIM(old));
+	return removed;
+}
+
+uint32_t fdb_count(const struct fdb *f)
+{
+	int32_t n = rte_hash_count(f->h);
+
+	return n < 0 ? 0 : (uint32_t)n;
+}
+
+void fdb_dump_json(const struct fdb *f, FILE *out)
+{
+	const void *key;
+	void *data;
+	uint32_t it = 0;
+	const char *sep = "";
+
+	fputc('[', out);
+	while (rte_hash_iterate(f->h, &key, &data, &it) >= 0) {
+		const struct fdb_entry *e = data;
+		fdb_key_t k = *(const fdb_key_t *)key;
+		const struct segment *s = &f->dp->seg[k >> 48];
+
+		fprintf(out, "%s\n    {\"segment\": \"%s\", \"vni\": %u, "
+			"\"mac\": \"%02x:%02x:%02x:%02x:%02x:%02x\", \"side\": \"%s\", "
+			"\"last_seen\": %u}", sep, s->name, s->vni,
+			(unsigned)(k >> 40) & 0xff, (unsigned)(k >> 32) & 0xff,
+			(unsigned)(k >> 24) & 0xff, (unsigned)(k >> 16) & 0xff,
+			(unsigned)(k >> 8) & 0xff, (unsigned)k & 0xff,
+			atomic_load(&e->side) == FDB_LOCAL ? "local" : "remote",
+			atomic_load(&e->last_seen));
+		sep = ",";
+	}
+	fputs("]", out);
+}

@@ -1,0 +1,111 @@
+/**
+ * @file fdb.h
+ * The MAC table (forwarding database): one rte_hash keyed by (segment, MAC),
+ * lock-free for readers (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF) and reclaimed
+ * through rte_rcu_qsbr. Workers look up and learn; the main lcore ages.
+ *
+ * An entry says on which side the MAC lives (local port or remote peer) and
+ * when it was last seen. A MAC moves on the first frame from the other side
+ * (the RARP/GARP a VM sends after vMotion). Learning a new MAC takes the
+ * table's writer lock; refreshing and moving an existing one are plain stores.
+ */
+#ifndef ISTHMUS_DP_FDB_H
+#define ISTHMUS_DP_FDB_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <rte_ether.h>
+#include <rte_hash.h>
+#include <rte_spinlock.h>
+
+#include "dp.h"
+
+enum fdb_side { FDB_LOCAL = 0, FDB_REMOTE = 1 };
+
+/** (segment, MAC) packed in 8 bytes: the hash key. */
+typedef uint64_t fdb_key_t;
+
+struct fdb_entry {
+	fdb_key_t key;
+	_Atomic uint8_t side;       /**< enum fdb_side */
+	_Atomic uint32_t last_seen; /**< coarse seconds (worker now_s) */
+};
+
+struct fdb {
+	struct rte_hash *h;
+	struct rte_mempool *entries;
+	struct dp *dp;
+	rte_spinlock_t lock;        /**< serialises writers: new MACs and aging only */
+};
+
+static inline fdb_key_t fdb_key(uint16_t seg, const struct rte_ether_addr *mac)
+{
+	fdb_key_t k = (fdb_key_t)seg << 48;
+
+	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		k |= (fdb_key_t)mac->addr_bytes[i] << (8 * (5 - i));
+	return k;
+}
+
+/** Create the table for @p size MACs; workers register on @p dp->qsbr. */
+struct fdb *fdb_create(struct dp *dp, uint32_t size);
+void fdb_free(struct fdb *f);
+
+/**
+ * Look up @p n keys (n <= RTE_HASH_LOOKUP_BULK_MAX): out[i] is the entry or
+ * NULL. Lock-free; the entries stay valid until the worker's next quiescent
+ * state report.
+ */
+static inline void fdb_lookup_bulk(struct fdb *f, const fdb_key_t *keys, uint32_t n,
+				   struct fdb_entry **out)
+{
+	const void *kp[RTE_HASH_LOOKUP_BULK_MAX];
+	uint64_t hits;
+
+	for (uint32_t i = 0; i < n; i++)
+		kp[i] = &keys[i];
+	rte_hash_lookup_bulk_data(f->h, kp, n, &hits, (void **)out);
+	for (uint32_t i = 0; i < n; i++)
+		if (!(hits & (1ull << i)))
+			out[i] = NULL;
+}
+
+/**
+ * Refresh or move an entry seen on @p side at @p now.
+ * @return 1 if the MAC moved sides, else 0
+ */
+static inline int fdb_touch(struct fdb_entry *e, enum fdb_side side, uint32_t now)
+{
+	int moved = 0;
+
+	if (unlikely(atomic_load_explicit(&e->side, memory_order_relaxed) != side)) {
+		atomic_store_explicit(&e->side, side, memory_order_relaxed);
+		moved = 1;
+	}
+	/* Store only when the second changed: no cache-line ping-pong between workers. */
+	if (atomic_load_explicit(&e->last_seen, memory_order_relaxed) != now)
+		atomic_store_explicit(&e->last_seen, now, memory_order_relaxed);
+	return moved;
+}
+
+/**
+ * Learn a new MAC on segment @p seg.
+ * @return 1 learned, 0 already present (learned by another worker meanwhile),
+ *         -1 the segment's table is full (limit_hits counted), -2 no memory
+ */
+int fdb_learn(struct fdb *f, struct segment *seg, fdb_key_t key, enum fdb_side side, uint32_t now);
+
+/**
+ * Remove entries not seen for longer than their segment's aging time.
+ * Main lcore only. @return number removed
+ */
+uint32_t fdb_age(struct fdb *f, uint32_t now);
+
+/** Number of entries (all segments). */
+uint32_t fdb_count(const struct fdb *f);
+
+/** Write the table as a JSON array to @p out. */
+void fdb_dump_json(const struct fdb *f, FILE *out);
+
+#endif

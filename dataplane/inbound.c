@@ -1,0 +1,328 @@
+/*
+ * inbound.c: uplink RX -> local ports, in the order packets travel:
+ *
+ *   1. classify (exception.h): ESP in UDP 4500 for our address (RFC 3948)
+ *      stays on the fast path; ARP, ICMP, IKE, UDP 4500 with the non-ESP
+ *      marker and NAT keepalives go to the exception path; the rest is dropped
+ *   2. SA by SPI (rte_hash), outer source must be the SA's peer
+ *   3. open: anti-replay and ICV (esp_open_burst, one call per SA in the burst)
+ *   4. policy check (inner IPv4 VTEP -> VTEP, UDP 4789, VXLAN VNI of an
+ *      extended segment), decapsulate
+ *   5. learn the source MAC as remote; restore the segment's VLAN tag; local
+ *      TX. Never back into the tunnel (split horizon).
+ *
+ * Packets leave in the order they came.
+ */
+#include <rte_ethdev.h>
+#include <rte_hash.h>
+#include <rte_prefetch.h>
+
+#include "encap.h"
+#include "fdb.h"
+
+#define DROP(reason) DP_C_drop_##reason
+#define TO_EXCEPTION (-1)
+#define TO_ESP (-2)
+
+/* Drop counter of each ESP status (open and seal). */
+static const uint8_t esp_status_counter[ESP_STATUS_MAX] = {
+	[ESP_OK] = DP_C_MAX,
+	[ESP_ERR_LENGTH] = DROP(esp_short),
+	[ESP_ERR_NO_ROOM] = DROP(esp_other),
+	[ESP_ERR_SPI] = DROP(esp_other),
+	[ESP_ERR_REPLAYED] = DROP(replayed),
+	[ESP_ERR_TOO_OLD] = DROP(too_old),
+	[ESP_ERR_ICV] = DROP(icv),
+	[ESP_ERR_PADDING] = DROP(padding),
+	[ESP_ERR_SA_EXPIRED] = DROP(esp_other),
+};
+
+struct in_burst {
+	struct rte_mbuf *m[DP_BURST_MAX];
+	struct esp_pkt ep[DP_BURST_MAX];
+	struct sa_in *sa[DP_BURST_MAX];
+	uint16_t n;
+	struct rte_mbuf *exc[DP_BURST_MAX];
+	uint16_t nexc;
+	struct rte_mbuf *dead[DP_BURST_MAX];
+	uint16_t ndead;
+};
+
+static inline void in_drop(struct worker *w, struct in_burst *b, struct rte_mbuf *m, int reason)
+{
+	dp_count(&w->stats, reason, 1);
+	b->dead[b->ndead++] = m;
+}
+
+/*
+ * Step 1, on top of exception.h's uplink_classify(): the ESP length comes
+ * from the UDP length field, which must fit the IPv4 packet. @return TO_ESP
+ * (with *esp and *esp_len set), TO_EXCEPTION, or a drop counter id.
+ */
+static inline int uplink_sort(const struct dp_config *c, struct rte_mbuf *m, uint8_t **esp,
+			      uint32_t *esp_len)
+{
+	static const uint8_t class_counter[] = {
+		[UPLINK_DROP_SHORT] = DROP(uplink_short),
+		[UPLINK_DROP_IP_BAD] = DROP(ip_bad),
+		[UPLINK_DROP_FRAG] = DROP(ip_frag),
+		[UPLINK_DROP_NOT_US] = DROP(not_for_us),
+		[UPLINK_DROP_PROTO] = DROP(proto),
+		[UPLINK_DROP_ETHERTYPE] = DROP(ethertype),
+	};
+	const struct rte_ipv4_hdr *ip;
+	const struct rte_udp_hdr *udp;
+	uint16_t off = 0, udp_len, ip_end;
+	enum uplink_class k;
+
+	if (unlikely(m->nb_segs != 1))
+		return DROP(multiseg);
+	k = uplink_classify(m, c->uplink_ip, &off);
+	if (k == UPLINK_KERNEL)
+		return TO_EXCEPTION;
+	if (unlikely(k != UPLINK_ESP))
+		return k < RTE_DIM(class_counter) ? class_counter[k] : DROP(proto);
+	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+	udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, off - sizeof(*udp));
+	udp_len = rte_be_to_cpu_16(udp->dgram_len);
+	ip_end = RTE_ETHER_HDR_LEN + rte_be_to_cpu_16(ip->total_length);
+	if (unlikely(udp_len < sizeof(*udp) || off - sizeof(*udp) + udp_len > ip_end))
+		return DROP(udp_short);
+	*esp_len = udp_len - sizeof(*udp);
+	if (unlikely(*esp_len < ESP_PAYLOAD_OFF + 2 + ESP_ICV_LEN))
+		return DROP(esp_short);
+	/* Ethernet padding and anything after the UDP datagram go now. */
+	rte_pktmbuf_trim(m, m->data_len - (off + *esp_len));
+	*esp = rte_pktmbuf_mtod_offset(m, uint8_t *, off);
+	return TO_ESP;
+}
+
+/* Step 3: esp_open_burst once per distinct SA of the burst (usually one). */
+static inline void open_by_sa(struct in_burst *b)
+{
+	struct esp_pkt tmp[DP_BURST_MAX];
+	uint16_t idx[DP_BURST_MAX];
+	uint64_t done = 0;
+
+	for (uint16_t i = 0; i < b->n; i++) {
+		struct sa_in *sa = b->sa[i];
+		uint16_t k = 0;
+
+		if (done & (1ull << i))
+			continue;
+		for (uint16_t j = i; j < b->n; j++)
+			if (b->sa[j] == sa && !(done & (1ull << j))) {
+				idx[k] = j;
+				tmp[k++] = b->ep[j];
+				done |= 1ull << j;
+			}
+		esp_open_burst(sa->sa, tmp, k);
+		for (uint16_t j = 0; j < k; j++)
+			b->ep[idx[j]] = tmp[j];
+	}
+}
+
+/*
+ * Step 4: RFC 4301 section 5.2 style check of what came out of the SA.
+ * @return segment index or a drop counter id (negative).
+ */
+static inline int policy_check(const struct dp *dp, const struct sa_in *sa, const struct esp_pkt *ep)
+{
+	const uint8_t *p = ep->buf + ESP_PAYLOAD_OFF;
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)p;
+	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(p + 20);
+	const struct vxlan_hdr *vx = (const struct vxlan_hdr *)(p + 28);
+	const struct segment *s;
+
+	if (unlikely(ep->next_header != IPPROTO_IPIP))
+		return -DROP(next_header);
+	if (unlikely(ep->len < TUN_INNER_LEN + RTE_ETHER_HDR_LEN))
+		return -DROP(inner_short);
+	if (unlikely(ip->version_ihl != RTE_IPV4_VHL_DEF ||
+		     rte_be_to_cpu_16(ip->total_length) != ep->len ||
+		     rte_ipv4_frag_pkt_is_fragmented(ip)))
+		return -DROP(inner_bad);
+	if (unlikely(ip->src_addr != sa->peer_vtep || ip->dst_addr != sa->local_vtep))
+		return -DROP(inner_addr);
+	if (unlikely(ip->next_proto_id != IPPROTO_UDP || udp->dst_port != RTE_BE16(VXLAN_PORT) ||
+		     rte_be_to_cpu_16(udp->dgram_len) != ep->len - 20))
+		return -DROP(inner_proto);
+	if (unlikely(!(vx->flags & VXLAN_FLAG_I)))
+		return -DROP(vxlan_flags);
+	s = segment_by_vni(dp, rte_be_to_cpu_32(vx->vni_rsvd) >> 8);
+	if (unlikely(s == NULL))
+		return -DROP(unknown_vni);
+	return s->idx;
+}
+
+/* Step 5: the segment's 802.1Q tag back on for a trunk. */
+static inline int vlan_restore(struct rte_mbuf *m, const struct dp_port *lp, const struct segment *s)
+{
+	uint8_t *p;
+	struct rte_vlan_hdr *vh;
+
+	if (lp->mode != CFG_LOCAL_TRUNK || s->vlan == DP_VLAN_UNTAGGED)
+		return 0;
+	p = (uint8_t *)rte_pktmbuf_prepend(m, 4);
+	if (unlikely(p == NULL))
+		return -1;
+	memmove(p, p + 4, 2 * RTE_ETHER_ADDR_LEN);
+	((struct rte_ether_hdr *)p)->ether_type = RTE_BE16(RTE_ETHER_TYPE_VLAN);
+	vh = (struct rte_vlan_hdr *)(p + RTE_ETHER_HDR_LEN);
+	vh->vlan_tci = rte_cpu_to_be_16(s->vlan);
+	/* vh->eth_proto is the frame's own EtherType, already in place. */
+	return 0;
+}
+
+void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct dp *dp = w->dp;
+	const struct dp_config *c = dp->cfg;
+	struct in_burst b;
+	uint32_t spi[DP_BURST_MAX];
+	const void *spi_keys[DP_BURST_MAX];
+	void *sa_data[DP_BURST_MAX];
+	uint16_t seg[DP_BURST_MAX], ok = 0;
+	fdb_key_t keys[DP_BURST_MAX];
+	struct fdb_entry *ent[DP_BURST_MAX];
+	uint64_t hits = 0;
+	bool touched[DP_MAX_PORTS] = { false };
+
+	b.n = b.nexc = b.ndead = 0;
+	dp_count(&w->stats, DP_C_uplink_rx, n);
+	w->now_s = rte_rdtsc() / dp->tsc_hz;
+
+	/* 1. Classify. */
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint8_t *esp = NULL;
+		uint32_t esp_len = 0;
+		int v;
+
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		v = uplink_sort(c, m, &esp, &esp_len);
+		if (v == TO_ESP) {
+			b.ep[b.n] = (struct esp_pkt){ .buf = esp, .len = esp_len };
+			spi[b.n] = rte_be_to_cpu_32(*(const rte_be32_t *)esp);
+			spi_keys[b.n] = &spi[b.n];
+			b.m[b.n++] = m;
+		} else if (v == TO_EXCEPTION) {
+			b.exc[b.nexc++] = m;
+		} else {
+			in_drop(w, &b, m, v);
+		}
+	}
+
+	/* 2. SA by SPI; the outer source must be that SA's peer. */
+	if (b.n > 0)
+		rte_hash_lookup_bulk_data(dp->spi_hash, spi_keys, b.n, &hits, sa_data);
+	{
+		uint16_t k = 0;
+
+		for (uint16_t i = 0; i < b.n; i++) {
+			struct rte_mbuf *m = b.m[i];
+			struct sa_in *sa = (hits & (1ull << i)) ? sa_data[i] : NULL;
+			const struct rte_ipv4_hdr *ip =
+				rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, OFF_OUTER_IP);
+			int owner;
+
+			if (unlikely(sa == NULL)) {
+				in_drop(w, &b, m, DROP(unknown_spi));
+				continue;
+			}
+			if (unlikely(ip->src_addr != sa->peer_ip)) {
+				in_drop(w, &b, m, DROP(outer_src));
+				continue;
+			}
+			/* esp.h: one thread opens an SA. The first worker to see it
+			 * owns it; RSS on the outer UDP ports keeps it there. */
+			owner = atomic_load_explicit(&sa->owner, memory_order_relaxed);
+			if (unlikely(owner != (int)w->idx)) {
+				int none = -1;
+
+				if (owner != -1 ||
+				    (!atomic_compare_exchange_strong(&sa->owner, &none, (int)w->idx) &&
+				     none != (int)w->idx)) {
+					in_drop(w, &b, m, DROP(sa_owner));
+					continue;
+				}
+			}
+			b.m[k] = m;
+			b.ep[k] = b.ep[i];
+			b.sa[k++] = sa;
+		}
+		b.n = k;
+	}
+
+	/* 3. Anti-replay, ICV, decrypt. */
+	open_by_sa(&b);
+
+	/* 4. Policy check and decapsulation, in arrival order. */
+	for (uint16_t i = 0; i < b.n; i++) {
+		struct rte_mbuf *m = b.m[i];
+		const struct esp_pkt *ep = &b.ep[i];
+		int s;
+
+		if (unlikely(ep->status != ESP_OK)) {
+			in_drop(w, &b, m, esp_status_counter[ep->status < ESP_STATUS_MAX ? ep->status
+										   : ESP_ERR_SPI]);
+			continue;
+		}
+		s = policy_check(dp, b.sa[i], ep);
+		if (unlikely(s < 0)) {
+			in_drop(w, &b, m, -s);
+			continue;
+		}
+		/* Authenticated and from the peer: its Ethernet source is our next hop. */
+		if (unlikely(!(__atomic_load_n(&dp->nh.packed, __ATOMIC_RELAXED) & NEXTHOP_VALID)))
+			nexthop_learn(&dp->nh, &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr);
+		rte_pktmbuf_adj(m, (ep->buf - rte_pktmbuf_mtod(m, uint8_t *)) + ESP_PAYLOAD_OFF +
+					   TUN_INNER_LEN);
+		rte_pktmbuf_trim(m, m->data_len - (ep->len - TUN_INNER_LEN));
+		if (unlikely(rte_is_multicast_ether_addr(
+			    &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr))) {
+			in_drop(w, &b, m, DROP(src_mcast));
+			continue;
+		}
+		keys[ok] = fdb_key(s, &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr);
+		seg[ok] = s;
+		b.m[ok++] = m;
+	}
+
+	/* 5. Learn remote sources, restore the tag, deliver. */
+	for (uint32_t off = 0; off < ok; off += RTE_HASH_LOOKUP_BULK_MAX)
+		fdb_lookup_bulk(dp->fdb, keys + off, RTE_MIN(ok - off, (uint32_t)RTE_HASH_LOOKUP_BULK_MAX), ent + off);
+	for (uint16_t i = 0; i < ok; i++) {
+		struct rte_mbuf *m = b.m[i];
+		struct segment *s = &dp->seg[seg[i]];
+		struct dp_port *lp = &dp->port[s->port];
+
+		if (ent[i] != NULL) {
+			dp_count(&w->stats, DP_C_fdb_moved, fdb_touch(ent[i], FDB_REMOTE, w->now_s));
+		} else {
+			int r = fdb_learn(dp->fdb, s, keys[i], FDB_REMOTE, w->now_s);
+
+			/* A repeat of a MAC first seen earlier in this burst finds it
+			 * learned (r == 0): refresh happened with the learn. */
+			if (r == 1)
+				dp_count(&w->stats, DP_C_fdb_learned, 1);
+			else if (r == -1)
+				dp_count(&w->stats, DP_C_fdb_limit, 1);
+		}
+		if (unlikely(vlan_restore(m, lp, s) < 0)) {
+			in_drop(w, &b, m, DROP(no_headroom));
+			continue;
+		}
+		dp_count(&w->stats, DP_C_tunnel_in, 1);
+		port_tx_queue(w, s->port, m);
+		touched[s->port] = true;
+	}
+	for (uint16_t p = 0; p < dp->nb_ports; p++)
+		if (touched[p])
+			port_tx_flush(w, p);
+	if (b.nexc)
+		exception_input(w, b.exc, b.nexc);
+	if (b.ndead)
+		rte_pktmbuf_free_bulk(b.dead, b.ndead);
+}

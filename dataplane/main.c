@@ -1,0 +1,315 @@
+/*
+ * main.c: isthmus-dp, the Isthmus dataplane. Starts EAL, reads the
+ * appliance configuration, brings up ports, segments, the MAC table and the
+ * SAs, launches one worker per worker lcore, and then, on the main lcore,
+ * ages the MAC table, prints counters, and waits for SIGINT/SIGTERM (or for
+ * the input to run dry, for tests).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_errno.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+
+#include "config.h"
+#include "dp.h"
+#include "fdb.h"
+
+static struct dp the_dp;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: isthmus-dp [EAL options] -- -c FILE [options]\n"
+"\n"
+"Isthmus dataplane: stretches L2 segments between two appliances over\n"
+"ESP-in-UDP (RFC 3948) carrying VXLAN (RFC 7348). One worker per worker lcore\n"
+"(EAL -l: the first lcore is the main lcore, which does not forward).\n"
+"\n"
+"  -c, --config FILE        appliance configuration (docs/config.md)\n"
+"      --stats-interval S   print counters every S seconds (default 0: on exit only)\n"
+"      --stats-json FILE    write counters, SA counters and the MAC table as JSON on exit\n"
+"      --exit-when-idle MS  exit once no packet arrived for MS milliseconds (tests)\n"
+"      --max-seconds S      exit after S seconds\n"
+"  -h, --help               this text\n"
+"\n"
+"Example (two pcap files, no hugepages):\n"
+"  isthmus-dp -l 0,1 --no-huge -m 256 --no-pci --file-prefix=dp-a \\\n"
+"    --vdev=net_pcap0,rx_pcap=local.pcap,tx_pcap=local-out.pcap \\\n"
+"    --vdev=net_pcap1,rx_pcap=uplink.pcap,tx_pcap=uplink-out.pcap \\\n"
+"    -- -c configs/lab-a.ini --exit-when-idle 500\n"
+"\n"
+"SIGINT or SIGTERM stop the workers, flush the ports and print the final counters.\n");
+}
+
+struct opts {
+	const char *config;
+	const char *stats_json;
+	unsigned stats_interval;
+	unsigned idle_ms;
+	unsigned max_seconds;
+};
+
+static int parse_uint_opt(const char *name, const char *v, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long x;
+
+	errno = 0;
+	x = strtoul(v, &end, 10);
+	if (errno || end == v || *end || x > max) {
+		fprintf(stderr, "isthmus-dp: --%s: '%s' is not a number in 0..%u\n", name, v, max);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "stats-interval", required_argument, NULL, 'i' },
+		{ "stats-json", required_argument, NULL, 'j' },
+		{ "exit-when-idle", required_argument, NULL, 'w' },
+		{ "max-seconds", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'j': o->stats_json = optarg; break;
+		case 'i': if (parse_uint_opt("stats-interval", optarg, 86400, &o->stats_interval)) return -1; break;
+		case 'w': if (parse_uint_opt("exit-when-idle", optarg, 3600000, &o->idle_ms)) return -1; break;
+		case 'm': if (parse_uint_opt("max-seconds", optarg, 1u << 30, &o->max_seconds)) return -1; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "isthmus-dp: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (o->config == NULL) {
+		fprintf(stderr, "isthmus-dp: no configuration file (-c FILE); see --help\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	the_dp.stop = true;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+static int workers_create(struct dp *dp, char *err, size_t errlen)
+{
+	unsigned lcore, i = 0;
+	size_t sz;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct worker *w;
+
+		if (i == DP_MAX_WORKERS)
+			break;
+		w = rte_zmalloc_socket("isthmus_worker", sizeof(*w), RTE_CACHE_LINE_SIZE,
+				       rte_lcore_to_socket_id(lcore));
+		if (w == NULL) {
+			snprintf(err, errlen, "worker %u: out of memory", i);
+			return -1;
+		}
+		w->dp = dp;
+		w->idx = i;
+		w->lcore = lcore;
+		w->burst = dp->cfg->burst;
+		w->udp_src_be = rte_cpu_to_be_16((uint16_t)(dp->cfg->src_port_base + i));
+		dp->worker[i++] = w;
+	}
+	if (i == 0) {
+		snprintf(err, errlen, "no worker lcore: give EAL at least two lcores (e.g. -l 0,1); "
+			 "the first is the main lcore, the others forward");
+		return -1;
+	}
+	dp->nb_workers = i;
+	sz = rte_rcu_qsbr_get_memsize(i);
+	dp->qsbr = rte_zmalloc("isthmus_qsbr", sz, RTE_CACHE_LINE_SIZE);
+	if (dp->qsbr == NULL || rte_rcu_qsbr_init(dp->qsbr, i) != 0) {
+		snprintf(err, errlen, "RCU: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void print_setup(const struct dp *dp)
+{
+	const struct dp_config *c = dp->cfg;
+
+	printf("isthmus-dp %s: %u worker(s), %u segment(s), burst %u\n", c->name, dp->nb_workers,
+	       dp->nb_seg, c->burst);
+	for (uint16_t i = 0; i < dp->nb_ports; i++) {
+		const struct dp_port *p = &dp->port[i];
+		char mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+		rte_ether_format_addr(mac, sizeof(mac), &p->mac);
+		printf("  port %-10s dpdk %u %s %s, %u rx / %u tx queues%s\n", p->name, p->port_id, mac,
+		       p->role == PORT_UPLINK ? "uplink" : p->mode == CFG_LOCAL_TRUNK ? "trunk" : "access",
+		       p->nb_rxq, p->nb_txq, p->tx_ring ? ", shared TX through a ring" : "");
+	}
+	for (unsigned w = 0; w < dp->nb_workers; w++) {
+		const struct worker *wk = dp->worker[w];
+
+		printf("  worker %u lcore %u: spi out 0x%08x, udp src %u, polls", w, wk->lcore,
+		       wk->sa_out ? esp_sa_spi(wk->sa_out) : 0, rte_be_to_cpu_16(wk->udp_src_be));
+		for (uint16_t q = 0; q < wk->nb_rxq; q++)
+			printf(" %s/%u", dp->port[wk->rxq[q].port].name, wk->rxq[q].queue);
+		printf("%s\n", wk->nb_rxq ? "" : " nothing");
+	}
+	fflush(stdout);
+}
+
+/* Main lcore: age, report, and decide when to stop. */
+static void control_loop(struct dp *dp, const struct opts *o)
+{
+	uint64_t start = now_ms(), last_stats = start, last_age = start, last_move = start;
+	uint64_t last_rx = UINT64_MAX;
+	uint32_t min_aging = UINT32_MAX, age_every;
+
+	for (uint16_t i = 0; i < dp->nb_seg; i++)
+		min_aging = RTE_MIN(min_aging, dp->seg[i].aging_s);
+	/* Check often enough that an entry outlives its aging time by at most a quarter. */
+	age_every = RTE_MIN(1000u, min_aging * 250u);
+	while (!dp->stop) {
+		uint64_t t;
+		struct dp_stats s;
+
+		rte_delay_us_sleep(2000);
+		exception_service(dp);
+		t = now_ms();
+		if (t - last_age >= age_every) {
+			dp->fdb_aged += fdb_age(dp->fdb, (uint32_t)(rte_rdtsc() / dp->tsc_hz));
+			last_age = t;
+		}
+		if (o->stats_interval && t - last_stats >= o->stats_interval * 1000ull) {
+			dp_stats_print(dp, stdout, 0);
+			last_stats = t;
+		}
+		if (o->max_seconds && t - start >= o->max_seconds * 1000ull)
+			break;
+		if (o->idle_ms) {
+			dp_stats_sum(dp, &s);
+			if (s.c[DP_C_local_rx] + s.c[DP_C_uplink_rx] != last_rx) {
+				last_rx = s.c[DP_C_local_rx] + s.c[DP_C_uplink_rx];
+				last_move = t;
+			} else if (t - last_move >= o->idle_ms) {
+				break;
+			}
+		}
+	}
+	dp->stop = true;
+}
+
+int main(int argc, char **argv)
+{
+	struct dp *dp = &the_dp;
+	struct dp_config cfg;
+	struct opts o = { 0 };
+	char err[512];
+	int n, rc = 1;
+
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		}
+	n = rte_eal_init(argc, argv);
+	if (n < 0) {
+		fprintf(stderr, "isthmus-dp: EAL initialisation failed: %s (see --help)\n",
+			rte_strerror(rte_errno));
+		return 1;
+	}
+	argv[n] = argv[0];
+	if (parse_opts(argc - n, argv + n, &o) < 0)
+		goto out_eal;
+	if (config_load(o.config, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "isthmus-dp: %s\n", err);
+		goto out_eal;
+	}
+	dp->cfg = &cfg;
+	dp->tsc_hz = rte_get_tsc_hz();
+	if (workers_create(dp, err, sizeof(err)) < 0 || ports_init(dp, err, sizeof(err)) < 0 ||
+	    segments_init(dp, err, sizeof(err)) < 0 || sas_init(dp, err, sizeof(err)) < 0) {
+		fprintf(stderr, "isthmus-dp: %s\n", err);
+		goto out;
+	}
+	dp->fdb = fdb_create(dp, cfg.fdb_size);
+	if (dp->fdb == NULL) {
+		fprintf(stderr, "isthmus-dp: MAC table of %u entries: %s\n", cfg.fdb_size,
+			rte_strerror(rte_errno));
+		goto out;
+	}
+	if (exception_init(dp, err, sizeof(err)) < 0) {
+		fprintf(stderr, "isthmus-dp: %s\n", err);
+		goto out;
+	}
+	for (unsigned w = 0; w < dp->nb_workers; w++)
+		dp->worker[w]->sa_out = dp->sa_out[w];
+	ports_assign(dp);
+	print_setup(dp);
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	for (unsigned w = 0; w < dp->nb_workers; w++)
+		rte_eal_remote_launch(worker_main, dp->worker[w], dp->worker[w]->lcore);
+	control_loop(dp, &o);
+	rte_eal_mp_wait_lcore();
+	exception_service(dp);
+	ports_drain(dp);
+
+	dp_stats_print(dp, stdout, 0);
+	rc = 0;
+	if (o.stats_json && dp_stats_write_json(dp, o.stats_json) < 0) {
+		fprintf(stderr, "isthmus-dp: %s: %s\n", o.stats_json, strerror(errno));
+		rc = 1;
+	}
+out:
+	exception_fini(dp);
+	if (dp->nb_ports)
+		ports_close(dp);
+	fdb_free(dp->fdb);
+	sas_free(dp);
+	rte_hash_free(dp->vni_hash);
+	rte_free(dp->seg);
+	for (unsigned w = 0; w < dp->nb_workers; w++)
+		rte_free(dp->worker[w]);
+	rte_free(dp->qsbr);
+	rte_mempool_free(dp->pool);
+	config_free(&cfg);
+out_eal:
+	rte_eal_cleanup();
+	return rc;
+}

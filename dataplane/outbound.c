@@ -1,0 +1,223 @@
+/*
+ * outbound.c: local port RX -> tunnel, in the order packets travel:
+ *
+ *   1. segment by VLAN (trunk) or by port (access); strip the 802.1Q tag
+ *   2. learn the source MAC as local; forward decision on the destination:
+ *      known local -> drop (the local switch delivers it); known remote,
+ *      broadcast, multicast, unknown unicast -> tunnel
+ *   3. encapsulate: inner IPv4 (VTEP -> VTEP) / UDP 4789 / VXLAN
+ *   4. seal with this worker's own outbound SA (one esp_seal_burst call)
+ *   5. outer Ethernet / IPv4 / UDP 4500 to the peer's next hop -> uplink TX
+ *
+ * Every mbuf handed in ends in the uplink TX buffer or freed and counted.
+ */
+#include <rte_ethdev.h>
+#include <rte_prefetch.h>
+
+#include "encap.h"
+#include "fdb.h"
+
+/* A packet leaves the burst: counted under its reason, freed at the end. */
+#define DROP(reason) DP_C_drop_##reason
+
+struct out_burst {
+	struct rte_mbuf *m[DP_BURST_MAX];
+	uint16_t seg[DP_BURST_MAX];
+	uint16_t n;
+	struct rte_mbuf *dead[DP_BURST_MAX];
+	uint16_t ndead;
+};
+
+static inline void out_drop(struct worker *w, struct out_burst *b, struct rte_mbuf *m, int reason)
+{
+	dp_count(&w->stats, reason, 1);
+	b->dead[b->ndead++] = m;
+}
+
+/*
+ * Step 1: which segment, and remove the tag. @return the segment index, or
+ * a negative drop counter id.
+ */
+static inline int local_segment(const struct dp_port *lp, struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eth;
+	uint16_t vid = 0;
+
+	if (unlikely(m->nb_segs != 1))
+		return -DROP(multiseg);
+	if (unlikely(m->data_len < RTE_ETHER_HDR_LEN))
+		return -DROP(local_short);
+	if (unlikely(m->data_len > lp->max_frame))
+		return -DROP(too_big);
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	if (lp->mode == CFG_LOCAL_TRUNK && eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_VLAN)) {
+		if (unlikely(m->data_len < RTE_ETHER_HDR_LEN + 4))
+			return -DROP(local_short);
+		/* IEEE 802.1Q: VID 0 is a priority tag, i.e. untagged. The PCP is
+		 * not carried (the VNI names the segment; QoS is the underlay's). */
+		vid = rte_be_to_cpu_16(((struct rte_vlan_hdr *)(eth + 1))->vlan_tci) & 0xfff;
+		memmove((uint8_t *)eth + 4, eth, 2 * RTE_ETHER_ADDR_LEN);
+		rte_pktmbuf_adj(m, 4);
+	}
+	/* Access ports carry everything, tags included, into their one segment. */
+	if (unlikely(lp->vlan_seg[vid] == DP_SEG_NONE))
+		return -DROP(unknown_vlan);
+	return lp->vlan_seg[vid];
+}
+
+/* Step 2: learning and the forward decision for the whole burst. */
+static inline void learn_and_decide(struct worker *w, struct out_burst *in, struct out_burst *fwd)
+{
+	struct dp *dp = w->dp;
+	fdb_key_t keys[2 * DP_BURST_MAX];
+	struct fdb_entry *ent[2 * DP_BURST_MAX];
+	fdb_key_t fresh[DP_BURST_MAX];   /* learned as local during this burst */
+	uint16_t nfresh = 0, n = in->n;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(in->m[i], struct rte_ether_hdr *);
+
+		keys[i] = fdb_key(in->seg[i], &eth->src_addr);
+		keys[n + i] = fdb_key(in->seg[i], &eth->dst_addr);
+	}
+	for (uint32_t off = 0; off < 2u * n; off += RTE_HASH_LOOKUP_BULK_MAX)
+		fdb_lookup_bulk(dp->fdb, keys + off, RTE_MIN(2u * n - off, (uint32_t)RTE_HASH_LOOKUP_BULK_MAX),
+				ent + off);
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = in->m[i];
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		struct segment *s = &dp->seg[in->seg[i]];
+		struct fdb_entry *dst;
+		bool dst_local;
+
+		if (ent[i] != NULL) {
+			dp_count(&w->stats, DP_C_fdb_moved, fdb_touch(ent[i], FDB_LOCAL, w->now_s));
+		} else {
+			int r = fdb_learn(dp->fdb, s, keys[i], FDB_LOCAL, w->now_s);
+
+			if (r == 1) {
+				dp_count(&w->stats, DP_C_fdb_learned, 1);
+				fresh[nfresh++] = keys[i];
+			} else if (r == -1) {
+				dp_count(&w->stats, DP_C_fdb_limit, 1);
+			}
+		}
+		if (!rte_is_unicast_ether_addr(&eth->dst_addr)) {
+			fwd->seg[fwd->n] = in->seg[i];
+			fwd->m[fwd->n++] = m;
+			continue;
+		}
+		/* Read the side now: earlier frames of this burst may have moved it. */
+		dst = ent[n + i];
+		dst_local = dst != NULL && atomic_load_explicit(&dst->side, memory_order_relaxed) ==
+						   FDB_LOCAL;
+		for (uint16_t j = 0; dst == NULL && !dst_local && j < nfresh; j++)
+			dst_local = fresh[j] == keys[n + i];
+		if (dst_local) {
+			out_drop(w, fwd, m, DROP(local_dst));
+			continue;
+		}
+		fwd->seg[fwd->n] = in->seg[i];
+		fwd->m[fwd->n++] = m;
+	}
+}
+
+void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct dp *dp = w->dp;
+	const struct dp_config *c = dp->cfg;
+	struct dp_port *up = &dp->port[dp->uplink];
+	struct out_burst in = { .n = 0, .ndead = 0 }, fwd = { .n = 0, .ndead = 0 };
+	struct esp_pkt ep[DP_BURST_MAX];
+	struct rte_ether_addr nh;
+	uint16_t ne = 0;
+
+	dp_count(&w->stats, DP_C_local_rx, n);
+	w->now_s = rte_rdtsc() / dp->tsc_hz;
+
+	/* 1. Segment by VLAN. */
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		int s;
+
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		s = local_segment(lp, m);
+		if (unlikely(s < 0)) {
+			out_drop(w, &in, m, -s);
+			continue;
+		}
+		if (unlikely(rte_is_multicast_ether_addr(
+			    &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr))) {
+			out_drop(w, &in, m, DROP(src_mcast));
+			continue;
+		}
+		in.seg[in.n] = s;
+		in.m[in.n++] = m;
+	}
+
+	/* 2. Learn, and decide: tunnel or drop. */
+	fwd.ndead = 0;
+	learn_and_decide(w, &in, &fwd);
+	if (fwd.n == 0)
+		goto out;
+	if (unlikely(w->sa_out == NULL || !nexthop_mac(&dp->nh, &nh))) {
+		for (uint16_t i = 0; i < fwd.n; i++)
+			out_drop(w, &in, fwd.m[i], w->sa_out ? DROP(no_nexthop) : DROP(no_sa));
+		fwd.n = 0;
+		goto out;
+	}
+
+	/* 3. Encapsulate: VXLAN inside, room in front for ESP and the outer headers. */
+	for (uint16_t i = 0; i < fwd.n; i++) {
+		struct rte_mbuf *m = fwd.m[i];
+		uint16_t flen = m->data_len;
+		uint8_t *hdr;
+
+		if (unlikely(encap_outer_ip_len(flen) > c->uplink_mtu)) {
+			/* Fragmentation (rte_ip_frag) comes later: the underlay needs the MTU. */
+			out_drop(w, &in, m, DROP(too_big));
+			continue;
+		}
+		hdr = (uint8_t *)rte_pktmbuf_prepend(m, TUN_HDR_LEN);
+		if (unlikely(hdr == NULL)) {
+			out_drop(w, &in, m, DROP(no_headroom));
+			continue;
+		}
+		encap_inner(hdr + OFF_INNER_IP, flen, c->local_vtep, c->peer_vtep,
+			    dp->seg[fwd.seg[i]].vxlan_vni_be);
+		ep[ne] = (struct esp_pkt){
+			.buf = hdr + OFF_ESP,
+			.len = TUN_INNER_LEN + flen,
+			.room = m->data_len - OFF_ESP + rte_pktmbuf_tailroom(m),
+			.next_header = IPPROTO_IPIP, /* 4: IPv4, RFC 4303 section 2.6 */
+		};
+		fwd.m[ne++] = m;
+	}
+
+	/* 4. Seal the burst with this worker's SA. */
+	esp_seal_burst(w->sa_out, ep, ne);
+
+	/* 5. Outer headers toward the peer, onto the uplink. */
+	for (uint16_t i = 0; i < ne; i++) {
+		struct rte_mbuf *m = fwd.m[i];
+
+		if (unlikely(ep[i].status != ESP_OK)) {
+			out_drop(w, &in, m, DROP(seal));
+			continue;
+		}
+		m->data_len = OFF_ESP + ep[i].len;
+		m->pkt_len = m->data_len;
+		encap_outer(rte_pktmbuf_mtod(m, uint8_t *), &nh, &up->mac, c->uplink_ip, c->peer_ip,
+			    w->udp_src_be, w->ip_id++, ep[i].len);
+		dp_count(&w->stats, DP_C_tunnel_out, 1);
+		port_tx_queue(w, dp->uplink, m);
+	}
+	port_tx_flush(w, dp->uplink);
+out:
+	if (in.ndead)
+		rte_pktmbuf_free_bulk(in.dead, in.ndead);
+	if (fwd.ndead)
+		rte_pktmbuf_free_bulk(fwd.dead, fwd.ndead);
+}

@@ -1,0 +1,111 @@
+/**
+ * @file stats.h
+ * Per-worker counters of isthmus-dp. Every packet the dataplane lets go of
+ * is counted once: delivered (local_tx, uplink_tx, exception) or dropped, and
+ * every drop reason has its own counter, so an operator can tell *why*.
+ *
+ * Counters are plain uint64_t written only by their worker (no atomics on the
+ * fast path); readers sum over workers and may be a burst behind.
+ */
+#ifndef ISTHMUS_DP_STATS_H
+#define ISTHMUS_DP_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <rte_common.h>
+
+/*
+ * X(name, description). Order is the order of the report; names are the keys
+ * of the JSON report and stay stable once released (scripts read them).
+ */
+#define DP_COUNTERS(X)                                                               \
+	/* traffic */                                                                \
+	X(local_rx, "frames received on local ports")                                \
+	X(tunnel_out, "frames encapsulated and sealed toward the peer")              \
+	X(uplink_tx, "packets sent on the uplink")                                   \
+	X(uplink_rx, "packets received on the uplink")                               \
+	X(tunnel_in, "frames opened and decapsulated from the peer")                 \
+	X(local_tx, "frames sent on local ports")                                    \
+	X(exception, "uplink packets handed to the exception path")                  \
+	X(exception_no_tap, "exception packets released: no kernel TAP configured")  \
+	X(drop_exception_full, "exception ring toward the main lcore full")          \
+	/* bridging (not drops) */                                                   \
+	X(fdb_learned, "MAC addresses learned")                                      \
+	X(fdb_moved, "MAC addresses moved between the local and the remote side")   \
+	X(fdb_limit, "MAC addresses not learned: segment table full")               \
+	/* outbound drops: local RX -> uplink TX */                                  \
+	X(drop_local_short, "local frame shorter than an Ethernet (802.1Q) header")  \
+	X(drop_multiseg, "packet in chained mbufs (larger than the mbuf data room)") \
+	X(drop_unknown_vlan, "local frame on a VLAN that is no segment")             \
+	X(drop_src_mcast, "frame with a multicast source MAC")                       \
+	X(drop_local_dst, "destination MAC known on the local side")                 \
+	X(drop_too_big, "frame too large for the local or uplink MTU")               \
+	X(drop_no_headroom, "no mbuf headroom for the tunnel headers")               \
+	X(drop_no_nexthop, "peer next-hop MAC not known yet")                        \
+	X(drop_no_sa, "worker has no outbound SA")                                   \
+	X(drop_seal, "ESP sealing failed (no room, sequence numbers exhausted)")     \
+	/* inbound drops: uplink RX -> local TX */                                   \
+	X(drop_uplink_short, "truncated outer Ethernet, IPv4 or UDP header")         \
+	X(drop_ethertype, "uplink frame neither IPv4 nor ARP")                       \
+	X(drop_ip_bad, "outer IPv4 version, header length or total length wrong")    \
+	X(drop_ip_frag, "outer IPv4 fragment (reassembly not implemented)")          \
+	X(drop_not_for_us, "outer destination is not the uplink address")           \
+	X(drop_proto, "for us, but neither ESP, IKE, ICMP nor ARP")                  \
+	X(drop_udp_short, "UDP length does not fit the IPv4 packet")                 \
+	X(drop_esp_short, "ESP shorter than header, IV and ICV")                     \
+	X(drop_unknown_spi, "no inbound SA with this SPI")                           \
+	X(drop_outer_src, "outer source is not the SA's peer")                       \
+	X(drop_sa_owner, "inbound SA already owned by another worker")              \
+	X(drop_replayed, "ESP sequence number already received (RFC 4303 3.4.3)")    \
+	X(drop_too_old, "ESP sequence number left of the replay window")             \
+	X(drop_icv, "ESP integrity check failed")                                    \
+	X(drop_padding, "ESP padding or pad length wrong")                           \
+	X(drop_esp_other, "ESP rejected for another reason")                         \
+	X(drop_next_header, "ESP next header is not IPv4 (4)")                       \
+	X(drop_inner_short, "decrypted payload too short for IPv4/UDP/VXLAN/Ethernet")\
+	X(drop_inner_bad, "inner IPv4 malformed, fragmented or wrong length")        \
+	X(drop_inner_addr, "inner IPv4 addresses are not the peer and local VTEPs")  \
+	X(drop_inner_proto, "inner packet is not UDP to port 4789")                  \
+	X(drop_vxlan_flags, "VXLAN I flag not set (RFC 7348 section 5)")             \
+	X(drop_unknown_vni, "VNI is no extended segment")                            \
+	X(drop_tx_full, "transmit queue full")                                       \
+	X(drop_tx_ring_full, "transmit ring toward the port's TX owner full")
+
+/** Counter ids. */
+enum dp_counter {
+#define DP_X_ENUM(name, desc) DP_C_##name,
+	DP_COUNTERS(DP_X_ENUM)
+#undef DP_X_ENUM
+	DP_C_MAX
+};
+
+/** One worker's counters, on their own cache lines. */
+struct dp_stats {
+	uint64_t c[DP_C_MAX];
+} __rte_cache_aligned;
+
+/** Counter name (the JSON key). */
+const char *dp_counter_name(enum dp_counter c);
+/** One-line description. */
+const char *dp_counter_desc(enum dp_counter c);
+
+/** Bump a counter by @p n. Single writer: the owning worker. */
+static inline void dp_count(struct dp_stats *s, enum dp_counter c, uint64_t n)
+{
+	s->c[c] += n;
+}
+
+struct dp;
+
+/** Sum the counters of all workers into @p sum. */
+void dp_stats_sum(const struct dp *dp, struct dp_stats *sum);
+/** Print non-zero counters (all with @p all) and per-SA counters to @p f. */
+void dp_stats_print(const struct dp *dp, FILE *f, int all);
+/**
+ * Write all counters, per-segment and per-SA counters and the MAC table as
+ * JSON to @p path. @return 0 or -1 (errno set).
+ */
+int dp_stats_write_json(const struct dp *dp, const char *path);
+
+#endif

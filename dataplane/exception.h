@@ -11,6 +11,7 @@
 
 #include <net/if.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_byteorder.h>
 #include <rte_ether.h>
@@ -89,8 +90,13 @@ static inline enum uplink_class uplink_classify(const struct rte_mbuf *m, rte_be
 	plen -= sizeof(*udp);
 	if (plen == 1 && *((const uint8_t *)eh + off) == 0xff)
 		return UPLINK_KERNEL; /* NAT keepalive: the kernel socket discards it */
-	if (plen >= 4 && *(const uint32_t *)((const uint8_t *)eh + off) == 0)
-		return UPLINK_KERNEL; /* non-ESP marker: IKE */
+	if (plen >= 4) {
+		uint32_t marker;
+
+		memcpy(&marker, (const uint8_t *)eh + off, sizeof(marker)); /* may be unaligned */
+		if (marker == 0)
+			return UPLINK_KERNEL; /* non-ESP marker: IKE */
+	}
 	*l4_off = (uint16_t)off;
 	return UPLINK_ESP;
 }

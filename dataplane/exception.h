@@ -11,6 +11,7 @@
 
 #include <net/if.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_byteorder.h>
 #include <rte_ether.h>
@@ -89,7 +90,7 @@ static inline enum uplink_class uplink_classify(const struct rte_mbuf *m, rte_be
 	plen -= sizeof(*udp);
 	if (plen == 1 && *((const uint8_t *)eh + off) == 0xff)
 		return UPLINK_KERNEL; /* NAT keepalive: the kernel socket discards it */
-	if (plen >= 4 && *(const uint32_t *)((const uint8_t *)eh + off) == 0)
+	if (plen >= 4 && memcmp((const uint8_t *)eh + off, "\0\0\0\0", 4) == 0)
 		return UPLINK_KERNEL; /* non-ESP marker: IKE */
 	*l4_off = (uint16_t)off;
 	return UPLINK_ESP;

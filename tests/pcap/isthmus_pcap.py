@@ -92,18 +92,22 @@ def read(path):
     return out
 
 
-def run_dp(dp, workdir, name, config, ports, idle_ms=500, max_seconds=30, lcores="0,1",
+def run_dp(dp, workdir, name, config, ports, idle_ms=500, max_seconds=30, lcores=("-l", "0,1"),
            expect_ok=True):
     """Run isthmus-dp on net_pcap vdevs: ports = [(rx_pcap, tx_pcap), ...] in
-    vdev order net_pcap0, net_pcap1, ... Returns (returncode, stats, stdout, stderr)."""
+    vdev order net_pcap0, net_pcap1, ...; rx_pcap or tx_pcap may be lists (one
+    queue per file). Returns (returncode, stats, stdout, stderr)."""
     stats = os.path.join(workdir, name + "-stats.json")
     if os.path.exists(stats):
         os.unlink(stats)
-    cmd = [dp, "-l", lcores, "--no-huge", "-m", "256", "--no-pci",
+    cmd = [dp] + list(lcores) + ["--no-huge", "-m", "256", "--no-pci",
            "--file-prefix=isthmus-pcap-%s-%d" % (name, os.getpid()),
            "--log-level=lib.eal:error", "--log-level=pmd.net.pcap:error"]
     for i, (rx, tx) in enumerate(ports):
-        cmd.append("--vdev=net_pcap%d,rx_pcap=%s,tx_pcap=%s" % (i, rx, tx))
+        rx = rx if isinstance(rx, list) else [rx]
+        tx = tx if isinstance(tx, list) else [tx]
+        cmd.append("--vdev=net_pcap%d," % i + ",".join(["rx_pcap=" + r for r in rx] +
+                                                      ["tx_pcap=" + t for t in tx]))
     cmd += ["--", "-c", config, "--exit-when-idle", str(idle_ms),
             "--max-seconds", str(max_seconds), "--stats-json", stats]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=max_seconds + 30)

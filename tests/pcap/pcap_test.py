@@ -12,6 +12,9 @@ CASE is one of
   bad      (test 3) bad uplink input: no output, and exactly the right counter
   bridge   (test 4) local destination not tunnelled, MAC move both ways,
            aging, the per-segment table limit
+  workers  two workers on each side: each seals with its own SA and UDP
+           source port; the peer opens each SA on one worker, and frames for a
+           single-queue port reach it through the TX ring
 """
 import os
 import re
@@ -178,6 +181,59 @@ def case_bridge(dp, src, work):
     check_counters(st, {"drop_local_dst": 2, "drop_ethertype": 1})
 
 
+KEY_A_TO_B_1 = bytes.fromhex(
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3fa4a5a6a7")
+TWO_WORKERS = ("--lcores", "0@0,1@1,2@0")   # main lcore + 2 workers on 2 CPUs
+
+
+def case_workers(dp, src, work):
+    frames = G.local_frames()
+    halves = (frames[:8], frames[8:])
+    lin = [os.path.join(work, "w-local-%d.pcap" % i) for i in (0, 1)]
+    for path, h in zip(lin, halves):
+        write(path, [f for _, f in h])
+    extra = ("out.1 = 0x00001002 202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3fa4a5a6a7\n"
+             "in.1 = 0x00002002 606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7fb4b5b6b7\n")
+    extra_b = ("in.1 = 0x00001002 202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3fa4a5a6a7\n"
+               "out.1 = 0x00002002 606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7fb4b5b6b7\n")
+    for name, add in (("a", extra), ("b", extra_b)):
+        with open(os.path.join(work, name + "2.ini"), "w") as fh:
+            fh.write(open(os.path.join(src, name + ".ini")).read().rstrip("\n") + "\n" + add)
+    e = os.path.join(work, "empty.pcap")
+    aup = [os.path.join(work, "w-a-up-%d.pcap" % i) for i in (0, 1)]
+    alo = [os.path.join(work, "w-a-lo-%d.pcap" % i) for i in (0, 1)]
+    rc, st, out, _ = run_dp(dp, work, "w-a", os.path.join(work, "a2.ini"), [(lin, alo), (e, aup)],
+                            lcores=TWO_WORKERS)
+    check("2 worker(s)" in out, "A runs two workers")
+    for i, key, spi, sport in ((0, KEY_A_TO_B, 0x1001, 4500), (1, KEY_A_TO_B_1, 0x1002, 4501)):
+        pk = [unwrap_uplink(p, key) for p in read(aup[i])]
+        seqs = [u["seq"] for u in pk]
+        check([parse_vxlan(u["inner"])[5] for u in pk] == [G.strip_tag(f) for _, f in halves[i]] and
+              all(u["spi"] == spi and u["sport"] == sport for u in pk) and seqs == list(range(1, len(pk) + 1)),
+              "worker %d sealed its %d frames, in order, with its own SA 0x%04x (seq 1..%d) from UDP port %d"
+              % (i, len(halves[i]), spi, len(halves[i]), sport))
+    check(read(alo[0]) + read(alo[1]) == [], "nothing back on A's local port")
+    outs = [os.path.join(work, n) for n in ("w-b-trunk.pcap", "w-b-db.pcap")]
+    bup = [os.path.join(work, "w-b-up-%d.pcap" % i) for i in (0, 1)]
+    rc, st, out, _ = run_dp(dp, work, "w-b", os.path.join(work, "b2.ini"),
+                            [(e, outs[0]), (e, outs[1]), (aup, bup)], lcores=TWO_WORKERS)
+    trunk, db = read(outs[0]), read(outs[1])
+    for port, got, want_of in (("trunk", trunk, lambda v, f: G.retag(f, 201) if v == 101 else None),
+                               ("db", db, lambda v, f: G.strip_tag(f) if v == 102 else None)):
+        want = [[want_of(v, f) for v, f in h if want_of(v, f)] for h in halves]
+        whole = sorted(want[0] + want[1])
+        in_order = all([g for g in got if g in w] == w for w in want)
+        check(sorted(got) == whole and in_order,
+              "B's %s: every frame once (%d), each worker's in its order" % (port, len(whole)))
+    check(read(bup[0]) + read(bup[1]) == [], "nothing back into the tunnel")
+    sas = {s["spi"]: s for s in st["sas"] if s["dir"] == "in"}
+    check(sas[0x1001]["packets"] == len(halves[0]) and sas[0x1002]["packets"] == len(halves[1]),
+          "B opened %d packets on SA 0x1001 and %d on 0x1002" % (len(halves[0]), len(halves[1])))
+    pw = [w["tunnel_in"] for w in st["per_worker"]]
+    check(sorted(pw) == sorted([len(halves[0]), len(halves[1])]), "each of B's workers opened one SA (%s)" % pw)
+    check_counters(st, {})
+
+
 CONFIG_CASES = [
     # (text to change in a.ini, expected error regexp)
     ("vni = 5102", "vni = 16777216", r"bad\.ini:\d+: \[segment db\] vni: 16777216 out of range"),
@@ -224,7 +280,7 @@ def main():
     os.makedirs(work, exist_ok=True)
     subprocess.run([sys.executable, os.path.join(src, "gen_pcaps.py"), work], check=True)
     {"encap": case_encap, "decap": case_decap, "bad": case_bad, "bridge": case_bridge,
-     "config": case_config}[case](dp, src, work)
+     "config": case_config, "workers": case_workers}[case](dp, src, work)
     if FAILS:
         print("%d check(s) failed" % len(FAILS))
         return 1

@@ -10,6 +10,8 @@
 #ifndef ISTHMUS_DP_ENCAP_H
 #define ISTHMUS_DP_ENCAP_H
 
+#include <string.h>
+
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_hash_crc.h>
@@ -48,7 +50,16 @@ static inline void encap_inner(uint8_t *ip_start, uint16_t frame_len, uint32_t s
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip_start + 20);
 	struct vxlan_hdr *vx = (struct vxlan_hdr *)(ip_start + 28);
 	const uint8_t *frame = ip_start + TUN_INNER_LEN;
-	uint32_t h = rte_hash_crc(frame, 2 * RTE_ETHER_ADDR_LEN + 2, 0);
+	uint64_t macs;
+	uint32_t more, h;
+	uint16_t type;
+
+	/* CRC of both MACs and the EtherType; memcpy: the frame is not aligned. */
+	memcpy(&macs, frame, sizeof(macs));
+	memcpy(&more, frame + 8, sizeof(more));
+	memcpy(&type, frame + 12, sizeof(type));
+	h = rte_hash_crc_2byte(type,
+			       rte_hash_crc_4byte(more, rte_hash_crc_8byte(macs, 0)));
 
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
 	ip->type_of_service = 0;

@@ -90,13 +90,8 @@ static inline enum uplink_class uplink_classify(const struct rte_mbuf *m, rte_be
 	plen -= sizeof(*udp);
 	if (plen == 1 && *((const uint8_t *)eh + off) == 0xff)
 		return UPLINK_KERNEL; /* NAT keepalive: the kernel socket discards it */
-	if (plen >= 4) {
-		uint32_t marker;
-
-		memcpy(&marker, (const uint8_t *)eh + off, sizeof(marker)); /* may be unaligned */
-		if (marker == 0)
-			return UPLINK_KERNEL; /* non-ESP marker: IKE */
-	}
+	if (plen >= 4 && memcmp((const uint8_t *)eh + off, "\0\0\0\0", 4) == 0)
+		return UPLINK_KERNEL; /* non-ESP marker: IKE */
 	*l4_off = (uint16_t)off;
 	return UPLINK_ESP;
 }

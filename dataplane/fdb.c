@@ -119,12 +119,26 @@ uint32_t fdb_age(struct fdb *f, uint32_t now)
 
 	do {
 		nold = 0;
-		while (nold < RTE_DIM(old) && rte_hash_iterate(f->h, &key, &data, &it) >= 0) {
-			struct fdb_entry *e = data;
-			struct segment *s = &f->dp->seg[*(const fdb_key_t *)key >> 48];
+		for (;;) {
+			struct fdb_entry *e;
+			struct segment *s;
+			int32_t r;
+			fdb_key_t k;
 
+			if (nold == RTE_DIM(old))
+				break;
+			/* The iterator reads the key store: not while a worker learns. */
+			rte_spinlock_lock(&f->lock);
+			r = rte_hash_iterate(f->h, &key, &data, &it);
+			if (r >= 0)
+				k = *(const fdb_key_t *)key;
+			rte_spinlock_unlock(&f->lock);
+			if (r < 0)
+				break;
+			e = data;
+			s = &f->dp->seg[k >> 48];
 			if (now - atomic_load_explicit(&e->last_seen, memory_order_relaxed) > s->aging_s)
-				old[nold++] = *(const fdb_key_t *)key;
+				old[nold++] = k;
 		}
 		for (uint32_t i = 0; i < nold; i++) {
 			struct segment *s = &f->dp->seg[old[i] >> 48];

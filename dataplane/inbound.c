@@ -204,7 +204,8 @@ void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 		v = uplink_sort(c, m, &esp, &esp_len);
 		if (v == TO_ESP) {
 			b.ep[b.n] = (struct esp_pkt){ .buf = esp, .len = esp_len };
-			spi[b.n] = rte_be_to_cpu_32(*(const rte_be32_t *)esp);
+			memcpy(&spi[b.n], esp, sizeof(spi[b.n])); /* not 4-byte aligned */
+			spi[b.n] = rte_be_to_cpu_32(spi[b.n]);
 			spi_keys[b.n] = &spi[b.n];
 			b.m[b.n++] = m;
 		} else if (v == TO_EXCEPTION) {

@@ -178,7 +178,10 @@ static void print_setup(const struct dp *dp)
 		rte_ether_format_addr(mac, sizeof(mac), &p->mac);
 		printf("  port %-10s dpdk %u %s %s, %u rx / %u tx queues%s\n", p->name, p->port_id, mac,
 		       p->role == PORT_UPLINK ? "uplink" : p->mode == CFG_LOCAL_TRUNK ? "trunk" : "access",
-		       p->nb_rxq, p->nb_txq, p->tx_ring ? ", shared TX through a ring" : "");
+		       p->nb_rxq, p->nb_txq,
+		       p->tx_ring == NULL ? ""
+		       : p->nb_txq < dp->nb_workers ? ", TX ring for workers without a queue"
+						    : ", TX ring for the main lcore");
 	}
 	for (unsigned w = 0; w < dp->nb_workers; w++) {
 		const struct worker *wk = dp->worker[w];

@@ -90,14 +90,14 @@ static int port_start(struct dp *dp, struct dp_port *p, uint16_t mtu, char *err,
 	}
 	nrx = RTE_MIN(dp->nb_workers, RTE_MAX(info.max_rx_queues, 1u));
 	ntx = RTE_MIN(dp->nb_workers, RTE_MAX(info.max_tx_queues, 1u));
+	/* Several RX queues: RSS on IP and UDP ports where the device has it; a
+	 * device without RSS (net_pcap with several rx_pcap files, say) fills
+	 * its queues its own way. */
 	if (nrx > 1) {
-		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf =
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
-		if (conf.rx_adv_conf.rss_conf.rss_hf == 0) {
-			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
-			nrx = 1;
-		}
+		conf.rxmode.mq_mode = conf.rx_adv_conf.rss_conf.rss_hf ? RTE_ETH_MQ_RX_RSS
+									: RTE_ETH_MQ_RX_NONE;
 	}
 	if (mtu >= info.min_mtu && mtu <= info.max_mtu)
 		conf.rxmode.mtu = mtu;

@@ -1,0 +1,206 @@
+#!/usr/bin/python3
+"""gen_pcaps.py: input pcaps for the isthmus-dp pcap suite, written at test time.
+
+    gen_pcaps.py OUTDIR     writes local.pcap, bad-uplink.pcap, bridge-local.pcap,
+                            bridge-uplink.pcap, empty.pcap into OUTDIR
+
+The builders are also imported by pcap_test.py, which knows what each frame
+should become.
+"""
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from isthmus_pcap import (A_UP, A_UP_MAC, A_VTEP, B_UP, B_UP_MAC, B_VTEP, KEY_A_TO_B,  # noqa: E402
+                          KEY_B_TO_A, MARKER, SPI_A_TO_B, SPI_B_TO_A, tunnel_packet,
+                          vxlan_inner, write)
+from scapy.all import (ARP, ICMP, IP, UDP, Dot1Q, Ether, IPv6, Raw)  # noqa: E402
+from scapy.layers.inet6 import ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr  # noqa: E402
+
+H1, H2, H3 = "02:00:00:00:01:01", "02:00:00:00:01:02", "02:00:00:00:01:03"
+UNKNOWN = "02:00:00:00:09:09"   # never a source: unknown unicast
+
+
+def local_frames():
+    """Test 1/2: (vlan, frame bytes) as sent on A's trunk. Every one must be
+    tunnelled (broadcast, multicast, unknown unicast), none is ever a source
+    another frame is sent to."""
+    f = []
+
+    def tag(vlan, pkt):
+        eth = pkt[Ether]
+        inner = eth.payload
+        return vlan, bytes(Ether(src=eth.src, dst=eth.dst) / Dot1Q(vlan=vlan) / inner)
+
+    # ARP request (broadcast), VLAN 101
+    f.append(tag(101, Ether(src=H1, dst="ff:ff:ff:ff:ff:ff") /
+                 ARP(op=1, hwsrc=H1, psrc="192.0.2.11", pdst="192.0.2.12")))
+    # IPv4 unicast to an unknown MAC, VLAN 101
+    f.append(tag(101, Ether(src=H1, dst=UNKNOWN) / IP(src="192.0.2.11", dst="192.0.2.99") /
+                 UDP(sport=1234, dport=5678) / Raw(MARKER + b"-v4")))
+    # IPv6 neighbour solicitation to the solicited-node multicast group, VLAN 101
+    f.append(tag(101, Ether(src=H1, dst="33:33:ff:00:00:99") /
+                 IPv6(src="2001:db8::11", dst="ff02::1:ff00:99") /
+                 ICMPv6ND_NS(tgt="2001:db8::99") / ICMPv6NDOptSrcLLAddr(lladdr=H1)))
+    # IPv4 multicast (mDNS), VLAN 102
+    f.append(tag(102, Ether(src=H3, dst="01:00:5e:00:00:fb") /
+                 IP(src="198.51.100.13", dst="224.0.0.251", ttl=255) /
+                 UDP(sport=5353, dport=5353) / Raw(MARKER + b"-mcast")))
+    # IPv4 broadcast, VLAN 102
+    f.append(tag(102, Ether(src=H3, dst="ff:ff:ff:ff:ff:ff") /
+                 IP(src="198.51.100.13", dst="255.255.255.255") /
+                 UDP(sport=68, dport=67) / Raw(MARKER + b"-bcast")))
+    # IPv6 unicast to an unknown MAC, VLAN 102
+    f.append(tag(102, Ether(src=H3, dst=UNKNOWN) / IPv6(src="2001:db8::13", dst="2001:db8::99") /
+                 UDP(sport=1000, dport=2000) / Raw(MARKER + b"-v6")))
+    # Sizes: the smallest frame, odd lengths (ESP padding 0..3), and a full
+    # 1500-byte IP packet (1518-byte tagged frame) on each VLAN.
+    for vlan, ip_len in ((101, 46), (101, 47), (102, 48), (102, 49), (101, 576), (101, 1000),
+                         (102, 1499), (101, 1500), (102, 1500)):
+        hdr = IP(src="192.0.2.11", dst="192.0.2.99") / UDP(sport=4000 + ip_len, dport=9)
+        pad = ip_len - len(hdr)
+        body = (MARKER * (pad // len(MARKER) + 1))[:pad]
+        f.append(tag(vlan, Ether(src=H1 if vlan == 101 else H3, dst=UNKNOWN) / hdr / Raw(body)))
+    return f
+
+
+def strip_tag(frame):
+    """The frame as it travels in VXLAN: 802.1Q tag removed."""
+    return frame[:12] + frame[16:]
+
+
+def retag(frame, vlan):
+    """The frame with its tag's VLAN id replaced (PCP/DEI kept as 0)."""
+    return frame[:14] + struct.pack("!H", vlan) + frame[16:]
+
+
+def good_b_inner(frame, vni=5101):
+    return vxlan_inner(frame, vni, A_VTEP, B_VTEP)
+
+
+def bad_uplink():
+    """Test 3: (frame, expected counter or None for delivered) toward B's
+    uplink; the ESP is sealed with A's outbound key (B's in.0)."""
+    out = []
+    seq = [0]
+
+    def esp(inner, spi=SPI_A_TO_B, key=KEY_A_TO_B, seq_no=None, **kw):
+        if seq_no is None:
+            seq[0] += 1
+            seq_no = seq[0]
+        return bytes(tunnel_packet(key, spi, seq_no, inner, src_ip=A_UP, dst_ip=B_UP,
+                                   src_mac=A_UP_MAC, dst_mac=B_UP_MAC, **kw))
+
+    def frame(n):
+        return bytes(Ether(src="02:00:00:00:02:%02x" % n, dst="ff:ff:ff:ff:ff:ff") /
+                     IP(src="192.0.2.%d" % (20 + n), dst="192.0.2.255") / UDP(dport=9) /
+                     Raw(b"good %d" % n))
+
+    good1 = esp(good_b_inner(frame(1)))
+    out.append((good1, None))
+    out.append((esp(good_b_inner(frame(2))), None))
+    # Truncated headers
+    out.append((good1[:10], "drop_uplink_short"))                   # Ethernet
+    out.append((good1[:14 + 12], "drop_uplink_short"))              # IPv4
+    short_udp = bytes(Ether(src=A_UP_MAC, dst=B_UP_MAC) / IP(src=A_UP, dst=B_UP, len=24, proto=17)
+                      / Raw(b"\x11\x94\x11\x94"))
+    out.append((short_udp, "drop_uplink_short"))                    # UDP
+    out.append((good1[:len(good1) - 40], "drop_ip_bad"))            # IP length > frame
+    short_esp = bytes(Ether(src=A_UP_MAC, dst=B_UP_MAC) / IP(src=A_UP, dst=B_UP) /
+                      UDP(sport=4500, dport=4500, chksum=0) / Raw(struct.pack("!II", 0x1001, 99) + b"x" * 8))
+    out.append((short_esp, "drop_esp_short"))                       # ESP
+    # Unknown SPI (valid ESP under a key B does not have)
+    out.append((esp(good_b_inner(frame(3)), spi=0x9999, seq_no=1), "drop_unknown_spi"))
+    # Tampered ICV
+    t = bytearray(esp(good_b_inner(frame(4))))
+    t[-1] ^= 0x01
+    out.append((bytes(t), "drop_icv"))
+    # Replayed packet (good1 again)
+    out.append((good1, "drop_replayed"))
+    # Unknown VNI
+    out.append((esp(vxlan_inner(frame(5), 7777, A_VTEP, B_VTEP)), "drop_unknown_vni"))
+    # Inner addresses that do not match the SA's VTEPs
+    out.append((esp(vxlan_inner(frame(6), 5101, "198.19.0.99", B_VTEP)), "drop_inner_addr"))
+    out.append((esp(vxlan_inner(frame(7), 5101, A_VTEP, "198.19.0.98")), "drop_inner_addr"))
+    # Inner UDP not to 4789; VXLAN without the I flag
+    out.append((esp(vxlan_inner(frame(8), 5101, A_VTEP, B_VTEP, dport=4790)), "drop_inner_proto"))
+    out.append((esp(vxlan_inner(frame(9), 5101, A_VTEP, B_VTEP, flags=0)), "drop_vxlan_flags"))
+    # Garbage UDP 4500 payloads: with B's SPI (fails the ICV), with a random SPI
+    g = Ether(src=A_UP_MAC, dst=B_UP_MAC) / IP(src=A_UP, dst=B_UP) / UDP(sport=4500, dport=4500, chksum=0)
+    garbage = bytes((i * 73 + 41) & 0xff for i in range(120))
+    out.append((bytes(g / Raw(struct.pack("!II", SPI_A_TO_B, 4000) + garbage)), "drop_icv"))
+    out.append((bytes(g / Raw(garbage)), "drop_unknown_spi"))
+    # Right SPI and key, wrong outer source
+    out.append((esp(good_b_inner(frame(10)), src_ip="198.18.0.99") if False else
+                bytes(tunnel_packet(KEY_A_TO_B, SPI_A_TO_B, 50, good_b_inner(frame(10)),
+                                    src_ip="198.18.0.99", dst_ip=B_UP, src_mac=A_UP_MAC,
+                                    dst_mac=B_UP_MAC)), "drop_outer_src"))
+    # Not for us, not IPv4, an outer fragment
+    out.append((bytes(Ether(src=A_UP_MAC, dst=B_UP_MAC) / IP(src=A_UP, dst="198.18.0.77") /
+                      UDP(sport=4500, dport=4500) / Raw(b"\x00\x00\x10\x01" + b"y" * 40)), "drop_not_for_us"))
+    out.append((bytes(Ether(src=A_UP_MAC, dst=B_UP_MAC, type=0x86dd) / Raw(b"z" * 60)), "drop_ethertype"))
+    out.append((bytes(Ether(src=A_UP_MAC, dst=B_UP_MAC) / IP(src=A_UP, dst=B_UP, flags="MF") /
+                      UDP(sport=4500, dport=4500) / Raw(b"f" * 64)), "drop_ip_frag"))
+    # For the exception path: IKE behind the non-ESP marker, a NAT keepalive, ICMP
+    out.append((bytes(g / Raw(b"\x00\x00\x00\x00" + b"IKE" * 10)), "exception"))
+    out.append((bytes(g / Raw(b"\xff")), "exception"))
+    out.append((bytes(Ether(src=A_UP_MAC, dst=B_UP_MAC) / IP(src=A_UP, dst=B_UP) / ICMP()), "exception"))
+    # A last good one: the window still moves after all that
+    out.append((esp(good_b_inner(frame(11))), None))
+    return out, [frame(1), frame(2), frame(11)]
+
+
+M1, M2, M3 = "02:00:00:00:03:01", "02:00:00:00:03:02", "02:00:00:00:03:03"
+
+
+def bridge_frames():
+    """Test 4, for A with burst = 1: A's worker polls the trunk, then the
+    uplink, one frame each, so local frame k is handled before uplink frame k,
+    which is handled before local frame k+1. Returns (local, uplink, expected):
+    expected lists the local frames that must be tunnelled, in order, and the
+    frames A must deliver on its trunk."""
+    def tagged(vlan, src, dst, payload, ethertype_pkt=None):
+        inner = ethertype_pkt if ethertype_pkt is not None else \
+            IP(src="203.0.113.1", dst="203.0.113.2") / UDP(dport=9) / Raw(payload)
+        return bytes(Ether(src=src, dst=dst) / Dot1Q(vlan=vlan) / inner)
+
+    bcast = "ff:ff:ff:ff:ff:ff"
+    rarp_m1 = bytes(Ether(src=M1, dst=bcast, type=0x8035) /
+                    ARP(op=3, hwsrc=M1, hwdst=M1, psrc="0.0.0.0", pdst="0.0.0.0"))
+    local = [
+        tagged(101, M1, bcast, b"", ARP(op=1, hwsrc=M1, psrc="203.0.113.1", pdst="203.0.113.9")),  # L0
+        tagged(101, M2, M1, b"to M1 while local"),                                                   # L1
+        tagged(101, M2, M1, b"to M1 after it moved"),                                                # L2
+        tagged(103, M3, bcast, b"M3 on the short-aging segment"),                                    # L3
+    ]
+    local += [tagged(104, "02:00:00:00:04:%02x" % i, bcast, b"limit %d" % i) for i in range(10)]  # L4..13
+    local += [
+        tagged(101, M1, bcast, b"", ARP(op=2, hwsrc=M1, psrc="203.0.113.1", hwdst=bcast,
+                                        pdst="203.0.113.1")),                                        # L14
+        tagged(101, M2, M1, b"to M1, back home"),                                                   # L15
+    ]
+    uplink = [
+        bytes(Ether(src=B_UP_MAC, dst=A_UP_MAC, type=0x88b5) / Raw(b"filler" * 8)),                 # U0
+        bytes(tunnel_packet(KEY_B_TO_A, SPI_B_TO_A, 1, vxlan_inner(rarp_m1, 5101, B_VTEP, A_VTEP))),  # U1
+    ]
+    tunnelled = [local[i] for i in [0, 2, 3] + list(range(4, 14)) + [14]]
+    delivered = [rarp_m1[:12] + b"\x81\x00" + struct.pack("!H", 101) + rarp_m1[12:]]
+    return local, uplink, tunnelled, delivered
+
+
+def main():
+    outdir = sys.argv[1] if len(sys.argv) > 1 else "."
+    os.makedirs(outdir, exist_ok=True)
+    write(os.path.join(outdir, "empty.pcap"), [])
+    write(os.path.join(outdir, "local.pcap"), [f for _, f in local_frames()])
+    bad, _ = bad_uplink()
+    write(os.path.join(outdir, "bad-uplink.pcap"), [f for f, _ in bad])
+    local, uplink, _, _ = bridge_frames()
+    write(os.path.join(outdir, "bridge-local.pcap"), local)
+    write(os.path.join(outdir, "bridge-uplink.pcap"), uplink)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

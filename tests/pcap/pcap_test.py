@@ -1,0 +1,328 @@
+#!/usr/bin/python3
+"""pcap_test.py DP SRCDIR WORKDIR CASE: one test of the isthmus-dp pcap suite.
+
+CASE is one of
+  config   bad configuration files are refused with file:line, section and key
+  encap    (issue 4, test 1) local frames -> UDP 4500 ESP, expected SPI,
+           strictly increasing sequence numbers, nothing in clear; decrypted
+           independently, each carries VXLAN with the segment's VNI and the
+           frame without its tag
+  decap    (test 2) that uplink pcap into the peer yields the original frames
+           byte for byte, in order, VLAN per the peer's mapping
+  bad      (test 3) bad uplink input: no output, and exactly the right counter
+  bridge   (test 4) local destination not tunnelled, MAC move both ways,
+           aging, the per-segment table limit
+  signal   SIGINT and SIGTERM stop a busy appliance cleanly: exit 0, final
+           counters printed and written, every frame accounted for
+  workers  two workers on each side: each seals with its own SA and UDP
+           source port; the peer opens each SA on one worker, and frames for a
+           single-queue port reach it through the TX ring
+"""
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_pcaps as G  # noqa: E402
+from isthmus_pcap import (A_UP, A_VTEP, B_UP, B_VTEP, KEY_A_TO_B, MARKER, SPI_A_TO_B,  # noqa: E402
+                          check_counters, esp_open, read, run_dp, write)
+
+FAILS = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        FAILS.append(what)
+
+
+def unwrap_uplink(frame, key=KEY_A_TO_B):
+    """Outer headers of an uplink frame, and the decrypted inner packet."""
+    assert frame[12:14] == b"\x08\x00", "not IPv4"
+    ip = frame[14:34]
+    udp = frame[34:42]
+    out = {
+        "src": ".".join(str(b) for b in ip[12:16]), "dst": ".".join(str(b) for b in ip[16:20]),
+        "sport": int.from_bytes(udp[0:2], "big"), "dport": int.from_bytes(udp[2:4], "big"),
+        "ucsum": int.from_bytes(udp[6:8], "big"),
+    }
+    spi, seq, nh, inner = esp_open(key, frame[42:])
+    out.update(spi=spi, seq=seq, nh=nh, inner=inner)
+    return out
+
+
+def parse_vxlan(inner):
+    """(src, dst, dport, flags, vni, frame) of inner IPv4/UDP/VXLAN."""
+    src = ".".join(str(b) for b in inner[12:16])
+    dst = ".".join(str(b) for b in inner[16:20])
+    dport = int.from_bytes(inner[22:24], "big")
+    flags = inner[28]
+    vni = int.from_bytes(inner[32:35], "big")
+    return src, dst, dport, flags, vni, inner[36:]
+
+
+def run_a(dp, src, work, local_pcap, name="a", config="a.ini", **kw):
+    up, lo = os.path.join(work, name + "-uplink-out.pcap"), os.path.join(work, name + "-local-out.pcap")
+    rc, st, out, err = run_dp(dp, work, name, os.path.join(src, config),
+                              [(local_pcap, lo), (kw.pop("uplink_in", os.path.join(work, "empty.pcap")), up)],
+                              **kw)
+    return st, read(up), read(lo)
+
+
+def case_encap(dp, src, work):
+    frames = G.local_frames()
+    st, up, lo = run_a(dp, src, work, os.path.join(work, "local.pcap"))
+    check(len(up) == len(frames), "%d frames in, %d ESP packets out" % (len(frames), len(up)))
+    check(lo == [], "nothing sent back on the local port")
+    check(st["counters"]["tunnel_out"] == len(frames), "tunnel_out counts every frame")
+    check_counters(st, {})
+    # tshark's own dissection: UDP 4500, ESP, SPI, sequence numbers
+    t = subprocess.run(["tshark", "-r", os.path.join(work, "a-uplink-out.pcap"), "-T", "fields",
+                        "-e", "udp.dstport", "-e", "esp.spi", "-e", "esp.sequence",
+                        "-e", "ip.src", "-e", "ip.dst"],
+                       capture_output=True, text=True, check=True)
+    rows = [r.split("\t") for r in t.stdout.splitlines() if r.strip()]
+    check(len(rows) == len(frames), "tshark sees %d packets" % len(rows))
+    check(all(r[0] == "4500" for r in rows), "tshark: every packet is UDP to 4500")
+    check(all(int(r[1], 16) == SPI_A_TO_B for r in rows), "tshark: every ESP SPI is 0x%08x" % SPI_A_TO_B)
+    seqs = [int(r[2]) for r in rows]
+    check(all(b > a for a, b in zip(seqs, seqs[1:])) and seqs[:1] == [1],
+          "tshark: sequence numbers start at 1 and strictly increase (%s)" % seqs)
+    check(all(r[3] == A_UP and r[4] == B_UP for r in rows), "outer IPv4 %s -> %s" % (A_UP, B_UP))
+    raw = open(os.path.join(work, "a-uplink-out.pcap"), "rb").read()
+    check(MARKER not in raw and b"ISTHMUS" not in raw, "the clear-text marker appears nowhere on the uplink")
+    vni_of = {101: 5101, 102: 5102}
+    for i, ((vlan, f), pkt) in enumerate(zip(frames, up)):
+        u = unwrap_uplink(pkt)
+        s, d, dport, flags, vni, inner_frame = parse_vxlan(u["inner"])
+        ok = (u["sport"] == 4500 and u["dport"] == 4500 and u["ucsum"] == 0 and u["nh"] == 4 and
+              s == A_VTEP and d == B_VTEP and dport == 4789 and flags == 0x08 and vni == vni_of[vlan] and
+              inner_frame == G.strip_tag(f) and len(pkt) <= 14 + 1700)
+        check(ok, "packet %d (VLAN %d, %d bytes): UDP 4500->4500 csum 0, ESP next header 4, "
+              "VXLAN %s->%s:4789 I flag, VNI %d, frame untagged and intact" % (i, vlan, len(f), A_VTEP,
+                                                                                  B_VTEP, vni_of[vlan]))
+    check(max(len(f) for _, f in frames) == 1518, "largest frame is 1518 bytes (MTU 1500, tagged)")
+
+
+def case_decap(dp, src, work):
+    frames = G.local_frames()
+    _, up, _ = run_a(dp, src, work, os.path.join(work, "local.pcap"))
+    check(len(up) == len(frames), "A sealed every frame")
+    e = os.path.join(work, "empty.pcap")
+    outs = [os.path.join(work, n) for n in ("b-trunk-out.pcap", "b-db-out.pcap", "b-uplink-out.pcap")]
+    rc, st, _, _ = run_dp(dp, work, "b", os.path.join(src, "b.ini"),
+                          [(e, outs[0]), (e, outs[1]), (os.path.join(work, "a-uplink-out.pcap"), outs[2])])
+    trunk, db, back = (read(o) for o in outs)
+    want_trunk = [G.retag(f, 201) for v, f in frames if v == 101]
+    want_db = [G.strip_tag(f) for v, f in frames if v == 102]
+    check(trunk == want_trunk, "B's trunk: the %d VLAN 101 frames of A, byte for byte, in order, "
+          "as VLAN 201 (got %d)" % (len(want_trunk), len(trunk)))
+    check(db == want_db, "B's access port: the %d VLAN 102 frames of A, byte for byte, in order, "
+          "untagged (got %d)" % (len(want_db), len(db)))
+    check(back == [], "split horizon: nothing back into the tunnel")
+    check(st["counters"]["tunnel_in"] == len(frames), "tunnel_in counts every frame")
+    check_counters(st, {})
+
+
+def case_bad(dp, src, work):
+    cases, good = G.bad_uplink()
+    e = os.path.join(work, "empty.pcap")
+    outs = [os.path.join(work, n) for n in ("bad-trunk-out.pcap", "bad-db-out.pcap", "bad-uplink-out.pcap")]
+    rc, st, _, _ = run_dp(dp, work, "bad", os.path.join(src, "b.ini"),
+                          [(e, outs[0]), (e, outs[1]), (os.path.join(work, "bad-uplink.pcap"), outs[2])])
+    trunk, db, back = (read(o) for o in outs)
+    want = [G.retag(f[:12] + b"\x81\x00\x00\x00" + f[12:], 201) for f in good]
+    check(trunk == want, "only the %d good packets come out, intact and in order (got %d)" %
+          (len(want), len(trunk)))
+    check(db == [] and back == [], "nothing on the other ports")
+    expected = {}
+    for _, c in cases:
+        if c and c.startswith("drop_"):
+            expected[c] = expected.get(c, 0) + 1
+    try:
+        check_counters(st, expected)
+        check(True, "each bad packet bumped exactly its counter: %s" % expected)
+    except AssertionError as ex:
+        check(False, str(ex))
+    nexc = sum(1 for _, c in cases if c == "exception")
+    check(st["counters"]["exception"] == nexc, "%d packets for the exception path" % nexc)
+    check(st["counters"]["tunnel_in"] == len(good), "tunnel_in = %d" % len(good))
+    sa = [s for s in st["sas"] if s["dir"] == "in"][0]
+    check(sa["errors"]["icv"] == 2 and sa["errors"]["replayed"] == 1,
+          "the SA's own counters agree (icv 2, replayed 1): %s" % sa["errors"])
+
+
+def case_bridge(dp, src, work):
+    local, uplink, tunnelled, delivered = G.bridge_frames()
+    st, up, lo = run_a(dp, src, work, os.path.join(work, "bridge-local.pcap"), name="bridge",
+                       config="a-bridge.ini", uplink_in=os.path.join(work, "bridge-uplink.pcap"),
+                       idle_ms=3500)
+    got = []
+    for p in up:
+        got.append(parse_vxlan(unwrap_uplink(p)["inner"])[5])
+    want = [G.strip_tag(f) for f in tunnelled]
+    check(got == want, "tunnelled exactly L0, L2, L3, L4-L13, L14 in order (got %d of %d)" % (len(got), len(want)))
+    check(G.strip_tag(local[1]) not in got and G.strip_tag(local[15]) not in got,
+          "frames to M1 while it is local (L1, L15) are not tunnelled")
+    check(lo == delivered, "the RARP from the other side is delivered on the trunk, VLAN 101")
+    c = st["counters"]
+    check(c["drop_local_dst"] == 2, "drop_local_dst = 2 (got %d)" % c["drop_local_dst"])
+    check(c["fdb_moved"] == 2, "M1 moved twice: to the remote side on its RARP, back on its GARP "
+          "(fdb_moved %d)" % c["fdb_moved"])
+    check(c["fdb_limit"] == 6, "segment 'small' (limit 4): 6 of 10 MACs not learned (fdb_limit %d)" % c["fdb_limit"])
+    seg = {s["name"]: s for s in st["segments"]}
+    check(seg["small"]["macs"] == 4 and seg["small"]["limit_hits"] == 6,
+          "segment 'small' holds 4 MACs, 6 limit hits: %s" % seg["small"])
+    fdb = {(e["segment"], e["mac"]): e["side"] for e in st["fdb"]}
+    check(fdb.get(("web", G.M1)) == "local", "M1 is local at the end: %s" % fdb.get(("web", G.M1)))
+    check(fdb.get(("web", G.M2)) == "local", "M2 is local")
+    check(("short", G.M3) not in fdb and st["fdb_aged"] == 1,
+          "M3 aged out of segment 'short' (aging 1 s), and only it (fdb_aged %d)" % st["fdb_aged"])
+    check(len(fdb) == 6, "6 entries left: M1, M2 and 4 in 'small' (%d)" % len(fdb))
+    check_counters(st, {"drop_local_dst": 2, "drop_ethertype": 1})
+
+
+KEY_A_TO_B_1 = bytes.fromhex(
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3fa4a5a6a7")
+TWO_WORKERS = ("--lcores", "0@0,1@1,2@0")   # main lcore + 2 workers on 2 CPUs
+
+
+def case_workers(dp, src, work):
+    frames = G.local_frames()
+    halves = (frames[:8], frames[8:])
+    lin = [os.path.join(work, "w-local-%d.pcap" % i) for i in (0, 1)]
+    for path, h in zip(lin, halves):
+        write(path, [f for _, f in h])
+    extra = ("out.1 = 0x00001002 202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3fa4a5a6a7\n"
+             "in.1 = 0x00002002 606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7fb4b5b6b7\n")
+    extra_b = ("in.1 = 0x00001002 202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3fa4a5a6a7\n"
+               "out.1 = 0x00002002 606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7fb4b5b6b7\n")
+    for name, add in (("a", extra), ("b", extra_b)):
+        with open(os.path.join(work, name + "2.ini"), "w") as fh:
+            fh.write(open(os.path.join(src, name + ".ini")).read().rstrip("\n") + "\n" + add)
+    e = os.path.join(work, "empty.pcap")
+    aup = [os.path.join(work, "w-a-up-%d.pcap" % i) for i in (0, 1)]
+    alo = [os.path.join(work, "w-a-lo-%d.pcap" % i) for i in (0, 1)]
+    rc, st, out, _ = run_dp(dp, work, "w-a", os.path.join(work, "a2.ini"), [(lin, alo), (e, aup)],
+                            lcores=TWO_WORKERS)
+    check("2 worker(s)" in out, "A runs two workers")
+    for i, key, spi, sport in ((0, KEY_A_TO_B, 0x1001, 4500), (1, KEY_A_TO_B_1, 0x1002, 4501)):
+        pk = [unwrap_uplink(p, key) for p in read(aup[i])]
+        seqs = [u["seq"] for u in pk]
+        check([parse_vxlan(u["inner"])[5] for u in pk] == [G.strip_tag(f) for _, f in halves[i]] and
+              all(u["spi"] == spi and u["sport"] == sport for u in pk) and seqs == list(range(1, len(pk) + 1)),
+              "worker %d sealed its %d frames, in order, with its own SA 0x%04x (seq 1..%d) from UDP port %d"
+              % (i, len(halves[i]), spi, len(halves[i]), sport))
+    check(read(alo[0]) + read(alo[1]) == [], "nothing back on A's local port")
+    outs = [os.path.join(work, n) for n in ("w-b-trunk.pcap", "w-b-db.pcap")]
+    bup = [os.path.join(work, "w-b-up-%d.pcap" % i) for i in (0, 1)]
+    rc, st, out, _ = run_dp(dp, work, "w-b", os.path.join(work, "b2.ini"),
+                            [(e, outs[0]), (e, outs[1]), (aup, bup)], lcores=TWO_WORKERS)
+    trunk, db = read(outs[0]), read(outs[1])
+    for port, got, want_of in (("trunk", trunk, lambda v, f: G.retag(f, 201) if v == 101 else None),
+                               ("db", db, lambda v, f: G.strip_tag(f) if v == 102 else None)):
+        want = [[want_of(v, f) for v, f in h if want_of(v, f)] for h in halves]
+        whole = sorted(want[0] + want[1])
+        in_order = all([g for g in got if g in w] == w for w in want)
+        check(sorted(got) == whole and in_order,
+              "B's %s: every frame once (%d), each worker's in its order" % (port, len(whole)))
+    check(read(bup[0]) + read(bup[1]) == [], "nothing back into the tunnel")
+    sas = {s["spi"]: s for s in st["sas"] if s["dir"] == "in"}
+    check(sas[0x1001]["packets"] == len(halves[0]) and sas[0x1002]["packets"] == len(halves[1]),
+          "B opened %d packets on SA 0x1001 and %d on 0x1002" % (len(halves[0]), len(halves[1])))
+    pw = [w["tunnel_in"] for w in st["per_worker"]]
+    check(sorted(pw) == sorted([len(halves[0]), len(halves[1])]), "each of B's workers opened one SA (%s)" % pw)
+    check_counters(st, {})
+
+
+def case_signal(dp, src, work):
+    import signal
+    import time
+    one = os.path.join(work, "one.pcap")
+    write(one, [G.local_frames()[7][1]])
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        stats = os.path.join(work, "sig-stats.json")
+        if os.path.exists(stats):
+            os.unlink(stats)
+        cmd = [dp, "-l", "0,1", "--no-huge", "-m", "256", "--no-pci",
+               "--file-prefix=isthmus-pcap-sig-%d" % os.getpid(), "--log-level=lib.eal:error",
+               "--vdev=net_pcap0,rx_pcap=%s,infinite_rx=1,tx_pcap=/dev/null" % one,
+               "--vdev=net_pcap1,rx_pcap=%s,tx_pcap=/dev/null" % os.path.join(work, "empty.pcap"),
+               "--", "-c", os.path.join(src, "a.ini"), "--stats-json", stats]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(1.5)
+        t0 = time.time()
+        p.send_signal(sig)
+        try:
+            out, _ = p.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, _ = p.communicate()
+        took = time.time() - t0
+        import json
+        st = json.load(open(stats)) if os.path.exists(stats) else None
+        c = st["counters"] if st else {}
+        check(p.returncode == 0 and took < 5 and "counters (1 workers)" in out and st is not None,
+              "%s: exit %s after %.2f s, final counters printed and written" % (sig.name, p.returncode, took))
+        check(c.get("local_rx", 0) > 1000 and c.get("local_rx") == c.get("tunnel_out") == c.get("uplink_tx"),
+              "%s: every frame received was sealed and sent (%s)" % (
+                  sig.name, {k: c.get(k) for k in ("local_rx", "tunnel_out", "uplink_tx")}))
+
+
+CONFIG_CASES = [
+    # (text to change in a.ini, expected error regexp)
+    ("vni = 5102", "vni = 16777216", r"bad\.ini:\d+: \[segment db\] vni: 16777216 out of range"),
+    ("address = 198.18.0.1", "adress = 198.18.0.1", r"bad\.ini:\d+: \[uplink\] adress: unknown key"),
+    ("[segment web]", "[segment web", r"line \d+"),
+    ("mode = trunk", "mode = trunk\nvdev = net_null0", r"\[local trunk\]: needs exactly one of 'port'"),
+    ("vlan = 102", "vlan = 101", r"bad\.ini:\d+: \[segment db\] vlan: VLAN already used on 'trunk' by segment 'web'"),
+    ("in.0 = 0x00002001 4041", "in.0 = 0x00002001 zz41", r"bad\.ini:\d+: \[sa.static\] in.0: key is not hexadecimal"),
+    ("peer = 198.18.0.2", "peer = 198.18.0.256", r"\[uplink\] peer: '198.18.0.256' is not an IPv4 address"),
+]
+
+
+def case_config(dp, src, work):
+    base = open(os.path.join(src, "a.ini")).read()
+    for old, new, pattern in CONFIG_CASES:
+        assert old in base, old
+        path = os.path.join(work, "bad.ini")
+        with open(path, "w") as fh:
+            fh.write(base.replace(old, new, 1))
+        p = subprocess.run([dp, "-l", "0", "--no-huge", "-m", "64", "--no-pci",
+                            "--file-prefix=isthmus-pcap-cfg-%d" % os.getpid(), "--", "-c", path],
+                           capture_output=True, text=True, timeout=60)
+        msg = p.stderr
+        check(p.returncode != 0 and re.search(pattern, msg) is not None,
+              "%r refused: %s" % (new.split("\n")[-1], (re.search(pattern, msg) or [msg.strip()[-200:]])[0]))
+        check("4041424344" not in msg and "zz41" not in msg, "no key material in the error")
+    # A line number that points at the right line
+    lines = base.replace("vni = 5102", "vni = 0", 1).split("\n")
+    with open(os.path.join(work, "bad.ini"), "w") as fh:
+        fh.write("\n".join(lines))
+    p = subprocess.run([dp, "-l", "0", "--no-huge", "-m", "64", "--no-pci",
+                        "--file-prefix=isthmus-pcap-cfg-%d" % os.getpid(), "--", "-c",
+                        os.path.join(work, "bad.ini")], capture_output=True, text=True, timeout=60)
+    m = re.search(r"bad\.ini:(\d+):", p.stderr)
+    check(m is not None and lines[int(m.group(1)) - 1].strip() == "vni = 0",
+          "the line number points at 'vni = 0' (%s)" % (m.group(0) if m else p.stderr.strip()))
+    p = subprocess.run([dp, "--help"], capture_output=True, text=True, timeout=30)
+    check(p.returncode == 0 and "--config" in p.stdout and "--stats-json" in p.stdout, "--help")
+
+
+def main():
+    dp, src, work, case = sys.argv[1:5]
+    work = os.path.join(work, case)
+    os.makedirs(work, exist_ok=True)
+    subprocess.run([sys.executable, os.path.join(src, "gen_pcaps.py"), work], check=True)
+    {"encap": case_encap, "decap": case_decap, "bad": case_bad, "bridge": case_bridge,
+     "config": case_config, "workers": case_workers, "signal": case_signal}[case](dp, src, work)
+    if FAILS:
+        print("%d check(s) failed" % len(FAILS))
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -72,6 +72,15 @@ static int mkdir_parent(const char *path)
 	if (!slash || slash == dir)
 		return 0;
 	*slash = '\0';
+	/* mkdir -p: every missing component, e.g. /run/isthmus/NAME */
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
 		return -1;
 	return 0;

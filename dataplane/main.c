@@ -212,6 +212,7 @@ static void control_loop(struct dp *dp, const struct opts *o)
 
 		rte_delay_us_sleep(2000);
 		exception_service(dp);
+		ctl_dp_poll(dp);
 		t = now_ms();
 		if (t - last_age >= age_every) {
 			dp->fdb_aged += fdb_age(dp->fdb, (uint32_t)(rte_rdtsc() / dp->tsc_hz));
@@ -275,12 +276,10 @@ int main(int argc, char **argv)
 			rte_strerror(rte_errno));
 		goto out;
 	}
-	if (exception_init(dp, err, sizeof(err)) < 0) {
+	if (exception_init(dp, err, sizeof(err)) < 0 || ctl_dp_open(dp, err, sizeof(err)) < 0) {
 		fprintf(stderr, "isthmus-dp: %s\n", err);
 		goto out;
 	}
-	for (unsigned w = 0; w < dp->nb_workers; w++)
-		dp->worker[w]->sa_out = dp->sa_out[w];
 	ports_assign(dp);
 	print_setup(dp);
 
@@ -300,6 +299,7 @@ int main(int argc, char **argv)
 		rc = 1;
 	}
 out:
+	ctl_dp_close(dp);
 	exception_fini(dp);
 	if (dp->nb_ports)
 		ports_close(dp);

@@ -164,7 +164,7 @@ static int cmd_status(void *rbuf)
 	printf("uptime      %lld s\n", (long long)num(o, "uptime_s"));
 	ikes = get(o, "ike_sas");
 	n = ikes ? json_object_array_length(ikes) : 0;
-	printf("tunnel      %s\n", n ? "" : "down (no IKE_SA)");
+	printf("tunnel      %s\n", n ? "up" : "down (no IKE_SA)");
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *ike = json_object_array_get_idx(ikes, i), *ch = get(ike, "child_sas");
 		size_t nc = ch ? json_object_array_length(ch) : 0;

@@ -368,16 +368,24 @@ METHOD(kernel_ipsec_t, enable_udp_decap, bool,
 	return TRUE;
 }
 
-/* After the dataplane (re)started: install every SA again. */
+/*
+ * A dataplane we had not seen (first contact, or it restarted): what it holds
+ * may be left from an earlier isthmusd (killed, so it could not delete its
+ * SAs), so clear it and install every SA this isthmusd knows.
+ */
 static void reinstall(void *ctx)
 {
 	private_kernel_dp_t *this = ctx;
 	linked_list_t *msgs = linked_list_create();
+	struct ctl_hdr flush = { .type = CTL_SA_FLUSH };
 	enumerator_t *en;
 	struct ctl_sa_add *m;
 	sa_entry_t *e;
 	sa_key_t *key;
 	int n = 0, failed = 0;
+
+	if (dp_request(this, &flush, sizeof(flush), "flush", 0, NULL, 0) != SUCCESS)
+		DBG1(DBG_KNL, "isthmus-dp: could not clear SAs left from before");
 
 	this->mutex->lock(this->mutex);
 	en = this->sas->create_enumerator(this->sas);

@@ -76,6 +76,7 @@ static int sa_add_req(struct dp *dp, const struct ctl_sa_add *m, struct ctl_out 
 	else
 		printf("isthmus-dp: %s SA 0x%08x installed (%s%s)\n", out ? "outbound" : "inbound",
 		       m->spi, esp_cipher_name(s.cipher), s.esn ? ", ESN" : "");
+	fflush(stdout);
 	return rc;
 }
 
@@ -94,6 +95,7 @@ static int sa_del_req(struct dp *dp, const struct ctl_sa_id *m, struct ctl_out *
 	else
 		printf("isthmus-dp: %s SA 0x%08x deleted\n",
 		       m->dir == CTL_SA_OUT ? "outbound" : "inbound", m->spi);
+	fflush(stdout);
 	return rc;
 }
 
@@ -190,6 +192,17 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 		return sa_query_req(dp, (const struct ctl_sa_id *)req, o);
 	case CTL_SA_LIST:
 		return json_reply(dp, sa_list, o);
+	case CTL_SA_FLUSH: {
+		unsigned n = dp->nb_sa_out + dp->nb_sa_in;
+
+		while (dp->nb_sa_out)
+			sa_del(dp, dp->sa_out[0]->spi, ESP_DIR_OUTBOUND);
+		while (dp->nb_sa_in)
+			sa_del(dp, dp->sa_in[0]->spi, ESP_DIR_INBOUND);
+		printf("isthmus-dp: all %u SAs deleted (control plane (re)connected)\n", n);
+		fflush(stdout);
+		return ctl_out_printf(o, "{\"deleted\":%u}", n);
+	}
 	case CTL_STATS:
 		return json_reply(dp, stats, o);
 	case CTL_MACS:

@@ -16,6 +16,7 @@
 #include <rte_common.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+#include <rte_spinlock.h>
 
 #include "config.h"
 #include "esp.h"
@@ -133,6 +134,7 @@ struct dp {
 	unsigned nb_workers;
 	uint64_t tsc_hz;
 	uint64_t fdb_aged;                /**< entries removed by aging (main lcore) */
+	rte_spinlock_t sa_lock;          /**< SA lists vs. telemetry readers (telemetry.c) */
 	struct ctl_server *ctl;          /**< control socket (ctl_dp.c) */
 	uint64_t boot_id;                /**< random per start: clients notice restarts */
 	volatile bool stop;
@@ -243,6 +245,10 @@ void exception_service(struct dp *dp);
 /** Create the exception ring and, if configured, the kernel TAP. */
 int exception_init(struct dp *dp, char *err, size_t errlen);
 void exception_fini(struct dp *dp);
+
+/* telemetry.c */
+/** Register the /isthmus/ telemetry commands. */
+int telemetry_init(struct dp *dp);
 
 /* ctl_dp.c */
 /** Open the control socket RUN_DIR/dp.sock. */

@@ -276,6 +276,10 @@ int main(int argc, char **argv)
 			rte_strerror(rte_errno));
 		goto out;
 	}
+	if (telemetry_init(dp) < 0) {
+		fprintf(stderr, "isthmus-dp: cannot register the /isthmus/ telemetry commands\n");
+		goto out;
+	}
 	if (exception_init(dp, err, sizeof(err)) < 0 || ctl_dp_open(dp, err, sizeof(err)) < 0) {
 		fprintf(stderr, "isthmus-dp: %s\n", err);
 		goto out;

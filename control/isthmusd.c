@@ -99,8 +99,12 @@ static void initiate_children(void)
 		enumerator_t *en;
 
 		if (!peer) {
-			DBG1(DBG_DMN, "isthmusd: not paired yet: run 'isthmusctl pairing-token' on "
-			     "one appliance and 'isthmusctl pair TOKEN' on the other");
+			static bool said;
+
+			if (!said)
+				DBG1(DBG_DMN, "isthmusd: not paired yet: run 'isthmusctl pairing-token' "
+				     "on one appliance and 'isthmusctl pair TOKEN' on the other");
+			said = true;
 			return;
 		}
 		en = peer->create_child_cfg_enumerator(peer);

@@ -52,6 +52,14 @@ def unwrap_uplink(frame, key=KEY_A_TO_B):
     return out
 
 
+def ip_csum_ok(hdr):
+    """RFC 1071: the one's complement sum of a correct IPv4 header is 0xffff."""
+    total = sum(int.from_bytes(hdr[i:i + 2], "big") for i in range(0, len(hdr), 2))
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    return total == 0xffff
+
+
 def parse_vxlan(inner):
     """(src, dst, dport, flags, vni, frame) of inner IPv4/UDP/VXLAN."""
     src = ".".join(str(b) for b in inner[12:16])
@@ -96,6 +104,8 @@ def case_encap(dp, src, work):
     for i, ((vlan, f), pkt) in enumerate(zip(frames, up)):
         u = unwrap_uplink(pkt)
         s, d, dport, flags, vni, inner_frame = parse_vxlan(u["inner"])
+        check(ip_csum_ok(pkt[14:34]) and ip_csum_ok(u["inner"][:20]),
+              "packet %d: outer and inner IPv4 header checksums are right" % i)
         ok = (u["sport"] == 4500 and u["dport"] == 4500 and u["ucsum"] == 0 and u["nh"] == 4 and
               s == A_VTEP and d == B_VTEP and dport == 4789 and flags == 0x08 and vni == vni_of[vlan] and
               inner_frame == G.strip_tag(f) and len(pkt) <= 14 + 1700)

@@ -97,6 +97,11 @@ def bad_uplink():
                      IP(src="192.0.2.%d" % (20 + n), dst="192.0.2.255") / UDP(dport=9) /
                      Raw(b"good %d" % n))
 
+    # First of all, a forgery from another MAC: it must not become B's next hop
+    forged = bytearray(esp(good_b_inner(frame(12)), seq_no=500))
+    forged[0:12] = bytes.fromhex(B_UP_MAC.replace(":", "")) + bytes.fromhex("026666666666")
+    forged[-3] ^= 0x40
+    out.append((bytes(forged), "drop_icv"))
     good1 = esp(good_b_inner(frame(1)))
     out.append((good1, None))
     out.append((esp(good_b_inner(frame(2))), None))

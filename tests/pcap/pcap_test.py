@@ -25,7 +25,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_pcaps as G  # noqa: E402
-from isthmus_pcap import (A_UP, A_VTEP, B_UP, B_VTEP, KEY_A_TO_B, MARKER, SPI_A_TO_B,  # noqa: E402
+from isthmus_pcap import (A_UP, A_UP_MAC, A_VTEP, B_UP, B_VTEP, KEY_A_TO_B, MARKER, SPI_A_TO_B,  # noqa: E402
                           check_counters, esp_open, read, run_dp, write)
 
 FAILS = []
@@ -139,13 +139,22 @@ def case_bad(dp, src, work):
     cases, good = G.bad_uplink()
     e = os.path.join(work, "empty.pcap")
     outs = [os.path.join(work, n) for n in ("bad-trunk-out.pcap", "bad-db-out.pcap", "bad-uplink-out.pcap")]
-    rc, st, _, _ = run_dp(dp, work, "bad", os.path.join(src, "b.ini"),
+    # B without peer_mac: it must learn A's MAC from the first authenticated packet only
+    with open(os.path.join(work, "b-nomac.ini"), "w") as fh:
+        fh.write("".join(l for l in open(os.path.join(src, "b.ini")) if not l.startswith("peer_mac")))
+    rc, st, _, _ = run_dp(dp, work, "bad", os.path.join(work, "b-nomac.ini"),
                           [(e, outs[0]), (e, outs[1]), (os.path.join(work, "bad-uplink.pcap"), outs[2])])
     trunk, db, back = (read(o) for o in outs)
     want = [G.retag(f[:12] + b"\x81\x00\x00\x00" + f[12:], 201) for f in good]
     check(trunk == want, "only the %d good packets come out, intact and in order (got %d)" %
           (len(want), len(trunk)))
-    check(db == [] and back == [], "nothing on the other ports")
+    check(db == [], "nothing on the access port")
+    arp_req = [f for f in back if f[12:14] == b"\x08\x06" and f[20:22] == b"\x00\x01" and
+               f[38:42] == bytes([198, 18, 0, 1])]
+    check(back != [] and arp_req == back,
+          "only ARP requests for the next hop 198.18.0.1 leave B's uplink (%d)" % len(back))
+    check((st["nexthop"] or "").lower() == A_UP_MAC, "B learned the next hop %s from the first authenticated packet, "
+          "not from the forgery (nexthop %s)" % (A_UP_MAC, st["nexthop"]))
     expected = {}
     for _, c in cases:
         if c and c.startswith("drop_"):
@@ -159,8 +168,8 @@ def case_bad(dp, src, work):
     check(st["counters"]["exception"] == nexc, "%d packets for the exception path" % nexc)
     check(st["counters"]["tunnel_in"] == len(good), "tunnel_in = %d" % len(good))
     sa = [s for s in st["sas"] if s["dir"] == "in"][0]
-    check(sa["errors"]["icv"] == 2 and sa["errors"]["replayed"] == 1,
-          "the SA's own counters agree (icv 2, replayed 1): %s" % sa["errors"])
+    check(sa["errors"]["icv"] == expected["drop_icv"] and sa["errors"]["replayed"] == 1,
+          "the SA's own counters agree (icv %d, replayed 1): %s" % (expected["drop_icv"], sa["errors"]))
 
 
 def case_bridge(dp, src, work):

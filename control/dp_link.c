@@ -105,7 +105,7 @@ static uint64_t boot_id(const struct ctl_reply *r)
 
 int dp_link_ping(struct dp_link *l)
 {
-	static __thread uint8_t rbuf[CTL_MAX_MSG + 1];
+	static __thread uint8_t rbuf[CTL_MAX_MSG + 1] __attribute__((aligned(8)));
 	struct ctl_hdr h = { .type = CTL_HELLO };
 	const struct ctl_reply *r;
 	char err[256];

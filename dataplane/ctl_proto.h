@@ -34,6 +34,13 @@ enum ctl_type {
 	CTL_MACS = 8,      /**< no body; reply body: JSON text */
 	CTL_SA_LIST = 9,   /**< no body; reply body: JSON text (no key material) */
 	CTL_TYPE_MAX,
+
+	/* isthmusd's socket (same framing; isthmusctl is the client) */
+	CTL_D_STATUS = 0x40,        /**< no body; reply: JSON status */
+	CTL_D_PAIRING_TOKEN = 0x41, /**< struct ctl_d_token_req; reply: the token text */
+	CTL_D_PAIR = 0x42,          /**< struct ctl_d_pair; reply: text */
+	CTL_D_UNPAIR = 0x43,        /**< no body */
+	CTL_D_SA_KEYS = 0x44,       /**< no body; reply: Wireshark esp_sa lines (keys!) */
 	CTL_REPLY = 0x8000,
 };
 
@@ -99,6 +106,18 @@ struct ctl_seg {
 	uint32_t vni;          /**< 24 bits */
 };
 
+/** Ask isthmusd for a one-time pairing token. */
+struct ctl_d_token_req {
+	struct ctl_hdr h;
+	uint32_t ttl_s;        /**< validity; 0 = default (15 min) */
+};
+
+/** Pair with the appliance that printed @c token. */
+struct ctl_d_pair {
+	struct ctl_hdr h;
+	char token[128];       /**< NUL-terminated */
+};
+
 /** Expected request body size for a type, or -1 when the type is unknown. */
 static inline long ctl_request_size(uint16_t type)
 {
@@ -107,7 +126,14 @@ static inline long ctl_request_size(uint16_t type)
 	case CTL_STATS:
 	case CTL_MACS:
 	case CTL_SA_LIST:
+	case CTL_D_STATUS:
+	case CTL_D_UNPAIR:
+	case CTL_D_SA_KEYS:
 		return sizeof(struct ctl_hdr);
+	case CTL_D_PAIRING_TOKEN:
+		return sizeof(struct ctl_d_token_req);
+	case CTL_D_PAIR:
+		return sizeof(struct ctl_d_pair);
 	case CTL_SA_ADD:
 		return sizeof(struct ctl_sa_add);
 	case CTL_SA_DEL:

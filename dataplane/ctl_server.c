@@ -31,8 +31,10 @@ struct ctl_server {
 	ctl_handler_fn fn;
 	void *ctx;
 	struct ctl_server_stats st;
-	uint8_t rbuf[CTL_MAX_MSG + 1]; /* requests (may hold key material: wiped) */
-	uint8_t wbuf[CTL_MAX_MSG];     /* replies */
+	/* requests (may hold key material: wiped) and replies, aligned for the
+	 * message structs laid over them */
+	uint8_t rbuf[CTL_MAX_MSG + 1] __attribute__((aligned(8)));
+	uint8_t wbuf[CTL_MAX_MSG] __attribute__((aligned(8)));
 };
 
 int ctl_out_append(struct ctl_out *o, const void *p, size_t n)

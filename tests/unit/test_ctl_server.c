@@ -18,7 +18,7 @@
 static char path[108];
 static struct ctl_server *srv;
 static int handled;
-static uint8_t rbuf[CTL_MAX_MSG + 1];
+static uint8_t rbuf[CTL_MAX_MSG + 1] __attribute__((aligned(8)));
 
 static int handler(void *ctx, const struct ctl_hdr *req, struct ctl_out *out)
 {

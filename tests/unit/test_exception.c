@@ -19,8 +19,8 @@
 #include "nexthop.h"
 
 static struct rte_mempool *mp;
-static const rte_be32_t US = RTE_BE32(RTE_IPV4(198, 18, 0, 1));
-static const rte_be32_t PEER = RTE_BE32(RTE_IPV4(198, 18, 0, 2));
+static const rte_be32_t US = RTE_BE32(0xc6120001) /* 198.18.0.1 */;
+static const rte_be32_t PEER = RTE_BE32(0xc6120002) /* 198.18.0.2 */;
 
 static void eal_setup(void)
 {
@@ -172,7 +172,7 @@ START_TEST(test_nexthop)
 	ck_assert_uint_eq(nh.requests, 2);
 
 	/* ARP from another address teaches nothing */
-	m = arp_from(RTE_BE32(RTE_IPV4(198, 18, 0, 9)), &other, RTE_ARP_OP_REPLY);
+	m = arp_from(RTE_BE32(0xc6120009) /* 198.18.0.9 */, &other, RTE_ARP_OP_REPLY);
 	nexthop_snoop(&nh, m);
 	rte_pktmbuf_free(m);
 	ck_assert(!nexthop_mac(&nh, &got));

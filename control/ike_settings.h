@@ -1,0 +1,42 @@
+/**
+ * @file ike_settings.h
+ * What isthmusd needs to know to pair with the peer appliance, filled from the
+ * appliance configuration file ([appliance], [uplink], [ike]; docs/config.md).
+ */
+#ifndef ISTHMUS_IKE_SETTINGS_H
+#define ISTHMUS_IKE_SETTINGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum ike_auth { IKE_AUTH_PUBKEY = 0, IKE_AUTH_PSK = 1 };
+enum ike_role { IKE_ROLE_AUTO = 0, IKE_ROLE_INITIATOR, IKE_ROLE_RESPONDER };
+
+struct ike_settings {
+	char name[64];             /**< this appliance; default IKE identity */
+	char local_id[128];        /**< IKE identity (FQDN form), default NAME.isthmus */
+	char peer_id[128];         /**< the peer's IKE identity */
+	uint32_t local_ip, peer_ip;       /**< underlay, network order */
+	uint32_t local_vtep, peer_vtep;   /**< inner VXLAN endpoints: the traffic selectors */
+	char ike_proposals[256];
+	char esp_proposals[256];
+	uint32_t ike_rekey_s;      /**< IKE_SA rekey time */
+	uint32_t child_rekey_s;    /**< CHILD_SA rekey (soft) time; hard = +10% */
+	uint64_t child_rekey_bytes;/**< 0: no volume-based rekey */
+	uint64_t child_rekey_packets;
+	uint32_t dpd_s;
+	unsigned child_sas;        /**< one per dataplane worker */
+	enum ike_role role;
+	enum ike_auth auth;
+	char psk_file[256];        /**< IKE_AUTH_PSK: for non-Isthmus peers (interop) */
+	char state_dir[256];       /**< identity key, pinned peer key */
+	uint16_t pairing_port;     /**< UDP port site A listens on while a token is open */
+	char dp_socket[108];       /**< isthmus-dp control socket */
+	char vici_socket[128];     /**< charon's vici socket URI, for swanctl */
+	char ctl_socket[108];      /**< isthmusd's own socket for isthmusctl */
+};
+
+/** Defaults: AES-256-GCM first, ChaCha20-Poly1305 offered, x25519 PFS. */
+void ike_settings_defaults(struct ike_settings *s);
+
+#endif

@@ -1,0 +1,302 @@
+/*
+ * pairing_svc.c: runs the pairing exchange of pairing.c for isthmusd, over UDP
+ * on the underlay (site A listens on its uplink address only while a token is
+ * open; the dataplane's exception path hands that port to the kernel), and
+ * pins the peer's key: writes STATE_DIR/peer.pub and hands it to the IKE
+ * configuration, so the next IKE_SA authenticates with it.
+ */
+#include "pairing_svc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <daemon.h>
+#include <sodium.h>
+
+#include "identity.h"
+#include "pairing.h"
+
+#define PAIR_TRIES 8
+#define PAIR_WAIT_MS 1000
+
+struct pairing_svc {
+	pthread_mutex_t lock;
+	struct ike_settings s;
+	struct peer_config *pc;
+	chunk_t own_spki;          /**< our SubjectPublicKeyInfo (DER) */
+	struct pairing_offer offer;/**< site A: the open offer */
+	bool offer_open;
+	pthread_t listener;
+	bool listener_running;
+	volatile bool stop;
+	pairing_svc_paired_fn paired;
+};
+
+static uint64_t now_s(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+/* Pin @p spki as the peer's key: on disk first, then in the IKE config. */
+static int pin(struct pairing_svc *p, const uint8_t *spki, size_t len, char *err, size_t errlen)
+{
+	public_key_t *key = lib->creds->create(lib->creds, CRED_PUBLIC_KEY, KEY_ANY,
+					       BUILD_BLOB_ASN1_DER, chunk_create((u_char *)spki, len),
+					       BUILD_END);
+	char path[512], fpr[2 * FINGERPRINT_LEN + 1] = "?";
+
+	if (!key || key->get_type(key) != KEY_ED25519) {
+		DESTROY_IF(key);
+		snprintf(err, errlen, "the peer's key is not an Ed25519 public key");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", p->s.state_dir, PEER_PUB_FILE);
+	if (!identity_save_pubkey(key, path)) {
+		key->destroy(key);
+		snprintf(err, errlen, "cannot write %s", path);
+		return -1;
+	}
+	identity_fingerprint_hex(key, fpr);
+	DBG1(DBG_DMN, "isthmusd: paired with %s, key fingerprint %s", p->s.peer_id, fpr);
+	peer_config_set_peer_key(p->pc, key);
+	return 0;
+}
+
+static int udp_socket(uint32_t ip, uint16_t port, char *err, size_t errlen)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = ip,
+				  .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		snprintf(err, errlen, "cannot listen for pairing on %s:%u: %s",
+			 inet_ntoa(sa.sin_addr), port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Site A: answer pairing requests until the offer is used and settled, expires,
+ * or isthmusd stops. */
+static void *listen_thread(void *arg)
+{
+	struct pairing_svc *p = arg;
+	char err[256];
+	int fd = udp_socket(p->s.local_ip, p->s.pairing_port, err, sizeof(err));
+
+	if (fd < 0) {
+		DBG1(DBG_DMN, "isthmusd: %s", err);
+		return NULL;
+	}
+	while (!p->stop) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		uint8_t msg[PAIRING_MSG_MAX + 1], out[PAIRING_MSG_MAX], peer[PAIRING_SPKI_MAX];
+		struct sockaddr_in from;
+		socklen_t fromlen = sizeof(from);
+		enum pairing_result r;
+		size_t peer_len = 0, out_len = 0;
+		ssize_t n;
+		bool done;
+
+		if (poll(&pfd, 1, 200) <= 0) {
+			pthread_mutex_lock(&p->lock);
+			done = !p->offer_open || now_s() > p->offer.t.expires;
+			if (done && p->offer_open) {
+				DBG1(DBG_DMN, "isthmusd: pairing token expired unused");
+				pairing_offer_wipe(&p->offer);
+				p->offer_open = false;
+			}
+			pthread_mutex_unlock(&p->lock);
+			if (done)
+				break;
+			continue;
+		}
+		n = recvfrom(fd, msg, sizeof(msg), 0, (struct sockaddr *)&from, &fromlen);
+		if (n <= 0)
+			continue;
+		pthread_mutex_lock(&p->lock);
+		if (!p->offer_open) {
+			pthread_mutex_unlock(&p->lock);
+			break;
+		}
+		r = pairing_handle_request(&p->offer, p->own_spki.ptr, p->own_spki.len, msg, (size_t)n,
+					   now_s(), peer, &peer_len);
+		if (r == PAIRING_OK && pin(p, peer, peer_len, err, sizeof(err)) < 0) {
+			DBG1(DBG_DMN, "isthmusd: pairing request from %s refused: %s",
+			     inet_ntoa(from.sin_addr), err);
+			p->offer.used = false; /* nothing pinned: the token stays usable */
+			r = PAIRING_BAD_MESSAGE;
+		}
+		if (r == PAIRING_OK || r == PAIRING_RETRANSMIT) {
+			memcpy(out, p->offer.reply, p->offer.reply_len);
+			out_len = p->offer.reply_len;
+		} else {
+			DBG1(DBG_DMN, "isthmusd: pairing request from %s refused: %s",
+			     inet_ntoa(from.sin_addr), pairing_result_str(r));
+			out_len = pairing_refusal(r, msg, (size_t)n, out, sizeof(out));
+		}
+		pthread_mutex_unlock(&p->lock);
+		if (out_len)
+			sendto(fd, out, out_len, 0, (struct sockaddr *)&from, fromlen);
+		if (r == PAIRING_OK && p->paired)
+			p->paired();
+	}
+	close(fd);
+	return NULL;
+}
+
+struct pairing_svc *pairing_svc_create(const struct ike_settings *s, private_key_t *own,
+				       struct peer_config *pc, pairing_svc_paired_fn paired)
+{
+	struct pairing_svc *p = calloc(1, sizeof(*p));
+	public_key_t *pub = own->get_public_key(own);
+
+	if (!p || !pub || !pub->get_encoding(pub, PUBKEY_SPKI_ASN1_DER, &p->own_spki)) {
+		DESTROY_IF(pub);
+		free(p);
+		return NULL;
+	}
+	pub->destroy(pub);
+	pthread_mutex_init(&p->lock, NULL);
+	p->s = *s;
+	p->pc = pc;
+	p->paired = paired;
+	return p;
+}
+
+int pairing_svc_token(struct pairing_svc *p, unsigned ttl, char *token, size_t len, char *err,
+		      size_t errlen)
+{
+	uint8_t fpr[PAIRING_FPR_LEN];
+
+	crypto_hash_sha256(fpr, p->own_spki.ptr, p->own_spki.len);
+	if (p->listener_running) {
+		/* one offer at a time: a new token replaces the old one */
+		p->stop = true;
+		pthread_join(p->listener, NULL);
+		p->listener_running = false;
+		p->stop = false;
+	}
+	pthread_mutex_lock(&p->lock);
+	pairing_offer_init(&p->offer, p->s.local_ip, p->s.pairing_port, fpr, now_s(),
+			   ttl ? ttl : PAIRING_TTL_DEFAULT);
+	p->offer_open = true;
+	if (pairing_token_encode(&p->offer.t, token, len) < 0) {
+		pthread_mutex_unlock(&p->lock);
+		snprintf(err, errlen, "token buffer too small");
+		return -1;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (pthread_create(&p->listener, NULL, listen_thread, p) != 0) {
+		snprintf(err, errlen, "cannot start the pairing listener");
+		return -1;
+	}
+	p->listener_running = true;
+	DBG1(DBG_DMN, "isthmusd: pairing token issued, valid %u s", ttl ? ttl : PAIRING_TTL_DEFAULT);
+	return 0;
+}
+
+int pairing_svc_pair(struct pairing_svc *p, const char *text, char *msg, size_t len)
+{
+	struct pairing_token t;
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	uint8_t req[PAIRING_MSG_MAX], rep[PAIRING_MSG_MAX + 1], peer[PAIRING_SPKI_MAX],
+		nonce[PAIRING_NONCE_LEN];
+	size_t req_len, peer_len = 0;
+	int fd, rc = -1;
+
+	if (pairing_token_decode(text, &t, msg, len) < 0)
+		return -1;
+	if (now_s() > t.expires) {
+		snprintf(msg, len, "this pairing token expired: ask for a new one");
+		goto out;
+	}
+	if (t.ip != p->s.peer_ip) {
+		char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &t.ip, a, sizeof(a));
+		inet_ntop(AF_INET, &p->s.peer_ip, b, sizeof(b));
+		snprintf(msg, len, "this token is from %s, but the configured peer is %s", a, b);
+		goto out;
+	}
+	fd = udp_socket(p->s.local_ip, 0, msg, len);
+	if (fd < 0)
+		goto out;
+	to.sin_addr.s_addr = t.ip;
+	to.sin_port = htons(t.port);
+	req_len = pairing_request(&t, p->own_spki.ptr, p->own_spki.len, nonce, req, sizeof(req));
+	snprintf(msg, len, "no answer from %s:%u (is isthmusd running there, and the token open?)",
+		 inet_ntoa(to.sin_addr), t.port);
+	/* the same request each time: site A recognises a retransmission */
+	for (int i = 0; i < PAIR_TRIES && rc < 0; i++) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		sendto(fd, req, req_len, 0, (struct sockaddr *)&to, sizeof(to));
+		if (poll(&pfd, 1, PAIR_WAIT_MS) <= 0)
+			continue;
+		n = recv(fd, rep, sizeof(rep), 0);
+		if (n <= 0)
+			continue;
+		if (pairing_check_reply(&t, p->own_spki.ptr, p->own_spki.len, nonce, rep, (size_t)n,
+					peer, &peer_len, msg, len) < 0) {
+			DBG1(DBG_DMN, "isthmusd: pairing failed: %s", msg);
+			break;
+		}
+		pthread_mutex_lock(&p->lock);
+		rc = pin(p, peer, peer_len, msg, len);
+		pthread_mutex_unlock(&p->lock);
+		if (rc == 0)
+			snprintf(msg, len, "paired with %s", p->s.peer_id);
+	}
+	close(fd);
+	if (rc == 0 && p->paired)
+		p->paired();
+out:
+	sodium_memzero(&t, sizeof(t));
+	return rc;
+}
+
+int pairing_svc_unpair(struct pairing_svc *p, char *msg, size_t len)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", p->s.state_dir, PEER_PUB_FILE);
+	if (unlink(path) < 0 && errno != ENOENT) {
+		snprintf(msg, len, "cannot remove %s: %s", path, strerror(errno));
+		return -1;
+	}
+	pthread_mutex_lock(&p->lock);
+	peer_config_set_peer_key(p->pc, NULL);
+	pthread_mutex_unlock(&p->lock);
+	DBG1(DBG_DMN, "isthmusd: unpaired from %s", p->s.peer_id);
+	snprintf(msg, len, "unpaired: the peer's key is forgotten");
+	return 0;
+}
+
+void pairing_svc_destroy(struct pairing_svc *p)
+{
+	if (!p)
+		return;
+	if (p->listener_running) {
+		p->stop = true;
+		pthread_join(p->listener, NULL);
+	}
+	pairing_offer_wipe(&p->offer);
+	chunk_free(&p->own_spki);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}

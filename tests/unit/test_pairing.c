@@ -1,0 +1,221 @@
+/*
+ * test_pairing.c: the one-time pairing exchange (control/pairing.c) between two
+ * appliances, with real libsodium crypto: a good token pairs both ways and
+ * only once; wrong, reused and expired tokens, keys that do not match the
+ * token's fingerprint, and tampered or malformed messages are all refused.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <sodium.h>
+
+#include "pairing.h"
+
+static uint8_t a_spki[44], b_spki[44];
+static struct pairing_offer offer;
+static const uint64_t NOW = 1800000000ull;
+
+static void setup(void)
+{
+	uint8_t fpr[PAIRING_FPR_LEN];
+
+	ck_assert_int_ge(sodium_init(), 0);
+	randombytes_buf(a_spki, sizeof(a_spki));
+	randombytes_buf(b_spki, sizeof(b_spki));
+	crypto_hash_sha256(fpr, a_spki, sizeof(a_spki));
+	pairing_offer_init(&offer, htonl(0xc6120001), PAIRING_PORT_DEFAULT, fpr, NOW, 600);
+}
+
+static void teardown(void)
+{
+	pairing_offer_wipe(&offer);
+}
+
+/* Site B's view of the token site A printed. */
+static struct pairing_token token_via_text(void)
+{
+	char text[PAIRING_TOKEN_MAX], err[128];
+	struct pairing_token t;
+
+	ck_assert_int_eq(pairing_token_encode(&offer.t, text, sizeof(text)), 0);
+	ck_assert_int_eq(pairing_token_decode(text, &t, err, sizeof(err)), 0);
+	return t;
+}
+
+START_TEST(test_token_roundtrip_and_garbage)
+{
+	char text[PAIRING_TOKEN_MAX], err[128];
+	struct pairing_token t = token_via_text();
+
+	ck_assert_mem_eq(&t, &offer.t, sizeof(t));
+	ck_assert_int_eq(pairing_token_encode(&offer.t, text, sizeof(text)), 0);
+	ck_assert_int_eq(strncmp(text, PAIRING_TOKEN_PREFIX, strlen(PAIRING_TOKEN_PREFIX)), 0);
+	ck_assert_int_eq(pairing_token_encode(&offer.t, text, 20), -1);
+
+	ck_assert_int_eq(pairing_token_decode("hello", &t, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "not an Isthmus pairing token"));
+	text[strlen(text) - 5] = '\0'; /* truncated by a careless copy */
+	ck_assert_int_eq(pairing_token_decode(text, &t, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "damaged"));
+	ck_assert_int_eq(pairing_token_decode("isthmus1-!!!!", &t, err, sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(test_good_token_pairs_both_ways_once)
+{
+	struct pairing_token t = token_via_text();
+	uint8_t req[PAIRING_MSG_MAX], req2[PAIRING_MSG_MAX], nonce[PAIRING_NONCE_LEN],
+		nonce2[PAIRING_NONCE_LEN], got[PAIRING_SPKI_MAX], reply1[PAIRING_MSG_MAX];
+	size_t n, n2, got_len = 0, reply1_len;
+	char err[128];
+
+	n = pairing_request(&t, b_spki, sizeof(b_spki), nonce, req, sizeof(req));
+	ck_assert_uint_gt(n, 0);
+	ck_assert_int_eq(pairing_handle_request(&offer, a_spki, sizeof(a_spki), req, n, NOW + 1,
+						got, &got_len), PAIRING_OK);
+	ck_assert_uint_eq(got_len, sizeof(b_spki));
+	ck_assert_mem_eq(got, b_spki, sizeof(b_spki));
+	ck_assert(offer.used);
+
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(pairing_check_reply(&t, b_spki, sizeof(b_spki), nonce, offer.reply,
+					     offer.reply_len, got, &got_len, err, sizeof(err)), 0);
+	ck_assert_uint_eq(got_len, sizeof(a_spki));
+	ck_assert_mem_eq(got, a_spki, sizeof(a_spki));
+
+	/* the reply was lost: the same request again gets the same reply */
+	memcpy(reply1, offer.reply, offer.reply_len);
+	reply1_len = offer.reply_len;
+	ck_assert_int_eq(pairing_handle_request(&offer, a_spki, sizeof(a_spki), req, n, NOW + 2,
+						got, &got_len), PAIRING_RETRANSMIT);
+	ck_assert_uint_eq(offer.reply_len, reply1_len);
+	ck_assert_mem_eq(offer.reply, reply1, reply1_len);
+
+	/* another request with the same token (a second appliance, or an attacker
+	 * who saw the token): refused */
+	n2 = pairing_request(&t, a_spki, sizeof(a_spki), nonce2, req2, sizeof(req2));
+	ck_assert_int_eq(pairing_handle_request(&offer, a_spki, sizeof(a_spki), req2, n2, NOW + 3,
+						got, &got_len), PAIRING_USED);
+}
+END_TEST
+
+START_TEST(test_wrong_token_refused_with_reason)
+{
+	struct pairing_token t = token_via_text();
+	uint8_t req[PAIRING_MSG_MAX], nonce[PAIRING_NONCE_LEN], got[PAIRING_SPKI_MAX],
+		refusal[PAIRING_MSG_MAX];
+	size_t n, rn, got_len = 0;
+	char err[128] = "";
+
+	t.secret[3] ^= 0x40; /* a token from another pairing attempt */
+	n = pairing_request(&t, b_spki, sizeof(b_spki), nonce, req, sizeof(req));
+	ck_assert_int_eq(pairing_handle_request(&offer, a_spki, sizeof(a_spki), req, n, NOW,
+						got, &got_len), PAIRING_BAD_SECRET);
+	ck_assert(!offer.used);
+	rn = pairing_refusal(PAIRING_BAD_SECRET, req, n, refusal, sizeof(refusal));
+	ck_assert_uint_gt(rn, 0);
+	ck_assert_int_eq(pairing_check_reply(&t, b_spki, sizeof(b_spki), nonce, refusal, rn, got,
+					     &got_len, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "refused") && strstr(err, "wrong pairing token"), "%s", err);
+}
+END_TEST
+
+START_TEST(test_expired_token)
+{
+	struct pairing_token t = token_via_text();
+	uint8_t req[PAIRING_MSG_MAX], nonce[PAIRING_NONCE_LEN], got[PAIRING_SPKI_MAX];
+	size_t n, got_len = 0;
+
+	n = pairing_request(&t, b_spki, sizeof(b_spki), nonce, req, sizeof(req));
+	ck_assert_int_eq(pairing_handle_request(&offer, a_spki, sizeof(a_spki), req, n, NOW + 601,
+						got, &got_len), PAIRING_EXPIRED);
+	ck_assert(!offer.used);
+}
+END_TEST
+
+START_TEST(test_key_not_matching_fingerprint)
+{
+	struct pairing_token t = token_via_text();
+	uint8_t req[PAIRING_MSG_MAX], nonce[PAIRING_NONCE_LEN], got[PAIRING_SPKI_MAX];
+	uint8_t other[44];
+	size_t n, got_len = 0;
+	char err[128] = "";
+
+	/* site A answers with a key other than the one its token names (an
+	 * impostor that somehow learned the secret) */
+	randombytes_buf(other, sizeof(other));
+	n = pairing_request(&t, b_spki, sizeof(b_spki), nonce, req, sizeof(req));
+	ck_assert_int_eq(pairing_handle_request(&offer, other, sizeof(other), req, n, NOW, got,
+						&got_len), PAIRING_OK);
+	ck_assert_int_eq(pairing_check_reply(&t, b_spki, sizeof(b_spki), nonce, offer.reply,
+					     offer.reply_len, got, &got_len, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "does not match the fingerprint") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_tampering_and_malformed)
+{
+	struct pairing_token t = token_via_text();
+	uint8_t req[PAIRING_MSG_MAX], nonce[PAIRING_NONCE_LEN], got[PAIRING_SPKI_MAX],
+		bad[PAIRING_MSG_MAX];
+	size_t n, got_len = 0;
+	char err[128];
+
+	n = pairing_request(&t, b_spki, sizeof(b_spki), nonce, req, sizeof(req));
+	/* every single-bit flip of the request is refused, and never pairs */
+	for (size_t bit = 0; bit < n * 8; bit++) {
+		enum pairing_result r;
+
+		memcpy(bad, req, n);
+		bad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		r = pairing_handle_request(&offer, a_spki, sizeof(a_spki), bad, n, NOW, got, &got_len);
+		ck_assert_msg(r == PAIRING_BAD_MESSAGE || r == PAIRING_BAD_SECRET,
+			      "bit %zu: %s", bit, pairing_result_str(r));
+	}
+	ck_assert(!offer.used);
+	/* truncated, extended, empty */
+	ck_assert_int_eq(pairing_handle_request(&offer, a_spki, sizeof(a_spki), req, n - 1, NOW,
+						got, &got_len), PAIRING_BAD_MESSAGE);
+	ck_assert_int_eq(pairing_handle_request(&offer, a_spki, sizeof(a_spki), req, 3, NOW,
+						got, &got_len), PAIRING_BAD_MESSAGE);
+	memcpy(bad, req, n);
+	bad[n] = 0;
+	ck_assert_int_eq(pairing_handle_request(&offer, a_spki, sizeof(a_spki), bad, n + 1, NOW,
+						got, &got_len), PAIRING_BAD_MESSAGE);
+
+	/* a good exchange, then every bit flip of the reply is refused at B */
+	ck_assert_int_eq(pairing_handle_request(&offer, a_spki, sizeof(a_spki), req, n, NOW, got,
+						&got_len), PAIRING_OK);
+	for (size_t bit = 0; bit < offer.reply_len * 8; bit++) {
+		memcpy(bad, offer.reply, offer.reply_len);
+		bad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		ck_assert_msg(pairing_check_reply(&t, b_spki, sizeof(b_spki), nonce, bad,
+						  offer.reply_len, got, &got_len, err,
+						  sizeof(err)) == -1, "reply bit %zu accepted", bit);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("pairing");
+	TCase *tc = tcase_create("exchange");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_token_roundtrip_and_garbage);
+	tcase_add_test(tc, test_good_token_pairs_both_ways_once);
+	tcase_add_test(tc, test_wrong_token_refused_with_reason);
+	tcase_add_test(tc, test_expired_token);
+	tcase_add_test(tc, test_key_not_matching_fingerprint);
+	tcase_add_test(tc, test_tampering_and_malformed);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -150,6 +150,21 @@ struct worker {
 	uint32_t now_s;                  /**< coarse clock for MAC aging, per burst */
 } __rte_cache_aligned;
 
+/* dp.c */
+/**
+ * Bring the dataplane up from a loaded configuration: one worker per EAL
+ * worker lcore, ports, segments, SAs, MAC table, exception path. Nothing
+ * runs until dp_launch(). On failure call dp_fini() all the same.
+ * @return 0, or -1 with a reason in @p err
+ */
+int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen);
+/** Start every worker on its lcore. */
+void dp_launch(struct dp *dp);
+/** Stop the workers and send what they left in the TX rings. */
+void dp_halt(struct dp *dp);
+/** Release everything dp_init() made (ports are stopped and closed). */
+void dp_fini(struct dp *dp);
+
 /* port.c */
 /** Probe/find, configure and start every port of the config; plan RX/TX queues. */
 int ports_init(struct dp *dp, char *err, size_t errlen);

@@ -80,11 +80,19 @@ def run_a(dp, src, work, local_pcap, name="a", config="a.ini", **kw):
 
 def case_encap(dp, src, work):
     frames = G.local_frames()
-    st, up, lo = run_a(dp, src, work, os.path.join(work, "local.pcap"))
+    # One frame over the MTU (a 1501-byte IP packet) last: dropped and counted
+    big = G.retag(frames[-1][1][:16] + frames[-1][1][16:] + b"!", 102)
+    lpath = os.path.join(work, "local-big.pcap")
+    write(lpath, [f for _, f in frames] + [big])
+    st, up, lo = run_a(dp, src, work, lpath)
     check(len(up) == len(frames), "%d frames in, %d ESP packets out" % (len(frames), len(up)))
     check(lo == [], "nothing sent back on the local port")
     check(st["counters"]["tunnel_out"] == len(frames), "tunnel_out counts every frame")
-    check_counters(st, {})
+    try:
+        check_counters(st, {"drop_too_big": 1})
+        check(True, "the 1519-byte frame (over MTU 1500) is dropped as drop_too_big, nothing else")
+    except AssertionError as ex:
+        check(False, str(ex))
     # tshark's own dissection: UDP 4500, ESP, SPI, sequence numbers
     t = subprocess.run(["tshark", "-r", os.path.join(work, "a-uplink-out.pcap"), "-T", "fields",
                         "-e", "udp.dstport", "-e", "esp.spi", "-e", "esp.sequence",

@@ -72,6 +72,10 @@ int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen
 	}
 	if (exception_init(dp, err, errlen) < 0)
 		return -1;
+	if (telemetry_init(dp) < 0) {
+		snprintf(err, errlen, "telemetry: cannot register /isthmus/ commands");
+		return -1;
+	}
 	for (unsigned w = 0; w < dp->nb_workers; w++)
 		dp->worker[w]->sa_out = dp->sa_out[w];
 	ports_assign(dp);
@@ -96,6 +100,7 @@ void dp_halt(struct dp *dp)
 
 void dp_fini(struct dp *dp)
 {
+	telemetry_fini();
 	exception_fini(dp);
 	if (dp->nb_ports)
 		ports_close(dp);

@@ -218,6 +218,12 @@ void exception_service(struct dp *dp);
 int exception_init(struct dp *dp, char *err, size_t errlen);
 void exception_fini(struct dp *dp);
 
+/* telemetry.c */
+/** Register the /isthmus/... DPDK telemetry commands. @return 0 or -1 */
+int telemetry_init(struct dp *dp);
+/** Stop answering (before the tables go away). */
+void telemetry_fini(void);
+
 /* worker.c */
 /** lcore entry point of a worker (arg: struct worker *). */
 int worker_main(void *arg);

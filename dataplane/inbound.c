@@ -310,6 +310,8 @@ void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 				dp_count(&w->stats, DP_C_fdb_learned, 1);
 			else if (r == -1)
 				dp_count(&w->stats, DP_C_fdb_limit, 1);
+			else if (r == -2)
+				dp_count(&w->stats, DP_C_fdb_full, 1);
 		}
 		if (unlikely(vlan_restore(m, lp, s) < 0)) {
 			in_drop(w, &b, m, DROP(no_headroom));

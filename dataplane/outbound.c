@@ -101,6 +101,8 @@ static inline void learn_and_decide(struct worker *w, struct out_burst *in, stru
 				fresh[nfresh++] = keys[i];
 			} else if (r == -1) {
 				dp_count(&w->stats, DP_C_fdb_limit, 1);
+			} else if (r == -2) {
+				dp_count(&w->stats, DP_C_fdb_full, 1);
 			}
 		}
 		if (!rte_is_unicast_ether_addr(&eth->dst_addr)) {

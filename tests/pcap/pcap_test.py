@@ -12,8 +12,9 @@ CASE is one of
   bad      (test 3) bad uplink input: no output, and exactly the right counter
   bridge   (test 4) local destination not tunnelled, MAC move both ways,
            aging, the per-segment table limit
-  signal   SIGINT and SIGTERM stop a busy appliance cleanly: exit 0, final
-           counters printed and written, every frame accounted for
+  signal   DPDK telemetry (/isthmus/...) answers while the appliance is busy;
+           SIGINT and SIGTERM stop it cleanly: exit 0, final counters printed
+           and written, every frame accounted for
   workers  two workers on each side: each seals with its own SA and UDP
            source port; the peer opens each SA on one worker, and frames for a
            single-queue port reach it through the TX ring
@@ -263,6 +264,21 @@ def case_workers(dp, src, work):
     check_counters(st, {})
 
 
+def telemetry(prefix, cmds):
+    """Answers of DPDK telemetry (the socket dpdk-telemetry.py uses) to `cmds`."""
+    import json
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix)
+    s.recv(16384)
+    out = {}
+    for c in cmds:
+        s.send(c.encode())
+        out[c] = list(json.loads(s.recv(65536)).values())[0]
+    s.close()
+    return out
+
+
 def case_signal(dp, src, work):
     import signal
     import time
@@ -279,6 +295,19 @@ def case_signal(dp, src, work):
                "--", "-c", os.path.join(src, "a.ini"), "--stats-json", stats]
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         time.sleep(1.5)
+        if sig == signal.SIGINT:
+            tel = telemetry("isthmus-pcap-sig-%d" % os.getpid(),
+                            ["/isthmus/stats", "/isthmus/segments", "/isthmus/segment,web", "/isthmus/sas",
+                             "/isthmus/sa,0x1001", "/isthmus/fdb,web", "/isthmus/worker,0"])
+            check(tel["/isthmus/stats"]["tunnel_out"] > 0 and
+                  set(tel["/isthmus/stats"]) >= {"local_rx", "drop_icv", "drop_unknown_vni", "fdb_aged"},
+                  "telemetry /isthmus/stats: the counters of the running appliance")
+            check(tel["/isthmus/segments"] == ["web", "db"] and tel["/isthmus/segment,web"]["vni"] == 5101 and
+                  tel["/isthmus/segment,web"]["macs"] == 1, "telemetry: segments and segment,web")
+            check(tel["/isthmus/sas"] == [0x1001, 0x2001] and tel["/isthmus/sa,0x1001"]["packets"] > 0 and
+                  tel["/isthmus/sa,0x1001"]["dir"] == "out", "telemetry: sas and sa,0x1001")
+            check(tel["/isthmus/fdb,web"] == [G.H1 + " local"], "telemetry: fdb,web lists H1 as local")
+            check(tel["/isthmus/worker,0"]["local_rx"] > 0, "telemetry: worker,0")
         t0 = time.time()
         p.send_signal(sig)
         try:

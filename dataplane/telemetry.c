@@ -1,0 +1,220 @@
+/*
+ * telemetry.c: the dataplane's counters through DPDK telemetry, so that
+ * dpdk-telemetry.py (or isthmusctl) reads them from a running appliance:
+ *
+ *   /isthmus/stats               all counters, summed over workers
+ *   /isthmus/worker,N            one worker's counters
+ *   /isthmus/segments            segment names
+ *   /isthmus/segment,NAME        VNI, VLAN, port, MAC count, limit, limit hits
+ *   /isthmus/sas                 SPIs, outbound then inbound
+ *   /isthmus/sa,SPI              one SA's counters (SPI decimal or 0x hex)
+ *   /isthmus/fdb,NAME            a segment's MAC table, "MAC side" (first 256)
+ *
+ * Callbacks run on the telemetry thread: counters are read as they are (a
+ * burst behind at worst), the MAC table under its writer lock.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_telemetry.h>
+
+#include "dp.h"
+#include "fdb.h"
+
+static struct dp *tel_dp;
+static bool tel_registered;
+
+static void add_counters(struct rte_tel_data *d, const struct dp_stats *s)
+{
+	for (int c = 0; c < DP_C_MAX; c++)
+		rte_tel_data_add_dict_u64(d, dp_counter_name(c), s->c[c]);
+}
+
+static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct dp_stats s;
+
+	(void)cmd;
+	if (tel_dp == NULL)
+		return -1;
+	(void)params;
+	dp_stats_sum(tel_dp, &s);
+	rte_tel_data_start_dict(d);
+	add_counters(d, &s);
+	rte_tel_data_add_dict_u64(d, "fdb_aged", tel_dp->fdb_aged);
+	rte_tel_data_add_dict_u64(d, "fdb_entries", fdb_count(tel_dp->fdb));
+	return 0;
+}
+
+static int tel_worker(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	char *end;
+	unsigned long w;
+
+	(void)cmd;
+	if (tel_dp == NULL)
+		return -1;
+	if (params == NULL || *params == '\0')
+		return -1;
+	w = strtoul(params, &end, 10);
+	if (*end != '\0' || w >= tel_dp->nb_workers)
+		return -1;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "lcore", (int)tel_dp->worker[w]->lcore);
+	add_counters(d, &tel_dp->worker[w]->stats);
+	return 0;
+}
+
+static const struct segment *seg_by_name(const char *name)
+{
+	for (uint16_t i = 0; tel_dp != NULL && name != NULL && i < tel_dp->nb_seg; i++)
+		if (strcmp(tel_dp->seg[i].name, name) == 0)
+			return &tel_dp->seg[i];
+	return NULL;
+}
+
+static int tel_segments(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	if (tel_dp == NULL)
+		return -1;
+	(void)params;
+	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+	for (uint16_t i = 0; i < tel_dp->nb_seg; i++)
+		rte_tel_data_add_array_string(d, tel_dp->seg[i].name);
+	return 0;
+}
+
+static int tel_segment(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct segment *s = seg_by_name(params);
+
+	(void)cmd;
+	if (tel_dp == NULL)
+		return -1;
+	if (s == NULL)
+		return -1;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "vni", s->vni);
+	rte_tel_data_add_dict_string(d, "port", tel_dp->port[s->port].name);
+	rte_tel_data_add_dict_u64(d, "vlan", s->vlan);
+	rte_tel_data_add_dict_u64(d, "macs", atomic_load(&s->mac_count));
+	rte_tel_data_add_dict_u64(d, "mac_limit", s->mac_limit);
+	rte_tel_data_add_dict_u64(d, "limit_hits", atomic_load(&s->limit_hits));
+	rte_tel_data_add_dict_u64(d, "aging", s->aging_s);
+	return 0;
+}
+
+static int tel_sas(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	if (tel_dp == NULL)
+		return -1;
+	(void)params;
+	rte_tel_data_start_array(d, RTE_TEL_U64_VAL);
+	for (unsigned w = 0; w < tel_dp->nb_workers; w++)
+		if (tel_dp->sa_out[w])
+			rte_tel_data_add_array_u64(d, esp_sa_spi(tel_dp->sa_out[w]));
+	for (uint16_t i = 0; i < tel_dp->nb_sa_in; i++)
+		rte_tel_data_add_array_u64(d, tel_dp->sa_in[i].spi);
+	return 0;
+}
+
+static int tel_sa(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct esp_sa *sa = NULL;
+	const char *dir = "out";
+	struct esp_sa_stats st;
+	unsigned long spi;
+	char *end;
+
+	(void)cmd;
+	if (tel_dp == NULL)
+		return -1;
+	if (params == NULL || *params == '\0')
+		return -1;
+	spi = strtoul(params, &end, 0);
+	if (*end != '\0')
+		return -1;
+	for (unsigned w = 0; sa == NULL && w < tel_dp->nb_workers; w++)
+		if (tel_dp->sa_out[w] && esp_sa_spi(tel_dp->sa_out[w]) == spi)
+			sa = tel_dp->sa_out[w];
+	for (uint16_t i = 0; sa == NULL && i < tel_dp->nb_sa_in; i++)
+		if (tel_dp->sa_in[i].spi == spi) {
+			sa = tel_dp->sa_in[i].sa;
+			dir = "in";
+		}
+	if (sa == NULL)
+		return -1;
+	esp_sa_get_stats(sa, &st);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "dir", dir);
+	rte_tel_data_add_dict_string(d, "backend", esp_backend_name(esp_sa_backend(sa)));
+	rte_tel_data_add_dict_u64(d, "packets", st.packets);
+	rte_tel_data_add_dict_u64(d, "bytes", st.bytes);
+	rte_tel_data_add_dict_u64(d, "seq", st.seq);
+	for (int e = 1; e < ESP_STATUS_MAX; e++) {
+		char name[32];
+
+		/* Telemetry names allow [A-Za-z0-9_/.]: "no-room" becomes "no_room". */
+		snprintf(name, sizeof(name), "%s", esp_status_name(e));
+		for (char *c = name; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		rte_tel_data_add_dict_u64(d, name, st.errors[e]);
+	}
+	return 0;
+}
+
+static int tel_fdb(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct segment *s = seg_by_name(params);
+	struct fdb_mac list[256];
+	unsigned n;
+
+	(void)cmd;
+	if (tel_dp == NULL)
+		return -1;
+	if (s == NULL)
+		return -1;
+	n = fdb_list(tel_dp->fdb, s->idx, list, RTE_DIM(list));
+	/* "MAC side" strings: a MAC is no valid telemetry dict key. */
+	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+	for (unsigned i = 0; i < n; i++) {
+		char mac[RTE_ETHER_ADDR_FMT_SIZE], line[RTE_ETHER_ADDR_FMT_SIZE + 8];
+
+		rte_ether_format_addr(mac, sizeof(mac), &list[i].mac);
+		snprintf(line, sizeof(line), "%s %s", mac, list[i].side == FDB_LOCAL ? "local" : "remote");
+		rte_tel_data_add_array_string(d, line);
+	}
+	return 0;
+}
+
+int telemetry_init(struct dp *dp)
+{
+	tel_dp = dp;
+	if (tel_registered)
+		return 0;
+	tel_registered = true;
+	if (rte_telemetry_register_cmd("/isthmus/stats", tel_stats,
+				       "Dataplane counters, summed over workers. No parameters") ||
+	    rte_telemetry_register_cmd("/isthmus/worker", tel_worker,
+				       "One worker's counters. Parameter: worker index") ||
+	    rte_telemetry_register_cmd("/isthmus/segments", tel_segments,
+				       "Extended segments. No parameters") ||
+	    rte_telemetry_register_cmd("/isthmus/segment", tel_segment,
+				       "One segment: VNI, VLAN, MACs, limit. Parameter: name") ||
+	    rte_telemetry_register_cmd("/isthmus/sas", tel_sas, "SPIs of the SAs. No parameters") ||
+	    rte_telemetry_register_cmd("/isthmus/sa", tel_sa, "One SA's counters. Parameter: SPI") ||
+	    rte_telemetry_register_cmd("/isthmus/fdb", tel_fdb,
+				       "A segment's MAC table (256 entries at most). Parameter: name"))
+		return -1;
+	return 0;
+}
+
+void telemetry_fini(void)
+{
+	tel_dp = NULL;
+}

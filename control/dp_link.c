@@ -82,15 +82,23 @@ const struct ctl_reply *dp_link_call(struct dp_link *l, void *req, size_t len, v
 				     char *err, size_t errlen)
 {
 	const struct ctl_reply *r;
-	int connected = 0;
+	int connected = 0, fresh;
 
+	/* A new connection may be to a dataplane we have not seen yet: bring it
+	 * in step (the up callback) before this request, so the request is not
+	 * undone by it. */
+	pthread_mutex_lock(&l->lock);
+	fresh = l->fd < 0;
+	pthread_mutex_unlock(&l->lock);
+	if (fresh && dp_link_ping(l) < 0) {
+		snprintf(err, errlen, "isthmus-dp is not running (no answer on %s)", l->path);
+		return NULL;
+	}
 	pthread_mutex_lock(&l->lock);
 	r = call_locked(l, req, len, rbuf, &connected, err, errlen);
 	pthread_mutex_unlock(&l->lock);
-	/* A fresh connection may be a fresh dataplane: let the owner check with a
-	 * ping (which compares boot ids) rather than reinstall blindly here. */
-	if (connected && l->up_fn)
-		dp_link_ping(l);
+	/* reconnected in the middle (the dataplane restarted): the next ping,
+	 * within a second, notices the new boot id and reinstalls */
 	return r;
 }
 

@@ -368,16 +368,24 @@ METHOD(kernel_ipsec_t, enable_udp_decap, bool,
 	return TRUE;
 }
 
-/* After the dataplane (re)started: install every SA again. */
+/*
+ * A dataplane we had not seen (first contact, or it restarted): what it holds
+ * may be left from an earlier isthmusd (killed, so it could not delete its
+ * SAs), so clear it and install every SA this isthmusd knows.
+ */
 static void reinstall(void *ctx)
 {
 	private_kernel_dp_t *this = ctx;
 	linked_list_t *msgs = linked_list_create();
+	struct ctl_hdr flush = { .type = CTL_SA_FLUSH };
 	enumerator_t *en;
 	struct ctl_sa_add *m;
 	sa_entry_t *e;
 	sa_key_t *key;
 	int n = 0, failed = 0;
+
+	if (dp_request(this, &flush, sizeof(flush), "flush", 0, NULL, 0) != SUCCESS)
+		DBG1(DBG_KNL, "isthmus-dp: could not clear SAs left from before");
 
 	this->mutex->lock(this->mutex);
 	en = this->sas->create_enumerator(this->sas);
@@ -504,6 +512,55 @@ METHOD(kernel_ipsec_t, destroy, void,
 	this->mutex->destroy(this->mutex);
 	DESTROY_IF(this->rng);
 	free(this);
+}
+
+int kernel_dp_workers(void)
+{
+	struct ctl_hdr h = { .type = CTL_HELLO };
+	uint8_t *rbuf = malloc(CTL_MAX_MSG + 1);
+	const struct ctl_reply *r;
+	const char *w;
+	char err[256];
+	int n = -1;
+
+	pthread_mutex_lock(&active_lock);
+	if (active && rbuf) {
+		r = dp_link_call(active->link, &h, sizeof(h), rbuf, err, sizeof(err));
+		if (r && r->status == 0 && (w = strstr(ctl_reply_body(r), "\"workers\":")))
+			n = atoi(w + 10);
+	}
+	pthread_mutex_unlock(&active_lock);
+	free(rbuf);
+	return n;
+}
+
+void kernel_dp_wireshark(FILE *f)
+{
+	enumerator_t *en;
+	sa_key_t *key;
+	sa_entry_t *e;
+
+	pthread_mutex_lock(&active_lock);
+	if (!active) {
+		pthread_mutex_unlock(&active_lock);
+		return;
+	}
+	active->mutex->lock(active->mutex);
+	en = active->sas->create_enumerator(active->sas);
+	while (en->enumerate(en, &key, &e)) {
+		const uint8_t *s = (const uint8_t *)&e->msg.src_ip, *d = (const uint8_t *)&e->msg.dst_ip;
+
+		fprintf(f, "\"IPv4\",\"%u.%u.%u.%u\",\"%u.%u.%u.%u\",\"0x%08x\",\"%s\",\"0x",
+			s[0], s[1], s[2], s[3], d[0], d[1], d[2], d[3], e->spi,
+			e->msg.cipher == ESP_CIPHER_AES256GCM ? "AES-GCM with 16 octet ICV [RFC4106]"
+							       : "ChaCha20 with Poly1305 [RFC7634]");
+		for (size_t i = 0; i < sizeof(e->msg.keymat); i++)
+			fprintf(f, "%02x", e->msg.keymat[i]);
+		fprintf(f, "\",\"NULL\",\"\"\n");
+	}
+	en->destroy(en);
+	active->mutex->unlock(active->mutex);
+	pthread_mutex_unlock(&active_lock);
 }
 
 kernel_ipsec_t *kernel_dp_create(void)

@@ -5,6 +5,8 @@
 #ifndef ISTHMUS_KERNEL_DP_H
 #define ISTHMUS_KERNEL_DP_H
 
+#include <stdio.h>
+
 #include <kernel/kernel_ipsec.h>
 
 /** Where isthmus-dp's control socket is; call before charon initialises. */
@@ -15,5 +17,14 @@ void kernel_dp_set_socket(const char *path);
  * @return the backend, or NULL if it cannot be created
  */
 kernel_ipsec_t *kernel_dp_create(void);
+
+/** Number of workers the dataplane runs (from its HELLO), or -1 if it does not answer. */
+int kernel_dp_workers(void);
+
+/**
+ * Print every installed SA in Wireshark's esp_sa table format (one line per
+ * SA, keys included: for troubleshooting only, root only).
+ */
+void kernel_dp_wireshark(FILE *f);
 
 #endif

@@ -221,7 +221,7 @@ static int check_keys(struct parse *ps, const char *section, const char *const *
 static int parse_appliance(struct parse *ps)
 {
 	static const char *const keys[] = { "name", "rx_mode", "burst", "mbufs", "mac_table_size",
-					    NULL };
+					    "run_dir", NULL };
 	const char *s = "appliance";
 	struct dp_config *c = ps->cfg;
 	uint64_t v;
@@ -247,6 +247,12 @@ static int parse_appliance(struct parse *ps)
 	if (get_uint(ps, s, "mac_table_size", 64, 1u << 24, &v, false) < 0)
 		return -1;
 	c->fdb_size = v;
+	/* control sockets of this appliance (isthmus-dp's, isthmusd's, charon's vici) */
+	snprintf(c->run_dir, sizeof(c->run_dir), "/run/isthmus/%s", c->name);
+	if (get_str(ps, s, "run_dir", c->run_dir, sizeof(c->run_dir), false) < 0)
+		return -1;
+	if (strlen(c->run_dir) > 80)
+		return fail(ps, s, "run_dir", "longer than 80 characters (unix socket paths are short)");
 	return 0;
 }
 
@@ -542,8 +548,10 @@ int config_load(const char *path, struct dp_config *cfg, char *err, size_t errle
 	for (int i = 0; i < nsec; i++) {
 		const char *n = names[i];
 
+		/* [ike] belongs to isthmusd (control/ike_config.c), which reads the
+		 * same file */
 		if (strcmp(n, "appliance") && strcmp(n, "uplink") && strcmp(n, "sa.static") &&
-		    strncmp(n, "local ", 6) && strncmp(n, "segment ", 8)) {
+		    strcmp(n, "ike") && strncmp(n, "local ", 6) && strncmp(n, "segment ", 8)) {
 			fail(&ps, n, NULL, "unknown section");
 			goto out;
 		}

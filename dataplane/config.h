@@ -64,6 +64,7 @@ struct dp_config {
 	uint16_t burst;
 	uint32_t mbufs;
 	uint32_t fdb_size;        /**< MAC table capacity over all segments */
+	char run_dir[96];         /**< control sockets; default /run/isthmus/NAME */
 	/* [uplink] */
 	struct cfg_portspec uplink;
 	uint32_t uplink_ip;       /**< network order, as all addresses here */

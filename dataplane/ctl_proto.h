@@ -33,6 +33,7 @@ enum ctl_type {
 	CTL_STATS = 7,     /**< no body; reply body: JSON text */
 	CTL_MACS = 8,      /**< no body; reply body: JSON text */
 	CTL_SA_LIST = 9,   /**< no body; reply body: JSON text (no key material) */
+	CTL_SA_FLUSH = 10, /**< no body; delete every SA (isthmusd, when it (re)connects) */
 	CTL_TYPE_MAX,
 
 	/* isthmusd's socket (same framing; isthmusctl is the client) */
@@ -126,6 +127,7 @@ static inline long ctl_request_size(uint16_t type)
 	case CTL_STATS:
 	case CTL_MACS:
 	case CTL_SA_LIST:
+	case CTL_SA_FLUSH:
 	case CTL_D_STATUS:
 	case CTL_D_UNPAIR:
 	case CTL_D_SA_KEYS:

@@ -72,6 +72,15 @@ static int mkdir_parent(const char *path)
 	if (!slash || slash == dir)
 		return 0;
 	*slash = '\0';
+	/* mkdir -p: every missing component, e.g. /run/isthmus/NAME */
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
 		return -1;
 	return 0;
@@ -135,6 +144,8 @@ static void reply(struct ctl_server *s, int fd, const struct ctl_hdr *req_or_nul
 	r->h.len = (uint32_t)(sizeof(*r) + body->len);
 	if (send(fd, r, r->h.len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)r->h.len)
 		s->st.send_errors++;
+	/* replies may carry keys too (isthmusctl sa --wireshark) */
+	sodium_memzero(s->wbuf, r->h.len);
 }
 
 /* Reply with an error message; also used before the header could be trusted. */

@@ -76,9 +76,9 @@ int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen
 		snprintf(err, errlen, "telemetry: cannot register /isthmus/ commands");
 		return -1;
 	}
-	for (unsigned w = 0; w < dp->nb_workers; w++)
-		dp->worker[w]->sa_out = dp->sa_out[w];
+	/* Workers got their outbound SAs from sa.c (sa_add). */
 	ports_assign(dp);
+	telemetry_snapshot(dp);
 	return 0;
 }
 

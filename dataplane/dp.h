@@ -87,7 +87,22 @@ struct sa_in {
 	uint32_t peer_ip;        /**< outer source it must come from */
 	uint32_t peer_vtep, local_vtep; /**< inner source and destination */
 	_Atomic int owner;       /**< worker that opens it (-1: none yet) */
+	int32_t hash_pos;        /**< position in spi_hash (freed after a grace period) */
+	uint64_t last_packets;   /**< main lcore: idle tracking for SA_QUERY */
+	uint64_t last_change_ms;
 };
+
+/** Outbound SA as the main lcore tracks it (sa.c). */
+struct sa_out {
+	struct esp_sa *sa;
+	uint32_t spi;
+	int worker;              /**< worker sealing with it, -1: waiting for one */
+	uint64_t added_ms;
+	uint64_t last_packets;
+	uint64_t last_change_ms;
+};
+
+#define DP_MAX_SA 256            /**< inbound and outbound SAs, each */
 
 struct fdb;
 
@@ -102,10 +117,11 @@ struct dp {
 	uint16_t nb_seg;
 	struct rte_hash *vni_hash;       /**< VNI -> segment index */
 	struct fdb *fdb;
-	struct rte_hash *spi_hash;       /**< SPI -> struct sa_in * */
-	struct sa_in *sa_in;
+	struct rte_hash *spi_hash;       /**< SPI -> struct sa_in * (lock-free readers) */
+	struct sa_in *sa_in[DP_MAX_SA];  /**< main lcore's list of inbound SAs */
 	uint16_t nb_sa_in;
-	struct esp_sa *sa_out[DP_MAX_WORKERS];
+	struct sa_out *sa_out[DP_MAX_SA];/**< main lcore's list of outbound SAs */
+	uint16_t nb_sa_out;
 	struct rte_rcu_qsbr *qsbr;       /**< workers report quiescent states here */
 	struct nexthop nh;               /**< peer's next-hop MAC (nexthop.h) */
 	bool nexthop_fixed;              /**< peer_mac= in the config: never resolved */
@@ -117,6 +133,8 @@ struct dp {
 	unsigned nb_workers;
 	uint64_t tsc_hz;
 	uint64_t fdb_aged;                /**< entries removed by aging (main lcore) */
+	struct ctl_server *ctl;          /**< control socket (ctl_dp.c) */
+	uint64_t boot_id;                /**< random per start: clients notice restarts */
 	volatile bool stop;
 };
 
@@ -197,8 +215,32 @@ int segments_init(struct dp *dp, char *err, size_t errlen);
 struct segment *segment_by_vni(const struct dp *dp, uint32_t vni);
 
 /* sa.c */
-/** Create the outbound SA of every worker and the inbound SA table. */
+/** What an SA is made from (the config's [sa.static] or the control socket). */
+struct sa_spec {
+	enum esp_dir dir;
+	uint32_t spi;
+	enum esp_cipher cipher;
+	bool esn;
+	uint32_t replay_window;
+	const uint8_t *keymat;   /**< ESP_KEYMAT_LEN bytes */
+	int worker;              /**< outbound: preferred worker, -1: any */
+};
+/** Create the SA table and the SAs of [sa.static], if any. */
 int sas_init(struct dp *dp, char *err, size_t errlen);
+/**
+ * Add (or, same SPI and direction, replace) an SA. Main lcore only. An
+ * outbound SA goes to a worker without one; when every worker has one (a
+ * rekey), it waits and takes over the worker whose SA is deleted next, so
+ * no SA is ever sealed with by two workers and no worker is left without.
+ * @return 0, or a negative errno with a reason in @p err
+ */
+int sa_add(struct dp *dp, const struct sa_spec *spec, char *err, size_t errlen);
+/** Delete an SA after a grace period (rte_rcu_qsbr). @return 0 or -ENOENT */
+int sa_del(struct dp *dp, uint32_t spi, enum esp_dir dir);
+/** The SA with this SPI and direction, or NULL. Main lcore only. */
+struct esp_sa *sa_find(struct dp *dp, uint32_t spi, enum esp_dir dir);
+/** Milliseconds since the SA last carried a packet (UINT64_MAX: never). */
+uint64_t sa_idle_ms(struct dp *dp, uint32_t spi, enum esp_dir dir, uint64_t now_ms);
 void sas_free(struct dp *dp);
 
 /* outbound.c / inbound.c / exception.c */
@@ -223,6 +265,15 @@ void exception_fini(struct dp *dp);
 int telemetry_init(struct dp *dp);
 /** Stop answering (before the tables go away). */
 void telemetry_fini(void);
+/** Main lcore: refresh what telemetry shows of the SAs. */
+void telemetry_snapshot(const struct dp *dp);
+
+/* ctl_dp.c */
+/** Open the control socket RUN_DIR/dp.sock. */
+int ctl_dp_open(struct dp *dp, char *err, size_t errlen);
+/** Serve pending control requests (main lcore, never blocks). */
+void ctl_dp_poll(struct dp *dp);
+void ctl_dp_close(struct dp *dp);
 
 /* worker.c */
 /** lcore entry point of a worker (arg: struct worker *). */

@@ -2,8 +2,8 @@
  * @file exception.h
  * The exception path: uplink traffic that is not ESP but is for the appliance
  * (ARP, ICMP, IKE on UDP 500, IKE on UDP 4500 behind the non-ESP marker, NAT
- * keepalives) goes to a kernel TAP interface holding the uplink address, and
- * whatever the kernel sends on that TAP goes out of the uplink. This is how
+ * keepalives, isthmusd's pairing exchange on UDP 4501) goes to a kernel TAP
+ * interface holding the uplink address, and whatever the kernel sends on that TAP goes out of the uplink. This is how
  * isthmusd's libcharon speaks IKE while DPDK owns the uplink port.
  */
 #ifndef ISTHMUS_EXCEPTION_H
@@ -22,6 +22,7 @@
 
 #define IKE_PORT 500
 #define NATT_PORT 4500 /**< RFC 3948 */
+#define PAIRING_UDP_PORT 4501 /**< isthmusd's one-time pairing (docs/pairing.md) */
 
 /** What the uplink RX path does with a frame. */
 enum uplink_class {
@@ -82,7 +83,8 @@ static inline enum uplink_class uplink_classify(const struct rte_mbuf *m, rte_be
 	if (plen < sizeof(*udp))
 		return UPLINK_DROP_SHORT;
 	udp = (const struct rte_udp_hdr *)((const uint8_t *)eh + off);
-	if (udp->dst_port == rte_cpu_to_be_16(IKE_PORT))
+	if (udp->dst_port == rte_cpu_to_be_16(IKE_PORT) ||
+	    udp->dst_port == rte_cpu_to_be_16(PAIRING_UDP_PORT))
 		return UPLINK_KERNEL;
 	if (udp->dst_port != rte_cpu_to_be_16(NATT_PORT))
 		return UPLINK_DROP_PROTO;

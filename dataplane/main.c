@@ -159,6 +159,7 @@ static void print_setup(const struct dp *dp)
 static void control_loop(struct dp *dp, const struct opts *o)
 {
 	uint64_t start = now_ms(), last_stats = start, last_age = start, last_move = start;
+	uint64_t last_tel = 0;
 	uint64_t last_rx = UINT64_MAX;
 	uint32_t min_aging = UINT32_MAX, age_every;
 
@@ -172,7 +173,12 @@ static void control_loop(struct dp *dp, const struct opts *o)
 
 		rte_delay_us_sleep(2000);
 		exception_service(dp);
+		ctl_dp_poll(dp);
 		t = now_ms();
+		if (t - last_tel >= 100) {
+			telemetry_snapshot(dp);
+			last_tel = t;
+		}
 		if (t - last_age >= age_every) {
 			dp->fdb_aged += fdb_age(dp->fdb, (uint32_t)(rte_rdtsc() / dp->tsc_hz));
 			last_age = t;
@@ -226,6 +232,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "isthmus-dp: %s\n", err);
 		goto out;
 	}
+	if (ctl_dp_open(dp, err, sizeof(err)) < 0) {
+		fprintf(stderr, "isthmus-dp: %s\n", err);
+		goto out;
+	}
 	print_setup(dp);
 
 	signal(SIGINT, on_signal);
@@ -241,6 +251,7 @@ int main(int argc, char **argv)
 		rc = 1;
 	}
 out:
+	ctl_dp_close(dp);
 	dp_fini(dp);
 	config_free(&cfg);
 out_eal:

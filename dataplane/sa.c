@@ -4,36 +4,288 @@
  * source port per worker, so the peer can spread them over its cores) and the
  * inbound SAs, found by SPI in an rte_hash (RFC 4303 section 2.1).
  *
- * For now SAs come from the config's [sa.static] section (test only); the
- * control socket adds the IKE-negotiated ones next.
+ * SAs come and go at run time (isthmusd over the control socket, at every
+ * rekey), while workers keep forwarding without locks: workers only read a
+ * pointer (their own w->sa_out, or the SPI hash with lock-free readers), the
+ * main lcore swaps it, and an SA is destroyed only after every worker has
+ * passed a quiescent state (rte_rcu_qsbr) since it was unpublished.
+ *
+ * A rekey must lose nothing. charon installs the new outbound SA and then
+ * deletes the old one; the new SA waits ("pending") until a worker's SA is
+ * deleted and then takes its place in one pointer store. An outbound SA is
+ * therefore never used by two workers at once (esp.h: one thread per SA), and
+ * the old inbound SA stays until charon deletes it (delete_rekeyed_delay).
+ * The [sa.static] keys of test configurations take the same path.
  */
+#include <errno.h>
+#include <time.h>
+
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
 
 #include "dp.h"
 
-static struct esp_sa *sa_make(const struct dp_config *c, const struct cfg_static_sa *s,
-			      enum esp_dir dir, char *err, size_t errlen)
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+/* Wait until no worker can still hold a pointer unpublished before this call. */
+static void grace_period(struct dp *dp)
+{
+	if (dp->qsbr)
+		rte_rcu_qsbr_synchronize(dp->qsbr, RTE_QSBR_THRID_INVALID);
+}
+
+static void publish(struct worker *w, struct esp_sa *sa)
+{
+	__atomic_store_n(&w->sa_out, sa, __ATOMIC_RELEASE);
+}
+
+static struct esp_sa *sa_make(const struct dp *dp, const struct sa_spec *s, char *err,
+			      size_t errlen)
 {
 	struct esp_sa_params p = {
-		.cipher = c->cipher,
-		.backend = c->backend,
-		.dir = dir,
+		.cipher = s->cipher,
+		.backend = dp->cfg->backend,
+		.dir = s->dir,
 		.spi = s->spi,
 		.keymat = s->keymat,
 		.keymat_len = ESP_KEYMAT_LEN,
-		.esn = c->esn,
-		.replay_window = c->replay_window,
+		.esn = s->esn,
+		.replay_window = s->replay_window,
 	};
 	char why[128] = "";
 	struct esp_sa *sa = esp_sa_create(&p, why, sizeof(why));
 
 	if (sa == NULL)
 		snprintf(err, errlen, "SA 0x%08x (%s): %s", s->spi,
-			 dir == ESP_DIR_OUTBOUND ? "out" : "in", why);
+			 s->dir == ESP_DIR_OUTBOUND ? "out" : "in", why);
 	return sa;
+}
+
+static int find_out(const struct dp *dp, uint32_t spi)
+{
+	for (int i = 0; i < dp->nb_sa_out; i++)
+		if (dp->sa_out[i]->spi == spi)
+			return i;
+	return -1;
+}
+
+static int find_in(const struct dp *dp, uint32_t spi)
+{
+	for (int i = 0; i < dp->nb_sa_in; i++)
+		if (dp->sa_in[i]->spi == spi)
+			return i;
+	return -1;
+}
+
+/* The oldest outbound SA waiting for a worker, or -1. */
+static int oldest_pending(const struct dp *dp)
+{
+	int best = -1;
+
+	for (int i = 0; i < dp->nb_sa_out; i++)
+		if (dp->sa_out[i]->worker < 0 &&
+		    (best < 0 || dp->sa_out[i]->added_ms < dp->sa_out[best]->added_ms))
+			best = i;
+	return best;
+}
+
+static void give_worker(struct dp *dp, struct sa_out *o, unsigned w)
+{
+	o->worker = (int)w;
+	publish(dp->worker[w], o->sa);
+}
+
+/* Outbound SA whose worker is @p w, or -1. */
+static int out_of_worker(const struct dp *dp, unsigned w)
+{
+	for (int i = 0; i < dp->nb_sa_out; i++)
+		if (dp->sa_out[i]->worker == (int)w)
+			return i;
+	return -1;
+}
+
+static int add_out(struct dp *dp, const struct sa_spec *s, struct esp_sa *sa)
+{
+	struct sa_out *o;
+	int old = find_out(dp, s->spi);
+
+	if (old < 0 && dp->nb_sa_out == DP_MAX_SA)
+		return -ENOSPC;
+	o = rte_zmalloc("isthmus_sa_out", sizeof(*o), RTE_CACHE_LINE_SIZE);
+	if (o == NULL)
+		return -ENOMEM;
+	o->sa = sa;
+	o->spi = s->spi;
+	o->worker = -1;
+	o->added_ms = now_ms();
+	o->last_change_ms = UINT64_MAX;
+	if (old >= 0) {
+		/* same SPI again: a replacement in place, on the same worker */
+		struct sa_out *prev = dp->sa_out[old];
+
+		dp->sa_out[old] = o;
+		if (prev->worker >= 0)
+			give_worker(dp, o, (unsigned)prev->worker);
+		grace_period(dp);
+		esp_sa_destroy(prev->sa);
+		rte_free(prev);
+		return 0;
+	}
+	dp->sa_out[dp->nb_sa_out++] = o;
+	if (s->worker >= 0 && (unsigned)s->worker < dp->nb_workers &&
+	    out_of_worker(dp, (unsigned)s->worker) < 0) {
+		give_worker(dp, o, (unsigned)s->worker);
+		return 0;
+	}
+	for (unsigned w = 0; w < dp->nb_workers; w++)
+		if (out_of_worker(dp, w) < 0) {
+			give_worker(dp, o, w);
+			return 0;
+		}
+	return 0; /* every worker has one: pending until one is deleted */
+}
+
+static int add_in(struct dp *dp, const struct sa_spec *s, struct esp_sa *sa)
+{
+	const struct dp_config *c = dp->cfg;
+	struct sa_in *in;
+	int old = find_in(dp, s->spi);
+	int32_t pos;
+
+	if (old < 0 && dp->nb_sa_in == DP_MAX_SA)
+		return -ENOSPC;
+	in = rte_zmalloc("isthmus_sa_in", sizeof(*in), RTE_CACHE_LINE_SIZE);
+	if (in == NULL)
+		return -ENOMEM;
+	in->sa = sa;
+	in->spi = s->spi;
+	in->peer_ip = c->peer_ip;
+	in->peer_vtep = c->peer_vtep;
+	in->local_vtep = c->local_vtep;
+	in->last_change_ms = UINT64_MAX;
+	atomic_init(&in->owner, -1);
+	/* Adding an existing key replaces its data atomically for readers. */
+	pos = rte_hash_add_key_data(dp->spi_hash, &in->spi, in) == 0
+		      ? rte_hash_lookup(dp->spi_hash, &in->spi) : -ENOSPC;
+	if (pos < 0) {
+		rte_free(in);
+		return -ENOSPC;
+	}
+	in->hash_pos = pos;
+	if (old >= 0) {
+		struct sa_in *prev = dp->sa_in[old];
+
+		dp->sa_in[old] = in;
+		grace_period(dp);
+		esp_sa_destroy(prev->sa);
+		rte_free(prev);
+	} else {
+		dp->sa_in[dp->nb_sa_in++] = in;
+	}
+	return 0;
+}
+
+int sa_add(struct dp *dp, const struct sa_spec *s, char *err, size_t errlen)
+{
+	struct esp_sa *sa;
+	int rc;
+
+	if (s->spi == 0) {
+		snprintf(err, errlen, "SPI 0 is reserved (RFC 4303 section 2.1)");
+		return -EINVAL;
+	}
+	sa = sa_make(dp, s, err, errlen);
+	if (sa == NULL)
+		return -EINVAL;
+	rc = s->dir == ESP_DIR_OUTBOUND ? add_out(dp, s, sa) : add_in(dp, s, sa);
+	if (rc < 0) {
+		esp_sa_destroy(sa);
+		snprintf(err, errlen, "SA 0x%08x: %s", s->spi,
+			 rc == -ENOSPC ? "SA table full" : "out of memory");
+	}
+	return rc;
+}
+
+int sa_del(struct dp *dp, uint32_t spi, enum esp_dir dir)
+{
+	if (dir == ESP_DIR_OUTBOUND) {
+		int i = find_out(dp, spi), p;
+		struct sa_out *o;
+
+		if (i < 0)
+			return -ENOENT;
+		o = dp->sa_out[i];
+		dp->sa_out[i] = dp->sa_out[--dp->nb_sa_out];
+		if (o->worker >= 0) {
+			/* the rekeyed SA's successor takes over this worker */
+			p = oldest_pending(dp);
+			if (p >= 0)
+				give_worker(dp, dp->sa_out[p], (unsigned)o->worker);
+			else
+				publish(dp->worker[o->worker], NULL);
+		}
+		grace_period(dp);
+		esp_sa_destroy(o->sa);
+		rte_free(o);
+	} else {
+		int i = find_in(dp, spi);
+		struct sa_in *in;
+
+		if (i < 0)
+			return -ENOENT;
+		in = dp->sa_in[i];
+		dp->sa_in[i] = dp->sa_in[--dp->nb_sa_in];
+		rte_hash_del_key(dp->spi_hash, &in->spi);
+		grace_period(dp);
+		/* lock-free hash: the slot is reusable only after the grace period */
+		rte_hash_free_key_with_position(dp->spi_hash, in->hash_pos);
+		esp_sa_destroy(in->sa);
+		rte_free(in);
+	}
+	return 0;
+}
+
+struct esp_sa *sa_find(struct dp *dp, uint32_t spi, enum esp_dir dir)
+{
+	int i = dir == ESP_DIR_OUTBOUND ? find_out(dp, spi) : find_in(dp, spi);
+
+	if (i < 0)
+		return NULL;
+	return dir == ESP_DIR_OUTBOUND ? dp->sa_out[i]->sa : dp->sa_in[i]->sa;
+}
+
+uint64_t sa_idle_ms(struct dp *dp, uint32_t spi, enum esp_dir dir, uint64_t now)
+{
+	int i = dir == ESP_DIR_OUTBOUND ? find_out(dp, spi) : find_in(dp, spi);
+	uint64_t *last_pk, *last_ms;
+	struct esp_sa_stats st;
+
+	if (i < 0)
+		return UINT64_MAX;
+	if (dir == ESP_DIR_OUTBOUND) {
+		last_pk = &dp->sa_out[i]->last_packets;
+		last_ms = &dp->sa_out[i]->last_change_ms;
+		esp_sa_get_stats(dp->sa_out[i]->sa, &st);
+	} else {
+		last_pk = &dp->sa_in[i]->last_packets;
+		last_ms = &dp->sa_in[i]->last_change_ms;
+		esp_sa_get_stats(dp->sa_in[i]->sa, &st);
+	}
+	/* idle time as seen by successive queries (charon asks regularly) */
+	if (st.packets != *last_pk) {
+		*last_pk = st.packets;
+		*last_ms = now;
+	}
+	return *last_ms == UINT64_MAX ? UINT64_MAX : now - *last_ms;
 }
 
 int sas_init(struct dp *dp, char *err, size_t errlen)
@@ -41,7 +293,7 @@ int sas_init(struct dp *dp, char *err, size_t errlen)
 	const struct dp_config *c = dp->cfg;
 	struct rte_hash_parameters hp = {
 		.name = "isthmus_spi",
-		.entries = 1024,
+		.entries = 2 * DP_MAX_SA,
 		.key_len = sizeof(uint32_t),
 		.hash_func = rte_hash_crc,
 		.socket_id = (int)rte_socket_id(),
@@ -57,58 +309,50 @@ int sas_init(struct dp *dp, char *err, size_t errlen)
 		snprintf(err, errlen, "SA table: out of memory");
 		return -1;
 	}
-	if (!c->sa_static) {
-		snprintf(err, errlen, "no SAs: add a [sa.static] section (test only) "
-			 "until the control socket exists");
-		return -1;
-	}
+	if (!c->sa_static)
+		return 0; /* SAs come from isthmusd over the control socket */
 	if (c->nb_sa_out < dp->nb_workers) {
 		snprintf(err, errlen, "%u workers but only %u outbound SAs: each worker needs its own "
 			 "([sa.static] out.0 .. out.%u)", dp->nb_workers, c->nb_sa_out,
 			 dp->nb_workers - 1);
 		return -1;
 	}
-	for (unsigned w = 0; w < dp->nb_workers; w++) {
-		dp->sa_out[w] = sa_make(c, &c->sa_out[w], ESP_DIR_OUTBOUND, err, errlen);
-		if (dp->sa_out[w] == NULL)
-			return -1;
-	}
-	dp->sa_in = rte_zmalloc("isthmus_sa_in", sizeof(*dp->sa_in) * c->nb_sa_in, RTE_CACHE_LINE_SIZE);
-	if (dp->sa_in == NULL) {
-		snprintf(err, errlen, "SA table: out of memory");
-		return -1;
-	}
-	for (uint16_t i = 0; i < c->nb_sa_in; i++) {
-		struct sa_in *s = &dp->sa_in[i];
+	for (unsigned k = 0; k < c->nb_sa_out + c->nb_sa_in; k++) {
+		bool out = k < c->nb_sa_out;
+		const struct cfg_static_sa *cs = out ? &c->sa_out[k] : &c->sa_in[k - c->nb_sa_out];
+		struct sa_spec s = {
+			.dir = out ? ESP_DIR_OUTBOUND : ESP_DIR_INBOUND,
+			.spi = cs->spi,
+			.cipher = c->cipher,
+			.esn = c->esn,
+			.replay_window = c->replay_window,
+			.keymat = cs->keymat,
+			.worker = out ? (int)k : -1, /* out.N: worker N */
+		};
 
-		s->sa = sa_make(c, &c->sa_in[i], ESP_DIR_INBOUND, err, errlen);
-		if (s->sa == NULL)
+		if (sa_add(dp, &s, err, errlen) < 0)
 			return -1;
-		s->spi = c->sa_in[i].spi;
-		s->peer_ip = c->peer_ip;
-		s->peer_vtep = c->peer_vtep;
-		s->local_vtep = c->local_vtep;
-		atomic_init(&s->owner, -1);
-		dp->nb_sa_in++;
-		if (rte_hash_add_key_data(dp->spi_hash, &s->spi, s) != 0) {
-			snprintf(err, errlen, "SA table: cannot add SPI 0x%08x", s->spi);
-			return -1;
-		}
 	}
 	return 0;
 }
 
 void sas_free(struct dp *dp)
 {
-	for (unsigned w = 0; w < DP_MAX_WORKERS; w++) {
-		esp_sa_destroy(dp->sa_out[w]);
-		dp->sa_out[w] = NULL;
+	for (unsigned w = 0; w < dp->nb_workers; w++)
+		if (dp->worker[w])
+			dp->worker[w]->sa_out = NULL;
+	while (dp->nb_sa_out) {
+		struct sa_out *o = dp->sa_out[--dp->nb_sa_out];
+
+		esp_sa_destroy(o->sa);
+		rte_free(o);
 	}
-	for (uint16_t i = 0; i < dp->nb_sa_in; i++)
-		esp_sa_destroy(dp->sa_in[i].sa);
-	dp->nb_sa_in = 0;
-	rte_free(dp->sa_in);
-	dp->sa_in = NULL;
+	while (dp->nb_sa_in) {
+		struct sa_in *in = dp->sa_in[--dp->nb_sa_in];
+
+		esp_sa_destroy(in->sa);
+		rte_free(in);
+	}
 	rte_hash_free(dp->spi_hash);
 	dp->spi_hash = NULL;
 }

@@ -65,11 +65,10 @@ void dp_stats_print(const struct dp *dp, FILE *f, int all)
 			fprintf(f, "  %-18s %12" PRIu64 "  %s\n", names[c], s.c[c], descs[c]);
 	fprintf(f, "  %-18s %12" PRIu64 "  MAC table entries aged out\n", "fdb_aged", dp->fdb_aged);
 	fprintf(f, "  %-18s %12u  MAC table entries\n", "fdb_entries", fdb_count(dp->fdb));
-	for (unsigned w = 0; w < dp->nb_workers; w++)
-		if (dp->sa_out[w])
-			sa_print(f, "out", dp->sa_out[w]);
+	for (uint16_t i = 0; i < dp->nb_sa_out; i++)
+		sa_print(f, "out", dp->sa_out[i]->sa);
 	for (uint16_t i = 0; i < dp->nb_sa_in; i++)
-		sa_print(f, "in", dp->sa_in[i].sa);
+		sa_print(f, "in", dp->sa_in[i]->sa);
 	fflush(f);
 }
 
@@ -95,13 +94,22 @@ static void json_sa(FILE *f, const char *dir, const struct esp_sa *sa, const cha
 
 int dp_stats_write_json(const struct dp *dp, const char *path)
 {
-	struct dp_stats s;
-	struct rte_ether_addr nh;
-	const char *sep = "";
 	FILE *f = fopen(path, "w");
 
 	if (f == NULL)
 		return -1;
+	dp_stats_json(dp, f);
+	if (fclose(f) != 0)
+		return -1;
+	return 0;
+}
+
+void dp_stats_json(const struct dp *dp, FILE *f)
+{
+	struct dp_stats s;
+	struct rte_ether_addr nh;
+	const char *sep = "";
+
 	dp_stats_sum(dp, &s);
 	fprintf(f, "{\n  \"appliance\": \"%s\",\n  \"workers\": %u,\n  \"counters\": {\n",
 		dp->cfg->name, dp->nb_workers);
@@ -132,13 +140,12 @@ int dp_stats_write_json(const struct dp *dp, const char *path)
 			atomic_load(&g->mac_count), g->mac_limit, atomic_load(&g->limit_hits));
 	}
 	fprintf(f, "],\n  \"sas\": [");
-	for (unsigned w = 0; w < dp->nb_workers; w++)
-		if (dp->sa_out[w]) {
-			json_sa(f, "out", dp->sa_out[w], sep);
-			sep = ",";
-		}
+	for (uint16_t i = 0; i < dp->nb_sa_out; i++) {
+		json_sa(f, "out", dp->sa_out[i]->sa, sep);
+		sep = ",";
+	}
 	for (uint16_t i = 0; i < dp->nb_sa_in; i++) {
-		json_sa(f, "in", dp->sa_in[i].sa, sep);
+		json_sa(f, "in", dp->sa_in[i]->sa, sep);
 		sep = ",";
 	}
 	fprintf(f, "],\n  \"ports\": [");
@@ -154,7 +161,4 @@ int dp_stats_write_json(const struct dp *dp, const char *path)
 	fprintf(f, "],\n  \"fdb\": ");
 	fdb_dump_json(dp->fdb, f);
 	fprintf(f, "\n}\n");
-	if (fclose(f) != 0)
-		return -1;
-	return 0;
 }

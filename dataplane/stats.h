@@ -108,5 +108,7 @@ void dp_stats_print(const struct dp *dp, FILE *f, int all);
  * JSON to @p path. @return 0 or -1 (errno set).
  */
 int dp_stats_write_json(const struct dp *dp, const char *path);
+/** The same JSON document, to an open stream. */
+void dp_stats_json(const struct dp *dp, FILE *f);
 
 #endif

@@ -11,13 +11,15 @@
  *   /isthmus/fdb,NAME            a segment's MAC table, "MAC side" (first 256)
  *
  * Callbacks run on the telemetry thread: counters are read as they are (a
- * burst behind at worst), the MAC table under its writer lock.
+ * burst behind at worst), the MAC table under its writer lock, SAs from a
+ * snapshot the main lcore refreshes every 100 ms.
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
+#include <rte_spinlock.h>
 #include <rte_telemetry.h>
 
 #include "dp.h"
@@ -25,6 +27,42 @@
 
 static struct dp *tel_dp;
 static bool tel_registered;
+
+/*
+ * The SA lists change on the main lcore (control socket) and their SAs are
+ * freed there: the telemetry thread never walks them. The main lcore copies
+ * what telemetry shows into this snapshot (telemetry_snapshot()).
+ */
+struct tel_sa {
+	uint32_t spi;
+	bool out;
+	enum esp_backend backend;
+	struct esp_sa_stats st;
+};
+static rte_spinlock_t tel_lock = RTE_SPINLOCK_INITIALIZER;
+static struct tel_sa snap_sas[2 * DP_MAX_SA];
+static unsigned tel_nb_sas;
+
+void telemetry_snapshot(const struct dp *dp)
+{
+	static struct tel_sa tmp[2 * DP_MAX_SA];
+	unsigned n = 0;
+
+	for (uint16_t i = 0; i < dp->nb_sa_out; i++, n++) {
+		tmp[n] = (struct tel_sa){ .spi = dp->sa_out[i]->spi, .out = true,
+					  .backend = esp_sa_backend(dp->sa_out[i]->sa) };
+		esp_sa_get_stats(dp->sa_out[i]->sa, &tmp[n].st);
+	}
+	for (uint16_t i = 0; i < dp->nb_sa_in; i++, n++) {
+		tmp[n] = (struct tel_sa){ .spi = dp->sa_in[i]->spi, .out = false,
+					  .backend = esp_sa_backend(dp->sa_in[i]->sa) };
+		esp_sa_get_stats(dp->sa_in[i]->sa, &tmp[n].st);
+	}
+	rte_spinlock_lock(&tel_lock);
+	memcpy(snap_sas, tmp, n * sizeof(tmp[0]));
+	tel_nb_sas = n;
+	rte_spinlock_unlock(&tel_lock);
+}
 
 static void add_counters(struct rte_tel_data *d, const struct dp_stats *s)
 {
@@ -110,51 +148,43 @@ static int tel_segment(const char *cmd, const char *params, struct rte_tel_data 
 static int tel_sas(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
-	if (tel_dp == NULL)
-		return -1;
 	(void)params;
 	rte_tel_data_start_array(d, RTE_TEL_U64_VAL);
-	for (unsigned w = 0; w < tel_dp->nb_workers; w++)
-		if (tel_dp->sa_out[w])
-			rte_tel_data_add_array_u64(d, esp_sa_spi(tel_dp->sa_out[w]));
-	for (uint16_t i = 0; i < tel_dp->nb_sa_in; i++)
-		rte_tel_data_add_array_u64(d, tel_dp->sa_in[i].spi);
+	rte_spinlock_lock(&tel_lock);
+	for (unsigned i = 0; i < tel_nb_sas; i++)
+		rte_tel_data_add_array_u64(d, snap_sas[i].spi);
+	rte_spinlock_unlock(&tel_lock);
 	return 0;
 }
 
 static int tel_sa(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	const struct esp_sa *sa = NULL;
-	const char *dir = "out";
-	struct esp_sa_stats st;
+	struct tel_sa sa;
 	unsigned long spi;
 	char *end;
+	bool found = false;
 
 	(void)cmd;
-	if (tel_dp == NULL)
-		return -1;
 	if (params == NULL || *params == '\0')
 		return -1;
 	spi = strtoul(params, &end, 0);
 	if (*end != '\0')
 		return -1;
-	for (unsigned w = 0; sa == NULL && w < tel_dp->nb_workers; w++)
-		if (tel_dp->sa_out[w] && esp_sa_spi(tel_dp->sa_out[w]) == spi)
-			sa = tel_dp->sa_out[w];
-	for (uint16_t i = 0; sa == NULL && i < tel_dp->nb_sa_in; i++)
-		if (tel_dp->sa_in[i].spi == spi) {
-			sa = tel_dp->sa_in[i].sa;
-			dir = "in";
+	rte_spinlock_lock(&tel_lock);
+	for (unsigned i = 0; !found && i < tel_nb_sas; i++)
+		if (snap_sas[i].spi == spi) {
+			sa = snap_sas[i];
+			found = true;
 		}
-	if (sa == NULL)
+	rte_spinlock_unlock(&tel_lock);
+	if (!found)
 		return -1;
-	esp_sa_get_stats(sa, &st);
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_string(d, "dir", dir);
-	rte_tel_data_add_dict_string(d, "backend", esp_backend_name(esp_sa_backend(sa)));
-	rte_tel_data_add_dict_u64(d, "packets", st.packets);
-	rte_tel_data_add_dict_u64(d, "bytes", st.bytes);
-	rte_tel_data_add_dict_u64(d, "seq", st.seq);
+	rte_tel_data_add_dict_string(d, "dir", sa.out ? "out" : "in");
+	rte_tel_data_add_dict_string(d, "backend", esp_backend_name(sa.backend));
+	rte_tel_data_add_dict_u64(d, "packets", sa.st.packets);
+	rte_tel_data_add_dict_u64(d, "bytes", sa.st.bytes);
+	rte_tel_data_add_dict_u64(d, "seq", sa.st.seq);
 	for (int e = 1; e < ESP_STATUS_MAX; e++) {
 		char name[32];
 
@@ -163,7 +193,7 @@ static int tel_sa(const char *cmd, const char *params, struct rte_tel_data *d)
 		for (char *c = name; *c; c++)
 			if (*c == '-')
 				*c = '_';
-		rte_tel_data_add_dict_u64(d, name, st.errors[e]);
+		rte_tel_data_add_dict_u64(d, name, sa.st.errors[e]);
 	}
 	return 0;
 }
@@ -217,4 +247,7 @@ int telemetry_init(struct dp *dp)
 void telemetry_fini(void)
 {
 	tel_dp = NULL;
+	rte_spinlock_lock(&tel_lock);
+	tel_nb_sas = 0;
+	rte_spinlock_unlock(&tel_lock);
 }

@@ -87,6 +87,7 @@ START_TEST(test_classify)
 			 UPLINK_KERNEL);
 	ck_assert_int_eq(classify(ipv4(US, IPPROTO_UDP, 4500, keepalive, 1, 0), &off), UPLINK_KERNEL);
 	ck_assert_int_eq(classify(ipv4(US, IPPROTO_UDP, 500, marker, 8, 0), &off), UPLINK_KERNEL);
+	ck_assert_int_eq(classify(ipv4(US, IPPROTO_UDP, 4501, esp, 8, 0), &off), UPLINK_KERNEL);
 	ck_assert_int_eq(classify(ipv4(US, IPPROTO_ICMP, 0, NULL, 0, 0), &off), UPLINK_KERNEL);
 	ck_assert_int_eq(classify(ipv4(US, IPPROTO_TCP, 0, NULL, 0, 0), &off), UPLINK_DROP_PROTO);
 	ck_assert_int_eq(classify(ipv4(US, IPPROTO_UDP, 53, esp, 8, 0), &off), UPLINK_DROP_PROTO);

@@ -1,0 +1,224 @@
+/*
+ * dctl.c: isthmusd's control socket, for isthmusctl: status, pairing, the
+ * live ESP keys for Wireshark. Same framing and server as the dataplane's
+ * socket (dataplane/ctl_server.c), its own message types (CTL_D_*), served by
+ * one thread of its own.
+ */
+#include "dctl.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <daemon.h>
+#include <sodium.h>
+
+#include "ctl_server.h"
+#include "identity.h"
+#include "kernel_dp.h"
+#include "pairing.h"
+
+struct dctl {
+	struct ctl_server *srv;
+	pthread_t thread;
+	volatile bool stop;
+	const struct ike_settings *s;
+	struct pairing_svc *pairing;
+	time_t started;
+	char fingerprint[2 * FINGERPRINT_LEN + 1];
+};
+
+static void json_str(struct ctl_out *o, const char *key, const char *v, bool comma)
+{
+	ctl_out_printf(o, "\"%s\":\"", key);
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			ctl_out_printf(o, "\\%c", *v);
+		else if ((unsigned char)*v >= 0x20)
+			ctl_out_printf(o, "%c", *v);
+	}
+	ctl_out_printf(o, "\"%s", comma ? "," : "");
+}
+
+/* The IKE_SAs and CHILD_SAs with the peer, as charon has them. */
+static void status_sas(struct ctl_out *o)
+{
+	enumerator_t *en = charon->controller->create_ike_sa_enumerator(charon->controller, TRUE);
+	ike_sa_t *ike;
+	bool first = true;
+
+	ctl_out_printf(o, "\"ike_sas\":[");
+	while (en->enumerate(en, &ike)) {
+		enumerator_t *ce = ike->create_child_sa_enumerator(ike);
+		child_sa_t *child;
+		char buf[256];
+		bool cfirst = true;
+
+		snprintf(buf, sizeof(buf), "%H", ike->get_other_host(ike));
+		ctl_out_printf(o, "%s{", first ? "" : ",");
+		json_str(o, "state", enum_to_name(ike_sa_state_names, ike->get_state(ike)), true);
+		json_str(o, "peer", buf, true);
+		snprintf(buf, sizeof(buf), "%Y", ike->get_other_id(ike));
+		json_str(o, "peer_id", buf, true);
+		ctl_out_printf(o, "\"established_s\":%ld,\"child_sas\":[",
+			       (long)(time_monotonic(NULL) -
+				      ike->get_statistic(ike, STAT_ESTABLISHED)));
+		while (ce->enumerate(ce, &child)) {
+			uint64_t bytes_in = 0, bytes_out = 0, pk_in = 0, pk_out = 0;
+
+			child->get_usestats(child, TRUE, NULL, &bytes_in, &pk_in);
+			child->get_usestats(child, FALSE, NULL, &bytes_out, &pk_out);
+			ctl_out_printf(o, "%s{", cfirst ? "" : ",");
+			json_str(o, "state", enum_to_name(child_sa_state_names, child->get_state(child)),
+				 true);
+			ctl_out_printf(o, "\"spi_in\":\"%.8x\",\"spi_out\":\"%.8x\","
+				       "\"bytes_in\":%llu,\"bytes_out\":%llu,\"packets_in\":%llu,"
+				       "\"packets_out\":%llu}",
+				       ntohl(child->get_spi(child, TRUE)),
+				       ntohl(child->get_spi(child, FALSE)),
+				       (unsigned long long)bytes_in, (unsigned long long)bytes_out,
+				       (unsigned long long)pk_in, (unsigned long long)pk_out);
+			cfirst = false;
+		}
+		ce->destroy(ce);
+		ctl_out_printf(o, "]}");
+		first = false;
+	}
+	en->destroy(en);
+	ctl_out_printf(o, "]");
+}
+
+static int status(struct dctl *d, struct ctl_out *o)
+{
+	char path[512], fpr[2 * FINGERPRINT_LEN + 1] = "";
+	public_key_t *peer;
+	int workers = kernel_dp_workers();
+
+	snprintf(path, sizeof(path), "%s/%s", d->s->state_dir, PEER_PUB_FILE);
+	peer = identity_load_pubkey(path);
+	if (peer)
+		identity_fingerprint_hex(peer, fpr);
+	DESTROY_IF(peer);
+	ctl_out_printf(o, "{");
+	json_str(o, "name", d->s->name, true);
+	json_str(o, "local_id", d->s->local_id, true);
+	json_str(o, "peer_id", d->s->peer_id, true);
+	json_str(o, "fingerprint", d->fingerprint, true);
+	ctl_out_printf(o, "\"auth\":\"%s\",\"paired\":%s,", d->s->auth == IKE_AUTH_PSK ? "psk" : "pubkey",
+		       d->s->auth == IKE_AUTH_PSK || peer ? "true" : "false");
+	json_str(o, "peer_fingerprint", fpr, true);
+	ctl_out_printf(o, "\"uptime_s\":%ld,\"dataplane\":%s,\"dataplane_workers\":%d,",
+		       (long)(time_monotonic(NULL) - d->started), workers >= 0 ? "true" : "false",
+		       workers);
+	status_sas(o);
+	return ctl_out_printf(o, "}");
+}
+
+static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
+{
+	struct dctl *d = ctx;
+	char msg[512];
+
+	switch (req->type) {
+	case CTL_HELLO:
+		return ctl_out_printf(o, "{\"version\":%d,\"daemon\":\"isthmusd\"}", CTL_VERSION);
+	case CTL_D_STATUS:
+		return status(d, o);
+	case CTL_D_PAIRING_TOKEN: {
+		const struct ctl_d_token_req *t = (const void *)req;
+		char tok[PAIRING_TOKEN_MAX];
+
+		if (d->s->auth != IKE_AUTH_PUBKEY) {
+			ctl_out_printf(o, "this appliance authenticates with a PSK ([ike] auth = psk): "
+				       "nothing to pair");
+			return -EINVAL;
+		}
+		if (pairing_svc_token(d->pairing, t->ttl_s, tok, sizeof(tok), msg, sizeof(msg)) < 0) {
+			ctl_out_printf(o, "%s", msg);
+			return -EIO;
+		}
+		return ctl_out_printf(o, "%s", tok);
+	}
+	case CTL_D_PAIR: {
+		const struct ctl_d_pair *p = (const void *)req;
+		char tok[sizeof(p->token) + 1];
+
+		memcpy(tok, p->token, sizeof(p->token));
+		tok[sizeof(p->token)] = '\0';
+		if (pairing_svc_pair(d->pairing, tok, msg, sizeof(msg)) < 0) {
+			ctl_out_printf(o, "%s", msg);
+			return -EPERM;
+		}
+		return ctl_out_printf(o, "%s", msg);
+	}
+	case CTL_D_UNPAIR:
+		if (pairing_svc_unpair(d->pairing, msg, sizeof(msg)) < 0) {
+			ctl_out_printf(o, "%s", msg);
+			return -EIO;
+		}
+		return ctl_out_printf(o, "%s", msg);
+	case CTL_D_SA_KEYS: {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		int rc;
+
+		if (!f)
+			return -ENOMEM;
+		kernel_dp_wireshark(f);
+		fclose(f);
+		rc = ctl_out_append(o, buf, len);
+		sodium_memzero(buf, len);
+		free(buf);
+		DBG1(DBG_DMN, "isthmusd: ESP keys handed out for troubleshooting (isthmusctl sa --wireshark)");
+		return rc;
+	}
+	default:
+		ctl_out_printf(o, "not an isthmusd request (isthmus-dp's socket is another one)");
+		return -EOPNOTSUPP;
+	}
+}
+
+static void *serve(void *arg)
+{
+	struct dctl *d = arg;
+
+	while (!d->stop)
+		if (ctl_server_poll(d->srv, 200) < 0)
+			break;
+	return NULL;
+}
+
+struct dctl *dctl_start(const struct ike_settings *s, struct pairing_svc *pairing,
+			const char *fingerprint, char *err, size_t errlen)
+{
+	struct dctl *d = calloc(1, sizeof(*d));
+
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	d->s = s;
+	d->pairing = pairing;
+	d->started = time_monotonic(NULL);
+	snprintf(d->fingerprint, sizeof(d->fingerprint), "%s", fingerprint);
+	d->srv = ctl_server_open(s->ctl_socket, handle, d, err, errlen);
+	if (!d->srv || pthread_create(&d->thread, NULL, serve, d) != 0) {
+		ctl_server_close(d->srv);
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void dctl_stop(struct dctl *d)
+{
+	if (!d)
+		return;
+	d->stop = true;
+	pthread_join(d->thread, NULL);
+	ctl_server_close(d->srv);
+	free(d);
+}

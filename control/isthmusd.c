@@ -1,0 +1,274 @@
+/*
+ * isthmusd: the Isthmus control-plane daemon. charon (Debian's libcharon)
+ * negotiates IKEv2 with the peer appliance; our kernel-ipsec backend
+ * (kernel_dp.c) hands every CHILD_SA to isthmus-dp. Built the way strongSwan's
+ * own small daemons (charon-cmd, charon-svc) are: library_init, libcharon_init,
+ * static plugin features, charon->initialize, then charon->start.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <library.h>
+#include <daemon.h>
+
+#include "charon_guard.h"
+#include "dctl.h"
+#include "identity.h"
+#include "ike_config.h"
+#include "kernel_dp.h"
+#include "pairing_svc.h"
+#include "peer_config.h"
+
+/* What charon loads: crypto for IKE (AES-GCM, ChaCha20-Poly1305, SHA-2, x25519,
+ * Ed25519), key encodings, kernel-netlink for addresses and routes only (our
+ * static feature is registered first, so it is the kernel-ipsec backend), the
+ * IKE sockets, and vici for `swanctl --list-sas`. */
+static char plugins[] =
+	"random nonce openssl pem pkcs1 pkcs8 x509 pubkey curve25519 chapoly aes gcm sha2 "
+	"hmac kdf kernel-netlink socket-default vici";
+
+static struct peer_config *pc;
+static struct pairing_svc *pairing;
+static struct dctl *ctl;
+static struct ike_settings settings;
+
+static bool register_kernel_dp(plugin_t *plugin, plugin_feature_t *feature, bool reg, void *data)
+{
+	return kernel_ipsec_register(plugin, feature, reg, data);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: isthmusd -c CONFIG [--debug LEVEL]\n"
+		"\n"
+		"The Isthmus control plane: pairs this appliance with its peer over IKEv2\n"
+		"and hands the negotiated SAs to isthmus-dp.\n"
+		"\n"
+		"  -c, --config FILE   appliance configuration (docs/config.md)\n"
+		"  -d, --debug LEVEL   charon log level, -1..4 (default 1)\n"
+		"  -h, --help          this text\n");
+}
+
+/* The lower underlay address initiates (unless configured): both sides being
+ * initiators works too, but leaves duplicate IKE_SAs to clean up. */
+static bool we_initiate(void)
+{
+	if (settings.role != IKE_ROLE_AUTO)
+		return settings.role == IKE_ROLE_INITIATOR;
+	return ntohl(settings.local_ip) < ntohl(settings.peer_ip);
+}
+
+/* Whether an IKE_SA with the peer exists (up or on its way). */
+static bool ike_sa_exists(void)
+{
+	enumerator_t *en = charon->controller->create_ike_sa_enumerator(charon->controller, TRUE);
+	ike_sa_t *ike;
+	bool found = false;
+
+	while (en->enumerate(en, &ike))
+		if (ike->get_state(ike) != IKE_DESTROYING && ike->get_state(ike) != IKE_DELETING)
+			found = true;
+	en->destroy(en);
+	return found;
+}
+
+/* Bring up one CHILD_SA per dataplane worker (per-resource SAs). */
+static void initiate_children(void)
+{
+	unsigned n = settings.child_sas;
+
+	if (ike_sa_exists())
+		return;
+	if (n == 0) {
+		int w = kernel_dp_workers();
+
+		n = w > 0 ? (unsigned)w : 1;
+		DBG1(DBG_DMN, "isthmusd: %u CHILD_SA(s), one per dataplane worker%s", n,
+		     w > 0 ? "" : " (isthmus-dp not answering yet)");
+	}
+	for (unsigned i = 0; i < n; i++) {
+		peer_cfg_t *peer = charon->backends->get_peer_cfg_by_name(charon->backends, "isthmus");
+		child_cfg_t *child;
+		enumerator_t *en;
+
+		if (!peer) {
+			DBG1(DBG_DMN, "isthmusd: not paired yet: run 'isthmusctl pairing-token' on "
+			     "one appliance and 'isthmusctl pair TOKEN' on the other");
+			return;
+		}
+		en = peer->create_child_cfg_enumerator(peer);
+		if (!en->enumerate(en, &child)) {
+			en->destroy(en);
+			peer->destroy(peer);
+			return;
+		}
+		child = child->get_ref(child);
+		en->destroy(en);
+		charon->controller->initiate(charon->controller, peer, child, NULL, NULL, 0, FALSE);
+	}
+}
+
+/* After pairing: the initiator brings the tunnel up at once. */
+static void on_paired(void)
+{
+	if (we_initiate())
+		initiate_children();
+}
+
+static void settings_to_charon(int debug)
+{
+	lib->settings->set_int(lib->settings, "%s.filelog.stderr.default", debug, lib->ns);
+	lib->settings->set_bool(lib->settings, "%s.filelog.stderr.ike_name", TRUE, lib->ns);
+	lib->settings->set_bool(lib->settings, "%s.install_routes", FALSE, lib->ns);
+	lib->settings->set_bool(lib->settings, "%s.install_virtual_ip", FALSE, lib->ns);
+	lib->settings->set_bool(lib->settings, "%s.make_before_break", TRUE, lib->ns);
+	lib->settings->set_int(lib->settings, "%s.retry_initiate_interval", 2, lib->ns);
+	lib->settings->set_str(lib->settings, "%s.plugins.vici.socket", settings.vici_socket,
+			       lib->ns);
+}
+
+int main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "debug", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL;
+	char err[512], fpr[2 * FINGERPRINT_LEN + 1];
+	private_key_t *own;
+	public_key_t *own_pub, *peer;
+	int debug = 1, c, sig;
+	sigset_t set;
+
+	while ((c = getopt_long(argc, argv, "c:d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'd':
+			debug = atoi(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!config || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (ike_config_load(config, &settings, err, sizeof(err)) < 0) {
+		fprintf(stderr, "isthmusd: %s\n", err);
+		return 1;
+	}
+	if (charon_guard_check(err, sizeof(err)) < 0) {
+		fprintf(stderr, "isthmusd: %s\n", err);
+		return 1;
+	}
+
+	/* SIGINT/SIGTERM/SIGHUP are taken synchronously below; charon's threads
+	 * inherit the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if (!library_init(NULL, "isthmusd")) {
+		library_deinit();
+		fprintf(stderr, "isthmusd: libstrongswan initialisation failed\n");
+		return 1;
+	}
+	if (!libcharon_init()) {
+		fprintf(stderr, "isthmusd: libcharon initialisation failed\n");
+		goto fail_lib;
+	}
+	settings_to_charon(debug);
+	charon->load_loggers(charon);
+	kernel_dp_set_socket(settings.dp_socket);
+	lib->plugins->add_static_features(lib->plugins, "isthmusd",
+		(plugin_feature_t[]){
+			PLUGIN_CALLBACK(register_kernel_dp, kernel_dp_create),
+				PLUGIN_PROVIDE(CUSTOM, "kernel-ipsec"),
+					PLUGIN_DEPENDS(RNG, RNG_WEAK),
+		}, 3, TRUE, NULL, NULL);
+	if (!charon->initialize(charon, plugins)) {
+		fprintf(stderr, "isthmusd: charon initialisation failed (see the log above)\n");
+		goto fail_charon;
+	}
+	/* After initialize: openssl's own atexit handlers must run after ours. */
+	atexit(libcharon_deinit);
+
+	own = identity_load_or_create(settings.state_dir, err, sizeof(err));
+	if (!own) {
+		fprintf(stderr, "isthmusd: identity: %s\n", err);
+		return 1;
+	}
+	own_pub = own->get_public_key(own);
+	fpr[0] = '\0';
+	if (own_pub && identity_fingerprint_hex(own_pub, fpr))
+		DBG1(DBG_DMN, "isthmusd: identity %s, key fingerprint %s", settings.local_id, fpr);
+	DESTROY_IF(own_pub);
+	snprintf(err, sizeof(err), "%s/%s", settings.state_dir, PEER_PUB_FILE);
+	peer = identity_load_pubkey(err);
+	pc = peer_config_create(&settings, own->get_ref(own), peer, err, sizeof(err));
+	if (!pc) {
+		fprintf(stderr, "isthmusd: %s\n", err);
+		return 1;
+	}
+	pairing = pairing_svc_create(&settings, own, pc, on_paired);
+	if (!pairing) {
+		fprintf(stderr, "isthmusd: cannot start the pairing service\n");
+		return 1;
+	}
+	ctl = dctl_start(&settings, pairing, fpr, err, sizeof(err));
+	if (!ctl) {
+		fprintf(stderr, "isthmusd: %s\n", err);
+		return 1;
+	}
+	charon->start(charon);
+	DBG1(DBG_DMN, "isthmusd: started for peer %s (%s)", settings.peer_id,
+	     we_initiate() ? "initiator" : "responder");
+	if (we_initiate())
+		initiate_children();
+
+	for (;;) {
+		sig = sigwaitinfo(&set, NULL);
+		if (sig == SIGHUP) {
+			/* re-read the pinned peer key (pairing writes it) */
+			snprintf(err, sizeof(err), "%s/%s", settings.state_dir, PEER_PUB_FILE);
+			peer_config_set_peer_key(pc, identity_load_pubkey(err));
+			DBG1(DBG_DMN, "isthmusd: peer key reloaded");
+			if (we_initiate())
+				initiate_children();
+			continue;
+		}
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+		if (sig < 0 && errno != EINTR)
+			break;
+	}
+	DBG1(DBG_DMN, "isthmusd: stopping");
+	dctl_stop(ctl);
+	pairing_svc_destroy(pairing);
+	peer_config_destroy(pc);
+	own->destroy(own);
+	return 0;
+
+fail_charon:
+	libcharon_deinit();
+fail_lib:
+	library_deinit();
+	return 1;
+}

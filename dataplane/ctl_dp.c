@@ -1,0 +1,240 @@
+/*
+ * ctl_dp.c: isthmus-dp's side of the control socket (docs/control-protocol.md).
+ * ctl_server.c has already checked framing, type and size; here each request
+ * is checked for meaning (direction, cipher, addresses matching the
+ * configured uplink and peer) before it touches the SA table. Runs on the
+ * main lcore, between exception-path polls.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_random.h>
+#include <sodium.h>
+
+#include "ctl_server.h"
+#include "dp.h"
+#include "fdb.h"
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+static void ip_str(uint32_t be, char *buf)
+{
+	const uint8_t *b = (const uint8_t *)&be;
+
+	sprintf(buf, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+}
+
+static int hello(struct dp *dp, struct ctl_out *o)
+{
+	return ctl_out_printf(o, "{\"version\":%d,\"name\":\"%s\",\"boot\":%" PRIu64
+			      ",\"workers\":%u}", CTL_VERSION, dp->cfg->name, dp->boot_id,
+			      dp->nb_workers);
+}
+
+static int sa_add_req(struct dp *dp, const struct ctl_sa_add *m, struct ctl_out *o)
+{
+	const struct dp_config *c = dp->cfg;
+	bool out = m->dir == CTL_SA_OUT;
+	uint32_t want_src = out ? c->uplink_ip : c->peer_ip;
+	uint32_t want_dst = out ? c->peer_ip : c->uplink_ip;
+	struct sa_spec s = {
+		.dir = out ? ESP_DIR_OUTBOUND : ESP_DIR_INBOUND,
+		.spi = m->spi,
+		.cipher = (enum esp_cipher)m->cipher,
+		.esn = m->esn,
+		.replay_window = m->replay_window,
+		.keymat = m->keymat,
+		.worker = m->worker == 0xffff ? -1 : m->worker,
+	};
+	char err[256], a[16], b[16];
+	int rc;
+
+	if (m->dir > CTL_SA_IN || m->esn > 1 ||
+	    (m->cipher != ESP_CIPHER_AES256GCM && m->cipher != ESP_CIPHER_CHACHA20POLY1305)) {
+		ctl_out_printf(o, "bad direction, ESN flag or cipher");
+		return -EINVAL;
+	}
+	if (m->src_ip != want_src || m->dst_ip != want_dst) {
+		ip_str(m->src_ip, a);
+		ip_str(m->dst_ip, b);
+		ctl_out_printf(o, "SA %s -> %s does not match this appliance's uplink and peer", a, b);
+		return -EINVAL;
+	}
+	rc = sa_add(dp, &s, err, sizeof(err));
+	if (rc < 0)
+		ctl_out_printf(o, "%s", err);
+	else
+		printf("isthmus-dp: %s SA 0x%08x installed (%s%s)\n", out ? "outbound" : "inbound",
+		       m->spi, esp_cipher_name(s.cipher), s.esn ? ", ESN" : "");
+	fflush(stdout);
+	return rc;
+}
+
+static int sa_del_req(struct dp *dp, const struct ctl_sa_id *m, struct ctl_out *o)
+{
+	int rc;
+
+	if (m->dir > CTL_SA_IN) {
+		ctl_out_printf(o, "bad direction");
+		return -EINVAL;
+	}
+	rc = sa_del(dp, m->spi, m->dir == CTL_SA_OUT ? ESP_DIR_OUTBOUND : ESP_DIR_INBOUND);
+	if (rc < 0)
+		ctl_out_printf(o, "no %s SA 0x%08x", m->dir == CTL_SA_OUT ? "outbound" : "inbound",
+			       m->spi);
+	else
+		printf("isthmus-dp: %s SA 0x%08x deleted\n",
+		       m->dir == CTL_SA_OUT ? "outbound" : "inbound", m->spi);
+	fflush(stdout);
+	return rc;
+}
+
+static int sa_query_req(struct dp *dp, const struct ctl_sa_id *m, struct ctl_out *o)
+{
+	enum esp_dir dir = m->dir == CTL_SA_OUT ? ESP_DIR_OUTBOUND : ESP_DIR_INBOUND;
+	struct esp_sa *sa = m->dir <= CTL_SA_IN ? sa_find(dp, m->spi, dir) : NULL;
+	struct ctl_sa_counters cnt = { 0 };
+	struct esp_sa_stats st;
+
+	if (!sa) {
+		ctl_out_printf(o, "no such SA 0x%08x", m->spi);
+		return -ENOENT;
+	}
+	esp_sa_get_stats(sa, &st);
+	cnt.bytes = st.bytes;
+	cnt.packets = st.packets;
+	for (int e = 1; e < ESP_STATUS_MAX; e++)
+		cnt.errors += st.errors[e];
+	cnt.seq = st.seq;
+	cnt.idle_ms = sa_idle_ms(dp, m->spi, dir, mono_ms());
+	return ctl_out_append(o, &cnt, sizeof(cnt));
+}
+
+static void json_sa(FILE *f, const char *dir, const struct esp_sa *sa, int worker, bool *first)
+{
+	struct esp_sa_stats st;
+
+	esp_sa_get_stats(sa, &st);
+	fprintf(f, "%s{\"dir\":\"%s\",\"spi\":%u,\"backend\":\"%s\",\"worker\":%d,"
+		"\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"seq\":%" PRIu64 "}",
+		*first ? "" : ",", dir, esp_sa_spi(sa), esp_backend_name(esp_sa_backend(sa)), worker,
+		st.packets, st.bytes, st.seq);
+	*first = false;
+}
+
+/* Run @p fn into a memory stream and copy the result into the reply. */
+static int json_reply(struct dp *dp, void (*fn)(struct dp *, FILE *), struct ctl_out *o)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int rc;
+
+	if (!f)
+		return -ENOMEM;
+	fn(dp, f);
+	fclose(f);
+	rc = ctl_out_append(o, buf, len);
+	free(buf);
+	if (rc < 0) {
+		o->len = 0;
+		ctl_out_printf(o, "reply larger than the control protocol allows (%zu bytes): "
+			       "read it through DPDK telemetry instead", len);
+		return -EMSGSIZE;
+	}
+	return 0;
+}
+
+static void sa_list(struct dp *dp, FILE *f)
+{
+	bool first = true;
+
+	fputc('[', f);
+	for (uint16_t i = 0; i < dp->nb_sa_out; i++)
+		json_sa(f, "out", dp->sa_out[i]->sa, dp->sa_out[i]->worker, &first);
+	for (uint16_t i = 0; i < dp->nb_sa_in; i++)
+		json_sa(f, "in", dp->sa_in[i]->sa, atomic_load(&dp->sa_in[i]->owner), &first);
+	fputc(']', f);
+}
+
+static void stats(struct dp *dp, FILE *f)
+{
+	dp_stats_json(dp, f);
+}
+
+static void macs(struct dp *dp, FILE *f)
+{
+	fdb_dump_json(dp->fdb, f);
+}
+
+static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
+{
+	struct dp *dp = ctx;
+
+	switch (req->type) {
+	case CTL_HELLO:
+		return hello(dp, o);
+	case CTL_SA_ADD:
+		return sa_add_req(dp, (const struct ctl_sa_add *)req, o);
+	case CTL_SA_DEL:
+		return sa_del_req(dp, (const struct ctl_sa_id *)req, o);
+	case CTL_SA_QUERY:
+		return sa_query_req(dp, (const struct ctl_sa_id *)req, o);
+	case CTL_SA_LIST:
+		return json_reply(dp, sa_list, o);
+	case CTL_SA_FLUSH: {
+		unsigned n = dp->nb_sa_out + dp->nb_sa_in;
+
+		while (dp->nb_sa_out)
+			sa_del(dp, dp->sa_out[0]->spi, ESP_DIR_OUTBOUND);
+		while (dp->nb_sa_in)
+			sa_del(dp, dp->sa_in[0]->spi, ESP_DIR_INBOUND);
+		printf("isthmus-dp: all %u SAs deleted (control plane (re)connected)\n", n);
+		fflush(stdout);
+		return ctl_out_printf(o, "{\"deleted\":%u}", n);
+	}
+	case CTL_STATS:
+		return json_reply(dp, stats, o);
+	case CTL_MACS:
+		return json_reply(dp, macs, o);
+	case CTL_SEG_ADD:
+	case CTL_SEG_DEL:
+		ctl_out_printf(o, "segments are set in the configuration file in this version");
+		return -EOPNOTSUPP;
+	default:
+		ctl_out_printf(o, "not a dataplane request (isthmusd's socket is another one)");
+		return -EOPNOTSUPP;
+	}
+}
+
+int ctl_dp_open(struct dp *dp, char *err, size_t errlen)
+{
+	char path[128];
+
+	dp->boot_id = rte_rand() | 1;
+	snprintf(path, sizeof(path), "%s/dp.sock", dp->cfg->run_dir);
+	dp->ctl = ctl_server_open(path, handle, dp, err, errlen);
+	return dp->ctl ? 0 : -1;
+}
+
+void ctl_dp_poll(struct dp *dp)
+{
+	if (dp->ctl)
+		ctl_server_poll(dp->ctl, 0);
+}
+
+void ctl_dp_close(struct dp *dp)
+{
+	ctl_server_close(dp->ctl);
+	dp->ctl = NULL;
+}

@@ -1,0 +1,356 @@
+/*
+ * isthmusctl: the operator's command line for an Isthmus appliance. Talks to
+ * isthmusd (RUN_DIR/isthmusd.sock) and isthmus-dp (RUN_DIR/dp.sock) over the
+ * control protocol (docs/control-protocol.md); prints what they answer, for
+ * people by default and as JSON with --json.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "ctl_client.h"
+
+static const char *run_dir;
+static int json_out;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: isthmusctl [-n NAME | -r RUN_DIR] [--json] COMMAND [ARGS]\n"
+		"\n"
+		"Commands:\n"
+		"  status                 peer, pairing, tunnel (IKE and CHILD SAs), uptime\n"
+		"  stats [--prometheus]   dataplane counters (every drop reason), per port, per SA\n"
+		"  segments               extended segments (VNI, VLAN, MACs)\n"
+		"  macs                   the MAC tables\n"
+		"  sa [--wireshark]       SAs in the dataplane; --wireshark prints the live ESP\n"
+		"                         keys in Wireshark's esp_sa format (root only; keys!)\n"
+		"  pairing-token [--ttl S] print a one-time pairing token (default valid 900 s)\n"
+		"  pair TOKEN             pair with the appliance that printed TOKEN\n"
+		"  unpair                 forget the peer's key\n"
+		"\n"
+		"  -n, --name NAME        appliance name: RUN_DIR is /run/isthmus/NAME\n"
+		"  -r, --run-dir DIR      where the appliance's sockets are\n"
+		"  -j, --json             machine-readable output\n"
+		"  -h, --help             this text\n"
+		"\n"
+		"Without -n/-r, the only appliance under /run/isthmus is used.\n");
+}
+
+/* The one appliance under /run/isthmus, when there is exactly one. */
+static int find_run_dir(char *out, size_t len)
+{
+	glob_t g;
+	int rc = -1;
+
+	if (glob("/run/isthmus/*/dp.sock", 0, NULL, &g) == 0 ||
+	    glob("/run/isthmus/*/isthmusd.sock", 0, NULL, &g) == 0) {
+		if (g.gl_pathc == 1) {
+			char *slash;
+
+			snprintf(out, len, "%s", g.gl_pathv[0]);
+			slash = strrchr(out, '/');
+			*slash = '\0';
+			rc = 0;
+		} else {
+			fprintf(stderr, "isthmusctl: %zu appliances under /run/isthmus: say which with -n NAME\n",
+				g.gl_pathc);
+			rc = -2;
+		}
+		globfree(&g);
+	}
+	return rc;
+}
+
+/* One request to SOCK (dp.sock or isthmusd.sock); exits with a clear message on failure. */
+static const struct ctl_reply *call(const char *sock, void *req, size_t len, void *rbuf,
+				    int timeout_ms)
+{
+	char path[256], err[400];
+	const struct ctl_reply *r;
+	int fd;
+
+	snprintf(path, sizeof(path), "%.200s/%s", run_dir, sock);
+	fd = ctl_connect(path, err, sizeof(err));
+	if (fd < 0) {
+		if (!strcmp(sock, "isthmusd.sock"))
+			snprintf(err, sizeof(err), "isthmusd is not running (no control socket at %s)",
+				 path);
+		fprintf(stderr, "isthmusctl: %s\n", err);
+		exit(3);
+	}
+	r = ctl_call(fd, req, len, rbuf, CTL_MAX_MSG + 1, timeout_ms, err, sizeof(err));
+	close(fd);
+	if (!r) {
+		fprintf(stderr, "isthmusctl: %s\n", err);
+		exit(3);
+	}
+	if (r->status != 0) {
+		fprintf(stderr, "isthmusctl: %.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
+		exit(1);
+	}
+	return r;
+}
+
+static struct json_object *parse(const struct ctl_reply *r)
+{
+	struct json_object *o = json_tokener_parse(ctl_reply_body(r));
+
+	if (!o) {
+		fprintf(stderr, "isthmusctl: unreadable reply\n");
+		exit(3);
+	}
+	return o;
+}
+
+static const char *str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+static int64_t num(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static struct json_object *get(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	json_object_object_get_ex(o, key, &v);
+	return v;
+}
+
+static void print_json(const struct ctl_reply *r)
+{
+	struct json_object *o = parse(r);
+
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+	json_object_put(o);
+}
+
+static int cmd_status(void *rbuf)
+{
+	struct ctl_hdr h = { .type = CTL_D_STATUS };
+	const struct ctl_reply *r = call("isthmusd.sock", &h, sizeof(h), rbuf, 5000);
+	struct json_object *o, *ikes;
+	size_t n;
+
+	if (json_out) {
+		print_json(r);
+		return 0;
+	}
+	o = parse(r);
+	printf("appliance   %s (%s)\n", str(o, "name"), str(o, "local_id"));
+	printf("identity    %s\n", str(o, "fingerprint"));
+	printf("peer        %s, %s\n", str(o, "peer_id"),
+	       json_object_get_boolean(get(o, "paired"))
+		       ? (strcmp(str(o, "auth"), "psk") ? "paired" : "pre-shared key")
+		       : "NOT paired (isthmusctl pairing-token / pair)");
+	if (*str(o, "peer_fingerprint"))
+		printf("peer key    %s\n", str(o, "peer_fingerprint"));
+	printf("dataplane   %s\n", json_object_get_boolean(get(o, "dataplane"))
+				       ? "isthmus-dp answering" : "isthmus-dp NOT answering");
+	printf("uptime      %lld s\n", (long long)num(o, "uptime_s"));
+	ikes = get(o, "ike_sas");
+	n = ikes ? json_object_array_length(ikes) : 0;
+	printf("tunnel      %s\n", n ? "up" : "down (no IKE_SA)");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *ike = json_object_array_get_idx(ikes, i), *ch = get(ike, "child_sas");
+		size_t nc = ch ? json_object_array_length(ch) : 0;
+
+		printf("  IKE_SA %s with %s (%s), up %lld s, %zu CHILD_SA(s)\n", str(ike, "state"),
+		       str(ike, "peer"), str(ike, "peer_id"), (long long)num(ike, "established_s"), nc);
+		for (size_t k = 0; k < nc; k++) {
+			struct json_object *c = json_object_array_get_idx(ch, k);
+
+			printf("    CHILD_SA %s in %s out %s: %lld/%lld packets in/out\n",
+			       str(c, "state"), str(c, "spi_in"), str(c, "spi_out"),
+			       (long long)num(c, "packets_in"), (long long)num(c, "packets_out"));
+		}
+	}
+	json_object_put(o);
+	return 0;
+}
+
+static int cmd_stats(void *rbuf, int prometheus)
+{
+	struct ctl_hdr h = { .type = CTL_STATS };
+	const struct ctl_reply *r = call("dp.sock", &h, sizeof(h), rbuf, 5000);
+	struct json_object *o, *c;
+
+	if (json_out) {
+		print_json(r);
+		return 0;
+	}
+	o = parse(r);
+	c = get(o, "counters");
+	if (prometheus) {
+		const char *name = str(o, "appliance");
+
+		printf("# HELP isthmus_packets_total Dataplane counters of isthmus-dp, by counter.\n"
+		       "# TYPE isthmus_packets_total counter\n");
+		json_object_object_foreach(c, k, v)
+			printf("isthmus_packets_total{appliance=\"%s\",counter=\"%s\"} %lld\n", name, k,
+			       (long long)json_object_get_int64(v));
+		printf("# HELP isthmus_fdb_entries MAC table entries.\n# TYPE isthmus_fdb_entries gauge\n"
+		       "isthmus_fdb_entries{appliance=\"%s\"} %lld\n", name,
+		       (long long)num(o, "fdb_entries"));
+	} else {
+		printf("isthmus-dp %s, %lld worker(s)\n", str(o, "appliance"), (long long)num(o, "workers"));
+		json_object_object_foreach(c, k, v)
+			if (json_object_get_int64(v))
+				printf("  %-20s %14lld\n", k, (long long)json_object_get_int64(v));
+	}
+	json_object_put(o);
+	return 0;
+}
+
+static int cmd_segments(void *rbuf)
+{
+	struct ctl_hdr h = { .type = CTL_STATS };
+	const struct ctl_reply *r = call("dp.sock", &h, sizeof(h), rbuf, 5000);
+	struct json_object *o = parse(r), *segs = get(o, "segments");
+	size_t n = segs ? json_object_array_length(segs) : 0;
+
+	if (json_out) {
+		printf("%s\n", json_object_to_json_string_ext(segs, JSON_C_TO_STRING_PRETTY));
+	} else {
+		printf("%-20s %8s %-10s %6s %8s\n", "segment", "VNI", "port", "VLAN", "MACs");
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *s = json_object_array_get_idx(segs, i);
+
+			printf("%-20s %8lld %-10s %6s %8lld\n", str(s, "name"), (long long)num(s, "vni"),
+			       str(s, "port"), num(s, "vlan") ? str(s, "vlan") : "-",
+			       (long long)num(s, "macs"));
+		}
+	}
+	json_object_put(o);
+	return 0;
+}
+
+static int cmd_simple_json(void *rbuf, uint16_t type)
+{
+	struct ctl_hdr h = { .type = type };
+
+	print_json(call("dp.sock", &h, sizeof(h), rbuf, 5000));
+	return 0;
+}
+
+static int cmd_sa(void *rbuf, int wireshark)
+{
+	if (wireshark) {
+		struct ctl_hdr h = { .type = CTL_D_SA_KEYS };
+		const struct ctl_reply *r;
+
+		if (geteuid() != 0) {
+			fprintf(stderr, "isthmusctl: sa --wireshark shows live keys: root only\n");
+			return 1;
+		}
+		fprintf(stderr, "WARNING: these are the live ESP keys of the tunnel. Anyone holding "
+			"them can read the traffic:\nkeep them out of tickets and chats, delete them "
+			"after use.\n# Wireshark: Preferences > Protocols > ESP > ESP SAs (esp_sa)\n");
+		r = call("isthmusd.sock", &h, sizeof(h), rbuf, 5000);
+		fwrite(ctl_reply_body(r), 1, r->body_len, stdout);
+		return 0;
+	}
+	return cmd_simple_json(rbuf, CTL_SA_LIST);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static uint8_t rbuf[CTL_MAX_MSG + 1] __attribute__((aligned(8)));
+	static char dir[256];
+	const char *cmd;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+n:r:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': snprintf(dir, sizeof(dir), "/run/isthmus/%s", optarg); run_dir = dir; break;
+		case 'r': run_dir = optarg; break;
+		case 'j': json_out = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!run_dir) {
+		int rc = find_run_dir(dir, sizeof(dir));
+
+		if (rc == -1) {
+			fprintf(stderr, "isthmusctl: no Isthmus appliance is running here "
+				"(nothing under /run/isthmus; use -r RUN_DIR)\n");
+			return 3;
+		}
+		if (rc < 0)
+			return 2;
+		run_dir = dir;
+	}
+	cmd = argv[optind++];
+	if (!strcmp(cmd, "status"))
+		return cmd_status(rbuf);
+	if (!strcmp(cmd, "stats"))
+		return cmd_stats(rbuf, optind < argc && !strcmp(argv[optind], "--prometheus"));
+	if (!strcmp(cmd, "segments"))
+		return cmd_segments(rbuf);
+	if (!strcmp(cmd, "macs"))
+		return cmd_simple_json(rbuf, CTL_MACS);
+	if (!strcmp(cmd, "sa"))
+		return cmd_sa(rbuf, optind < argc && !strcmp(argv[optind], "--wireshark"));
+	if (!strcmp(cmd, "pairing-token")) {
+		struct ctl_d_token_req t = { .h.type = CTL_D_PAIRING_TOKEN };
+		const struct ctl_reply *r;
+
+		if (optind + 1 < argc && !strcmp(argv[optind], "--ttl"))
+			t.ttl_s = (uint32_t)strtoul(argv[optind + 1], NULL, 10);
+		r = call("isthmusd.sock", &t, sizeof(t), rbuf, 5000);
+		if (json_out)
+			printf("{\"token\":\"%.*s\"}\n", (int)r->body_len, (const char *)ctl_reply_body(r));
+		else
+			printf("%.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
+		return 0;
+	}
+	if (!strcmp(cmd, "pair")) {
+		struct ctl_d_pair p = { .h.type = CTL_D_PAIR };
+		const struct ctl_reply *r;
+
+		if (optind >= argc || strlen(argv[optind]) >= sizeof(p.token)) {
+			fprintf(stderr, "isthmusctl: pair TOKEN (the token printed by "
+				"'isthmusctl pairing-token' on the other appliance)\n");
+			return 2;
+		}
+		snprintf(p.token, sizeof(p.token), "%s", argv[optind]);
+		r = call("isthmusd.sock", &p, sizeof(p), rbuf, 15000);
+		printf("%.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
+		return 0;
+	}
+	if (!strcmp(cmd, "unpair")) {
+		struct ctl_hdr h = { .type = CTL_D_UNPAIR };
+		const struct ctl_reply *r = call("isthmusd.sock", &h, sizeof(h), rbuf, 5000);
+
+		printf("%.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
+		return 0;
+	}
+	fprintf(stderr, "isthmusctl: unknown command '%s' (see --help)\n", cmd);
+	return 2;
+}

@@ -82,7 +82,8 @@ def run_a(dp, src, work, local_pcap, name="a", config="a.ini", **kw):
 def case_encap(dp, src, work):
     frames = G.local_frames()
     # One frame over the MTU (a 1501-byte IP packet) last: dropped and counted
-    big = G.retag(frames[-1][1][:16] + frames[-1][1][16:] + b"!", 102)
+    big = G.retag(frames[14][1] + b"!", 102)
+    assert len(frames[14][1]) == 1518
     lpath = os.path.join(work, "local-big.pcap")
     write(lpath, [f for _, f in frames] + [big])
     st, up, lo = run_a(dp, src, work, lpath)
@@ -109,7 +110,7 @@ def case_encap(dp, src, work):
     check(all(r[3] == A_UP and r[4] == B_UP for r in rows), "outer IPv4 %s -> %s" % (A_UP, B_UP))
     raw = open(os.path.join(work, "a-uplink-out.pcap"), "rb").read()
     check(MARKER not in raw and b"ISTHMUS" not in raw, "the clear-text marker appears nowhere on the uplink")
-    vni_of = {101: 5101, 102: 5102}
+    vni_of = {101: 5101, 102: 5102, 0: 5100}
     for i, ((vlan, f), pkt) in enumerate(zip(frames, up)):
         u = unwrap_uplink(pkt)
         s, d, dport, flags, vni, inner_frame = parse_vxlan(u["inner"])
@@ -122,6 +123,7 @@ def case_encap(dp, src, work):
               "VXLAN %s->%s:4789 I flag, VNI %d, frame untagged and intact" % (i, vlan, len(f), A_VTEP,
                                                                                   B_VTEP, vni_of[vlan]))
     check(max(len(f) for _, f in frames) == 1518, "largest frame is 1518 bytes (MTU 1500, tagged)")
+    check(sum(1 for v, f in frames if v == 0) == 2, "the native VLAN: an untagged and a priority-tagged frame")
 
 
 def case_decap(dp, src, work):
@@ -133,10 +135,10 @@ def case_decap(dp, src, work):
     rc, st, _, _ = run_dp(dp, work, "b", os.path.join(src, "b.ini"),
                           [(e, outs[0]), (e, outs[1]), (os.path.join(work, "a-uplink-out.pcap"), outs[2])])
     trunk, db, back = (read(o) for o in outs)
-    want_trunk = [G.retag(f, 201) for v, f in frames if v == 101]
+    want_trunk = [G.at_b_trunk(v, f) for v, f in frames if v in (101, 0)]
     want_db = [G.strip_tag(f) for v, f in frames if v == 102]
-    check(trunk == want_trunk, "B's trunk: the %d VLAN 101 frames of A, byte for byte, in order, "
-          "as VLAN 201 (got %d)" % (len(want_trunk), len(trunk)))
+    check(trunk == want_trunk, "B's trunk: the %d VLAN 101 and native frames of A, byte for byte, in "
+          "order, as VLAN 201 and 200 (got %d)" % (len(want_trunk), len(trunk)))
     check(db == want_db, "B's access port: the %d VLAN 102 frames of A, byte for byte, in order, "
           "untagged (got %d)" % (len(want_db), len(db)))
     check(back == [], "split horizon: nothing back into the tunnel")
@@ -248,7 +250,7 @@ def case_workers(dp, src, work):
     rc, st, out, _ = run_dp(dp, work, "w-b", os.path.join(work, "b2.ini"),
                             [(e, outs[0]), (e, outs[1]), (aup, bup)], lcores=TWO_WORKERS)
     trunk, db = read(outs[0]), read(outs[1])
-    for port, got, want_of in (("trunk", trunk, lambda v, f: G.retag(f, 201) if v == 101 else None),
+    for port, got, want_of in (("trunk", trunk, G.at_b_trunk),
                                ("db", db, lambda v, f: G.strip_tag(f) if v == 102 else None)):
         want = [[want_of(v, f) for v, f in h if want_of(v, f)] for h in halves]
         whole = sorted(want[0] + want[1])
@@ -302,7 +304,7 @@ def case_signal(dp, src, work):
             check(tel["/isthmus/stats"]["tunnel_out"] > 0 and
                   set(tel["/isthmus/stats"]) >= {"local_rx", "drop_icv", "drop_unknown_vni", "fdb_aged"},
                   "telemetry /isthmus/stats: the counters of the running appliance")
-            check(tel["/isthmus/segments"] == ["web", "db"] and tel["/isthmus/segment,web"]["vni"] == 5101 and
+            check(tel["/isthmus/segments"] == ["web", "db", "native"] and tel["/isthmus/segment,web"]["vni"] == 5101 and
                   tel["/isthmus/segment,web"]["macs"] == 1, "telemetry: segments and segment,web")
             check(tel["/isthmus/sas"] == [0x1001, 0x2001] and tel["/isthmus/sa,0x1001"]["packets"] > 0 and
                   tel["/isthmus/sa,0x1001"]["dir"] == "out", "telemetry: sas and sa,0x1001")

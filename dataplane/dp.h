@@ -134,7 +134,6 @@ struct dp {
 	unsigned nb_workers;
 	uint64_t tsc_hz;
 	uint64_t fdb_aged;                /**< entries removed by aging (main lcore) */
-	rte_spinlock_t sa_lock;          /**< SA lists vs. telemetry readers (telemetry.c) */
 	struct ctl_server *ctl;          /**< control socket (ctl_dp.c) */
 	uint64_t boot_id;                /**< random per start: clients notice restarts */
 	volatile bool stop;
@@ -166,8 +165,24 @@ struct worker {
 	struct esp_sa *sa_out;           /**< this worker's own outbound SA */
 	uint16_t udp_src_be;             /**< this worker's own UDP source port */
 	uint16_t ip_id;                  /**< outer IPv4 identification */
+	uint32_t inner_sum, outer_sum;   /**< IPv4 checksum bases (encap.h) */
 	uint32_t now_s;                  /**< coarse clock for MAC aging, per burst */
 } __rte_cache_aligned;
+
+/* dp.c */
+/**
+ * Bring the dataplane up from a loaded configuration: one worker per EAL
+ * worker lcore, ports, segments, SAs, MAC table, exception path. Nothing
+ * runs until dp_launch(). On failure call dp_fini() all the same.
+ * @return 0, or -1 with a reason in @p err
+ */
+int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen);
+/** Start every worker on its lcore. */
+void dp_launch(struct dp *dp);
+/** Stop the workers and send what they left in the TX rings. */
+void dp_halt(struct dp *dp);
+/** Release everything dp_init() made (ports are stopped and closed). */
+void dp_fini(struct dp *dp);
 
 /* port.c */
 /** Probe/find, configure and start every port of the config; plan RX/TX queues. */
@@ -247,8 +262,12 @@ int exception_init(struct dp *dp, char *err, size_t errlen);
 void exception_fini(struct dp *dp);
 
 /* telemetry.c */
-/** Register the /isthmus/ telemetry commands. */
+/** Register the /isthmus/... DPDK telemetry commands. @return 0 or -1 */
 int telemetry_init(struct dp *dp);
+/** Stop answering (before the tables go away). */
+void telemetry_fini(void);
+/** Main lcore: refresh what telemetry shows of the SAs. */
+void telemetry_snapshot(const struct dp *dp);
 
 /* ctl_dp.c */
 /** Open the control socket RUN_DIR/dp.sock. */

@@ -30,6 +30,35 @@
 #define VXLAN_FLAG_I 0x08               /**< RFC 7348 section 5: valid VNI */
 #define IP_DEFTTL 64
 
+/**
+ * IPv4 header checksum (RFC 1071) of a header whose only varying fields are
+ * the total length and the identification: @p base is the folded one's
+ * complement sum of the rest (ipv4_sum_base()), so a packet costs two adds
+ * and a fold instead of a pass over the header (RFC 1624 style).
+ */
+static inline uint16_t ipv4_cksum_fast(uint32_t base, rte_be16_t total_length, rte_be16_t id)
+{
+	uint32_t sum = base + total_length + id;
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/** The base sum for ipv4_cksum_fast(): TTL 64, UDP, no options, DF clear. */
+static inline uint32_t ipv4_sum_base(uint32_t src, uint32_t dst)
+{
+	struct rte_ipv4_hdr h = {
+		.version_ihl = RTE_IPV4_VHL_DEF,
+		.time_to_live = 64,
+		.next_proto_id = IPPROTO_UDP,
+		.src_addr = src,
+		.dst_addr = dst,
+	};
+
+	return rte_raw_cksum(&h, sizeof(h));
+}
+
 /** VXLAN header (RFC 7348 section 5). */
 struct vxlan_hdr {
 	uint8_t flags;
@@ -44,7 +73,7 @@ struct vxlan_hdr {
  * for UDP over IPv4 (RFC 768, RFC 7348 section 5).
  */
 static inline void encap_inner(uint8_t *ip_start, uint16_t frame_len, uint32_t src_vtep,
-			       uint32_t dst_vtep, uint32_t vxlan_vni_be)
+			       uint32_t dst_vtep, uint32_t sum_base, uint32_t vxlan_vni_be)
 {
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)ip_start;
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip_start + 20);
@@ -68,10 +97,9 @@ static inline void encap_inner(uint8_t *ip_start, uint16_t frame_len, uint32_t s
 	ip->fragment_offset = 0;
 	ip->time_to_live = IP_DEFTTL;
 	ip->next_proto_id = IPPROTO_UDP;
-	ip->hdr_checksum = 0;
 	ip->src_addr = src_vtep;
 	ip->dst_addr = dst_vtep;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ip->hdr_checksum = ipv4_cksum_fast(sum_base, ip->total_length, 0);
 	udp->src_port = rte_cpu_to_be_16(49152 | (h & 0x3fff));
 	udp->dst_port = RTE_BE16(VXLAN_PORT);
 	udp->dgram_len = rte_cpu_to_be_16(8 + 8 + frame_len);
@@ -88,7 +116,7 @@ static inline void encap_inner(uint8_t *ip_start, uint16_t frame_len, uint32_t s
  */
 static inline void encap_outer(uint8_t *eth_start, const struct rte_ether_addr *dst,
 			       const struct rte_ether_addr *src, uint32_t src_ip, uint32_t dst_ip,
-			       uint16_t src_port_be, uint16_t ip_id, uint16_t esp_len)
+			       uint32_t sum_base, uint16_t src_port_be, uint16_t ip_id, uint16_t esp_len)
 {
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)eth_start;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth_start + OFF_OUTER_IP);
@@ -104,10 +132,9 @@ static inline void encap_outer(uint8_t *eth_start, const struct rte_ether_addr *
 	ip->fragment_offset = 0;
 	ip->time_to_live = IP_DEFTTL;
 	ip->next_proto_id = IPPROTO_UDP;
-	ip->hdr_checksum = 0;
 	ip->src_addr = src_ip;
 	ip->dst_addr = dst_ip;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ip->hdr_checksum = ipv4_cksum_fast(sum_base, ip->total_length, ip->packet_id);
 	udp->src_port = src_port_be;
 	udp->dst_port = RTE_BE16(ESP_UDP_PORT);
 	udp->dgram_len = rte_cpu_to_be_16(8 + esp_len);

@@ -157,6 +157,38 @@ uint32_t fdb_age(struct fdb *f, uint32_t now)
 	return removed;
 }
 
+unsigned fdb_list(struct fdb *f, uint16_t seg, struct fdb_mac *out, unsigned max)
+{
+	const void *key;
+	void *data;
+	uint32_t it = 0;
+	unsigned n = 0;
+
+	while (n < max) {
+		const struct fdb_entry *e;
+		fdb_key_t k = 0;
+		int32_t r;
+
+		rte_spinlock_lock(&f->lock);
+		r = rte_hash_iterate(f->h, &key, &data, &it);
+		if (r >= 0) {
+			k = *(const fdb_key_t *)key;
+			e = data;
+			if ((k >> 48) == seg) {
+				for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+					out[n].mac.addr_bytes[i] = k >> (8 * (5 - i));
+				out[n].side = atomic_load_explicit(&e->side, memory_order_relaxed);
+				out[n].last_seen = atomic_load_explicit(&e->last_seen, memory_order_relaxed);
+				n++;
+			}
+		}
+		rte_spinlock_unlock(&f->lock);
+		if (r < 0)
+			break;
+	}
+	return n;
+}
+
 uint32_t fdb_count(const struct fdb *f)
 {
 	int32_t n = rte_hash_count(f->h);

@@ -105,6 +105,19 @@ uint32_t fdb_age(struct fdb *f, uint32_t now);
 /** Number of entries (all segments). */
 uint32_t fdb_count(const struct fdb *f);
 
+/** One MAC of a segment, for listings. */
+struct fdb_mac {
+	struct rte_ether_addr mac;
+	uint8_t side;               /**< enum fdb_side */
+	uint32_t last_seen;
+};
+
+/**
+ * Copy up to @p max entries of segment @p seg into @p out. Any thread (takes
+ * the writer lock per entry read). @return number copied
+ */
+unsigned fdb_list(struct fdb *f, uint16_t seg, struct fdb_mac *out, unsigned max);
+
 /** Write the table as a JSON array to @p out. */
 void fdb_dump_json(const struct fdb *f, FILE *out);
 

@@ -266,8 +266,9 @@ void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 		int s;
 
 		if (unlikely(ep->status != ESP_OK)) {
-			in_drop(w, &b, m, esp_status_counter[ep->status < ESP_STATUS_MAX ? ep->status
-										   : ESP_ERR_SPI]);
+			if (unlikely(ep->status >= ESP_STATUS_MAX))
+				fatal("%s: esp_open_burst returned status %u", __func__, ep->status);
+			in_drop(w, &b, m, esp_status_counter[ep->status]);
 			continue;
 		}
 		s = policy_check(dp, b.sa[i], ep);
@@ -310,6 +311,8 @@ void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 				dp_count(&w->stats, DP_C_fdb_learned, 1);
 			else if (r == -1)
 				dp_count(&w->stats, DP_C_fdb_limit, 1);
+			else if (r == -2)
+				dp_count(&w->stats, DP_C_fdb_full, 1);
 		}
 		if (unlikely(vlan_restore(m, lp, s) < 0)) {
 			in_drop(w, &b, m, DROP(no_headroom));

@@ -20,8 +20,6 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
-#include <rte_malloc.h>
-#include <rte_rcu_qsbr.h>
 
 #include "config.h"
 #include "dp.h"
@@ -127,44 +125,6 @@ static uint64_t now_ms(void)
 	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
 }
 
-static int workers_create(struct dp *dp, char *err, size_t errlen)
-{
-	unsigned lcore, i = 0;
-	size_t sz;
-
-	RTE_LCORE_FOREACH_WORKER(lcore) {
-		struct worker *w;
-
-		if (i == DP_MAX_WORKERS)
-			break;
-		w = rte_zmalloc_socket("isthmus_worker", sizeof(*w), RTE_CACHE_LINE_SIZE,
-				       rte_lcore_to_socket_id(lcore));
-		if (w == NULL) {
-			snprintf(err, errlen, "worker %u: out of memory", i);
-			return -1;
-		}
-		w->dp = dp;
-		w->idx = i;
-		w->lcore = lcore;
-		w->burst = dp->cfg->burst;
-		w->udp_src_be = rte_cpu_to_be_16((uint16_t)(dp->cfg->src_port_base + i));
-		dp->worker[i++] = w;
-	}
-	if (i == 0) {
-		snprintf(err, errlen, "no worker lcore: give EAL at least two lcores (e.g. -l 0,1); "
-			 "the first is the main lcore, the others forward");
-		return -1;
-	}
-	dp->nb_workers = i;
-	sz = rte_rcu_qsbr_get_memsize(i);
-	dp->qsbr = rte_zmalloc("isthmus_qsbr", sz, RTE_CACHE_LINE_SIZE);
-	if (dp->qsbr == NULL || rte_rcu_qsbr_init(dp->qsbr, i) != 0) {
-		snprintf(err, errlen, "RCU: out of memory");
-		return -1;
-	}
-	return 0;
-}
-
 static void print_setup(const struct dp *dp)
 {
 	const struct dp_config *c = dp->cfg;
@@ -199,6 +159,7 @@ static void print_setup(const struct dp *dp)
 static void control_loop(struct dp *dp, const struct opts *o)
 {
 	uint64_t start = now_ms(), last_stats = start, last_age = start, last_move = start;
+	uint64_t last_tel = 0;
 	uint64_t last_rx = UINT64_MAX;
 	uint32_t min_aging = UINT32_MAX, age_every;
 
@@ -214,6 +175,10 @@ static void control_loop(struct dp *dp, const struct opts *o)
 		exception_service(dp);
 		ctl_dp_poll(dp);
 		t = now_ms();
+		if (t - last_tel >= 100) {
+			telemetry_snapshot(dp);
+			last_tel = t;
+		}
 		if (t - last_age >= age_every) {
 			dp->fdb_aged += fdb_age(dp->fdb, (uint32_t)(rte_rdtsc() / dp->tsc_hz));
 			last_age = t;
@@ -263,38 +228,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "isthmus-dp: %s\n", err);
 		goto out_eal;
 	}
-	dp->cfg = &cfg;
-	dp->tsc_hz = rte_get_tsc_hz();
-	if (workers_create(dp, err, sizeof(err)) < 0 || ports_init(dp, err, sizeof(err)) < 0 ||
-	    segments_init(dp, err, sizeof(err)) < 0 || sas_init(dp, err, sizeof(err)) < 0) {
+	if (dp_init(dp, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "isthmus-dp: %s\n", err);
 		goto out;
 	}
-	dp->fdb = fdb_create(dp, cfg.fdb_size);
-	if (dp->fdb == NULL) {
-		fprintf(stderr, "isthmus-dp: MAC table of %u entries: %s\n", cfg.fdb_size,
-			rte_strerror(rte_errno));
-		goto out;
-	}
-	if (telemetry_init(dp) < 0) {
-		fprintf(stderr, "isthmus-dp: cannot register the /isthmus/ telemetry commands\n");
-		goto out;
-	}
-	if (exception_init(dp, err, sizeof(err)) < 0 || ctl_dp_open(dp, err, sizeof(err)) < 0) {
+	if (ctl_dp_open(dp, err, sizeof(err)) < 0) {
 		fprintf(stderr, "isthmus-dp: %s\n", err);
 		goto out;
 	}
-	ports_assign(dp);
 	print_setup(dp);
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	for (unsigned w = 0; w < dp->nb_workers; w++)
-		rte_eal_remote_launch(worker_main, dp->worker[w], dp->worker[w]->lcore);
+	dp_launch(dp);
 	control_loop(dp, &o);
-	rte_eal_mp_wait_lcore();
-	exception_service(dp);
-	ports_drain(dp);
+	dp_halt(dp);
 
 	dp_stats_print(dp, stdout, 0);
 	rc = 0;
@@ -304,17 +252,7 @@ int main(int argc, char **argv)
 	}
 out:
 	ctl_dp_close(dp);
-	exception_fini(dp);
-	if (dp->nb_ports)
-		ports_close(dp);
-	fdb_free(dp->fdb);
-	sas_free(dp);
-	rte_hash_free(dp->vni_hash);
-	rte_free(dp->seg);
-	for (unsigned w = 0; w < dp->nb_workers; w++)
-		rte_free(dp->worker[w]);
-	rte_free(dp->qsbr);
-	rte_mempool_free(dp->pool);
+	dp_fini(dp);
 	config_free(&cfg);
 out_eal:
 	rte_eal_cleanup();

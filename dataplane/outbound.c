@@ -101,6 +101,8 @@ static inline void learn_and_decide(struct worker *w, struct out_burst *in, stru
 				fresh[nfresh++] = keys[i];
 			} else if (r == -1) {
 				dp_count(&w->stats, DP_C_fdb_limit, 1);
+			} else if (r == -2) {
+				dp_count(&w->stats, DP_C_fdb_full, 1);
 			}
 		}
 		if (!rte_is_unicast_ether_addr(&eth->dst_addr)) {
@@ -185,7 +187,7 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 			out_drop(w, &in, m, DROP(no_headroom));
 			continue;
 		}
-		encap_inner(hdr + OFF_INNER_IP, flen, c->local_vtep, c->peer_vtep,
+		encap_inner(hdr + OFF_INNER_IP, flen, c->local_vtep, c->peer_vtep, w->inner_sum,
 			    dp->seg[fwd.seg[i]].vxlan_vni_be);
 		ep[ne] = (struct esp_pkt){
 			.buf = hdr + OFF_ESP,
@@ -210,7 +212,7 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 		m->data_len = OFF_ESP + ep[i].len;
 		m->pkt_len = m->data_len;
 		encap_outer(rte_pktmbuf_mtod(m, uint8_t *), &nh, &up->mac, c->uplink_ip, c->peer_ip,
-			    w->udp_src_be, w->ip_id++, ep[i].len);
+			    w->outer_sum, w->udp_src_be, w->ip_id++, ep[i].len);
 		dp_count(&w->stats, DP_C_tunnel_out, 1);
 		port_tx_queue(w, dp->uplink, m);
 	}

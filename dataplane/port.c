@@ -212,6 +212,9 @@ void ports_assign(struct dp *dp)
 		for (uint16_t q = 0; q < dp->port[p].nb_rxq; q++) {
 			struct worker *wk = dp->worker[next++ % dp->nb_workers];
 
+			if (wk->nb_rxq == RTE_DIM(wk->rxq))
+				fatal("%s: worker %u has %u RX queues already", __func__, wk->idx,
+				      wk->nb_rxq);
 			wk->rxq[wk->nb_rxq++] = (struct rxq){ .port = p, .queue = q };
 		}
 }

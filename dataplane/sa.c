@@ -113,8 +113,6 @@ static int out_of_worker(const struct dp *dp, unsigned w)
 	return -1;
 }
 
-static int sa_del_locked(struct dp *dp, uint32_t spi, enum esp_dir dir);
-
 static int add_out(struct dp *dp, const struct sa_spec *s, struct esp_sa *sa)
 {
 	struct sa_out *o;
@@ -208,9 +206,7 @@ int sa_add(struct dp *dp, const struct sa_spec *s, char *err, size_t errlen)
 	sa = sa_make(dp, s, err, errlen);
 	if (sa == NULL)
 		return -EINVAL;
-	rte_spinlock_lock(&dp->sa_lock);
 	rc = s->dir == ESP_DIR_OUTBOUND ? add_out(dp, s, sa) : add_in(dp, s, sa);
-	rte_spinlock_unlock(&dp->sa_lock);
 	if (rc < 0) {
 		esp_sa_destroy(sa);
 		snprintf(err, errlen, "SA 0x%08x: %s", s->spi,
@@ -220,16 +216,6 @@ int sa_add(struct dp *dp, const struct sa_spec *s, char *err, size_t errlen)
 }
 
 int sa_del(struct dp *dp, uint32_t spi, enum esp_dir dir)
-{
-	int rc;
-
-	rte_spinlock_lock(&dp->sa_lock);
-	rc = sa_del_locked(dp, spi, dir);
-	rte_spinlock_unlock(&dp->sa_lock);
-	return rc;
-}
-
-static int sa_del_locked(struct dp *dp, uint32_t spi, enum esp_dir dir)
 {
 	if (dir == ESP_DIR_OUTBOUND) {
 		int i = find_out(dp, spi), p;

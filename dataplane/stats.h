@@ -34,6 +34,7 @@
 	X(fdb_learned, "MAC addresses learned")                                      \
 	X(fdb_moved, "MAC addresses moved between the local and the remote side")   \
 	X(fdb_limit, "MAC addresses not learned: segment table full")               \
+	X(fdb_full, "MAC addresses not learned: MAC table (mac_table_size) full")   \
 	/* outbound drops: local RX -> uplink TX */                                  \
 	X(drop_local_short, "local frame shorter than an Ethernet (802.1Q) header")  \
 	X(drop_multiseg, "packet in chained mbufs (larger than the mbuf data room)") \

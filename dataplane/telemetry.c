@@ -1,48 +1,88 @@
 /*
- * telemetry.c: isthmus-dp's counters through DPDK telemetry, so the stock
- * client reads them:
+ * telemetry.c: the dataplane's counters through DPDK telemetry, so that
+ * dpdk-telemetry.py (or isthmusctl) reads them from a running appliance:
  *
- *   dpdk-telemetry.py -f PREFIX   then   /isthmus/stats, /isthmus/drops,
- *   /isthmus/worker,N, /isthmus/segments, /isthmus/sas, /isthmus/ports
+ *   /isthmus/stats               all counters, summed over workers
+ *   /isthmus/worker,N            one worker's counters
+ *   /isthmus/segments            segment names
+ *   /isthmus/segment,NAME        VNI, VLAN, port, MAC count, limit, limit hits
+ *   /isthmus/sas                 SPIs, outbound then inbound
+ *   /isthmus/sa,SPI              one SA's counters (SPI decimal or 0x hex)
+ *   /isthmus/fdb,NAME            a segment's MAC table, "MAC side" (first 256)
  *
- * Callbacks run in EAL's telemetry thread. Counters are read without locks
- * (64-bit, single writer: a reading may be a burst behind); the SA lists,
- * which the main lcore changes, are read under dp->sa_lock.
+ * Callbacks run on the telemetry thread: counters are read as they are (a
+ * burst behind at worst), the MAC table under its writer lock, SAs from a
+ * snapshot the main lcore refreshes every 100 ms.
  */
 #include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
+#include <rte_spinlock.h>
 #include <rte_telemetry.h>
 
 #include "dp.h"
+#include "fdb.h"
 
 static struct dp *tel_dp;
+static bool tel_registered;
 
-static void add_counters(struct rte_tel_data *d, const struct dp_stats *s, bool drops_only)
+/*
+ * The SA lists change on the main lcore (control socket) and their SAs are
+ * freed there: the telemetry thread never walks them. The main lcore copies
+ * what telemetry shows into this snapshot (telemetry_snapshot()).
+ */
+struct tel_sa {
+	uint32_t spi;
+	bool out;
+	enum esp_backend backend;
+	struct esp_sa_stats st;
+};
+static rte_spinlock_t tel_lock = RTE_SPINLOCK_INITIALIZER;
+static struct tel_sa snap_sas[2 * DP_MAX_SA];
+static unsigned tel_nb_sas;
+
+void telemetry_snapshot(const struct dp *dp)
 {
-	for (int c = 0; c < DP_C_MAX; c++) {
-		const char *n = dp_counter_name(c);
+	static struct tel_sa tmp[2 * DP_MAX_SA];
+	unsigned n = 0;
 
-		if (!drops_only || strncmp(n, "drop_", 5) == 0)
-			rte_tel_data_add_dict_u64(d, n, s->c[c]);
+	for (uint16_t i = 0; i < dp->nb_sa_out; i++, n++) {
+		tmp[n] = (struct tel_sa){ .spi = dp->sa_out[i]->spi, .out = true,
+					  .backend = esp_sa_backend(dp->sa_out[i]->sa) };
+		esp_sa_get_stats(dp->sa_out[i]->sa, &tmp[n].st);
 	}
+	for (uint16_t i = 0; i < dp->nb_sa_in; i++, n++) {
+		tmp[n] = (struct tel_sa){ .spi = dp->sa_in[i]->spi, .out = false,
+					  .backend = esp_sa_backend(dp->sa_in[i]->sa) };
+		esp_sa_get_stats(dp->sa_in[i]->sa, &tmp[n].st);
+	}
+	rte_spinlock_lock(&tel_lock);
+	memcpy(snap_sas, tmp, n * sizeof(tmp[0]));
+	tel_nb_sas = n;
+	rte_spinlock_unlock(&tel_lock);
+}
+
+static void add_counters(struct rte_tel_data *d, const struct dp_stats *s)
+{
+	for (int c = 0; c < DP_C_MAX; c++)
+		rte_tel_data_add_dict_u64(d, dp_counter_name(c), s->c[c]);
 }
 
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct dp_stats s;
 
+	(void)cmd;
+	if (tel_dp == NULL)
+		return -1;
 	(void)params;
 	dp_stats_sum(tel_dp, &s);
 	rte_tel_data_start_dict(d);
-	add_counters(d, &s, strcmp(cmd, "/isthmus/drops") == 0);
-	if (strcmp(cmd, "/isthmus/stats") == 0) {
-		rte_tel_data_add_dict_u64(d, "fdb_aged", tel_dp->fdb_aged);
-		rte_tel_data_add_dict_u64(d, "workers", tel_dp->nb_workers);
-	}
+	add_counters(d, &s);
+	rte_tel_data_add_dict_u64(d, "fdb_aged", tel_dp->fdb_aged);
+	rte_tel_data_add_dict_u64(d, "fdb_entries", fdb_count(tel_dp->fdb));
 	return 0;
 }
 
@@ -52,98 +92,132 @@ static int tel_worker(const char *cmd, const char *params, struct rte_tel_data *
 	unsigned long w;
 
 	(void)cmd;
+	if (tel_dp == NULL)
+		return -1;
 	if (params == NULL || *params == '\0')
-		return -EINVAL;
+		return -1;
 	w = strtoul(params, &end, 10);
 	if (*end != '\0' || w >= tel_dp->nb_workers)
-		return -EINVAL;
+		return -1;
 	rte_tel_data_start_dict(d);
-	add_counters(d, &tel_dp->worker[w]->stats, false);
+	rte_tel_data_add_dict_int(d, "lcore", (int)tel_dp->worker[w]->lcore);
+	add_counters(d, &tel_dp->worker[w]->stats);
 	return 0;
+}
+
+static const struct segment *seg_by_name(const char *name)
+{
+	for (uint16_t i = 0; tel_dp != NULL && name != NULL && i < tel_dp->nb_seg; i++)
+		if (strcmp(tel_dp->seg[i].name, name) == 0)
+			return &tel_dp->seg[i];
+	return NULL;
 }
 
 static int tel_segments(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
+	if (tel_dp == NULL)
+		return -1;
 	(void)params;
-	rte_tel_data_start_dict(d);
-	for (uint16_t i = 0; i < tel_dp->nb_seg; i++) {
-		const struct segment *g = &tel_dp->seg[i];
-		struct rte_tel_data *c = rte_tel_data_alloc();
-
-		if (c == NULL)
-			return -ENOMEM;
-		rte_tel_data_start_dict(c);
-		rte_tel_data_add_dict_u64(c, "vni", g->vni);
-		rte_tel_data_add_dict_u64(c, "vlan", g->vlan);
-		rte_tel_data_add_dict_string(c, "port", tel_dp->port[g->port].name);
-		rte_tel_data_add_dict_u64(c, "macs", atomic_load(&g->mac_count));
-		rte_tel_data_add_dict_u64(c, "mac_limit", g->mac_limit);
-		rte_tel_data_add_dict_u64(c, "limit_hits", atomic_load(&g->limit_hits));
-		rte_tel_data_add_dict_container(d, g->name, c, 0);
-	}
+	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+	for (uint16_t i = 0; i < tel_dp->nb_seg; i++)
+		rte_tel_data_add_array_string(d, tel_dp->seg[i].name);
 	return 0;
 }
 
-static void add_sa(struct rte_tel_data *d, const char *dir, const struct esp_sa *sa, int worker)
+static int tel_segment(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct rte_tel_data *c = rte_tel_data_alloc();
-	struct esp_sa_stats st;
-	char key[32];
+	const struct segment *s = seg_by_name(params);
 
-	if (c == NULL)
-		return;
-	esp_sa_get_stats(sa, &st);
-	rte_tel_data_start_dict(c);
-	rte_tel_data_add_dict_string(c, "dir", dir);
-	rte_tel_data_add_dict_int(c, "worker", worker);
-	rte_tel_data_add_dict_u64(c, "packets", st.packets);
-	rte_tel_data_add_dict_u64(c, "bytes", st.bytes);
-	rte_tel_data_add_dict_u64(c, "seq", st.seq);
-	for (int e = 1; e < ESP_STATUS_MAX; e++)
-		rte_tel_data_add_dict_u64(c, esp_status_name(e), st.errors[e]);
-	snprintf(key, sizeof(key), "%s.0x%08x", dir, esp_sa_spi(sa));
-	rte_tel_data_add_dict_container(d, key, c, 0);
+	(void)cmd;
+	if (tel_dp == NULL)
+		return -1;
+	if (s == NULL)
+		return -1;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "vni", s->vni);
+	rte_tel_data_add_dict_string(d, "port", tel_dp->port[s->port].name);
+	rte_tel_data_add_dict_u64(d, "vlan", s->vlan);
+	rte_tel_data_add_dict_u64(d, "macs", atomic_load(&s->mac_count));
+	rte_tel_data_add_dict_u64(d, "mac_limit", s->mac_limit);
+	rte_tel_data_add_dict_u64(d, "limit_hits", atomic_load(&s->limit_hits));
+	rte_tel_data_add_dict_u64(d, "aging", s->aging_s);
+	return 0;
 }
 
 static int tel_sas(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
 	(void)params;
-	rte_tel_data_start_dict(d);
-	rte_spinlock_lock(&tel_dp->sa_lock);
-	for (uint16_t i = 0; i < tel_dp->nb_sa_out; i++)
-		add_sa(d, "out", tel_dp->sa_out[i]->sa, tel_dp->sa_out[i]->worker);
-	for (uint16_t i = 0; i < tel_dp->nb_sa_in; i++)
-		add_sa(d, "in", tel_dp->sa_in[i]->sa, atomic_load(&tel_dp->sa_in[i]->owner));
-	rte_spinlock_unlock(&tel_dp->sa_lock);
+	rte_tel_data_start_array(d, RTE_TEL_U64_VAL);
+	rte_spinlock_lock(&tel_lock);
+	for (unsigned i = 0; i < tel_nb_sas; i++)
+		rte_tel_data_add_array_u64(d, snap_sas[i].spi);
+	rte_spinlock_unlock(&tel_lock);
 	return 0;
 }
 
-static int tel_ports(const char *cmd, const char *params, struct rte_tel_data *d)
+static int tel_sa(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	(void)cmd;
-	(void)params;
-	rte_tel_data_start_dict(d);
-	for (uint16_t i = 0; i < tel_dp->nb_ports; i++) {
-		struct rte_tel_data *c = rte_tel_data_alloc();
-		struct rte_eth_stats es = { 0 };
-		const struct dp_port *p = &tel_dp->port[i];
+	struct tel_sa sa;
+	unsigned long spi;
+	char *end;
+	bool found = false;
 
-		if (c == NULL)
-			return -ENOMEM;
-		rte_eth_stats_get(p->port_id, &es);
-		rte_tel_data_start_dict(c);
-		rte_tel_data_add_dict_string(c, "role", p->role == PORT_UPLINK ? "uplink" : "local");
-		rte_tel_data_add_dict_u64(c, "port_id", p->port_id);
-		rte_tel_data_add_dict_u64(c, "ipackets", es.ipackets);
-		rte_tel_data_add_dict_u64(c, "opackets", es.opackets);
-		rte_tel_data_add_dict_u64(c, "ibytes", es.ibytes);
-		rte_tel_data_add_dict_u64(c, "obytes", es.obytes);
-		rte_tel_data_add_dict_u64(c, "imissed", es.imissed);
-		rte_tel_data_add_dict_u64(c, "ierrors", es.ierrors);
-		rte_tel_data_add_dict_u64(c, "oerrors", es.oerrors);
-		rte_tel_data_add_dict_container(d, p->name, c, 0);
+	(void)cmd;
+	if (params == NULL || *params == '\0')
+		return -1;
+	spi = strtoul(params, &end, 0);
+	if (*end != '\0')
+		return -1;
+	rte_spinlock_lock(&tel_lock);
+	for (unsigned i = 0; !found && i < tel_nb_sas; i++)
+		if (snap_sas[i].spi == spi) {
+			sa = snap_sas[i];
+			found = true;
+		}
+	rte_spinlock_unlock(&tel_lock);
+	if (!found)
+		return -1;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "dir", sa.out ? "out" : "in");
+	rte_tel_data_add_dict_string(d, "backend", esp_backend_name(sa.backend));
+	rte_tel_data_add_dict_u64(d, "packets", sa.st.packets);
+	rte_tel_data_add_dict_u64(d, "bytes", sa.st.bytes);
+	rte_tel_data_add_dict_u64(d, "seq", sa.st.seq);
+	for (int e = 1; e < ESP_STATUS_MAX; e++) {
+		char name[32];
+
+		/* Telemetry names allow [A-Za-z0-9_/.]: "no-room" becomes "no_room". */
+		snprintf(name, sizeof(name), "%s", esp_status_name(e));
+		for (char *c = name; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		rte_tel_data_add_dict_u64(d, name, sa.st.errors[e]);
+	}
+	return 0;
+}
+
+static int tel_fdb(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct segment *s = seg_by_name(params);
+	struct fdb_mac list[256];
+	unsigned n;
+
+	(void)cmd;
+	if (tel_dp == NULL)
+		return -1;
+	if (s == NULL)
+		return -1;
+	n = fdb_list(tel_dp->fdb, s->idx, list, RTE_DIM(list));
+	/* "MAC side" strings: a MAC is no valid telemetry dict key. */
+	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+	for (unsigned i = 0; i < n; i++) {
+		char mac[RTE_ETHER_ADDR_FMT_SIZE], line[RTE_ETHER_ADDR_FMT_SIZE + 8];
+
+		rte_ether_format_addr(mac, sizeof(mac), &list[i].mac);
+		snprintf(line, sizeof(line), "%s %s", mac, list[i].side == FDB_LOCAL ? "local" : "remote");
+		rte_tel_data_add_array_string(d, line);
 	}
 	return 0;
 }
@@ -151,18 +225,29 @@ static int tel_ports(const char *cmd, const char *params, struct rte_tel_data *d
 int telemetry_init(struct dp *dp)
 {
 	tel_dp = dp;
+	if (tel_registered)
+		return 0;
+	tel_registered = true;
 	if (rte_telemetry_register_cmd("/isthmus/stats", tel_stats,
 				       "Dataplane counters, summed over workers. No parameters") ||
-	    rte_telemetry_register_cmd("/isthmus/drops", tel_stats,
-				       "Drop counters only, one per reason. No parameters") ||
 	    rte_telemetry_register_cmd("/isthmus/worker", tel_worker,
-				       "Counters of one worker. Parameter: worker index") ||
+				       "One worker's counters. Parameter: worker index") ||
 	    rte_telemetry_register_cmd("/isthmus/segments", tel_segments,
-				       "Extended segments: VNI, VLAN, port, MAC counts. No parameters") ||
-	    rte_telemetry_register_cmd("/isthmus/sas", tel_sas,
-				       "SAs: packets, bytes, sequence number, errors by reason. No parameters") ||
-	    rte_telemetry_register_cmd("/isthmus/ports", tel_ports,
-				       "Ports by name: packets, bytes, misses, errors. No parameters"))
+				       "Extended segments. No parameters") ||
+	    rte_telemetry_register_cmd("/isthmus/segment", tel_segment,
+				       "One segment: VNI, VLAN, MACs, limit. Parameter: name") ||
+	    rte_telemetry_register_cmd("/isthmus/sas", tel_sas, "SPIs of the SAs. No parameters") ||
+	    rte_telemetry_register_cmd("/isthmus/sa", tel_sa, "One SA's counters. Parameter: SPI") ||
+	    rte_telemetry_register_cmd("/isthmus/fdb", tel_fdb,
+				       "A segment's MAC table (256 entries at most). Parameter: name"))
 		return -1;
 	return 0;
+}
+
+void telemetry_fini(void)
+{
+	tel_dp = NULL;
+	rte_spinlock_lock(&tel_lock);
+	tel_nb_sas = 0;
+	rte_spinlock_unlock(&tel_lock);
 }

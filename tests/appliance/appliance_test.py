@@ -184,17 +184,13 @@ def main():
         tel = telemetry("/isthmus/stats")
         check(tel.get("drop_unknown_spi") == c["drop_unknown_spi"],
               f"telemetry /isthmus/stats agrees (drop_unknown_spi {tel.get('drop_unknown_spi')})")
-        drops = telemetry("/isthmus/drops")
-        check(all(k.startswith("drop_") for k in drops) and "drop_icv" in drops,
-              f"/isthmus/drops lists {len(drops)} drop reasons, and only drops")
         w0 = telemetry("/isthmus/worker,0")
         check(w0.get("uplink_rx", 0) >= 1, "/isthmus/worker,0 has the worker's own counters")
-        segs = telemetry("/isthmus/segments")
-        check(segs.get("web", {}).get("vni") == 100, "/isthmus/segments shows segment web, VNI 100")
-        ports = telemetry("/isthmus/ports")
-        check(ports.get("uplink", {}).get("ipackets", 0) >= 5, "/isthmus/ports counts uplink packets")
+        seg = telemetry("/isthmus/segment,web")
+        check(seg.get("vni") == 100, f"/isthmus/segment,web shows VNI 100 ({seg})")
+        check("web" in json.dumps(telemetry("/isthmus/segments")), "/isthmus/segments lists web")
         sas = telemetry("/isthmus/sas")
-        check(isinstance(sas, dict) and len(sas) == 0, "/isthmus/sas answers: no SAs configured")
+        check(not sas, f"/isthmus/sas answers: no SAs configured ({sas})")
     finally:
         if dp.poll() is None:
             dp.send_signal(signal.SIGTERM)

@@ -18,7 +18,7 @@ from isthmus_pcap import (A_UP, A_UP_MAC, A_VTEP, B_UP, B_UP_MAC, B_VTEP, KEY_A_
 from scapy.all import (ARP, ICMP, IP, UDP, Dot1Q, Ether, IPv6, Raw)  # noqa: E402
 from scapy.layers.inet6 import ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr  # noqa: E402
 
-H1, H2, H3 = "02:00:00:00:01:01", "02:00:00:00:01:02", "02:00:00:00:01:03"
+H1, H2, H3, H4 = "02:00:00:00:01:01", "02:00:00:00:01:02", "02:00:00:00:01:03", "02:00:00:00:01:04"
 UNKNOWN = "02:00:00:00:09:09"   # never a source: unknown unicast
 
 
@@ -62,12 +62,33 @@ def local_frames():
         pad = ip_len - len(hdr)
         body = (MARKER * (pad // len(MARKER) + 1))[:pad]
         f.append(tag(vlan, Ether(src=H1 if vlan == 101 else H3, dst=UNKNOWN) / hdr / Raw(body)))
+    # The native VLAN (segment "native", untagged on A's trunk): an untagged
+    # frame, and a priority-tagged one (VID 0, PCP 5), which is untagged too.
+    f.append((0, bytes(Ether(src=H4, dst="ff:ff:ff:ff:ff:ff") / IP(src="203.0.113.4", dst="203.0.113.255") /
+                       UDP(sport=7, dport=7) / Raw(MARKER + b"-native"))))
+    f.append((0, bytes(Ether(src=H4, dst=UNKNOWN) / Dot1Q(vlan=0, prio=5) /
+                       IP(src="203.0.113.4", dst="203.0.113.99") / UDP(sport=7, dport=8) /
+                       Raw(MARKER + b"-priority"))))
     return f
 
 
 def strip_tag(frame):
-    """The frame as it travels in VXLAN: 802.1Q tag removed."""
-    return frame[:12] + frame[16:]
+    """The frame as it travels in VXLAN: 802.1Q tag (if any) removed."""
+    return frame[:12] + frame[16:] if frame[12:14] == b"\x81\x00" else frame
+
+
+def add_tag(frame, vlan):
+    """An untagged frame with an 802.1Q tag (PCP 0) inserted."""
+    return frame[:12] + b"\x81\x00" + struct.pack("!H", vlan) + frame[12:]
+
+
+def at_b_trunk(vlan, frame):
+    """What B's trunk sends for a frame A received on `vlan` (None: not the trunk)."""
+    if vlan == 101:
+        return retag(frame, 201)
+    if vlan == 0:
+        return add_tag(strip_tag(frame), 200)
+    return None
 
 
 def retag(frame, vlan):
@@ -97,6 +118,11 @@ def bad_uplink():
                      IP(src="192.0.2.%d" % (20 + n), dst="192.0.2.255") / UDP(dport=9) /
                      Raw(b"good %d" % n))
 
+    # First of all, a forgery from another MAC: it must not become B's next hop
+    forged = bytearray(esp(good_b_inner(frame(12)), seq_no=500))
+    forged[0:12] = bytes.fromhex(B_UP_MAC.replace(":", "")) + bytes.fromhex("026666666666")
+    forged[-3] ^= 0x40
+    out.append((bytes(forged), "drop_icv"))
     good1 = esp(good_b_inner(frame(1)))
     out.append((good1, None))
     out.append((esp(good_b_inner(frame(2))), None))

@@ -97,6 +97,13 @@ def run_dp(dp, workdir, name, config, ports, idle_ms=500, max_seconds=30, lcores
     """Run isthmus-dp on net_pcap vdevs: ports = [(rx_pcap, tx_pcap), ...] in
     vdev order net_pcap0, net_pcap1, ...; rx_pcap or tx_pcap may be lists (one
     queue per file). Returns (returncode, stats, stdout, stderr)."""
+    # The appliance's control socket goes to the work directory, not /run.
+    with open(config) as fh:
+        text = fh.read()
+    config = os.path.join(workdir, name + "-run.ini")
+    with open(config, "w") as fh:
+        fh.write(text.replace("[appliance]\n", "[appliance]\nrun_dir = %s\n" % os.path.join(workdir, "run-" + name), 1))
+    os.makedirs(os.path.join(workdir, "run-" + name), exist_ok=True)
     stats = os.path.join(workdir, name + "-stats.json")
     if os.path.exists(stats):
         os.unlink(stats)

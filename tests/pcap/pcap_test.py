@@ -12,8 +12,9 @@ CASE is one of
   bad      (test 3) bad uplink input: no output, and exactly the right counter
   bridge   (test 4) local destination not tunnelled, MAC move both ways,
            aging, the per-segment table limit
-  signal   SIGINT and SIGTERM stop a busy appliance cleanly: exit 0, final
-           counters printed and written, every frame accounted for
+  signal   DPDK telemetry (/isthmus/...) answers while the appliance is busy;
+           SIGINT and SIGTERM stop it cleanly: exit 0, final counters printed
+           and written, every frame accounted for
   workers  two workers on each side: each seals with its own SA and UDP
            source port; the peer opens each SA on one worker, and frames for a
            single-queue port reach it through the TX ring
@@ -25,7 +26,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_pcaps as G  # noqa: E402
-from isthmus_pcap import (A_UP, A_VTEP, B_UP, B_VTEP, KEY_A_TO_B, MARKER, SPI_A_TO_B,  # noqa: E402
+from isthmus_pcap import (A_UP, A_UP_MAC, A_VTEP, B_UP, B_VTEP, KEY_A_TO_B, MARKER, SPI_A_TO_B,  # noqa: E402
                           check_counters, esp_open, read, run_dp, write)
 
 FAILS = []
@@ -52,6 +53,14 @@ def unwrap_uplink(frame, key=KEY_A_TO_B):
     return out
 
 
+def ip_csum_ok(hdr):
+    """RFC 1071: the one's complement sum of a correct IPv4 header is 0xffff."""
+    total = sum(int.from_bytes(hdr[i:i + 2], "big") for i in range(0, len(hdr), 2))
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    return total == 0xffff
+
+
 def parse_vxlan(inner):
     """(src, dst, dport, flags, vni, frame) of inner IPv4/UDP/VXLAN."""
     src = ".".join(str(b) for b in inner[12:16])
@@ -72,11 +81,20 @@ def run_a(dp, src, work, local_pcap, name="a", config="a.ini", **kw):
 
 def case_encap(dp, src, work):
     frames = G.local_frames()
-    st, up, lo = run_a(dp, src, work, os.path.join(work, "local.pcap"))
+    # One frame over the MTU (a 1501-byte IP packet) last: dropped and counted
+    big = G.retag(frames[14][1] + b"!", 102)
+    assert len(frames[14][1]) == 1518
+    lpath = os.path.join(work, "local-big.pcap")
+    write(lpath, [f for _, f in frames] + [big])
+    st, up, lo = run_a(dp, src, work, lpath)
     check(len(up) == len(frames), "%d frames in, %d ESP packets out" % (len(frames), len(up)))
     check(lo == [], "nothing sent back on the local port")
     check(st["counters"]["tunnel_out"] == len(frames), "tunnel_out counts every frame")
-    check_counters(st, {})
+    try:
+        check_counters(st, {"drop_too_big": 1})
+        check(True, "the 1519-byte frame (over MTU 1500) is dropped as drop_too_big, nothing else")
+    except AssertionError as ex:
+        check(False, str(ex))
     # tshark's own dissection: UDP 4500, ESP, SPI, sequence numbers
     t = subprocess.run(["tshark", "-r", os.path.join(work, "a-uplink-out.pcap"), "-T", "fields",
                         "-e", "udp.dstport", "-e", "esp.spi", "-e", "esp.sequence",
@@ -92,10 +110,12 @@ def case_encap(dp, src, work):
     check(all(r[3] == A_UP and r[4] == B_UP for r in rows), "outer IPv4 %s -> %s" % (A_UP, B_UP))
     raw = open(os.path.join(work, "a-uplink-out.pcap"), "rb").read()
     check(MARKER not in raw and b"ISTHMUS" not in raw, "the clear-text marker appears nowhere on the uplink")
-    vni_of = {101: 5101, 102: 5102}
+    vni_of = {101: 5101, 102: 5102, 0: 5100}
     for i, ((vlan, f), pkt) in enumerate(zip(frames, up)):
         u = unwrap_uplink(pkt)
         s, d, dport, flags, vni, inner_frame = parse_vxlan(u["inner"])
+        check(ip_csum_ok(pkt[14:34]) and ip_csum_ok(u["inner"][:20]),
+              "packet %d: outer and inner IPv4 header checksums are right" % i)
         ok = (u["sport"] == 4500 and u["dport"] == 4500 and u["ucsum"] == 0 and u["nh"] == 4 and
               s == A_VTEP and d == B_VTEP and dport == 4789 and flags == 0x08 and vni == vni_of[vlan] and
               inner_frame == G.strip_tag(f) and len(pkt) <= 14 + 1700)
@@ -103,6 +123,7 @@ def case_encap(dp, src, work):
               "VXLAN %s->%s:4789 I flag, VNI %d, frame untagged and intact" % (i, vlan, len(f), A_VTEP,
                                                                                   B_VTEP, vni_of[vlan]))
     check(max(len(f) for _, f in frames) == 1518, "largest frame is 1518 bytes (MTU 1500, tagged)")
+    check(sum(1 for v, f in frames if v == 0) == 2, "the native VLAN: an untagged and a priority-tagged frame")
 
 
 def case_decap(dp, src, work):
@@ -114,10 +135,10 @@ def case_decap(dp, src, work):
     rc, st, _, _ = run_dp(dp, work, "b", os.path.join(src, "b.ini"),
                           [(e, outs[0]), (e, outs[1]), (os.path.join(work, "a-uplink-out.pcap"), outs[2])])
     trunk, db, back = (read(o) for o in outs)
-    want_trunk = [G.retag(f, 201) for v, f in frames if v == 101]
+    want_trunk = [G.at_b_trunk(v, f) for v, f in frames if v in (101, 0)]
     want_db = [G.strip_tag(f) for v, f in frames if v == 102]
-    check(trunk == want_trunk, "B's trunk: the %d VLAN 101 frames of A, byte for byte, in order, "
-          "as VLAN 201 (got %d)" % (len(want_trunk), len(trunk)))
+    check(trunk == want_trunk, "B's trunk: the %d VLAN 101 and native frames of A, byte for byte, in "
+          "order, as VLAN 201 and 200 (got %d)" % (len(want_trunk), len(trunk)))
     check(db == want_db, "B's access port: the %d VLAN 102 frames of A, byte for byte, in order, "
           "untagged (got %d)" % (len(want_db), len(db)))
     check(back == [], "split horizon: nothing back into the tunnel")
@@ -129,13 +150,22 @@ def case_bad(dp, src, work):
     cases, good = G.bad_uplink()
     e = os.path.join(work, "empty.pcap")
     outs = [os.path.join(work, n) for n in ("bad-trunk-out.pcap", "bad-db-out.pcap", "bad-uplink-out.pcap")]
-    rc, st, _, _ = run_dp(dp, work, "bad", os.path.join(src, "b.ini"),
+    # B without peer_mac: it must learn A's MAC from the first authenticated packet only
+    with open(os.path.join(work, "b-nomac.ini"), "w") as fh:
+        fh.write("".join(l for l in open(os.path.join(src, "b.ini")) if not l.startswith("peer_mac")))
+    rc, st, _, _ = run_dp(dp, work, "bad", os.path.join(work, "b-nomac.ini"),
                           [(e, outs[0]), (e, outs[1]), (os.path.join(work, "bad-uplink.pcap"), outs[2])])
     trunk, db, back = (read(o) for o in outs)
     want = [G.retag(f[:12] + b"\x81\x00\x00\x00" + f[12:], 201) for f in good]
     check(trunk == want, "only the %d good packets come out, intact and in order (got %d)" %
           (len(want), len(trunk)))
-    check(db == [] and back == [], "nothing on the other ports")
+    check(db == [], "nothing on the access port")
+    arp_req = [f for f in back if f[12:14] == b"\x08\x06" and f[20:22] == b"\x00\x01" and
+               f[38:42] == bytes([198, 18, 0, 1])]
+    check(back != [] and arp_req == back,
+          "only ARP requests for the next hop 198.18.0.1 leave B's uplink (%d)" % len(back))
+    check((st["nexthop"] or "").lower() == A_UP_MAC, "B learned the next hop %s from the first authenticated packet, "
+          "not from the forgery (nexthop %s)" % (A_UP_MAC, st["nexthop"]))
     expected = {}
     for _, c in cases:
         if c and c.startswith("drop_"):
@@ -149,8 +179,8 @@ def case_bad(dp, src, work):
     check(st["counters"]["exception"] == nexc, "%d packets for the exception path" % nexc)
     check(st["counters"]["tunnel_in"] == len(good), "tunnel_in = %d" % len(good))
     sa = [s for s in st["sas"] if s["dir"] == "in"][0]
-    check(sa["errors"]["icv"] == 2 and sa["errors"]["replayed"] == 1,
-          "the SA's own counters agree (icv 2, replayed 1): %s" % sa["errors"])
+    check(sa["errors"]["icv"] == expected["drop_icv"] and sa["errors"]["replayed"] == 1,
+          "the SA's own counters agree (icv %d, replayed 1): %s" % (expected["drop_icv"], sa["errors"]))
 
 
 def case_bridge(dp, src, work):
@@ -220,7 +250,7 @@ def case_workers(dp, src, work):
     rc, st, out, _ = run_dp(dp, work, "w-b", os.path.join(work, "b2.ini"),
                             [(e, outs[0]), (e, outs[1]), (aup, bup)], lcores=TWO_WORKERS)
     trunk, db = read(outs[0]), read(outs[1])
-    for port, got, want_of in (("trunk", trunk, lambda v, f: G.retag(f, 201) if v == 101 else None),
+    for port, got, want_of in (("trunk", trunk, G.at_b_trunk),
                                ("db", db, lambda v, f: G.strip_tag(f) if v == 102 else None)):
         want = [[want_of(v, f) for v, f in h if want_of(v, f)] for h in halves]
         whole = sorted(want[0] + want[1])
@@ -234,6 +264,21 @@ def case_workers(dp, src, work):
     pw = [w["tunnel_in"] for w in st["per_worker"]]
     check(sorted(pw) == sorted([len(halves[0]), len(halves[1])]), "each of B's workers opened one SA (%s)" % pw)
     check_counters(st, {})
+
+
+def telemetry(prefix, cmds):
+    """Answers of DPDK telemetry (the socket dpdk-telemetry.py uses) to `cmds`."""
+    import json
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix)
+    s.recv(16384)
+    out = {}
+    for c in cmds:
+        s.send(c.encode())
+        out[c] = list(json.loads(s.recv(65536)).values())[0]
+    s.close()
+    return out
 
 
 def case_signal(dp, src, work):
@@ -252,6 +297,19 @@ def case_signal(dp, src, work):
                "--", "-c", os.path.join(src, "a.ini"), "--stats-json", stats]
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         time.sleep(1.5)
+        if sig == signal.SIGINT:
+            tel = telemetry("isthmus-pcap-sig-%d" % os.getpid(),
+                            ["/isthmus/stats", "/isthmus/segments", "/isthmus/segment,web", "/isthmus/sas",
+                             "/isthmus/sa,0x1001", "/isthmus/fdb,web", "/isthmus/worker,0"])
+            check(tel["/isthmus/stats"]["tunnel_out"] > 0 and
+                  set(tel["/isthmus/stats"]) >= {"local_rx", "drop_icv", "drop_unknown_vni", "fdb_aged"},
+                  "telemetry /isthmus/stats: the counters of the running appliance")
+            check(tel["/isthmus/segments"] == ["web", "db", "native"] and tel["/isthmus/segment,web"]["vni"] == 5101 and
+                  tel["/isthmus/segment,web"]["macs"] == 1, "telemetry: segments and segment,web")
+            check(tel["/isthmus/sas"] == [0x1001, 0x2001] and tel["/isthmus/sa,0x1001"]["packets"] > 0 and
+                  tel["/isthmus/sa,0x1001"]["dir"] == "out", "telemetry: sas and sa,0x1001")
+            check(tel["/isthmus/fdb,web"] == [G.H1 + " local"], "telemetry: fdb,web lists H1 as local")
+            check(tel["/isthmus/worker,0"]["local_rx"] > 0, "telemetry: worker,0")
         t0 = time.time()
         p.send_signal(sig)
         try:

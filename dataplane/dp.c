@@ -1,0 +1,122 @@
+/*
+ * dp.c: bringing the dataplane up and down, in dependency order. Used by
+ * isthmus-dp (main.c) and by anything that runs the real paths in-process
+ * (benchmarks, tests).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+
+#include "dp.h"
+#include "encap.h"
+#include "fdb.h"
+
+static int workers_create(struct dp *dp, char *err, size_t errlen)
+{
+	unsigned lcore, i = 0;
+	size_t sz;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct worker *w;
+
+		if (i == DP_MAX_WORKERS)
+			break;
+		w = rte_zmalloc_socket("isthmus_worker", sizeof(*w), RTE_CACHE_LINE_SIZE,
+				       rte_lcore_to_socket_id(lcore));
+		if (w == NULL) {
+			snprintf(err, errlen, "worker %u: out of memory", i);
+			return -1;
+		}
+		w->dp = dp;
+		w->idx = i;
+		w->lcore = lcore;
+		w->burst = dp->cfg->burst;
+		w->udp_src_be = rte_cpu_to_be_16((uint16_t)(dp->cfg->src_port_base + i));
+		w->inner_sum = ipv4_sum_base(dp->cfg->local_vtep, dp->cfg->peer_vtep);
+		w->outer_sum = ipv4_sum_base(dp->cfg->uplink_ip, dp->cfg->peer_ip);
+		dp->worker[i++] = w;
+	}
+	if (i == 0) {
+		snprintf(err, errlen, "no worker lcore: give EAL at least two lcores (e.g. -l 0,1); "
+			 "the first is the main lcore, the others forward");
+		return -1;
+	}
+	dp->nb_workers = i;
+	sz = rte_rcu_qsbr_get_memsize(i);
+	dp->qsbr = rte_zmalloc("isthmus_qsbr", sz, RTE_CACHE_LINE_SIZE);
+	if (dp->qsbr == NULL || rte_rcu_qsbr_init(dp->qsbr, i) != 0) {
+		snprintf(err, errlen, "RCU: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen)
+{
+	dp->cfg = cfg;
+	dp->tsc_hz = rte_get_tsc_hz();
+	if (workers_create(dp, err, errlen) < 0 || ports_init(dp, err, errlen) < 0 ||
+	    segments_init(dp, err, errlen) < 0 || sas_init(dp, err, errlen) < 0)
+		return -1;
+	dp->fdb = fdb_create(dp, cfg->fdb_size);
+	if (dp->fdb == NULL) {
+		snprintf(err, errlen, "MAC table of %u entries: %s", cfg->fdb_size,
+			 rte_strerror(rte_errno));
+		return -1;
+	}
+	if (exception_init(dp, err, errlen) < 0)
+		return -1;
+	if (telemetry_init(dp) < 0) {
+		snprintf(err, errlen, "telemetry: cannot register /isthmus/ commands");
+		return -1;
+	}
+	/* Workers got their outbound SAs from sa.c (sa_add). */
+	ports_assign(dp);
+	telemetry_snapshot(dp);
+	return 0;
+}
+
+void dp_launch(struct dp *dp)
+{
+	dp->stop = false;
+	for (unsigned w = 0; w < dp->nb_workers; w++)
+		if (rte_eal_remote_launch(worker_main, dp->worker[w], dp->worker[w]->lcore) != 0)
+			fatal("%s: lcore %u is not free", __func__, dp->worker[w]->lcore);
+}
+
+void dp_halt(struct dp *dp)
+{
+	dp->stop = true;
+	rte_eal_mp_wait_lcore();
+	exception_service(dp);
+	ports_drain(dp);
+}
+
+void dp_fini(struct dp *dp)
+{
+	telemetry_fini();
+	exception_fini(dp);
+	if (dp->nb_ports)
+		ports_close(dp);
+	dp->nb_ports = 0;
+	fdb_free(dp->fdb);
+	dp->fdb = NULL;
+	sas_free(dp);
+	rte_hash_free(dp->vni_hash);
+	dp->vni_hash = NULL;
+	rte_free(dp->seg);
+	dp->seg = NULL;
+	for (unsigned w = 0; w < dp->nb_workers; w++)
+		rte_free(dp->worker[w]);
+	dp->nb_workers = 0;
+	rte_free(dp->qsbr);
+	dp->qsbr = NULL;
+	rte_mempool_free(dp->pool);
+	dp->pool = NULL;
+}

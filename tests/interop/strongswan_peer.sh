@@ -79,6 +79,11 @@ alive() {
 	[ "${st:0:1}" != Z ]
 }
 
+# start time of a process (clock ticks since boot): with the PID, its identity
+starttime() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}'; }
+# remember a process to stop at exit
+track() { PIDS+=("$1:$(starttime "$1")"); }
+
 dump_logs() {
 	for f in "$tmp"/*.log; do
 		[ -f "$f" ] || continue
@@ -98,7 +103,9 @@ cleanup() {
 	trap - EXIT INT TERM
 	# stop what we started, newest first, by PID
 	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-		pid=${PIDS[$i]}
+		pid=${PIDS[$i]%:*}
+		# the same process, not a later one that reuses an exited one's PID
+		[ "$(starttime "$pid")" = "${PIDS[$i]#*:}" ] || continue
 		kill -TERM "$pid" 2>/dev/null || continue
 		for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
 		kill -KILL "$pid" 2>/dev/null || true
@@ -204,7 +211,7 @@ log "topology: 4 namespaces, underlay $UL_A <-> $UL_B, VNI $VNI ($(t "$t1") s)"
 nsx "$NS_B" dumpcap -i up0 -q -w "$tmp/underlay.pcapng" -a duration:90 -c 2000 -f "udp port 4500" \
 	>"$tmp/dumpcap.log" 2>&1 </dev/null &
 PID_TS=$!
-PIDS+=("$PID_TS")
+track "$PID_TS"
 
 # ---------------------------------------------------------------- site B: strongSwan
 t1=$(date +%s.%N)
@@ -282,7 +289,7 @@ STRONGSWAN_CONF=$tmp/b/etc/strongswan.conf ip netns exec "$NS_B" \
 	unshare -m sh -c "mount --bind '$tmp/b/run' /run && exec /usr/lib/ipsec/charon" \
 	>"$tmp/charon-b.stdout.log" 2>&1 </dev/null &
 PID_CHARON=$!
-PIDS+=("$PID_CHARON")
+track "$PID_CHARON"
 wait_for 10 "strongSwan's vici socket" \
 	"alive $PID_CHARON && nsx $NS_B swanctl --stats --uri $VICI_B"
 alive "$PID_CHARON" || fail "charon exited"
@@ -336,7 +343,7 @@ ip netns exec "$NS_A" "$DP" -l 0,1 --no-huge -m 256 --no-pci --file-prefix=isti-
 	--vdev=net_af_packet0,iface=up0 --vdev=net_af_packet1,iface=web0 \
 	-- -c "$tmp/a/site-a.ini" >"$tmp/isthmus-dp-a.log" 2>&1 </dev/null &
 PID_DP=$!
-PIDS+=("$PID_DP")
+track "$PID_DP"
 wait_for 15 "isthmus-dp's exception TAP and control socket" \
 	"alive $PID_DP && nsx $NS_A ip link show isti-up && test -S $tmp/a/run/dp.sock"
 t_dp=$(t "$t1")
@@ -344,7 +351,7 @@ wait_for 15 "dumpcap capturing" "grep 'Capturing on' $tmp/dumpcap.log >/dev/null
 t1=$(date +%s.%N)
 ip netns exec "$NS_A" "$ISTHMUSD" -c "$tmp/a/site-a.ini" -d 1 >"$tmp/isthmusd-a.log" 2>&1 </dev/null &
 PID_D=$!
-PIDS+=("$PID_D")
+track "$PID_D"
 log "site A: isthmus-dp up ($t_dp s), isthmusd started (pid $PID_D)"
 
 # ---------------------------------------------------------------- IKE
@@ -405,7 +412,7 @@ log "capture stopped ($(t "$t1") s)"
 t1=$(date +%s.%N)
 nsx "$H_B" iperf3 -s -1 -D -B "$IP_HB" --pidfile "$tmp/iperf3.pid" >/dev/null 2>&1 || fail "iperf3 server"
 wait_for 5 "iperf3 server" "test -s $tmp/iperf3.pid && nsx $H_B ss -ltn | grep ':5201' >/dev/null"
-PIDS+=("$(cat "$tmp/iperf3.pid")")
+track "$(cat "$tmp/iperf3.pid")"
 out=$(nsx "$H_A" timeout 20 iperf3 -c "$IP_HB" -t 3 -J 2>"$tmp/iperf3.err") ||
 	fail "iperf3 A -> B: $(echo "$out" | tail -5) $(cat "$tmp/iperf3.err")"
 mbit=$(echo "$out" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin)["end"]; print("%.1f %d" % (d["sum_received"]["bits_per_second"]/1e6, d["sum_sent"]["retransmits"]))')
@@ -420,7 +427,7 @@ log "    site B UDP receive-buffer drops so far: ${rcvbuf:-?}"
 t1=$(date +%s.%N)
 nsx "$H_B" iperf3 -s -1 -D -B "$IP_HB" --pidfile "$tmp/iperf3b.pid" >/dev/null 2>&1 || fail "iperf3 server"
 wait_for 5 "iperf3 server" "test -s $tmp/iperf3b.pid && nsx $H_B ss -ltn | grep ':5201' >/dev/null"
-PIDS+=("$(cat "$tmp/iperf3b.pid")")
+track "$(cat "$tmp/iperf3b.pid")"
 out=$(nsx "$H_A" timeout 20 iperf3 -c "$IP_HB" -t 3 -J -R 2>"$tmp/iperf3.err") ||
 	fail "iperf3 B -> A: $(echo "$out" | tail -5) $(cat "$tmp/iperf3.err")"
 mbit=$(echo "$out" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin)["end"]; print("%.1f %d" % (d["sum_received"]["bits_per_second"]/1e6, d["sum_sent"]["retransmits"]))')
@@ -490,7 +497,7 @@ wait_for 10 "strongSwan dropping the IKE_SA of the stopped isthmusd" \
 	"! nsx $NS_B swanctl --list-sas --uri $VICI_B | grep ESTABLISHED >/dev/null"
 ip netns exec "$NS_A" "$ISTHMUSD" -c "$tmp/a/site-a.ini" -d 1 >"$tmp/isthmusd-a2.log" 2>&1 </dev/null &
 PID_D=$!
-PIDS+=("$PID_D")
+track "$PID_D"
 wait_for 10 "isthmusd (responder) up" "test -S $tmp/a/run/isthmusd.sock && alive $PID_D &&
 	grep 'started for peer .* (responder)' $tmp/isthmusd-a2.log"
 sleep 0.5

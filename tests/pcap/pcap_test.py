@@ -245,6 +245,25 @@ def case_workers(dp, src, work):
               "worker %d sealed its %d frames, in order, with its own SA 0x%04x (seq 1..%d) from UDP port %d"
               % (i, len(halves[i]), spi, len(halves[i]), sport))
     check(read(alo[0]) + read(alo[1]) == [], "nothing back on A's local port")
+    # One worker at B, the two SAs interleaved in every burst: each burst is
+    # opened SA by SA, and the frames still leave in arrival order.
+    p0, p1 = read(aup[0]), read(aup[1])
+    mixed, order = [], []
+    for i in range(max(len(p0), len(p1))):
+        for k, pk in ((0, p0), (1, p1)):
+            if i < len(pk):
+                mixed.append(pk[i])
+                order.append(halves[k][i])
+    mpath = os.path.join(work, "w-mixed.pcap")
+    write(mpath, mixed)
+    mouts = [os.path.join(work, n) for n in ("w-m-trunk.pcap", "w-m-db.pcap", "w-m-up.pcap")]
+    rc, st, _, _ = run_dp(dp, work, "w-m", os.path.join(work, "b2.ini"),
+                          [(e, mouts[0]), (e, mouts[1]), (mpath, mouts[2])])
+    want_t = [G.at_b_trunk(v, f) for v, f in order if G.at_b_trunk(v, f)]
+    want_d = [G.strip_tag(f) for v, f in order if v == 102]
+    check(read(mouts[0]) == want_t and read(mouts[1]) == want_d,
+          "one worker, two SAs interleaved: every frame, in arrival order (%d + %d)" % (len(want_t), len(want_d)))
+    check_counters(st, {})
     outs = [os.path.join(work, n) for n in ("w-b-trunk.pcap", "w-b-db.pcap")]
     bup = [os.path.join(work, "w-b-up-%d.pcap" % i) for i in (0, 1)]
     rc, st, out, _ = run_dp(dp, work, "w-b", os.path.join(work, "b2.ini"),

@@ -315,7 +315,10 @@ def case_signal(dp, src, work):
                "--vdev=net_pcap1,rx_pcap=%s,tx_pcap=/dev/null" % os.path.join(work, "empty.pcap"),
                "--", "-c", os.path.join(src, "a.ini"), "--stats-json", stats]
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        time.sleep(1.5)
+        head = ""
+        while "polls" not in head and p.poll() is None:   # the set-up report: workers run
+            head += p.stdout.readline()
+        time.sleep(1.0)
         if sig == signal.SIGINT:
             tel = telemetry("isthmus-pcap-sig-%d" % os.getpid(),
                             ["/isthmus/stats", "/isthmus/segments", "/isthmus/segment,web", "/isthmus/sas",
@@ -340,6 +343,7 @@ def case_signal(dp, src, work):
         import json
         st = json.load(open(stats)) if os.path.exists(stats) else None
         c = st["counters"] if st else {}
+        out = head + out
         check(p.returncode == 0 and took < 5 and "counters (1 workers)" in out and st is not None,
               "%s: exit %s after %.2f s, final counters printed and written" % (sig.name, p.returncode, took))
         check(c.get("local_rx", 0) > 1000 and c.get("local_rx") == c.get("tunnel_out") == c.get("uplink_tx"),

@@ -84,15 +84,18 @@ def case_encap(dp, src, work):
     # One frame over the MTU (a 1501-byte IP packet) last: dropped and counted
     big = G.retag(frames[14][1] + b"!", 102)
     assert len(frames[14][1]) == 1518
+    # ... and a 3000-byte one, larger than an mbuf: net_pcap chains mbufs for it
+    huge = G.retag(frames[14][1] + b"#" * (3000 - 1518), 102)
     lpath = os.path.join(work, "local-big.pcap")
-    write(lpath, [f for _, f in frames] + [big])
+    write(lpath, [f for _, f in frames] + [big, huge])
     st, up, lo = run_a(dp, src, work, lpath)
     check(len(up) == len(frames), "%d frames in, %d ESP packets out" % (len(frames), len(up)))
     check(lo == [], "nothing sent back on the local port")
     check(st["counters"]["tunnel_out"] == len(frames), "tunnel_out counts every frame")
     try:
-        check_counters(st, {"drop_too_big": 1})
-        check(True, "the 1519-byte frame (over MTU 1500) is dropped as drop_too_big, nothing else")
+        check_counters(st, {"drop_too_big": 1, "drop_multiseg": 1})
+        check(True, "the 1519-byte frame (over MTU 1500) is dropped as drop_too_big, the 3000-byte "
+              "one (chained mbufs) as drop_multiseg, nothing else")
     except AssertionError as ex:
         check(False, str(ex))
     # tshark's own dissection: UDP 4500, ESP, SPI, sequence numbers

@@ -232,7 +232,10 @@ int pairing_svc_pair(struct pairing_svc *p, const char *text, char *msg, size_t 
 		snprintf(msg, len, "this token is from %s, but the configured peer is %s", a, b);
 		goto out;
 	}
-	fd = udp_socket(p->s.local_ip, 0, msg, len);
+	/* From the pairing port itself: the peer's dataplane hands only the
+	 * pairing port (like IKE's 500 and 4500) to its kernel, so the answer
+	 * must come back to it. */
+	fd = udp_socket(p->s.local_ip, p->s.pairing_port, msg, len);
 	if (fd < 0)
 		goto out;
 	to.sin_addr.s_addr = t.ip;

@@ -16,6 +16,7 @@
 #include <rte_common.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+#include <rte_spinlock.h>
 
 #include "config.h"
 #include "esp.h"

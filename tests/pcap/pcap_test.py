@@ -15,6 +15,8 @@ CASE is one of
   signal   DPDK telemetry (/isthmus/...) answers while the appliance is busy;
            SIGINT and SIGTERM stop it cleanly: exit 0, final counters printed
            and written, every frame accounted for
+  segments 1000 segments on one trunk: each VLAN reaches its own VNI, an
+           unconfigured VLAN is dropped and counted
   workers  two workers on each side: each seals with its own SA and UDP
            source port; the peer opens each SA on one worker, and frames for a
            single-queue port reach it through the TX ring
@@ -216,6 +218,32 @@ def case_bridge(dp, src, work):
     check_counters(st, {"drop_local_dst": 2, "drop_ethertype": 1})
 
 
+def case_segments(dp, src, work):
+    base = open(os.path.join(src, "a.ini")).read()
+    head, tail = base.split("[segment web]", 1)
+    tail = tail[tail.index("; TEST ONLY"):]
+    segs = "".join("[segment s%d]\nvlan = %d\nvni = %d\n\n" % (v, v, 100000 + v) for v in range(1, 1001))
+    cfg = os.path.join(work, "many.ini")
+    with open(cfg, "w") as fh:
+        fh.write(head + segs + tail)
+    vlans = [1, 2, 77, 500, 999, 1000, 1001]
+    frames = [bytes(G.Ether(src="02:00:00:00:05:%02x" % (i + 1), dst="ff:ff:ff:ff:ff:ff") / G.Dot1Q(vlan=v) /
+                    G.IP(src="192.0.2.1", dst="192.0.2.255") / G.UDP(dport=9) / G.Raw(b"vlan %d" % v))
+              for i, v in enumerate(vlans)]
+    lpath = os.path.join(work, "many-local.pcap")
+    write(lpath, frames)
+    st, up, lo = run_a(dp, src, work, lpath, name="many", config=cfg)
+    got = [(parse_vxlan(unwrap_uplink(p)["inner"])[4], parse_vxlan(unwrap_uplink(p)["inner"])[5]) for p in up]
+    want = [(100000 + v, G.strip_tag(f)) for v, f in zip(vlans, frames) if v <= 1000]
+    check(len(st["segments"]) == 1000, "1000 segments configured")
+    check(got == want, "VLANs 1, 2, 77, 500, 999, 1000 each reach VNI 100000 + VLAN, frames intact")
+    try:
+        check_counters(st, {"drop_unknown_vlan": 1})
+        check(True, "VLAN 1001 (no segment) is dropped as drop_unknown_vlan")
+    except AssertionError as ex:
+        check(False, str(ex))
+
+
 KEY_A_TO_B_1 = bytes.fromhex(
     "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3fa4a5a6a7")
 TWO_WORKERS = ("--lcores", "0@0,1@1,2@0")   # main lcore + 2 workers on 2 CPUs
@@ -400,7 +428,8 @@ def main():
     os.makedirs(work, exist_ok=True)
     subprocess.run([sys.executable, os.path.join(src, "gen_pcaps.py"), work], check=True)
     {"encap": case_encap, "decap": case_decap, "bad": case_bad, "bridge": case_bridge,
-     "config": case_config, "workers": case_workers, "signal": case_signal}[case](dp, src, work)
+     "config": case_config, "workers": case_workers, "signal": case_signal,
+     "segments": case_segments}[case](dp, src, work)
     if FAILS:
         print("%d check(s) failed" % len(FAILS))
         return 1

@@ -29,7 +29,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_pcaps as G  # noqa: E402
 from isthmus_pcap import (A_UP, A_UP_MAC, A_VTEP, B_UP, B_VTEP, KEY_A_TO_B, MARKER, SPI_A_TO_B,  # noqa: E402
-                          check_counters, esp_open, read, run_dp, write)
+                          check_counters, esp_open, read, remove_runtime_dir, run_dp, write)
 
 FAILS = []
 
@@ -371,6 +371,7 @@ def case_signal(dp, src, work):
             p.kill()
             out, _ = p.communicate()
         took = time.time() - t0
+        remove_runtime_dir("isthmus-pcap-sig-%d" % os.getpid())
         import json
         st = json.load(open(stats)) if os.path.exists(stats) else None
         c = st["counters"] if st else {}
@@ -418,6 +419,7 @@ def case_config(dp, src, work):
     m = re.search(r"bad\.ini:(\d+):", p.stderr)
     check(m is not None and lines[int(m.group(1)) - 1].strip() == "vni = 0",
           "the line number points at 'vni = 0' (%s)" % (m.group(0) if m else p.stderr.strip()))
+    remove_runtime_dir("isthmus-pcap-cfg-%d" % os.getpid())
     p = subprocess.run([dp, "--help"], capture_output=True, text=True, timeout=30)
     check(p.returncode == 0 and "--config" in p.stdout and "--stats-json" in p.stdout, "--help")
 

@@ -84,7 +84,7 @@ int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen
 
 void dp_launch(struct dp *dp)
 {
-	dp->stop = false;
+	/* dp->stop is left alone: a signal during start-up must still stop us. */
 	for (unsigned w = 0; w < dp->nb_workers; w++)
 		if (rte_eal_remote_launch(worker_main, dp->worker[w], dp->worker[w]->lcore) != 0)
 			fatal("%s: lcore %u is not free", __func__, dp->worker[w]->lcore);

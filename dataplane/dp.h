@@ -177,7 +177,7 @@ struct worker {
  * @return 0, or -1 with a reason in @p err
  */
 int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen);
-/** Start every worker on its lcore. */
+/** Start every worker on its lcore (they return at once if dp->stop is set). */
 void dp_launch(struct dp *dp);
 /** Stop the workers and send what they left in the TX rings. */
 void dp_halt(struct dp *dp);

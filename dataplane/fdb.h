@@ -14,6 +14,9 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
 
 #include <rte_ether.h>
 #include <rte_hash.h>
@@ -39,13 +42,13 @@ struct fdb {
 	rte_spinlock_t lock;        /**< serialises writers: new MACs and aging only */
 };
 
+/** Key of @p mac on segment @p seg: seg << 48 | the MAC as a 48-bit big-endian number. */
 static inline fdb_key_t fdb_key(uint16_t seg, const struct rte_ether_addr *mac)
 {
-	fdb_key_t k = (fdb_key_t)seg << 48;
+	uint64_t v = 0;
 
-	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
-		k |= (fdb_key_t)mac->addr_bytes[i] << (8 * (5 - i));
-	return k;
+	memcpy(&v, mac->addr_bytes, RTE_ETHER_ADDR_LEN); /* one unaligned load */
+	return (fdb_key_t)seg << 48 | rte_be_to_cpu_64(v) >> 16;
 }
 
 /** Create the table for @p size MACs; workers register on @p dp->qsbr. */

@@ -103,7 +103,16 @@ static inline void open_by_sa(struct in_burst *b)
 	struct esp_pkt tmp[DP_BURST_MAX];
 	uint16_t idx[DP_BURST_MAX];
 	uint64_t done = 0;
+	uint16_t same = 1;
 
+	/* The common case: the whole burst is one SA (one peer worker). */
+	while (same < b->n && b->sa[same] == b->sa[0])
+		same++;
+	if (b->n == 0 || same == b->n) {
+		if (b->n)
+			esp_open_burst(b->sa[0]->sa, b->ep, b->n);
+		return;
+	}
 	for (uint16_t i = 0; i < b->n; i++) {
 		struct sa_in *sa = b->sa[i];
 		uint16_t k = 0;

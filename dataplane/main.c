@@ -215,6 +215,9 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
+	/* From the start: a SIGTERM during start-up stops us cleanly too. */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	n = rte_eal_init(argc, argv);
 	if (n < 0) {
 		fprintf(stderr, "isthmus-dp: EAL initialisation failed: %s (see --help)\n",
@@ -238,8 +241,6 @@ int main(int argc, char **argv)
 	}
 	print_setup(dp);
 
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	dp_launch(dp);
 	control_loop(dp, &o);
 	dp_halt(dp);

@@ -133,6 +133,7 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 	struct out_burst in = { .n = 0, .ndead = 0 }, fwd = { .n = 0, .ndead = 0 };
 	struct esp_pkt ep[DP_BURST_MAX];
 	struct rte_ether_addr nh;
+	struct esp_sa *sa;
 	uint16_t ne = 0;
 
 	dp_count(&w->stats, DP_C_local_rx, n);
@@ -155,6 +156,9 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 			out_drop(w, &in, m, DROP(src_mcast));
 			continue;
 		}
+		/* The tunnel headers go into the headroom: get its lines coming. */
+		rte_prefetch0(rte_pktmbuf_mtod(m, uint8_t *) - TUN_HDR_LEN);
+		rte_prefetch0(rte_pktmbuf_mtod(m, uint8_t *) - TUN_HDR_LEN + RTE_CACHE_LINE_SIZE);
 		in.seg[in.n] = s;
 		in.m[in.n++] = m;
 	}
@@ -164,9 +168,12 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 	learn_and_decide(w, &in, &fwd);
 	if (fwd.n == 0)
 		goto out;
-	if (unlikely(w->sa_out == NULL || !nexthop_mac(&dp->nh, &nh))) {
+	/* One read per burst: the control socket may swap the SA (rekey); the old
+	 * one lives until this worker's next quiescent state (sa.c). */
+	sa = __atomic_load_n(&w->sa_out, __ATOMIC_ACQUIRE);
+	if (unlikely(sa == NULL || !nexthop_mac(&dp->nh, &nh))) {
 		for (uint16_t i = 0; i < fwd.n; i++)
-			out_drop(w, &in, fwd.m[i], w->sa_out ? DROP(no_nexthop) : DROP(no_sa));
+			out_drop(w, &in, fwd.m[i], sa ? DROP(no_nexthop) : DROP(no_sa));
 		fwd.n = 0;
 		goto out;
 	}
@@ -199,7 +206,7 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 	}
 
 	/* 4. Seal the burst with this worker's SA. */
-	esp_seal_burst(w->sa_out, ep, ne);
+	esp_seal_burst(sa, ep, ne);
 
 	/* 5. Outer headers toward the peer, onto the uplink. */
 	for (uint16_t i = 0; i < ne; i++) {

@@ -92,6 +92,12 @@ def read(path):
     return out
 
 
+def remove_runtime_dir(prefix):
+    """DPDK leaves /var/run/dpdk/PREFIX behind: remove ours once the process is gone."""
+    import shutil
+    shutil.rmtree(os.path.join("/var/run/dpdk", prefix), ignore_errors=True)
+
+
 def run_dp(dp, workdir, name, config, ports, idle_ms=500, max_seconds=30, lcores=("-l", "0,1"),
            expect_ok=True):
     """Run isthmus-dp on net_pcap vdevs: ports = [(rx_pcap, tx_pcap), ...] in
@@ -117,7 +123,10 @@ def run_dp(dp, workdir, name, config, ports, idle_ms=500, max_seconds=30, lcores
                                                       ["tx_pcap=" + t for t in tx]))
     cmd += ["--", "-c", config, "--exit-when-idle", str(idle_ms),
             "--max-seconds", str(max_seconds), "--stats-json", stats]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=max_seconds + 30)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=max_seconds + 30)
+    finally:
+        remove_runtime_dir("isthmus-pcap-%s-%d" % (name, os.getpid()))
     sys.stdout.write(p.stdout)
     sys.stderr.write(p.stderr)
     if expect_ok and p.returncode != 0:

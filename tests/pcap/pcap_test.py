@@ -15,6 +15,8 @@ CASE is one of
   signal   DPDK telemetry (/isthmus/...) answers while the appliance is busy;
            SIGINT and SIGTERM stop it cleanly: exit 0, final counters printed
            and written, every frame accounted for
+  segments 1000 segments on one trunk: each VLAN reaches its own VNI, an
+           unconfigured VLAN is dropped and counted
   workers  two workers on each side: each seals with its own SA and UDP
            source port; the peer opens each SA on one worker, and frames for a
            single-queue port reach it through the TX ring
@@ -27,7 +29,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_pcaps as G  # noqa: E402
 from isthmus_pcap import (A_UP, A_UP_MAC, A_VTEP, B_UP, B_VTEP, KEY_A_TO_B, MARKER, SPI_A_TO_B,  # noqa: E402
-                          check_counters, esp_open, read, run_dp, write)
+                          check_counters, esp_open, read, remove_runtime_dir, run_dp, write)
 
 FAILS = []
 
@@ -84,15 +86,18 @@ def case_encap(dp, src, work):
     # One frame over the MTU (a 1501-byte IP packet) last: dropped and counted
     big = G.retag(frames[14][1] + b"!", 102)
     assert len(frames[14][1]) == 1518
+    # ... and a 3000-byte one, larger than an mbuf: net_pcap chains mbufs for it
+    huge = G.retag(frames[14][1] + b"#" * (3000 - 1518), 102)
     lpath = os.path.join(work, "local-big.pcap")
-    write(lpath, [f for _, f in frames] + [big])
+    write(lpath, [f for _, f in frames] + [big, huge])
     st, up, lo = run_a(dp, src, work, lpath)
     check(len(up) == len(frames), "%d frames in, %d ESP packets out" % (len(frames), len(up)))
     check(lo == [], "nothing sent back on the local port")
     check(st["counters"]["tunnel_out"] == len(frames), "tunnel_out counts every frame")
     try:
-        check_counters(st, {"drop_too_big": 1})
-        check(True, "the 1519-byte frame (over MTU 1500) is dropped as drop_too_big, nothing else")
+        check_counters(st, {"drop_too_big": 1, "drop_multiseg": 1})
+        check(True, "the 1519-byte frame (over MTU 1500) is dropped as drop_too_big, the 3000-byte "
+              "one (chained mbufs) as drop_multiseg, nothing else")
     except AssertionError as ex:
         check(False, str(ex))
     # tshark's own dissection: UDP 4500, ESP, SPI, sequence numbers
@@ -213,6 +218,32 @@ def case_bridge(dp, src, work):
     check_counters(st, {"drop_local_dst": 2, "drop_ethertype": 1})
 
 
+def case_segments(dp, src, work):
+    base = open(os.path.join(src, "a.ini")).read()
+    head, tail = base.split("[segment web]", 1)
+    tail = tail[tail.index("; TEST ONLY"):]
+    segs = "".join("[segment s%d]\nvlan = %d\nvni = %d\n\n" % (v, v, 100000 + v) for v in range(1, 1001))
+    cfg = os.path.join(work, "many.ini")
+    with open(cfg, "w") as fh:
+        fh.write(head + segs + tail)
+    vlans = [1, 2, 77, 500, 999, 1000, 1001]
+    frames = [bytes(G.Ether(src="02:00:00:00:05:%02x" % (i + 1), dst="ff:ff:ff:ff:ff:ff") / G.Dot1Q(vlan=v) /
+                    G.IP(src="192.0.2.1", dst="192.0.2.255") / G.UDP(dport=9) / G.Raw(b"vlan %d" % v))
+              for i, v in enumerate(vlans)]
+    lpath = os.path.join(work, "many-local.pcap")
+    write(lpath, frames)
+    st, up, lo = run_a(dp, src, work, lpath, name="many", config=cfg)
+    got = [(parse_vxlan(unwrap_uplink(p)["inner"])[4], parse_vxlan(unwrap_uplink(p)["inner"])[5]) for p in up]
+    want = [(100000 + v, G.strip_tag(f)) for v, f in zip(vlans, frames) if v <= 1000]
+    check(len(st["segments"]) == 1000, "1000 segments configured")
+    check(got == want, "VLANs 1, 2, 77, 500, 999, 1000 each reach VNI 100000 + VLAN, frames intact")
+    try:
+        check_counters(st, {"drop_unknown_vlan": 1})
+        check(True, "VLAN 1001 (no segment) is dropped as drop_unknown_vlan")
+    except AssertionError as ex:
+        check(False, str(ex))
+
+
 KEY_A_TO_B_1 = bytes.fromhex(
     "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3fa4a5a6a7")
 TWO_WORKERS = ("--lcores", "0@0,1@1,2@0")   # main lcore + 2 workers on 2 CPUs
@@ -245,6 +276,25 @@ def case_workers(dp, src, work):
               "worker %d sealed its %d frames, in order, with its own SA 0x%04x (seq 1..%d) from UDP port %d"
               % (i, len(halves[i]), spi, len(halves[i]), sport))
     check(read(alo[0]) + read(alo[1]) == [], "nothing back on A's local port")
+    # One worker at B, the two SAs interleaved in every burst: each burst is
+    # opened SA by SA, and the frames still leave in arrival order.
+    p0, p1 = read(aup[0]), read(aup[1])
+    mixed, order = [], []
+    for i in range(max(len(p0), len(p1))):
+        for k, pk in ((0, p0), (1, p1)):
+            if i < len(pk):
+                mixed.append(pk[i])
+                order.append(halves[k][i])
+    mpath = os.path.join(work, "w-mixed.pcap")
+    write(mpath, mixed)
+    mouts = [os.path.join(work, n) for n in ("w-m-trunk.pcap", "w-m-db.pcap", "w-m-up.pcap")]
+    rc, st, _, _ = run_dp(dp, work, "w-m", os.path.join(work, "b2.ini"),
+                          [(e, mouts[0]), (e, mouts[1]), (mpath, mouts[2])])
+    want_t = [G.at_b_trunk(v, f) for v, f in order if G.at_b_trunk(v, f)]
+    want_d = [G.strip_tag(f) for v, f in order if v == 102]
+    check(read(mouts[0]) == want_t and read(mouts[1]) == want_d,
+          "one worker, two SAs interleaved: every frame, in arrival order (%d + %d)" % (len(want_t), len(want_d)))
+    check_counters(st, {})
     outs = [os.path.join(work, n) for n in ("w-b-trunk.pcap", "w-b-db.pcap")]
     bup = [os.path.join(work, "w-b-up-%d.pcap" % i) for i in (0, 1)]
     rc, st, out, _ = run_dp(dp, work, "w-b", os.path.join(work, "b2.ini"),
@@ -296,7 +346,10 @@ def case_signal(dp, src, work):
                "--vdev=net_pcap1,rx_pcap=%s,tx_pcap=/dev/null" % os.path.join(work, "empty.pcap"),
                "--", "-c", os.path.join(src, "a.ini"), "--stats-json", stats]
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        time.sleep(1.5)
+        head = ""
+        while "polls" not in head and p.poll() is None:   # the set-up report: workers run
+            head += p.stdout.readline()
+        time.sleep(1.0)
         if sig == signal.SIGINT:
             tel = telemetry("isthmus-pcap-sig-%d" % os.getpid(),
                             ["/isthmus/stats", "/isthmus/segments", "/isthmus/segment,web", "/isthmus/sas",
@@ -318,9 +371,11 @@ def case_signal(dp, src, work):
             p.kill()
             out, _ = p.communicate()
         took = time.time() - t0
+        remove_runtime_dir("isthmus-pcap-sig-%d" % os.getpid())
         import json
         st = json.load(open(stats)) if os.path.exists(stats) else None
         c = st["counters"] if st else {}
+        out = head + out
         check(p.returncode == 0 and took < 5 and "counters (1 workers)" in out and st is not None,
               "%s: exit %s after %.2f s, final counters printed and written" % (sig.name, p.returncode, took))
         check(c.get("local_rx", 0) > 1000 and c.get("local_rx") == c.get("tunnel_out") == c.get("uplink_tx"),
@@ -364,6 +419,7 @@ def case_config(dp, src, work):
     m = re.search(r"bad\.ini:(\d+):", p.stderr)
     check(m is not None and lines[int(m.group(1)) - 1].strip() == "vni = 0",
           "the line number points at 'vni = 0' (%s)" % (m.group(0) if m else p.stderr.strip()))
+    remove_runtime_dir("isthmus-pcap-cfg-%d" % os.getpid())
     p = subprocess.run([dp, "--help"], capture_output=True, text=True, timeout=30)
     check(p.returncode == 0 and "--config" in p.stdout and "--stats-json" in p.stdout, "--help")
 
@@ -374,7 +430,8 @@ def main():
     os.makedirs(work, exist_ok=True)
     subprocess.run([sys.executable, os.path.join(src, "gen_pcaps.py"), work], check=True)
     {"encap": case_encap, "decap": case_decap, "bad": case_bad, "bridge": case_bridge,
-     "config": case_config, "workers": case_workers, "signal": case_signal}[case](dp, src, work)
+     "config": case_config, "workers": case_workers, "signal": case_signal,
+     "segments": case_segments}[case](dp, src, work)
     if FAILS:
         print("%d check(s) failed" % len(FAILS))
         return 1

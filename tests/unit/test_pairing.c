@@ -49,7 +49,12 @@ START_TEST(test_token_roundtrip_and_garbage)
 	char text[PAIRING_TOKEN_MAX], err[128];
 	struct pairing_token t = token_via_text();
 
-	ck_assert_mem_eq(&t, &offer.t, sizeof(t));
+	/* field by field: the struct's padding bytes are not part of a token */
+	ck_assert_uint_eq(t.ip, offer.t.ip);
+	ck_assert_uint_eq(t.port, offer.t.port);
+	ck_assert_mem_eq(t.fpr, offer.t.fpr, sizeof(t.fpr));
+	ck_assert_mem_eq(t.secret, offer.t.secret, sizeof(t.secret));
+	ck_assert_uint_eq(t.expires, offer.t.expires);
 	ck_assert_int_eq(pairing_token_encode(&offer.t, text, sizeof(text)), 0);
 	ck_assert_int_eq(strncmp(text, PAIRING_TOKEN_PREFIX, strlen(PAIRING_TOKEN_PREFIX)), 0);
 	ck_assert_int_eq(pairing_token_encode(&offer.t, text, 20), -1);

@@ -90,6 +90,8 @@ static void initiate_children(void)
 		int w = kernel_dp_workers();
 
 		n = w > 0 ? (unsigned)w : 1;
+		if (n > PEER_CHILD_SLOTS)
+			n = PEER_CHILD_SLOTS;
 		DBG1(DBG_DMN, "isthmusd: %u CHILD_SA(s), one per dataplane worker%s", n,
 		     w > 0 ? "" : " (isthmus-dp not answering yet)");
 	}
@@ -107,12 +109,14 @@ static void initiate_children(void)
 			said = true;
 			return;
 		}
+		/* worker i's CHILD_SA uses slot i's config (peer_config.c) */
 		en = peer->create_child_cfg_enumerator(peer);
-		if (!en->enumerate(en, &child)) {
-			en->destroy(en);
-			peer->destroy(peer);
-			return;
-		}
+		for (unsigned k = 0; k <= i; k++)
+			if (!en->enumerate(en, &child)) {
+				en->destroy(en);
+				peer->destroy(peer);
+				return;
+			}
 		child = child->get_ref(child);
 		en->destroy(en);
 		charon->controller->initiate(charon->controller, peer, child, NULL, NULL, 0, FALSE);

@@ -161,20 +161,38 @@ static bool build(struct private_peer_config *this, bool check_only)
 		this->public.peer_cfg->add_auth_cfg(this->public.peer_cfg,
 						    auth_round(this, FALSE), FALSE);
 
-	this->public.child_cfg = child_cfg_create(CHILD_CFG_NAME, &child);
-	if (!add_proposals(s->esp_proposals, PROTO_ESP, NULL, this->public.child_cfg)) {
-		this->public.child_cfg->destroy(this->public.child_cfg);
-		this->public.peer_cfg->destroy(this->public.peer_cfg);
-		this->public.child_cfg = NULL;
-		this->public.peer_cfg = NULL;
-		return FALSE;
+	/*
+	 * One CHILD_SA per dataplane worker, all with the same selectors. charon
+	 * refuses to initiate a CHILD_SA "equal" to an installed one
+	 * (child_create.c, check_for_duplicate), so each worker's slot gets a
+	 * config of its own, told apart by an interface ID that only this side
+	 * sees (the dataplane ignores it). The responder picks the first.
+	 */
+	for (unsigned slot = 0; slot < PEER_CHILD_SLOTS; slot++) {
+		char name[32];
+		child_cfg_t *cfg;
+
+		child.if_id_in = child.if_id_out = slot;
+		snprintf(name, sizeof(name), slot ? CHILD_CFG_NAME "-%u" : CHILD_CFG_NAME, slot);
+		cfg = child_cfg_create(name, &child);
+		if (!add_proposals(s->esp_proposals, PROTO_ESP, NULL, cfg)) {
+			cfg->destroy(cfg);
+			DESTROY_IF(this->public.child_cfg);
+			this->public.peer_cfg->destroy(this->public.peer_cfg);
+			this->public.child_cfg = NULL;
+			this->public.peer_cfg = NULL;
+			return FALSE;
+		}
+		cfg->add_traffic_selector(cfg, TRUE, vtep_ts(s->local_vtep));
+		cfg->add_traffic_selector(cfg, FALSE, vtep_ts(s->peer_vtep));
+		this->public.peer_cfg->add_child_cfg(this->public.peer_cfg, cfg->get_ref(cfg));
+		if (slot == 0)
+			this->public.child_cfg = cfg;
+		else
+			cfg->destroy(cfg);
+		if (check_only)
+			break;
 	}
-	this->public.child_cfg->add_traffic_selector(this->public.child_cfg, TRUE,
-						     vtep_ts(s->local_vtep));
-	this->public.child_cfg->add_traffic_selector(this->public.child_cfg, FALSE,
-						     vtep_ts(s->peer_vtep));
-	this->public.peer_cfg->add_child_cfg(this->public.peer_cfg,
-					     this->public.child_cfg->get_ref(this->public.child_cfg));
 	if (check_only) {
 		this->public.child_cfg->destroy(this->public.child_cfg);
 		this->public.peer_cfg->destroy(this->public.peer_cfg);

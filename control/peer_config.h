@@ -13,6 +13,9 @@
 
 #include "ike_settings.h"
 
+/** CHILD_SA configurations offered: one per dataplane worker, at most this many. */
+#define PEER_CHILD_SLOTS 16
+
 /** The backend and the credentials it relies on. */
 struct peer_config {
 	backend_t backend;

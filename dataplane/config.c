@@ -225,16 +225,23 @@ static int parse_appliance(struct parse *ps)
 	const char *s = "appliance";
 	struct dp_config *c = ps->cfg;
 	uint64_t v;
-	char mode[16] = "poll";
+	char mode[16] = "adaptive";
 
 	if (!rte_cfgfile_has_section(ps->cf, s))
 		return fail(ps, NULL, NULL, "missing section [appliance]");
 	if (check_keys(ps, s, keys) < 0 || get_str(ps, s, "name", c->name, sizeof(c->name), true) < 0 ||
 	    get_str(ps, s, "rx_mode", mode, sizeof(mode), false) < 0)
 		return -1;
-	if (strcmp(mode, "poll") != 0)
-		return fail(ps, s, "rx_mode", "'%s' not supported (only 'poll' for now)", mode);
-	c->rx_mode = CFG_RX_POLL;
+	if (strcmp(mode, "poll") == 0)
+		c->rx_mode = CFG_RX_POLL;
+	else if (strcmp(mode, "adaptive") == 0)
+		c->rx_mode = CFG_RX_ADAPTIVE;
+	else if (strcmp(mode, "interrupt") == 0)
+		return fail(ps, s, "rx_mode", "'interrupt' needs RX interrupts, which none of the "
+			    "drivers Isthmus runs on here has (net_af_packet, net_pcap, net_ring, "
+			    "net_tap): use 'adaptive'");
+	else
+		return fail(ps, s, "rx_mode", "'%s': adaptive (default), poll or interrupt", mode);
 	v = 32;
 	if (get_uint(ps, s, "burst", 1, DP_BURST_MAX, &v, false) < 0)
 		return -1;

@@ -78,6 +78,10 @@ int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen
 	}
 	/* Workers got their outbound SAs from sa.c (sa_add). */
 	ports_assign(dp);
+	if (rxwait_init(dp) < 0) {
+		snprintf(err, errlen, "workers: eventfd: %s", strerror(errno));
+		return -1;
+	}
 	telemetry_snapshot(dp);
 	return 0;
 }
@@ -93,6 +97,8 @@ void dp_launch(struct dp *dp)
 void dp_halt(struct dp *dp)
 {
 	dp->stop = true;
+	for (unsigned w = 0; w < dp->nb_workers; w++)
+		rxwait_kick(dp->worker[w]);
 	rte_eal_mp_wait_lcore();
 	exception_service(dp);
 	ports_drain(dp);
@@ -101,6 +107,7 @@ void dp_halt(struct dp *dp)
 void dp_fini(struct dp *dp)
 {
 	telemetry_fini();
+	rxwait_fini(dp);
 	exception_fini(dp);
 	if (dp->nb_ports)
 		ports_close(dp);

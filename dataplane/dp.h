@@ -25,6 +25,7 @@
 #include "stats.h"
 
 #define DP_MAX_WORKERS 64
+#define RXWAIT_MAX_FDS 32           /**< kernel sockets an idle worker can wait on */
 #define DP_SEG_NONE 0xffff
 #define DP_TXQ_RING 0xffff      /**< worker transmits through the port's TX ring */
 #define VXLAN_PORT 4789         /**< RFC 7348 section 5 */
@@ -167,6 +168,11 @@ struct worker {
 	uint16_t ip_id;                  /**< outer IPv4 identification */
 	uint32_t inner_sum, outer_sum;   /**< IPv4 checksum bases (encap.h) */
 	uint32_t now_s;                  /**< coarse clock for MAC aging, per burst */
+	uint32_t idle_rounds;            /**< adaptive RX: rounds in a row without a packet */
+	int wake_fd;                     /**< eventfd: others wake this worker (rxwait.c) */
+	uint32_t blocked;                /**< in rxwait_block(): kick it to wake it */
+	uint16_t nb_wait_fds;            /**< 0: cannot block, sleep in steps instead */
+	int wait_fds[RXWAIT_MAX_FDS];    /**< AF_PACKET sockets of its queues + wake_fd */
 } __rte_cache_aligned;
 
 /* dp.c */
@@ -275,6 +281,15 @@ int ctl_dp_open(struct dp *dp, char *err, size_t errlen);
 /** Serve pending control requests (main lcore, never blocks). */
 void ctl_dp_poll(struct dp *dp);
 void ctl_dp_close(struct dp *dp);
+
+/* rxwait.c */
+/** Find each worker's kernel sockets (net_af_packet queues) and make its eventfd. */
+int rxwait_init(struct dp *dp);
+/** Idle worker: block until a frame arrives, a kick, or @p timeout_ms. */
+void rxwait_block(struct worker *w, int timeout_ms);
+/** Wake @p w if it is blocked (frames queued for it, or stop). Any thread. */
+void rxwait_kick(struct worker *w);
+void rxwait_fini(struct dp *dp);
 
 /* worker.c */
 /** lcore entry point of a worker (arg: struct worker *). */

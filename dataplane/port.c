@@ -239,6 +239,9 @@ void port_tx_from_main(struct dp *dp, uint16_t pi, struct rte_mbuf **pkts, uint1
 	struct dp_port *p = &dp->port[pi];
 	unsigned done = p->tx_ring ? rte_ring_mp_enqueue_burst(p->tx_ring, (void **)pkts, n, NULL) : 0;
 
+	if (done)
+		rxwait_kick(dp->worker[p->tx_owner]);
+
 	if (unlikely(done < n)) {
 		dp_count(&dp->main_stats, DP_C_drop_tx_ring_full, n - done);
 		rte_pktmbuf_free_bulk(pkts + done, n - done);
@@ -260,6 +263,7 @@ void port_tx_flush(struct worker *w, uint16_t pi)
 	}
 	unsigned done = rte_ring_mp_enqueue_burst(p->tx_ring, (void **)b->pkts, n, NULL);
 
+	rxwait_kick(w->dp->worker[p->tx_owner]);
 	if (unlikely(done < n)) {
 		dp_count(&w->stats, DP_C_drop_tx_ring_full, n - done);
 		rte_pktmbuf_free_bulk(b->pkts + done, n - done);

@@ -3,19 +3,48 @@
  * it was dealt (ports_assign), runs every burst through the whole path
  * (outbound.c or inbound.c) and transmits before it polls again.
  *
- * The loop is written so an adaptive RX mode (issue 10) slots in at the
- * idle point: it knows whether the last round moved any packet.
+ * RX modes ([appliance] rx_mode): `poll` spins, for dedicated cores and for
+ * isthmus-bench. `adaptive` (the default) spins while traffic flows; once a
+ * few hundred rounds in a row found nothing, it waits in the kernel on its
+ * queues' sockets when they all have one (net_af_packet, rxwait.c), or else
+ * sleeps a little longer each round, up to ADAPTIVE_MAX_SLEEP_US. An idle
+ * appliance then costs next to nothing instead of a whole core (an
+ * interconnect appliance is a VM on a shared host).
  */
+#include <sys/prctl.h>
+
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_pause.h>
 #include <rte_rcu_qsbr.h>
 
 #include "dp.h"
 
-/* What a worker does when a whole round found no packet. Poll mode: nothing. */
+#define ADAPTIVE_SPIN_ROUNDS 512    /**< empty rounds spun before the first sleep */
+#define ADAPTIVE_MIN_SLEEP_US 5
+#define ADAPTIVE_MAX_SLEEP_US 100   /**< bounds the wake-up latency */
+
+/* A whole round found no packet. */
 static inline void worker_idle(struct worker *w)
 {
-	(void)w;
+	uint32_t steps, us;
+
+	if (w->dp->cfg->rx_mode == CFG_RX_POLL)
+		return;
+	if (++w->idle_rounds < ADAPTIVE_SPIN_ROUNDS) {
+		rte_pause();
+		return;
+	}
+	if (w->nb_wait_fds) {
+		/* every queue is a kernel socket: wait in the kernel (rxwait.c) */
+		rxwait_block(w, 100);
+		return;
+	}
+	/* 5, 10, 20, 40, 80, then 100 us */
+	steps = RTE_MIN(w->idle_rounds - ADAPTIVE_SPIN_ROUNDS, 8u);
+	us = RTE_MIN((uint32_t)ADAPTIVE_MIN_SLEEP_US << steps, (uint32_t)ADAPTIVE_MAX_SLEEP_US);
+	rte_delay_us_sleep(us);
 }
 
 int worker_main(void *arg)
@@ -25,6 +54,9 @@ int worker_main(void *arg)
 	struct rte_mbuf *pkts[DP_BURST_MAX];
 	const uint16_t burst = w->burst;
 
+	/* sleep for what we ask, not the kernel's default 50 us slack more */
+	if (dp->cfg->rx_mode == CFG_RX_ADAPTIVE)
+		prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 	rte_rcu_qsbr_thread_register(dp->qsbr, w->idx);
 	rte_rcu_qsbr_thread_online(dp->qsbr, w->idx);
 	while (!dp->stop) {
@@ -49,6 +81,8 @@ int worker_main(void *arg)
 		rte_rcu_qsbr_quiescent(dp->qsbr, w->idx);
 		if (moved == 0)
 			worker_idle(w);
+		else
+			w->idle_rounds = 0;
 	}
 	rte_rcu_qsbr_thread_offline(dp->qsbr, w->idx);
 	rte_rcu_qsbr_thread_unregister(dp->qsbr, w->idx);

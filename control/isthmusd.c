@@ -121,6 +121,28 @@ static void on_paired(void)
 		initiate_children();
 }
 
+/*
+ * Once a second: the initiator, paired, with no IKE_SA, initiates again.
+ * charon retries timeouts by itself (keyingtries 0) but gives up on an
+ * IKE_SA_INIT refused with NO_PROPOSAL_CHOSEN, which is what the peer answers
+ * in the moment between our pinning its key and its pinning ours (site A pins
+ * when B's pairing request arrives, B when A's reply does): without this the
+ * tunnel could stay down after a successful pairing.
+ */
+static void keep_up(void)
+{
+	peer_cfg_t *peer;
+
+	if (!we_initiate() || ike_sa_exists())
+		return;
+	peer = charon->backends->get_peer_cfg_by_name(charon->backends, "isthmus");
+	if (!peer)
+		return; /* not paired: nothing to bring up */
+	peer->destroy(peer);
+	DBG1(DBG_DMN, "isthmusd: no IKE_SA with %s: initiating again", settings.peer_id);
+	initiate_children();
+}
+
 static void settings_to_charon(int debug)
 {
 	lib->settings->set_int(lib->settings, "%s.filelog.stderr.default", debug, lib->ns);
@@ -244,7 +266,13 @@ int main(int argc, char *argv[])
 		initiate_children();
 
 	for (;;) {
-		sig = sigwaitinfo(&set, NULL);
+		struct timespec tick = { .tv_sec = 1 };
+
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig < 0 && errno == EAGAIN) {
+			keep_up();
+			continue;
+		}
 		if (sig == SIGHUP) {
 			/* re-read the pinned peer key (pairing writes it) */
 			snprintf(err, sizeof(err), "%s/%s", settings.state_dir, PEER_PUB_FILE);

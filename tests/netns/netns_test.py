@@ -9,9 +9,11 @@ hang on a switch namespace (P-a-sw, P-b-sw: bridges br-web, br-app) with the
 appliance's local ports.
 """
 import base64
+import json
 import os
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -86,7 +88,6 @@ def case_tcp(top, build):
     """iperf3 across the stretch, both directions."""
     lab = new_lab(top, build)
     lab.up("--no-traffic")
-    import json
     for seg, ns_c, ns_s, dst, rev in (("web", "a-web", "b-web", WEB_B, False),
                                       ("app", "a-app", "b-app", APP_B, True)):
         srv = lab.bg(ns_s, "iperf3", "-s", "-1")
@@ -108,7 +109,87 @@ def case_tcp(top, build):
         print("MEASURED tcp_%s_%s_mbit_s=%.0f" % (seg, "b_to_a" if rev else "a_to_b", mbit))
 
 
+# -- issue 6 test 3 ------------------------------------------------------------
+VM_MAC, VM_IP = "02:00:5e:00:02:32", "192.0.2.50"
+
+# Runs in the VM's namespace: waits for a line on stdin, then sends a RARP
+# request from the VM's MAC on eth0 as ESXi does after a vMotion (broadcast,
+# ethertype 0x8035, opcode 3 "request reverse", sender and target = the MAC,
+# addresses 0), and prints the time it was sent.
+RARP_SENDER = r"""
+import socket, struct, sys, time
+mac = bytes.fromhex(sys.argv[1].replace(":", ""))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 3) + mac + bytes(4) + mac + bytes(4)
+frame = b"\xff" * 6 + mac + struct.pack("!H", 0x8035) + arp + bytes(60 - 14 - len(arp))
+sys.stdout.write("ready\n"); sys.stdout.flush()
+sys.stdin.readline()
+t = time.time()
+s.send(frame)
+sys.stdout.write("%.6f\n" % t); sys.stdout.flush()
+"""
+
+
+def case_migrate(top, build):
+    """A VM (MAC M, IP I) moves from site A's switch to site B's, a RARP from M
+    is sent at B, and pings to I from a third host at A recover within 1 s."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    vm = lab.add_ns("vm")
+    lab.x("vm", "ip", "link", "add", "eth0", "address", VM_MAC, "type", "veth",
+          "peer", "name", "vm", "netns", lab.ns("a-sw"))
+    lab.x("vm", "ip", "addr", "add", VM_IP + "/24", "dev", "eth0")
+    lab.x("vm", "ip", "link", "set", "eth0", "mtu", "1380")
+    lab.x("vm", "ethtool", "-K", "eth0", "tx", "off")
+    lab.x("vm", "ip", "link", "set", "eth0", "up")
+    lab.x("a-sw", "ip", "link", "set", "vm", "master", "br-web", "up")
+
+    # before: the VM at A talks to both sites, so both appliances know M
+    # (A as local, B as remote): the move has to correct both
+    ping_ok(lab, "a-web", VM_IP, "before: A host -> VM at site A", 3)
+    ping_ok(lab, "vm", WEB_B, "before: VM at site A -> B host", 3)
+    macs = {s: lab.ctl(s, "--json", "macs").stdout for s in "ab"}
+    check(VM_MAC in macs["a"] and VM_MAC in macs["b"], "both appliances have learned M %s" % VM_MAC)
+
+    rarp = lab.bg("vm", "/usr/bin/python3", "-c", RARP_SENDER, VM_MAC, stdin=subprocess.PIPE)
+    check(rarp.stdout.readline().strip() == "ready", "RARP sender ready in the VM namespace")
+    # the third host pings I every 10 ms for 5 s
+    pinger = lab.bg("a-web", "ping", "-D", "-n", "-i", "0.01", "-W", "1", "-w", "5", VM_IP)
+    time.sleep(1.5)
+    # the move: the VM's port leaves A's switch and joins B's, then the RARP
+    t_move = time.time()
+    lab.x("a-sw", "ip", "link", "set", "vm", "netns", lab.ns("b-sw"))
+    lab.x("b-sw", "ip", "link", "set", "vm", "master", "br-web", "up")
+    rarp.stdin.write("go\n")
+    rarp.stdin.flush()
+    t_rarp = float(rarp.stdout.readline())
+    rarp.wait(timeout=5)
+    out = pinger.communicate(timeout=15)[0]
+    times = ping_times(out)
+    before = [t for t in times if t < t_move]
+    after = [t for t in times if t > t_rarp]
+    tx, rx = ping_stats(out)
+    print("  pings: %d sent, %d answered (%d before the move, %d after the RARP)" %
+          (tx, rx, len(before), len(after)))
+    check(len(before) > 20, "pings to the VM answered before the move")
+    check(len(after) > 20, "pings to the VM answered after the move")
+    recovery = after[0] - t_rarp
+    outage = after[0] - before[-1]
+    print("MEASURED migrate_recovery_after_rarp_s=%.3f" % recovery)
+    print("MEASURED migrate_outage_s=%.3f (last reply before the move to first after; the move took %.3f s)"
+          % (outage, t_rarp - t_move))
+    check(recovery < 1.0, "traffic to the VM recovered %.3f s after the RARP (< 1 s)" % recovery)
+    # the VM is at B now, as both appliances see it
+    for s, side in (("a", "remote"), ("b", "local")):
+        entries = [m for m in json.loads(lab.ctl(s, "--json", "macs").stdout) if m["mac"] == VM_MAC]
+        check(entries and entries[0]["side"] == side, "site %s has M as %s (%s)" % (s.upper(), side, entries))
+    ping_ok(lab, "b-web", VM_IP, "after: B host -> VM at site B (local at B)", 3)
+    check(lab.stats("a")["counters"]["fdb_moved"] >= 1, "site A counted the MAC move (fdb_moved)")
+
+
 CASES = {
+    "migrate": case_migrate,
     "stretch": case_stretch,
     "tcp": case_tcp,
 }

@@ -122,24 +122,37 @@ static void on_paired(void)
 }
 
 /*
- * Once a second: the initiator, paired, with no IKE_SA, initiates again.
- * charon retries timeouts by itself (keyingtries 0) but gives up on an
- * IKE_SA_INIT refused with NO_PROPOSAL_CHOSEN, which is what the peer answers
- * in the moment between our pinning its key and its pinning ours (site A pins
- * when B's pairing request arrives, B when A's reply does): without this the
- * tunnel could stay down after a successful pairing.
+ * Once a second: paired and without an IKE_SA, initiate (again).
+ * The initiator does so at once: charon retries timeouts by itself
+ * (keyingtries 0) but gives up on an IKE_SA_INIT refused with
+ * NO_PROPOSAL_CHOSEN, which is what the peer answers in the moment between our
+ * pinning its key and its pinning ours (site A pins when B's pairing request
+ * arrives, B when A's reply does).
+ * The responder does so after RESPONDER_WAIT s without one: when its isthmusd
+ * restarts (and flushes its dataplane's SAs) the initiator still has its
+ * IKE_SA and would only notice through DPD, minutes later; unique=replace
+ * makes the initiator drop its stale IKE_SA for ours. The wait leaves the
+ * initiator the first move when both start together.
  */
+#define RESPONDER_WAIT 3
 static void keep_up(void)
 {
+	static unsigned without;
 	peer_cfg_t *peer;
 
-	if (!we_initiate() || ike_sa_exists())
+	if (ike_sa_exists()) {
+		without = 0;
 		return;
+	}
 	peer = charon->backends->get_peer_cfg_by_name(charon->backends, "isthmus");
 	if (!peer)
 		return; /* not paired: nothing to bring up */
 	peer->destroy(peer);
-	DBG1(DBG_DMN, "isthmusd: no IKE_SA with %s: initiating again", settings.peer_id);
+	if (!we_initiate() && ++without < RESPONDER_WAIT)
+		return;
+	without = 0;
+	DBG1(DBG_DMN, "isthmusd: no IKE_SA with %s: initiating%s", settings.peer_id,
+	     we_initiate() ? " again" : " (responder, none came)");
 	initiate_children();
 }
 

@@ -136,7 +136,7 @@ def case_migrate(top, build):
     is sent at B, and pings to I from a third host at A recover within 1 s."""
     lab = new_lab(top, build)
     lab.up("--no-traffic")
-    vm = lab.add_ns("vm")
+    lab.add_ns("vm")
     lab.x("vm", "ip", "link", "add", "eth0", "address", VM_MAC, "type", "veth",
           "peer", "name", "vm", "netns", lab.ns("a-sw"))
     lab.x("vm", "ip", "addr", "add", VM_IP + "/24", "dev", "eth0")
@@ -188,7 +188,118 @@ def case_migrate(top, build):
     check(lab.stats("a")["counters"]["fdb_moved"] >= 1, "site A counted the MAC move (fdb_moved)")
 
 
+# -- issue 6 test 4 / issue 5 ----------------------------------------------------
+def case_rekey(top, build):
+    """CHILD_SA rekeys (child_rekey = 10 s) under a continuous ping: SPIs change,
+    no ping is lost."""
+    lab = new_lab(top, build, ike=["child_rekey = 10"])
+    lab.up("--no-traffic")
+    spis0 = lab.spis("a")
+    check(len(spis0) >= 1, "site A has CHILD_SA(s) %s" % (spis0,))
+    n = 1200  # 24 s at 20 ms: at least two rekeys
+    pinger = lab.bg("a-web", "ping", "-n", "-q", "-i", "0.02", "-c", str(n), "-W", "2", "-w", "45", WEB_B)
+    seen, changes, last, t0 = [spis0], 0, spis0, time.monotonic()
+    while pinger.poll() is None:
+        cur = lab.spis("a")
+        if cur and cur != last:
+            changes += 1
+            seen.append(cur)
+            last = cur
+            print("  %5.1f s  site A CHILD_SA(s) now %s" % (time.monotonic() - t0, cur))
+        time.sleep(0.25)
+    out = pinger.communicate()[0]
+    tx, rx = ping_stats(out)
+    print("MEASURED rekey_pings_sent=%d received=%d spi_changes=%d" % (tx, rx, changes))
+    check(changes >= 1, "the CHILD_SA SPIs changed %d time(s) during the ping" % changes)
+    check(tx == n and rx == n, "no ping lost across the rekeys: %d/%d, %s" % (rx, tx, rtt(out)))
+    drops = {k: v for k, v in lab.stats("b")["counters"].items() if k.startswith("drop_") and v}
+    print("  site B drop counters: %s" % drops)
+
+
+def outage(times, t_from):
+    """Longest gap between replies after @t_from, and the first reply then."""
+    gap, prev = 0.0, None
+    for t in times:
+        if prev is not None and t > t_from:
+            gap = max(gap, t - prev)
+        prev = t
+    return gap
+
+
+def restart_case(top, build, what, site):
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    spis0 = lab.spis("a")
+    pinger = lab.bg("a-web", "ping", "-D", "-n", "-i", "0.05", "-W", "1", "-w", "20", WEB_B)
+    time.sleep(2)
+    pid = lab.pid(what, site)
+    name = "isthmus-dp" if what == "dp" else "isthmusd"
+    t_kill = time.time()
+    os.kill(pid, 9)
+    time.sleep(1)
+    t_start = time.time()
+    lab.lab("start", what, site)
+    t_ready = time.time()  # isthmus-dp: its ports and TAP are up
+    up = lab.wait_tunnel(15)
+    t_up = time.time()
+    check(up is not None, "tunnel up again %.1f s after %s %s was started again"
+          % (t_up - t_start, name, site.upper()))
+    # let the ping see the recovery for a few seconds, then stop it
+    deadline = time.time() + 12
+    while time.time() < deadline:
+        time.sleep(0.2)
+        if pinger.poll() is not None:
+            break
+    pinger.send_signal(2)
+    out = pinger.communicate(timeout=10)[0]
+    times = ping_times(out)
+    tx, rx = ping_stats(out)
+    after = [t for t in times if t > t_start]
+    check(len(after) > 20, "pings answered after %s %s came back (%d)" % (name, site.upper(), len(after)))
+    rec = after[0] - t_ready
+    gap = outage(times, t_kill)
+    print("  pings every 50 ms: %d sent, %d answered, %d lost" % (tx, rx, tx - rx))
+    if what == "dp":
+        print("  isthmus-dp %s took %.2f s to start (DPDK init, ports, TAP)" % (site.upper(), t_ready - t_start))
+        print("MEASURED restart_%s_%s_first_reply_after_ready_s=%.3f" % (what, site, rec))
+    print("MEASURED restart_%s_%s_longest_gap_s=%.3f" % (what, site, gap))
+    return lab, spis0, rec, gap
+
+
+def restart_isthmusd(top, build, site):
+    lab, spis0, rec, gap = restart_case(top, build, "isthmusd", site)
+    check(lab.spis("a") != spis0, "new CHILD_SA(s) negotiated: %s -> %s" % (spis0, lab.spis("a")))
+    check(gap < 5.0, "longest gap in replies %.2f s (< 5 s)" % gap)
+
+
+def case_restart_isthmusd(top, build):
+    """kill -9 isthmusd at site A (the initiator) and start it again: the
+    dataplanes keep forwarding meanwhile, the restarted isthmusd flushes and
+    renegotiates, traffic recovers."""
+    restart_isthmusd(top, build, "a")
+
+
+def case_restart_isthmusd_b(top, build):
+    """The same at site B (the responder): its dataplane's SAs are flushed
+    while site A still has its IKE_SA."""
+    restart_isthmusd(top, build, "b")
+
+
+def case_restart_dp(top, build):
+    """kill -9 isthmus-dp at site A and start it again: isthmusd notices and
+    re-installs its SAs (the same SPIs), traffic recovers."""
+    lab, spis0, rec, gap = restart_case(top, build, "dp", "a")
+    check(lab.spis("a") == spis0, "the same CHILD_SA(s) re-installed: %s" % (lab.spis("a"),))
+    check(rec < 5.0, "first reply %.2f s after the restarted isthmus-dp A was ready (< 5 s)" % rec)
+    log = lab.log("isthmusd", "a")
+    print("  isthmusd A: %s" % [l for l in log.splitlines() if "dataplane" in l.lower()][-3:])
+
+
 CASES = {
+    "rekey": case_rekey,
+    "restart_isthmusd": case_restart_isthmusd,
+    "restart_isthmusd_b": case_restart_isthmusd_b,
+    "restart_dp": case_restart_dp,
     "migrate": case_migrate,
     "stretch": case_stretch,
     "tcp": case_tcp,

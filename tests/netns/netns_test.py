@@ -11,8 +11,6 @@ appliance's local ports.
 import base64
 import json
 import os
-import socket
-import struct
 import subprocess
 import sys
 import time
@@ -295,7 +293,137 @@ def case_restart_dp(top, build):
     print("  isthmusd A: %s" % [l for l in log.splitlines() if "dataplane" in l.lower()][-3:])
 
 
+# -- issue 6 test 5 ------------------------------------------------------------
+def case_mtu1500(top, build):
+    """EXPECTED TO FAIL until issue 7 (outer fragmentation) lands: a 1500-byte
+    inner IP packet (1514-byte frame) across a 1500-byte underlay needs the
+    encapsulated packet (~1600 bytes) fragmented after encryption; isthmus-dp
+    cannot yet (and net_af_packet carries at most 1500-byte packets), so it is
+    dropped. meson runs this with should_fail: a failure of the 1500-byte ping
+    is the expected failure; when the lab itself does not work the test
+    passes instead (meson then reports UNEXPECTEDPASS and the suite fails), and
+    when issue 7 lands the ping works, the test passes, and should_fail must go."""
+    lab = new_lab(top, build)
+    try:
+        lab.up("--no-traffic", "--mtu", "1500", "--host-mtu", "1500")
+        ping_ok(lab, "a-web", WEB_B, "precondition: small pings cross", 3)
+    except Fail as e:
+        print("PRECONDITION FAILED (%s): not the expected failure; passing so that meson "
+              "reports UNEXPECTEDPASS" % e)
+        return
+    ping_ok(lab, "a-web", WEB_B, "1500-byte IPv4 packets, DF set (ping -M do -s 1472)", 3,
+            "-M", "do", "-s", "1472")
+    print("1500-byte frames cross: issue 7 has landed; remove should_fail for netns_mtu1500")
+
+
+# -- issue 5: pairing refusals -------------------------------------------------
+def tamper(token):
+    """The token with one bit of its one-time secret flipped."""
+    pre, b64 = token.split("-", 1)
+    raw = bytearray(base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4)))
+    raw[1 + 4 + 2 + 32] ^= 0x01   # version, address, port, fingerprint, then the secret
+    return pre + "-" + base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
+
+
+def not_paired(lab, what):
+    for s in "ab":
+        st = lab.status(s)
+        check(st is not None and st["paired"] is False and not st.get("peer_fingerprint")
+              and not st.get("ike_sas"), "%s: site %s not paired, no IKE_SA" % (what, s.upper()))
+
+
+def refused(lab, token, what, expect_b, expect_a_log=None):
+    r = lab.ctl("b", "pair", token, check_rc=False)
+    msg = r.stdout.strip()
+    check(r.returncode != 0 and expect_b in msg, "%s: isthmusctl pair refused (exit %d): '%s'"
+          % (what, r.returncode, msg))
+    time.sleep(0.3)
+    logb = [l for l in lab.log("isthmusd", "b").splitlines() if "pairing failed" in l]
+    check(logb and expect_b in logb[-1], "%s: isthmusd B logged '%s'" % (what, logb[-1] if logb else None))
+    if expect_a_log:
+        loga = [l for l in lab.log("isthmusd", "a").splitlines() if expect_a_log in l]
+        check(loga, "%s: isthmusd A logged '%s'" % (what, loga[-1] if loga else None))
+
+
+def case_pairing(top, build):
+    """Wrong, expired and reused tokens are refused with a clear message and a
+    log line; nothing half-paired remains."""
+    lab = new_lab(top, build)
+    lab.up("--no-pair")
+    for _ in range(50):
+        if lab.status("a") and lab.status("b"):
+            break
+        time.sleep(0.1)
+    not_paired(lab, "fresh lab")
+
+    token = lab.ctl("a", "pairing-token", "--ttl", "60").stdout.strip()
+    refused(lab, tamper(token), "wrong token", "wrong pairing token",
+            "refused: wrong pairing token")
+    not_paired(lab, "after the wrong token")
+
+    short = lab.ctl("a", "pairing-token", "--ttl", "1").stdout.strip()
+    time.sleep(2.2)
+    refused(lab, short, "expired token", "expired")
+    not_paired(lab, "after the expired token")
+
+    token = lab.ctl("a", "pairing-token", "--ttl", "60").stdout.strip()
+    r = lab.ctl("b", "pair", token)
+    check("paired with site-a.isthmus" in r.stdout, "the right token pairs: '%s'" % r.stdout.strip())
+    fa, fb = lab.status("a")["fingerprint"], lab.status("b")["fingerprint"]
+    check(lab.wait_tunnel(15) is not None, "tunnel up after pairing")
+    refused(lab, token, "reused token", "already used", "refused: pairing token already used")
+    time.sleep(0.5)
+    sa, sb = lab.status("a"), lab.status("b")
+    check(sa["paired"] and sa["peer_fingerprint"] == fb, "A still pinned B's key %s" % fb[:16])
+    check(sb["paired"] and sb["peer_fingerprint"] == fa, "B still pinned A's key %s" % fa[:16])
+    ping_ok(lab, "a-web", WEB_B, "the tunnel still carries traffic", 3)
+
+
+def case_peer_key(top, build):
+    """After pairing, site B comes back with another identity key: A refuses
+    it, the tunnel stays down, A's log says why."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    old_fb = lab.status("b")["fingerprint"]
+    pid = lab.pid("isthmusd", "b")
+    os.kill(pid, 15)
+    for _ in range(50):
+        if not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] == "Z":
+            break
+        time.sleep(0.1)
+    key = "%s/state-b/identity.key" % lab.run
+    check(os.path.exists(key), "site B's identity key is %s" % key)
+    os.unlink(key)
+    mark = len(lab.log("isthmusd", "a"))
+    lab.lab("start", "isthmusd", "b")
+    for _ in range(50):
+        st = lab.status("b")
+        if st:
+            break
+        time.sleep(0.1)
+    new_fb = st["fingerprint"]
+    check(new_fb != old_fb, "site B has a new identity %s (was %s)" % (new_fb[:16], old_fb[:16]))
+    time.sleep(8)
+    check(not lab.child_sas("b"), "no CHILD_SA at site B 8 s later")
+    r = lab.x("a-web", "ping", "-c", "3", "-i", "0.3", "-W", "1", WEB_B, check_rc=False)
+    check(ping_stats(r.stdout)[1] == 0, "no traffic crosses")
+    # raw public keys are not sent in IKE: A cannot name the key B used, only
+    # the pinned one (B's log and status show B's new fingerprint)
+    log = lab.log("isthmusd", "a")[mark:]
+    pinned = lab.status("a")["peer_fingerprint"]
+    check(pinned == old_fb, "A still pins B's old key")
+    lines = [l for l in log.splitlines() if "REFUSED" in l]
+    for l in lines:
+        print("    A log: " + l)
+    check(lines and "site-b.isthmus" in lines[0] and old_fb in lines[0],
+          "isthmusd A logged why, naming the peer and the pinned key's fingerprint")
+    check(len(lines) <= 2, "... without flooding the log (%d such lines in 8 s)" % len(lines))
+
+
 CASES = {
+    "mtu1500": case_mtu1500,
+    "pairing": case_pairing,
+    "peer_key": case_peer_key,
     "rekey": case_rekey,
     "restart_isthmusd": case_restart_isthmusd,
     "restart_isthmusd_b": case_restart_isthmusd_b,

@@ -143,6 +143,41 @@ static void on_paired(void)
 		initiate_children();
 }
 
+/*
+ * Once a second: paired and without an IKE_SA, initiate (again).
+ * The initiator does so at once: charon retries timeouts by itself
+ * (keyingtries 0) but gives up on an IKE_SA_INIT refused with
+ * NO_PROPOSAL_CHOSEN, which is what the peer answers in the moment between our
+ * pinning its key and its pinning ours (site A pins when B's pairing request
+ * arrives, B when A's reply does).
+ * The responder does so after RESPONDER_WAIT s without one: when its isthmusd
+ * restarts (and flushes its dataplane's SAs) the initiator still has its
+ * IKE_SA and would only notice through DPD, minutes later; unique=replace
+ * makes the initiator drop its stale IKE_SA for ours. The wait leaves the
+ * initiator the first move when both start together.
+ */
+#define RESPONDER_WAIT 3
+static void keep_up(void)
+{
+	static unsigned without;
+	peer_cfg_t *peer;
+
+	if (ike_sa_exists()) {
+		without = 0;
+		return;
+	}
+	peer = charon->backends->get_peer_cfg_by_name(charon->backends, "isthmus");
+	if (!peer)
+		return; /* not paired: nothing to bring up */
+	peer->destroy(peer);
+	if (!we_initiate() && ++without < RESPONDER_WAIT)
+		return;
+	without = 0;
+	DBG1(DBG_DMN, "isthmusd: no IKE_SA with %s: initiating%s", settings.peer_id,
+	     we_initiate() ? " again" : " (responder, none came)");
+	initiate_children();
+}
+
 static void settings_to_charon(int debug)
 {
 	lib->settings->set_int(lib->settings, "%s.filelog.stderr.default", debug, lib->ns);
@@ -268,7 +303,13 @@ int main(int argc, char *argv[])
 		(job_t *)callback_job_create(keep_up, NULL, NULL, NULL), 5);
 
 	for (;;) {
-		sig = sigwaitinfo(&set, NULL);
+		struct timespec tick = { .tv_sec = 1 };
+
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig < 0 && errno == EAGAIN) {
+			keep_up();
+			continue;
+		}
 		if (sig == SIGHUP) {
 			/* re-read the pinned peer key (pairing writes it) */
 			snprintf(err, sizeof(err), "%s/%s", settings.state_dir, PEER_PUB_FILE);

@@ -218,8 +218,10 @@ int pairing_svc_pair(struct pairing_svc *p, const char *text, char *msg, size_t 
 	size_t req_len, peer_len = 0;
 	int fd, rc = -1;
 
-	if (pairing_token_decode(text, &t, msg, len) < 0)
+	if (pairing_token_decode(text, &t, msg, len) < 0) {
+		DBG1(DBG_DMN, "isthmusd: pairing failed: %s", msg);
 		return -1;
+	}
 	if (now_s() > t.expires) {
 		snprintf(msg, len, "this pairing token expired: ask for a new one");
 		goto out;
@@ -255,10 +257,8 @@ int pairing_svc_pair(struct pairing_svc *p, const char *text, char *msg, size_t 
 		if (n <= 0)
 			continue;
 		if (pairing_check_reply(&t, p->own_spki.ptr, p->own_spki.len, nonce, rep, (size_t)n,
-					peer, &peer_len, msg, len) < 0) {
-			DBG1(DBG_DMN, "isthmusd: pairing failed: %s", msg);
+					peer, &peer_len, msg, len) < 0)
 			break;
-		}
 		pthread_mutex_lock(&p->lock);
 		rc = pin(p, peer, peer_len, msg, len);
 		pthread_mutex_unlock(&p->lock);
@@ -269,6 +269,9 @@ int pairing_svc_pair(struct pairing_svc *p, const char *text, char *msg, size_t 
 	if (rc == 0 && p->paired)
 		p->paired();
 out:
+	/* every refusal, whether found here or by the peer, is logged once */
+	if (rc < 0)
+		DBG1(DBG_DMN, "isthmusd: pairing failed: %s", msg);
 	sodium_memzero(&t, sizeof(t));
 	return rc;
 }

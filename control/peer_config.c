@@ -12,10 +12,14 @@
 #include "peer_config.h"
 
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <daemon.h>
 #include <threading/rwlock.h>
+
+#include "identity.h"
 
 #define PEER_CFG_NAME "isthmus"
 #define CHILD_CFG_NAME "isthmus"
@@ -30,6 +34,9 @@ struct private_peer_config {
 	shared_key_t *psk;
 	private_key_t *own_key;
 	struct ike_settings s;
+	listener_t listener;       /**< says loudly why a peer was refused */
+	time_t last_refusal;       /**< rate limit of that line */
+	unsigned refusals;         /**< refusals not logged since */
 };
 
 static certificate_t *pubkey_cert(public_key_t *key, identification_t *subject)
@@ -207,6 +214,45 @@ static bool usable(struct private_peer_config *this)
 	return this->public.peer_cfg && (this->s.auth == IKE_AUTH_PSK || this->peer_cert);
 }
 
+/*
+ * The peer failed authentication. With pinned raw keys this means it signed
+ * with a key other than the one pinned at pairing (re-installed, its state
+ * lost, or an impostor); charon only says "signature validation failed". Say
+ * it in one line, at most every 10 s (both sides retry every second or so).
+ * Raw public keys are not sent in IKE, so the key it used is not known here:
+ * the peer's own log and `isthmusctl status` there show its fingerprint.
+ */
+static bool on_alert(listener_t *l, ike_sa_t *ike_sa, alert_t alert, va_list args)
+{
+	struct private_peer_config *this = (void *)((char *)l - offsetof(struct private_peer_config, listener));
+	char fpr[2 * FINGERPRINT_LEN + 1] = "none";
+	host_t *other;
+	time_t now = time(NULL);
+	public_key_t *key;
+
+	if (alert != ALERT_PEER_AUTH_FAILED || this->s.auth != IKE_AUTH_PUBKEY)
+		return TRUE;
+	this->lock->write_lock(this->lock);
+	if (now - this->last_refusal < 10) {
+		this->refusals++;
+		this->lock->unlock(this->lock);
+		return TRUE;
+	}
+	if (this->peer_cert && (key = this->peer_cert->get_public_key(this->peer_cert))) {
+		identity_fingerprint_hex(key, fpr);
+		key->destroy(key);
+	}
+	other = ike_sa ? ike_sa->get_other_host(ike_sa) : NULL;
+	DBG1(DBG_DMN, "isthmusd: REFUSED peer %s at %H: it did not sign with the key pinned at pairing "
+	     "(fingerprint %s); its identity key changed or it is not our peer. If it was "
+	     "re-installed, pair again (isthmusctl unpair, pairing-token, pair)%s",
+	     this->s.peer_id, other, fpr, this->refusals ? " [and earlier refusals]" : "");
+	this->last_refusal = now;
+	this->refusals = 0;
+	this->lock->unlock(this->lock);
+	return TRUE;
+}
+
 /* backend_t: a single connection, offered only once the peer is known. */
 static enumerator_t *create_ike_cfg_enumerator(backend_t *b, host_t *me, host_t *other)
 {
@@ -290,6 +336,9 @@ struct peer_config *peer_config_create(const struct ike_settings *s, private_key
 			},
 			.creds = mem_cred_create(),
 		},
+		.listener = {
+			.alert = on_alert,
+		},
 		.peer_creds = mem_cred_create(),
 		.lock = rwlock_create(RWLOCK_TYPE_DEFAULT),
 		.local_id = identification_create_from_string((char *)s->local_id),
@@ -321,6 +370,7 @@ struct peer_config *peer_config_create(const struct ike_settings *s, private_key
 	lib->credmgr->add_set(lib->credmgr, &this->public.creds->set);
 	lib->credmgr->add_set(lib->credmgr, &this->peer_creds->set);
 	charon->backends->add_backend(charon->backends, &this->public.backend);
+	charon->bus->add_listener(charon->bus, &this->listener);
 	peer_config_set_peer_key(&this->public, peer);
 	return &this->public;
 fail:
@@ -353,6 +403,7 @@ void peer_config_destroy(struct peer_config *pc)
 	if (!pc)
 		return;
 	charon->backends->remove_backend(charon->backends, &this->public.backend);
+	charon->bus->remove_listener(charon->bus, &this->listener);
 	lib->credmgr->remove_set(lib->credmgr, &this->public.creds->set);
 	lib->credmgr->remove_set(lib->credmgr, &this->peer_creds->set);
 	DESTROY_IF(this->public.peer_cfg);

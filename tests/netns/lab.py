@@ -1,0 +1,209 @@
+"""tests/netns/lab.py: one two-site lab (tools/isthmus-lab) per test.
+
+Each test gets a lab of its own name (ISTHMUS_LAB=nt<pid>: namespaces
+nt<pid>-*, state /run/nt<pid>-lab), so a test never touches the main lab
+or another engineer's. Lab.close() (called from a finally, and on SIGTERM,
+which meson sends at a timeout) stops what the test started by PID, removes the
+namespaces the test added by name and runs `isthmus-lab down`.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+signal.signal(signal.SIGTERM, _sigterm)
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    """Assert @cond; print the check either way."""
+    print("  %s %s" % ("ok  " if cond else "FAIL", what), flush=True)
+    if not cond:
+        raise Fail(what)
+
+
+class Lab:
+    def __init__(self, top, build, ike=None):
+        self.top = top
+        self.build = build
+        self.P = "nt%d" % os.getpid()
+        self.run = "/run/%s-lab" % self.P
+        self.env = dict(os.environ, ISTHMUS_LAB=self.P, ISTHMUS_BUILD=build)
+        if ike:
+            self.env["ISTHMUS_LAB_IKE"] = "\n".join(ike)
+        self.extra_ns = []   # namespaces this test created itself
+        self.procs = []      # processes this test started (Popen)
+        self.ctl_bin = os.path.join(build, "tools", "isthmusctl")
+
+    # -- the lab script ------------------------------------------------
+    def lab(self, *args, check_rc=True, timeout=90):
+        r = subprocess.run([os.path.join(self.top, "tools", "isthmus-lab")] + list(args),
+                           env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=timeout)
+        if check_rc and r.returncode != 0:
+            print(r.stdout)
+            raise Fail("isthmus-lab %s: exit %d" % (" ".join(args), r.returncode))
+        return r
+
+    def up(self, *opts):
+        t0 = time.monotonic()
+        r = self.lab("up", "--no-build", *opts)
+        for line in r.stdout.splitlines():
+            if line.startswith("  "):
+                print(line)
+        print("  lab %s up in %.1f s" % (self.P, time.monotonic() - t0), flush=True)
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        for ns in self.extra_ns:
+            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+        self.lab("down", check_rc=False)
+        left = [n for n in subprocess.run(["ip", "netns", "list"], stdout=subprocess.PIPE,
+                                          text=True).stdout.split()
+                if n.startswith(self.P + "-")]
+        if left:
+            print("  namespaces left behind: %s" % left)
+
+    # -- namespaces and processes --------------------------------------
+    def ns(self, name):
+        return "%s-%s" % (self.P, name)
+
+    def x(self, ns, *cmd, check_rc=True, timeout=60):
+        """Run @cmd in namespace P-@ns; return the CompletedProcess."""
+        r = subprocess.run(["ip", "netns", "exec", self.ns(ns)] + list(cmd),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=timeout)
+        if check_rc and r.returncode != 0:
+            print(r.stdout)
+            raise Fail("%s: %s: exit %d" % (ns, " ".join(cmd), r.returncode))
+        return r
+
+    def bg(self, ns, *cmd, **kw):
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns(ns)] + list(cmd),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+        self.procs.append(p)
+        return p
+
+    def add_ns(self, name):
+        ns = self.ns(name)
+        subprocess.run(["ip", "netns", "add", ns], check=True)
+        self.extra_ns.append(ns)
+        self.x(name, "ip", "link", "set", "lo", "up")
+        return ns
+
+    def mac(self, ns, dev="eth0"):
+        return self.x(ns, "cat", "/sys/class/net/%s/address" % dev).stdout.strip()
+
+    def ll6(self, ns, dev="eth0"):
+        out = self.x(ns, "ip", "-6", "-o", "addr", "show", "dev", dev, "scope", "link").stdout
+        m = re.search(r"inet6 (fe80::[0-9a-f:]+)/", out)
+        return m.group(1) if m else None
+
+    # -- the appliances -------------------------------------------------
+    def ctl(self, site, *args, check_rc=True):
+        r = subprocess.run([self.ctl_bin, "-r", "%s/site-%s" % (self.run, site)] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=30)
+        if check_rc and r.returncode != 0:
+            raise Fail("isthmusctl %s at %s: exit %d: %s" % (" ".join(args), site, r.returncode,
+                                                              r.stdout.strip()))
+        return r
+
+    def status(self, site):
+        r = self.ctl(site, "--json", "status", check_rc=False)
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            return None
+
+    def stats(self, site):
+        return json.loads(self.ctl(site, "--json", "stats").stdout)
+
+    def child_sas(self, site):
+        st = self.status(site) or {}
+        return [c for ike in st.get("ike_sas", []) for c in ike.get("child_sas", [])
+                if c.get("state") == "INSTALLED"]
+
+    def spis(self, site):
+        return tuple(sorted((c["spi_in"], c["spi_out"]) for c in self.child_sas(site)))
+
+    def wait_tunnel(self, timeout=15.0):
+        """Wait until both sites have an INSTALLED CHILD_SA; return the seconds."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            if self.child_sas("a") and self.child_sas("b"):
+                return time.monotonic() - t0
+            time.sleep(0.05)
+        return None
+
+    def pid(self, what, site):
+        with open("%s/%s-%s.pid" % (self.run, what, site)) as f:
+            return int(f.read())
+
+    def log(self, what, site):
+        with open("%s/%s-%s.log" % (self.run, what, site), errors="replace") as f:
+            return f.read()
+
+
+def ping_stats(out):
+    """(transmitted, received) from ping's summary."""
+    m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def ping_times(out):
+    """Epoch times of the replies of `ping -D`."""
+    return [float(m.group(1)) for m in re.finditer(r"^\[(\d+\.\d+)\] \d+ bytes from", out, re.M)]
+
+
+def rtt(out):
+    m = re.search(r"= [\d.]+/([\d.]+)/([\d.]+)/", out)
+    return "rtt avg %s ms, max %s ms" % m.groups() if m else "no rtt"
+
+
+def main(cases):
+    """netns_test.py TOP BUILD CASE: run one case with a fresh lab."""
+    top, build, case = sys.argv[1], sys.argv[2], sys.argv[3]
+    if os.geteuid() != 0:
+        print("netns tests need root (namespaces, DPDK)")
+        sys.exit(77)
+    rc = 1
+    t0 = time.monotonic()
+    try:
+        cases[case](top, build)
+        rc = 0
+    except Fail as e:
+        print("FAILED: %s" % e)
+    except KeyboardInterrupt as e:
+        print("interrupted: %s" % e)
+    finally:
+        for l in Lab_all:
+            try:
+                l.close()
+            except Exception as e:  # noqa: BLE001 - keep cleaning up
+                print("cleanup: %s" % e)
+    print("%s: %s in %.1f s" % (case, "passed" if rc == 0 else "FAILED", time.monotonic() - t0))
+    sys.exit(rc)
+
+
+Lab_all = []
+
+
+def new_lab(top, build, **kw):
+    lab = Lab(top, build, **kw)
+    Lab_all.append(lab)
+    return lab

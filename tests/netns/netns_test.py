@@ -1,0 +1,439 @@
+#!/usr/bin/python3
+"""tests/netns/netns_test.py TOP BUILD CASE: end-to-end tests of the two-site
+lab (issues 5 and 6). Each case brings up its own lab (tools/isthmus-lab with
+ISTHMUS_LAB=nt<pid>), checks, prints what it measured and removes the lab.
+
+Hosts (tools/isthmus-lab): site A web 192.0.2.11 / 2001:db8:5101::11,
+app 198.51.100.11 / 2001:db8:5102::11; site B .21 / ::21. Each site's hosts
+hang on a switch namespace (P-a-sw, P-b-sw: bridges br-web, br-app) with the
+appliance's local ports.
+"""
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lab import Fail, check, main, new_lab, ping_stats, ping_times, rtt  # noqa: E402
+
+WEB_A, WEB_B = "192.0.2.11", "192.0.2.21"
+APP_A, APP_B = "198.51.100.11", "198.51.100.21"
+WEB6_B, APP6_B = "2001:db8:5101::21", "2001:db8:5102::21"
+
+
+def ping_ok(lab, ns, dst, what, n=5, *extra):
+    r = lab.x(ns, "ping", "-c", str(n), "-i", "0.2", "-W", "2", *extra, dst, check_rc=False)
+    tx, rx = ping_stats(r.stdout)
+    check(r.returncode == 0 and rx == tx == n, "%s: %d/%d replies, %s" % (what, rx, tx, rtt(r.stdout)))
+    return r
+
+
+# -- issue 6 test 1 ------------------------------------------------------------
+def case_stretch(top, build):
+    """ARP, IPv4, IPv6 (global and link-local), broadcast, multicast across the
+    stretch; the two segments isolated from each other."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+
+    # ARP: a's request (broadcast) crosses, b's reply comes back
+    lab.x("a-web", "ip", "neigh", "flush", "dev", "eth0")
+    lab.x("b-web", "ip", "neigh", "flush", "dev", "eth0")
+    ping_ok(lab, "a-web", WEB_B, "IPv4 ping web A -> B (after ARP)", 3)
+    mac_a, mac_b = lab.mac("a-web"), lab.mac("b-web")
+    neigh = lab.x("a-web", "ip", "neigh", "show", WEB_B, "dev", "eth0").stdout
+    check("lladdr " + mac_b in neigh, "ARP at A resolved %s to B's MAC %s (%s)" % (WEB_B, mac_b, neigh.strip()))
+    neigh = lab.x("b-web", "ip", "neigh", "show", WEB_A, "dev", "eth0").stdout
+    check("lladdr " + mac_a in neigh, "B learned %s -> %s from A's ARP request" % (WEB_A, mac_a))
+    ping_ok(lab, "a-app", APP_B, "IPv4 ping app A -> B")
+    ping_ok(lab, "b-app", APP_A, "IPv4 ping app B -> A")
+
+    # IPv6
+    ping_ok(lab, "a-web", WEB6_B, "IPv6 ping web A -> B (global)")
+    ping_ok(lab, "a-app", APP6_B, "IPv6 ping app A -> B (global)")
+    ll = lab.ll6("b-web")
+    check(ll is not None, "B web host has a link-local address (%s)" % ll)
+    ping_ok(lab, "a-web", ll + "%eth0", "IPv6 ping web A -> B (link-local)")
+
+    # broadcast and multicast: only a host at B can answer these from .21
+    for ns in ("b-web", "a-web"):
+        lab.x(ns, "sysctl", "-qw", "net.ipv4.icmp_echo_ignore_broadcasts=0")
+    r = lab.x("a-web", "ping", "-b", "-c", "3", "-i", "0.3", "-W", "2", "192.0.2.255", check_rc=False)
+    check("from %s" % WEB_B in r.stdout, "broadcast ping 192.0.2.255 from A answered by B's host")
+    r = lab.x("a-web", "ping", "-c", "3", "-i", "0.3", "-W", "2", "-I", "eth0", "224.0.0.1", check_rc=False)
+    check("from %s" % WEB_B in r.stdout, "IPv4 multicast ping 224.0.0.1 from A answered by B's host")
+    r = lab.x("a-web", "ping", "-c", "3", "-i", "0.3", "-W", "2", "ff02::1%eth0", check_rc=False)
+    check("from %s%%eth0" % ll in r.stdout, "IPv6 multicast ping ff02::1 from A answered by B's host (%s)" % ll)
+
+    # isolation: web hosts speaking the app subnet do not reach the app segment
+    lab.x("a-web", "ip", "addr", "add", "198.51.100.99/24", "dev", "eth0")
+    lab.x("a-web", "ip", "addr", "add", "2001:db8:5102::99/64", "dev", "eth0", "nodad")
+    r = lab.x("a-web", "ping", "-c", "3", "-i", "0.3", "-W", "1", "-I", "198.51.100.99", APP_B, check_rc=False)
+    check(ping_stats(r.stdout)[1] == 0, "web host with an app address gets no reply from B's app host")
+    r = lab.x("a-web", "ping", "-c", "3", "-i", "0.3", "-W", "1", APP6_B, check_rc=False)
+    check(ping_stats(r.stdout)[1] == 0, "... nor over IPv6 (2001:db8:5102::99 -> ::21)")
+    for ns in ("b-app", "a-app"):
+        neigh = lab.x(ns, "ip", "-4", "neigh", "show").stdout + lab.x(ns, "ip", "-6", "neigh", "show").stdout
+        check("198.51.100.99" not in neigh and "2001:db8:5102::99" not in neigh,
+              "app host %s never heard the web host's ARP/ND" % ns)
+    # and the app segment itself still works
+    ping_ok(lab, "a-app", APP_B, "IPv4 ping app A -> B still fine", 2)
+
+
+# -- issue 6 test 2 ------------------------------------------------------------
+def case_tcp(top, build):
+    """iperf3 across the stretch, both directions."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    for seg, ns_c, ns_s, dst, rev in (("web", "a-web", "b-web", WEB_B, False),
+                                      ("app", "a-app", "b-app", APP_B, True)):
+        srv = lab.bg(ns_s, "iperf3", "-s", "-1")
+        time.sleep(0.3)
+        args = ["timeout", "20", "iperf3", "-c", dst, "-t", "3", "-J"] + (["-R"] if rev else [])
+        r = lab.x(ns_c, *args, check_rc=False, timeout=30)
+        srv.wait(timeout=10)
+        try:
+            end = json.loads(r.stdout)["end"]
+            rx = end["sum_received"]
+        except (ValueError, KeyError):
+            print(r.stdout[-2000:])
+            raise Fail("iperf3 %s gave no result" % seg)
+        mbit = rx["bits_per_second"] / 1e6
+        check(r.returncode == 0 and rx["bytes"] > 1_000_000,
+              "TCP %s %s: %.1f MB in %.1f s = %.0f Mbit/s, %d retransmits" %
+              (seg, "B -> A" if rev else "A -> B", rx["bytes"] / 1e6, rx["seconds"], mbit,
+               end.get("sum_sent", {}).get("retransmits", -1)))
+        print("MEASURED tcp_%s_%s_mbit_s=%.0f" % (seg, "b_to_a" if rev else "a_to_b", mbit))
+
+
+# -- issue 6 test 3 ------------------------------------------------------------
+VM_MAC, VM_IP = "02:00:5e:00:02:32", "192.0.2.50"
+
+# Runs in the VM's namespace: waits for a line on stdin, then sends a RARP
+# request from the VM's MAC on eth0 as ESXi does after a vMotion (broadcast,
+# ethertype 0x8035, opcode 3 "request reverse", sender and target = the MAC,
+# addresses 0), and prints the time it was sent.
+RARP_SENDER = r"""
+import socket, struct, sys, time
+mac = bytes.fromhex(sys.argv[1].replace(":", ""))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 3) + mac + bytes(4) + mac + bytes(4)
+frame = b"\xff" * 6 + mac + struct.pack("!H", 0x8035) + arp + bytes(60 - 14 - len(arp))
+sys.stdout.write("ready\n"); sys.stdout.flush()
+sys.stdin.readline()
+t = time.time()
+s.send(frame)
+sys.stdout.write("%.6f\n" % t); sys.stdout.flush()
+"""
+
+
+def case_migrate(top, build):
+    """A VM (MAC M, IP I) moves from site A's switch to site B's, a RARP from M
+    is sent at B, and pings to I from a third host at A recover within 1 s."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    lab.add_ns("vm")
+    lab.x("vm", "ip", "link", "add", "eth0", "address", VM_MAC, "type", "veth",
+          "peer", "name", "vm", "netns", lab.ns("a-sw"))
+    lab.x("vm", "ip", "addr", "add", VM_IP + "/24", "dev", "eth0")
+    lab.x("vm", "ip", "link", "set", "eth0", "mtu", "1380")
+    lab.x("vm", "ethtool", "-K", "eth0", "tx", "off")
+    lab.x("vm", "ip", "link", "set", "eth0", "up")
+    lab.x("a-sw", "ip", "link", "set", "vm", "master", "br-web", "up")
+
+    # before: the VM at A talks to both sites, so both appliances know M
+    # (A as local, B as remote): the move has to correct both
+    ping_ok(lab, "a-web", VM_IP, "before: A host -> VM at site A", 3)
+    ping_ok(lab, "vm", WEB_B, "before: VM at site A -> B host", 3)
+    macs = {s: lab.ctl(s, "--json", "macs").stdout for s in "ab"}
+    check(VM_MAC in macs["a"] and VM_MAC in macs["b"], "both appliances have learned M %s" % VM_MAC)
+
+    rarp = lab.bg("vm", "/usr/bin/python3", "-c", RARP_SENDER, VM_MAC, stdin=subprocess.PIPE)
+    check(rarp.stdout.readline().strip() == "ready", "RARP sender ready in the VM namespace")
+    # the third host pings I every 10 ms for 5 s
+    pinger = lab.bg("a-web", "ping", "-D", "-n", "-i", "0.01", "-W", "1", "-w", "5", VM_IP)
+    time.sleep(1.5)
+    # the move: the VM's port leaves A's switch and joins B's, then the RARP
+    t_move = time.time()
+    lab.x("a-sw", "ip", "link", "set", "vm", "netns", lab.ns("b-sw"))
+    lab.x("b-sw", "ip", "link", "set", "vm", "master", "br-web", "up")
+    rarp.stdin.write("go\n")
+    rarp.stdin.flush()
+    t_rarp = float(rarp.stdout.readline())
+    rarp.wait(timeout=5)
+    out = pinger.communicate(timeout=15)[0]
+    times = ping_times(out)
+    before = [t for t in times if t < t_move]
+    after = [t for t in times if t > t_rarp]
+    tx, rx = ping_stats(out)
+    print("  pings: %d sent, %d answered (%d before the move, %d after the RARP)" %
+          (tx, rx, len(before), len(after)))
+    check(len(before) > 20, "pings to the VM answered before the move")
+    check(len(after) > 20, "pings to the VM answered after the move")
+    recovery = after[0] - t_rarp
+    outage = after[0] - before[-1]
+    print("MEASURED migrate_recovery_after_rarp_s=%.3f" % recovery)
+    print("MEASURED migrate_outage_s=%.3f (last reply before the move to first after; the move took %.3f s)"
+          % (outage, t_rarp - t_move))
+    check(recovery < 1.0, "traffic to the VM recovered %.3f s after the RARP (< 1 s)" % recovery)
+    # the VM is at B now, as both appliances see it
+    for s, side in (("a", "remote"), ("b", "local")):
+        entries = [m for m in json.loads(lab.ctl(s, "--json", "macs").stdout) if m["mac"] == VM_MAC]
+        check(entries and entries[0]["side"] == side, "site %s has M as %s (%s)" % (s.upper(), side, entries))
+    ping_ok(lab, "b-web", VM_IP, "after: B host -> VM at site B (local at B)", 3)
+    check(lab.stats("a")["counters"]["fdb_moved"] >= 1, "site A counted the MAC move (fdb_moved)")
+
+
+# -- issue 6 test 4 / issue 5 ----------------------------------------------------
+def case_rekey(top, build):
+    """CHILD_SA rekeys (child_rekey = 10 s) under a continuous ping: SPIs change,
+    no ping is lost."""
+    lab = new_lab(top, build, ike=["child_rekey = 10"])
+    lab.up("--no-traffic")
+    spis0 = lab.spis("a")
+    check(len(spis0) >= 1, "site A has CHILD_SA(s) %s" % (spis0,))
+    n = 1200  # 24 s at 20 ms: at least two rekeys
+    pinger = lab.bg("a-web", "ping", "-n", "-q", "-i", "0.02", "-c", str(n), "-W", "2", "-w", "45", WEB_B)
+    seen, changes, last, t0 = [spis0], 0, spis0, time.monotonic()
+    while pinger.poll() is None:
+        cur = lab.spis("a")
+        if cur and cur != last:
+            changes += 1
+            seen.append(cur)
+            last = cur
+            print("  %5.1f s  site A CHILD_SA(s) now %s" % (time.monotonic() - t0, cur))
+        time.sleep(0.25)
+    out = pinger.communicate()[0]
+    tx, rx = ping_stats(out)
+    print("MEASURED rekey_pings_sent=%d received=%d spi_changes=%d" % (tx, rx, changes))
+    for site in "ab":
+        drops = {k: v for k, v in lab.stats(site)["counters"].items() if k.startswith("drop_") and v}
+        print("  site %s drop counters: %s" % (site.upper(), drops))
+    check(changes >= 1, "the CHILD_SA SPIs changed %d time(s) during the ping" % changes)
+    # ping -c N -w D sends until N replies: one more sent is one lost
+    check(tx == n and rx == n, "no ping lost across the rekeys: %d/%d, %s" % (rx, tx, rtt(out)))
+
+
+def outage(times, t_from):
+    """Longest gap between replies after @t_from, and the first reply then."""
+    gap, prev = 0.0, None
+    for t in times:
+        if prev is not None and t > t_from:
+            gap = max(gap, t - prev)
+        prev = t
+    return gap
+
+
+def restart_case(top, build, what, site):
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    spis0 = lab.spis("a")
+    pinger = lab.bg("a-web", "ping", "-D", "-n", "-i", "0.05", "-W", "1", "-w", "20", WEB_B)
+    time.sleep(2)
+    pid = lab.pid(what, site)
+    name = "isthmus-dp" if what == "dp" else "isthmusd"
+    t_kill = time.time()
+    os.kill(pid, 9)
+    time.sleep(1)
+    t_start = time.time()
+    lab.lab("start", what, site)
+    t_ready = time.time()  # isthmus-dp: its ports and TAP are up
+    up = lab.wait_tunnel(15)
+    t_up = time.time()
+    check(up is not None, "tunnel up again %.1f s after %s %s was started again"
+          % (t_up - t_start, name, site.upper()))
+    # let the ping see the recovery for a few seconds, then stop it
+    deadline = time.time() + 12
+    while time.time() < deadline:
+        time.sleep(0.2)
+        if pinger.poll() is not None:
+            break
+    pinger.send_signal(2)
+    out = pinger.communicate(timeout=10)[0]
+    times = ping_times(out)
+    tx, rx = ping_stats(out)
+    after = [t for t in times if t > t_start]
+    check(len(after) > 20, "pings answered after %s %s came back (%d)" % (name, site.upper(), len(after)))
+    rec = after[0] - t_ready
+    gap = outage(times, t_kill)
+    print("  pings every 50 ms: %d sent, %d answered, %d lost" % (tx, rx, tx - rx))
+    if what == "dp":
+        print("  isthmus-dp %s took %.2f s to start (DPDK init, ports, TAP)" % (site.upper(), t_ready - t_start))
+        print("MEASURED restart_%s_%s_first_reply_after_ready_s=%.3f" % (what, site, rec))
+    print("MEASURED restart_%s_%s_longest_gap_s=%.3f" % (what, site, gap))
+    return lab, spis0, rec, gap
+
+
+def restart_isthmusd(top, build, site):
+    lab, spis0, rec, gap = restart_case(top, build, "isthmusd", site)
+    check(lab.spis("a") != spis0, "new CHILD_SA(s) negotiated: %s -> %s" % (spis0, lab.spis("a")))
+    check(gap < 5.0, "longest gap in replies %.2f s (< 5 s)" % gap)
+
+
+def case_restart_isthmusd(top, build):
+    """kill -9 isthmusd at site A (the initiator) and start it again: the
+    dataplanes keep forwarding meanwhile, the restarted isthmusd flushes and
+    renegotiates, traffic recovers."""
+    restart_isthmusd(top, build, "a")
+
+
+def case_restart_isthmusd_b(top, build):
+    """The same at site B (the responder): its dataplane's SAs are flushed
+    while site A still has its IKE_SA."""
+    restart_isthmusd(top, build, "b")
+
+
+def case_restart_dp(top, build):
+    """kill -9 isthmus-dp at site A and start it again: isthmusd notices and
+    re-installs its SAs (the same SPIs), traffic recovers."""
+    lab, spis0, rec, gap = restart_case(top, build, "dp", "a")
+    check(lab.spis("a") == spis0, "the same CHILD_SA(s) re-installed: %s" % (lab.spis("a"),))
+    check(rec < 5.0, "first reply %.2f s after the restarted isthmus-dp A was ready (< 5 s)" % rec)
+    log = lab.log("isthmusd", "a")
+    print("  isthmusd A: %s" % [l for l in log.splitlines() if "dataplane" in l.lower()][-3:])
+
+
+# -- issue 6 test 5 ------------------------------------------------------------
+def case_mtu1500(top, build):
+    """EXPECTED TO FAIL until issue 7 (outer fragmentation) lands: a 1500-byte
+    inner IP packet (1514-byte frame) across a 1500-byte underlay needs the
+    encapsulated packet (~1600 bytes) fragmented after encryption; isthmus-dp
+    cannot yet (and net_af_packet carries at most 1500-byte packets), so it is
+    dropped. meson runs this with should_fail: a failure of the 1500-byte ping
+    is the expected failure; when the lab itself does not work the test
+    passes instead (meson then reports UNEXPECTEDPASS and the suite fails), and
+    when issue 7 lands the ping works, the test passes, and should_fail must go."""
+    lab = new_lab(top, build)
+    try:
+        lab.up("--no-traffic", "--mtu", "1500", "--host-mtu", "1500")
+        ping_ok(lab, "a-web", WEB_B, "precondition: small pings cross", 3)
+    except Fail as e:
+        print("PRECONDITION FAILED (%s): not the expected failure; passing so that meson "
+              "reports UNEXPECTEDPASS" % e)
+        return
+    ping_ok(lab, "a-web", WEB_B, "1500-byte IPv4 packets, DF set (ping -M do -s 1472)", 3,
+            "-M", "do", "-s", "1472")
+    print("1500-byte frames cross: issue 7 has landed; remove should_fail for netns_mtu1500")
+
+
+# -- issue 5: pairing refusals -------------------------------------------------
+def tamper(token):
+    """The token with one bit of its one-time secret flipped."""
+    pre, b64 = token.split("-", 1)
+    raw = bytearray(base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4)))
+    raw[1 + 4 + 2 + 32] ^= 0x01   # version, address, port, fingerprint, then the secret
+    return pre + "-" + base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
+
+
+def not_paired(lab, what):
+    for s in "ab":
+        st = lab.status(s)
+        check(st is not None and st["paired"] is False and not st.get("peer_fingerprint")
+              and not st.get("ike_sas"), "%s: site %s not paired, no IKE_SA" % (what, s.upper()))
+
+
+def refused(lab, token, what, expect_b, expect_a_log=None):
+    r = lab.ctl("b", "pair", token, check_rc=False)
+    msg = r.stdout.strip()
+    check(r.returncode != 0 and expect_b in msg, "%s: isthmusctl pair refused (exit %d): '%s'"
+          % (what, r.returncode, msg))
+    time.sleep(0.3)
+    logb = [l for l in lab.log("isthmusd", "b").splitlines() if "pairing failed" in l]
+    check(logb and expect_b in logb[-1], "%s: isthmusd B logged '%s'" % (what, logb[-1] if logb else None))
+    if expect_a_log:
+        loga = [l for l in lab.log("isthmusd", "a").splitlines() if expect_a_log in l]
+        check(loga, "%s: isthmusd A logged '%s'" % (what, loga[-1] if loga else None))
+
+
+def case_pairing(top, build):
+    """Wrong, expired and reused tokens are refused with a clear message and a
+    log line; nothing half-paired remains."""
+    lab = new_lab(top, build)
+    lab.up("--no-pair")
+    for _ in range(50):
+        if lab.status("a") and lab.status("b"):
+            break
+        time.sleep(0.1)
+    not_paired(lab, "fresh lab")
+
+    token = lab.ctl("a", "pairing-token", "--ttl", "60").stdout.strip()
+    refused(lab, tamper(token), "wrong token", "wrong pairing token",
+            "refused: wrong pairing token")
+    not_paired(lab, "after the wrong token")
+
+    short = lab.ctl("a", "pairing-token", "--ttl", "1").stdout.strip()
+    time.sleep(2.2)
+    refused(lab, short, "expired token", "expired")
+    not_paired(lab, "after the expired token")
+
+    token = lab.ctl("a", "pairing-token", "--ttl", "60").stdout.strip()
+    r = lab.ctl("b", "pair", token)
+    check("paired with site-a.isthmus" in r.stdout, "the right token pairs: '%s'" % r.stdout.strip())
+    fa, fb = lab.status("a")["fingerprint"], lab.status("b")["fingerprint"]
+    check(lab.wait_tunnel(15) is not None, "tunnel up after pairing")
+    refused(lab, token, "reused token", "already used", "refused: pairing token already used")
+    time.sleep(0.5)
+    sa, sb = lab.status("a"), lab.status("b")
+    check(sa["paired"] and sa["peer_fingerprint"] == fb, "A still pinned B's key %s" % fb[:16])
+    check(sb["paired"] and sb["peer_fingerprint"] == fa, "B still pinned A's key %s" % fa[:16])
+    ping_ok(lab, "a-web", WEB_B, "the tunnel still carries traffic", 3)
+
+
+def case_peer_key(top, build):
+    """After pairing, site B comes back with another identity key: A refuses
+    it, the tunnel stays down, A's log says why."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    old_fb = lab.status("b")["fingerprint"]
+    pid = lab.pid("isthmusd", "b")
+    os.kill(pid, 15)
+    for _ in range(50):
+        if not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] == "Z":
+            break
+        time.sleep(0.1)
+    key = "%s/state-b/identity.key" % lab.run
+    check(os.path.exists(key), "site B's identity key is %s" % key)
+    os.unlink(key)
+    mark = len(lab.log("isthmusd", "a"))
+    lab.lab("start", "isthmusd", "b")
+    for _ in range(50):
+        st = lab.status("b")
+        if st:
+            break
+        time.sleep(0.1)
+    new_fb = st["fingerprint"]
+    check(new_fb != old_fb, "site B has a new identity %s (was %s)" % (new_fb[:16], old_fb[:16]))
+    time.sleep(8)
+    check(not lab.child_sas("b"), "no CHILD_SA at site B 8 s later")
+    r = lab.x("a-web", "ping", "-c", "3", "-i", "0.3", "-W", "1", WEB_B, check_rc=False)
+    check(ping_stats(r.stdout)[1] == 0, "no traffic crosses")
+    # raw public keys are not sent in IKE: A cannot name the key B used, only
+    # the pinned one (B's log and status show B's new fingerprint)
+    log = lab.log("isthmusd", "a")[mark:]
+    pinned = lab.status("a")["peer_fingerprint"]
+    check(pinned == old_fb, "A still pins B's old key")
+    lines = [l for l in log.splitlines() if "REFUSED" in l]
+    for l in lines:
+        print("    A log: " + l)
+    check(lines and "site-b.isthmus" in lines[0] and old_fb in lines[0],
+          "isthmusd A logged why, naming the peer and the pinned key's fingerprint")
+    check(len(lines) <= 2, "... without flooding the log (%d such lines in 8 s)" % len(lines))
+
+
+CASES = {
+    "mtu1500": case_mtu1500,
+    "pairing": case_pairing,
+    "peer_key": case_peer_key,
+    "rekey": case_rekey,
+    "restart_isthmusd": case_restart_isthmusd,
+    "restart_isthmusd_b": case_restart_isthmusd_b,
+    "restart_dp": case_restart_dp,
+    "migrate": case_migrate,
+    "stretch": case_stretch,
+    "tcp": case_tcp,
+}
+
+if __name__ == "__main__":
+    main(CASES)

@@ -15,7 +15,6 @@
 
 #include <library.h>
 #include <daemon.h>
-#include <processing/jobs/callback_job.h>
 
 #include "charon_guard.h"
 #include "dctl.h"
@@ -121,19 +120,6 @@ static void initiate_children(void)
 		en->destroy(en);
 		charon->controller->initiate(charon->controller, peer, child, NULL, NULL, 0, FALSE);
 	}
-}
-
-/*
- * Every few seconds the initiator makes sure the tunnel exists: the peer may
- * not be up yet, may not have pinned our key yet when we just paired, or may
- * have refused an attempt; charon gives up on some of those by itself.
- */
-static job_requeue_t keep_up(void *unused)
-{
-	(void)unused;
-	if (we_initiate())
-		initiate_children();
-	return JOB_RESCHEDULE(5);
 }
 
 /* After pairing: the initiator brings the tunnel up at once. */
@@ -299,8 +285,6 @@ int main(int argc, char *argv[])
 	     we_initiate() ? "initiator" : "responder");
 	if (we_initiate())
 		initiate_children();
-	lib->scheduler->schedule_job(lib->scheduler,
-		(job_t *)callback_job_create(keep_up, NULL, NULL, NULL), 5);
 
 	for (;;) {
 		struct timespec tick = { .tv_sec = 1 };

@@ -781,7 +781,9 @@ int bench_dp_main(int argc, char **argv, const struct bench_opts *go)
 		eargv[eargc++] = argv[0];
 		eargv[eargc++] = "--lcores";
 		eargv[eargc++] = lc;
-		eargv[eargc++] = "--in-memory";
+		/* --no-huge (in --eal) and --in-memory exclude each other. */
+		if (eal_extra == NULL || strstr(eal_extra, "--no-huge") == NULL)
+			eargv[eargc++] = "--in-memory";
 		eargv[eargc++] = "--no-pci";
 		eargv[eargc++] = prefix;
 		eargv[eargc++] = "--log-level=warning";

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -81,7 +82,7 @@ struct bw {
 	unsigned npat;
 	uint64_t trial_cycles;
 	/* results */
-	uint64_t fed, pkts, bytes, cycles;
+	uint64_t fed, pkts, bytes, cycles, cpu_ns;
 	atomic_int done;
 	int error;
 };
@@ -97,6 +98,16 @@ struct run {
 };
 
 static struct run R;
+
+/* CPU time this thread was given, in ns: the machine is shared, and a worker
+ * preempted by another process should not be billed for it. */
+static uint64_t thread_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* ---- traffic ---------------------------------------------------------- */
 
@@ -203,11 +214,11 @@ static int bench_lcore(void *arg)
 	struct rte_ring *out = b->dir == DIR_ENCAP ? b->utx : b->ltx;
 	const unsigned burst = b->w->burst;
 
-	b->fed = b->pkts = b->bytes = b->cycles = 0;
+	b->fed = b->pkts = b->bytes = b->cycles = b->cpu_ns = 0;
 	b->error = 0;
 	rte_rcu_qsbr_thread_online(R.dp.qsbr, b->k);
 	while (b->cycles < b->trial_cycles) {
-		uint64_t t0;
+		uint64_t t0, c0;
 
 		if (b->dir == DIR_ENCAP)
 			prepare_encap(b);
@@ -215,6 +226,7 @@ static int bench_lcore(void *arg)
 			b->error = 1;
 			break;
 		}
+		c0 = thread_ns();
 		t0 = rte_rdtsc();
 		for (unsigned i = 0; i < b->nset; i += burst) {
 			unsigned n = RTE_MIN(burst, b->nset - i);
@@ -225,6 +237,7 @@ static int bench_lcore(void *arg)
 		}
 		collect(b, out);
 		b->cycles += rte_rdtsc() - t0;
+		b->cpu_ns += thread_ns() - c0;
 		b->fed += b->nset;
 		if (b->pkts != b->fed) {
 			/* Dropped frames went back to the pool: never reuse them. */
@@ -403,14 +416,15 @@ static int setup(unsigned set_size)
 
 struct fig {
 	double mpps, gbps, cpp, delivered;   /* cpp: TSC cycles per packet per worker */
+	double cpu;                          /* CPU time the workers got / wall time */
 };
 
 /* One trial with workers 0..nw-1 (each on its own lcore). */
 static struct fig trial(enum dir d, const uint16_t *pat, unsigned npat, unsigned nw, uint64_t ns)
 {
-	struct fig f = { 0, 0, 0, 0 };
+	struct fig f = { 0, 0, 0, 0, 0 };
 	uint64_t fed = 0, pkts = 0;
-	double cpp = 0;
+	double cpp = 0, cpu = 0;
 
 	for (unsigned k = 0; k < nw; k++) {
 		struct bw *b = R.bw[k];
@@ -433,7 +447,7 @@ static struct fig trial(enum dir d, const uint16_t *pat, unsigned npat, unsigned
 	}
 	for (unsigned k = 0; k < nw; k++) {
 		struct bw *b = R.bw[k];
-		double s = b->cycles / R.hz;
+		double s = b->cpu_ns / 1e9;       /* per CPU-second of the worker */
 
 		if (b->error) {
 			fprintf(stderr, "isthmus-bench dp: worker %u: %s\n", k,
@@ -447,11 +461,13 @@ static struct fig trial(enum dir d, const uint16_t *pat, unsigned npat, unsigned
 		}
 		f.mpps += b->pkts / s / 1e6;
 		f.gbps += b->bytes * 8.0 / s / 1e9;
-		cpp += b->pkts ? (double)b->cycles / b->pkts : 0;
+		cpp += b->pkts ? s * R.hz / b->pkts : 0;
+		cpu += b->cpu_ns / (b->cycles / R.hz * 1e9);
 		fed += b->fed;
 		pkts += b->pkts;
 	}
 	f.cpp = cpp / nw;
+	f.cpu = cpu / nw;
 	f.delivered = fed ? (double)pkts / fed : 0;
 	return f;
 }
@@ -459,7 +475,7 @@ static struct fig trial(enum dir d, const uint16_t *pat, unsigned npat, unsigned
 static struct fig median_trials(enum dir d, const uint16_t *pat, unsigned npat, unsigned nw,
 				int trials, uint64_t ns)
 {
-	double m[101], g[101], c[101], dl[101];
+	double m[101], g[101], c[101], dl[101], u[101];
 	struct fig f;
 
 	(void)trial(d, pat, npat, nw, ns / 5 + 1000000);
@@ -469,7 +485,9 @@ static struct fig median_trials(enum dir d, const uint16_t *pat, unsigned npat, 
 		g[t] = f.gbps;
 		c[t] = f.cpp;
 		dl[t] = f.delivered;
+		u[t] = f.cpu;
 	}
+	f.cpu = bench_median(u, trials);
 	f.mpps = bench_median(m, trials);
 	f.gbps = bench_median(g, trials);
 	f.cpp = bench_median(c, trials);
@@ -484,7 +502,7 @@ static double aead_trial(const struct esp_aead *a, union esp_key_state *ks, uint
 	static const uint8_t aad[8] = { 0, 0, 0x12, 0x34, 0, 0, 0, 1 };
 	static const uint8_t nonce[12] = { 1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 1 };
 	struct esp_aead_op op[DP_BURST_MAX];
-	uint64_t t0 = bench_now_ns(), t1, bytes = 0, burst_bytes = 0;
+	uint64_t t0 = bench_now_ns(), t1, c0 = thread_ns(), bytes = 0, burst_bytes = 0;
 
 	for (unsigned i = 0; i < 32; i++) {
 		op[i] = (struct esp_aead_op){ .data = bufs[i], .len = pat[i % npat], .aad = aad,
@@ -498,7 +516,7 @@ static double aead_trial(const struct esp_aead *a, union esp_key_state *ks, uint
 		bytes += burst_bytes;
 		t1 = bench_now_ns();
 	} while (t1 - t0 < ns);
-	return bytes * 8.0 / (double)(t1 - t0);
+	return bytes * 8.0 / (double)(thread_ns() - c0);
 }
 
 static double aead_gbps(enum esp_cipher cipher, const uint16_t *pat, unsigned npat, int trials,
@@ -559,15 +577,15 @@ static void print_row(const struct row *r, bool json, bool first)
 		printf("%s\n{\"direction\":\"%s\",\"cipher\":\"%s\",\"backend\":\"%s\","
 		       "\"frame_size\":%u,\"label\":\"%s\",\"workers\":%u,\"mpps\":%.3f,"
 		       "\"gbps\":%.3f,\"aead_gbps\":%.3f,\"ratio\":%.3f,\"cycles_per_pkt\":%.0f,"
-		       "\"delivered\":%.4f}",
+		       "\"delivered\":%.4f,\"cpu_share\":%.3f}",
 		       first ? "" : ",", dir_name[r->dir], esp_cipher_name(r->cipher),
 		       esp_backend_name(R.backend), r->size == IMIX_LABEL ? imix_mean() : r->size,
 		       label, r->workers, r->f.mpps, r->f.gbps, r->aead,
-		       r->aead > 0 ? r->f.gbps / r->aead : 0, r->f.cpp, r->f.delivered);
+		       r->aead > 0 ? r->f.gbps / r->aead : 0, r->f.cpp, r->f.delivered, r->f.cpu);
 	else
-		printf("%-6s %-17s %2u %6s | %7.3f %8.2f | %8.2f %6.3f | %7.0f %s\n",
+		printf("%-6s %-17s %2u %6s | %7.3f %8.2f | %8.2f %6.3f | %7.0f %5.2f %s\n",
 		       dir_name[r->dir], esp_cipher_name(r->cipher), r->workers, label, r->f.mpps,
-		       r->f.gbps, r->aead, r->aead > 0 ? r->f.gbps / r->aead : 0, r->f.cpp,
+		       r->f.gbps, r->aead, r->aead > 0 ? r->f.gbps / r->aead : 0, r->f.cpp, r->f.cpu,
 		       r->f.delivered < 0.9999 ? "LOSS" : "");
 	fflush(stdout);
 }
@@ -829,11 +847,13 @@ int bench_dp_main(int argc, char **argv, const struct bench_opts *go)
 		printf("TSC %.3f GHz, backend %s, median of %d trials of %.0f ms, bursts of %u, "
 		       "%u frames per pass\nGbit/s: inner Ethernet frames (no CRC, preamble or gap); "
 		       "aead: raw AEAD of the frame size, one core;\nratio = Gbit/s / aead (per "
-		       "worker count: N workers vs one core); cyc/pkt: TSC cycles per packet per worker\n\n"
-		       "%-6s %-17s %2s %6s | %7s %8s | %8s %6s | %7s\n",
+		       "worker count: N workers vs one core); cyc/pkt: TSC cycles per packet per worker\n"
+		       "Rates are per CPU-second each worker thread was given (CLOCK_THREAD_CPUTIME_ID,\n"
+		       "summed over workers); cpu: that CPU time / wall time (1.00: a core of its own)\n\n"
+		       "%-6s %-17s %2s %6s | %7s %8s | %8s %6s | %7s %5s\n",
 		       R.hz / 1e9, esp_backend_name(backend), o.trials, trial_ns / 1e6,
 		       R.dp.worker[0]->burst, set_size, "dir", "cipher", "wk", "frame", "Mpps",
-		       "Gbit/s", "aead", "ratio", "cyc/pkt");
+		       "Gbit/s", "aead", "ratio", "cyc/pkt", "cpu");
 
 	for (int c = 0; c < nc; c++) {
 		double aead[MAX_SIZES];

@@ -294,5 +294,13 @@ void rxwait_fini(struct dp *dp);
 /* worker.c */
 /** lcore entry point of a worker (arg: struct worker *). */
 int worker_main(void *arg);
+/**
+ * One round of the worker loop: poll each RX queue once, run what came
+ * through outbound_input()/inbound_input(), drain the TX rings this worker
+ * owns, report a quiescent state. @p pkts: scratch of DP_BURST_MAX. The
+ * caller must be registered and online in dp->qsbr (worker_main does it;
+ * isthmus-bench dp drives rounds itself). @return packets received.
+ */
+uint32_t worker_round(struct worker *w, struct rte_mbuf **pkts);
 
 #endif

@@ -47,12 +47,37 @@ static inline void worker_idle(struct worker *w)
 	rte_delay_us_sleep(us);
 }
 
+uint32_t worker_round(struct worker *w, struct rte_mbuf **pkts)
+{
+	struct dp *dp = w->dp;
+	const uint16_t burst = w->burst;
+	uint32_t moved = 0;
+
+	for (uint16_t i = 0; i < w->nb_rxq; i++) {
+		struct dp_port *p = &dp->port[w->rxq[i].port];
+		uint16_t n = rte_eth_rx_burst(p->port_id, w->rxq[i].queue, pkts, burst);
+
+		if (n == 0)
+			continue;
+		moved += n;
+		if (p->role == PORT_LOCAL)
+			outbound_input(w, p, pkts, n);
+		else
+			inbound_input(w, pkts, n);
+	}
+	for (uint16_t p = 0; p < dp->nb_ports; p++)
+		if (dp->port[p].tx_ring != NULL && dp->port[p].tx_owner == w->idx)
+			port_tx_drain_ring(w, p);
+	/* No table entry read in this round is held past this point. */
+	rte_rcu_qsbr_quiescent(dp->qsbr, w->idx);
+	return moved;
+}
+
 int worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct dp *dp = w->dp;
 	struct rte_mbuf *pkts[DP_BURST_MAX];
-	const uint16_t burst = w->burst;
 
 	/* sleep for what we ask, not the kernel's default 50 us slack more */
 	if (dp->cfg->rx_mode == CFG_RX_ADAPTIVE)
@@ -60,26 +85,7 @@ int worker_main(void *arg)
 	rte_rcu_qsbr_thread_register(dp->qsbr, w->idx);
 	rte_rcu_qsbr_thread_online(dp->qsbr, w->idx);
 	while (!dp->stop) {
-		uint32_t moved = 0;
-
-		for (uint16_t i = 0; i < w->nb_rxq; i++) {
-			struct dp_port *p = &dp->port[w->rxq[i].port];
-			uint16_t n = rte_eth_rx_burst(p->port_id, w->rxq[i].queue, pkts, burst);
-
-			if (n == 0)
-				continue;
-			moved += n;
-			if (p->role == PORT_LOCAL)
-				outbound_input(w, p, pkts, n);
-			else
-				inbound_input(w, pkts, n);
-		}
-		for (uint16_t p = 0; p < dp->nb_ports; p++)
-			if (dp->port[p].tx_ring != NULL && dp->port[p].tx_owner == w->idx)
-				port_tx_drain_ring(w, p);
-		/* No table entry read in this round is held past this point. */
-		rte_rcu_qsbr_quiescent(dp->qsbr, w->idx);
-		if (moved == 0)
+		if (worker_round(w, pkts) == 0)
 			worker_idle(w);
 		else
 			w->idle_rounds = 0;

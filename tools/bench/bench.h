@@ -23,5 +23,6 @@ double bench_median(double *v, int n);
 
 /** A subcommand: returns the process exit status. */
 int bench_crypto_main(int argc, char **argv, const struct bench_opts *o);
+int bench_dp_main(int argc, char **argv, const struct bench_opts *o);
 
 #endif

@@ -20,6 +20,8 @@ static const struct {
 } subcommands[] = {
 	{ "crypto", bench_crypto_main,
 	  "AES-256-GCM and ChaCha20-Poly1305 per backend: raw AEAD and ESP seal" },
+	{ "dp", bench_dp_main,
+	  "the real dataplane in one process: encap+encrypt, decrypt+decap vs raw AEAD" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""bench suite: `isthmus-bench dp --seconds 1 --json` runs and its JSON is sane.
+
+Shape and bookkeeping only (every cell present, every frame the path was
+fed came out, numbers finite and positive, ratio = gbps / aead_gbps). No
+performance threshold: the figures belong in BENCHMARKS.md, not in a test.
+"""
+import json
+import math
+import subprocess
+import sys
+
+bench = sys.argv[1]
+p = subprocess.run([bench, "--seconds", "1", "--trials", "1", "--json", "dp",
+                    "--eal", "--no-huge -m 512"],
+                   capture_output=True, text=True, timeout=300)
+if p.returncode != 0:
+    sys.exit(f"isthmus-bench dp failed ({p.returncode}):\n{p.stderr}")
+doc = json.loads(p.stdout)
+assert doc["benchmark"] == "dp", doc
+rows = doc["results"]
+workers = sorted({r["workers"] for r in rows})
+assert workers[0] == 1 and workers[-1] == doc["max_workers"], workers
+labels = ["64", "128", "256", "512", "1024", "1400", "1514", "imix"]
+want = {(d, c, w, l) for d in ("encap", "decap")
+        for c in ("aes256gcm", "chacha20poly1305") for w in workers for l in labels}
+got = {(r["direction"], r["cipher"], r["workers"], r["label"]) for r in rows}
+assert got == want, sorted(want ^ got)
+for r in rows:
+    for k in ("direction", "cipher", "backend", "frame_size", "workers", "mpps", "gbps",
+              "aead_gbps", "ratio"):
+        assert k in r, (k, r)
+    for k in ("mpps", "gbps", "aead_gbps", "ratio"):
+        assert isinstance(r[k], (int, float)) and math.isfinite(r[k]) and r[k] > 0, (k, r)
+    assert r["delivered"] == 1.0, r
+    assert abs(r["ratio"] - r["gbps"] / r["aead_gbps"]) < 0.01 + 0.01 * r["ratio"], r
+    size = r["frame_size"]
+    # Gbit/s of inner frames is Mpps x frame bits (IMIX: mean frame size).
+    assert abs(r["gbps"] - r["mpps"] * size * 8 / 1000) <= 0.02 * r["gbps"] + 0.01, r
+print(f"ok: {len(rows)} measurements")

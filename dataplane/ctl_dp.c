@@ -120,6 +120,31 @@ static int sa_query_req(struct dp *dp, const struct ctl_sa_id *m, struct ctl_out
 	return ctl_out_append(o, &cnt, sizeof(cnt));
 }
 
+static int seg_add_req(struct dp *dp, const struct ctl_seg *m, struct ctl_out *o)
+{
+	char name[CTL_NAME_LEN + 1], port[CTL_NAME_LEN + 1], err[256];
+	int rc;
+
+	/* names from the wire: NUL-terminate them here, whatever was sent */
+	memcpy(name, m->name, CTL_NAME_LEN);
+	name[CTL_NAME_LEN] = '\0';
+	memcpy(port, m->port, CTL_NAME_LEN);
+	port[CTL_NAME_LEN] = '\0';
+	if (name[0] == '\0' || strlen(name) >= DP_NAME_LEN) {
+		ctl_out_printf(o, "segment name missing or longer than %d characters", DP_NAME_LEN - 1);
+		return -EINVAL;
+	}
+	rc = segment_add(dp, name, port, m->vlan, m->vni, err, sizeof(err));
+	if (rc < 0) {
+		ctl_out_printf(o, "%s", err);
+		return rc;
+	}
+	printf("isthmus-dp: segment %s extended (VNI %u, port %s, VLAN %u)\n", name, m->vni, port,
+	       m->vlan);
+	fflush(stdout);
+	return 0;
+}
+
 static void json_sa(FILE *f, const char *dir, const struct esp_sa *sa, int worker, bool *first)
 {
 	struct esp_sa_stats st;
@@ -208,9 +233,18 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 	case CTL_MACS:
 		return json_reply(dp, macs, o);
 	case CTL_SEG_ADD:
-	case CTL_SEG_DEL:
-		ctl_out_printf(o, "segments are set in the configuration file in this version");
-		return -EOPNOTSUPP;
+		return seg_add_req(dp, (const struct ctl_seg *)req, o);
+	case CTL_SEG_DEL: {
+		const struct ctl_seg *m = (const struct ctl_seg *)req;
+
+		if (segment_del(dp, m->vni) < 0) {
+			ctl_out_printf(o, "no segment with VNI %u", m->vni);
+			return -ENOENT;
+		}
+		printf("isthmus-dp: segment VNI %u unextended\n", m->vni);
+		fflush(stdout);
+		return 0;
+	}
 	default:
 		ctl_out_printf(o, "not a dataplane request (isthmusd's socket is another one)");
 		return -EOPNOTSUPP;

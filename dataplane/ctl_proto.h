@@ -102,6 +102,7 @@ struct ctl_sa_counters {
 struct ctl_seg {
 	struct ctl_hdr h;
 	char name[CTL_NAME_LEN];
+	char port[CTL_NAME_LEN];  /**< SEG_ADD: the local port ([local NAME]) */
 	uint16_t vlan;         /**< 1..4094, or 0 for untagged on an access port */
 	uint16_t reserved;
 	uint32_t vni;          /**< 24 bits */

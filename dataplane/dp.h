@@ -80,6 +80,7 @@ struct segment {
 	uint32_t aging_s;
 	_Atomic uint32_t mac_count;
 	_Atomic uint64_t limit_hits;
+	bool removed;            /**< unextended at run time: the slot is never reused */
 };
 
 /** Inbound SA and what the policy check needs to know about it. */
@@ -220,6 +221,15 @@ static inline void port_tx_queue(struct worker *w, uint16_t p, struct rte_mbuf *
 int segments_init(struct dp *dp, char *err, size_t errlen);
 /** Segment of VNI @p vni (host order), or NULL. Lock-free read. */
 struct segment *segment_by_vni(const struct dp *dp, uint32_t vni);
+/**
+ * Extend a segment at run time (main lcore): local port by name, VLAN (0:
+ * untagged on an access port), VNI. @return 0, or a negative errno with a
+ * reason in @p err
+ */
+int segment_add(struct dp *dp, const char *name, const char *port, uint16_t vlan, uint32_t vni,
+		char *err, size_t errlen);
+/** Unextend the segment with this VNI (main lcore). @return 0 or -ENOENT */
+int segment_del(struct dp *dp, uint32_t vni);
 
 /* sa.c */
 /** What an SA is made from (the config's [sa.static] or the control socket). */

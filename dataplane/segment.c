@@ -2,7 +2,17 @@
  * segment.c: the extended segments and their two lookups: VLAN -> segment on
  * a local port (a 4096-entry array per port, dp_port.vlan_seg) and VNI ->
  * segment from the tunnel (rte_hash, lock-free readers).
+ *
+ * Segments can be extended and unextended at run time (control socket): a new
+ * one takes the next slot and is published by its two lookups; an unextended
+ * one is unpublished, and after an RCU grace period no worker holds it. Its
+ * slot stays a tombstone (MAC entries of it age out; a slot is never reused,
+ * so they can never be mistaken for another segment's).
  */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_rcu_qsbr.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
@@ -15,14 +25,16 @@ int segments_init(struct dp *dp, char *err, size_t errlen)
 	const struct dp_config *c = dp->cfg;
 	struct rte_hash_parameters hp = {
 		.name = "isthmus_vni",
-		.entries = RTE_MAX(c->nb_seg * 2u, 64u),
+		.entries = DP_MAX_SEGMENTS * 2u,
 		.key_len = sizeof(uint32_t),
 		.hash_func = rte_hash_crc,
 		.socket_id = (int)rte_socket_id(),
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
 	};
 
-	dp->seg = rte_zmalloc("isthmus_segments", sizeof(*dp->seg) * c->nb_seg, RTE_CACHE_LINE_SIZE);
+	/* room for segments extended at run time (segment_add) */
+	dp->seg = rte_zmalloc("isthmus_segments", sizeof(*dp->seg) * DP_MAX_SEGMENTS,
+			      RTE_CACHE_LINE_SIZE);
 	dp->vni_hash = rte_hash_create(&hp);
 	if (dp->seg == NULL || dp->vni_hash == NULL) {
 		snprintf(err, errlen, "segments: out of memory");
@@ -61,4 +73,79 @@ struct segment *segment_by_vni(const struct dp *dp, uint32_t vni)
 	if (rte_hash_lookup_data(dp->vni_hash, &vni, &data) < 0)
 		return NULL;
 	return &dp->seg[(uintptr_t)data];
+}
+
+int segment_add(struct dp *dp, const char *name, const char *port, uint16_t vlan, uint32_t vni,
+		char *err, size_t errlen)
+{
+	struct segment *s;
+	uint16_t p, i = dp->nb_seg;
+	uintptr_t idx = i;
+
+	if (vni == 0 || vni > 0xffffff || vlan > 4094) {
+		snprintf(err, errlen, "VNI must be 1..16777215 and VLAN 0..4094");
+		return -EINVAL;
+	}
+	for (p = 0; p < dp->nb_ports; p++)
+		if (dp->port[p].role == PORT_LOCAL && strcmp(dp->port[p].name, port) == 0)
+			break;
+	if (p == dp->nb_ports) {
+		snprintf(err, errlen, "no local port '%s'", port);
+		return -ENOENT;
+	}
+	if (dp->port[p].mode == CFG_LOCAL_ACCESS ? vlan != DP_VLAN_UNTAGGED : vlan == 0) {
+		snprintf(err, errlen, "port '%s' is %s: %s", port,
+			 dp->port[p].mode == CFG_LOCAL_ACCESS ? "an access port" : "a trunk",
+			 dp->port[p].mode == CFG_LOCAL_ACCESS ? "no VLAN" : "give the VLAN");
+		return -EINVAL;
+	}
+	if (segment_by_vni(dp, vni) != NULL || dp->port[p].vlan_seg[vlan] != DP_SEG_NONE) {
+		snprintf(err, errlen, "VNI %u or VLAN %u on '%s' is already extended", vni, vlan, port);
+		return -EEXIST;
+	}
+	for (uint16_t k = 0; k < dp->nb_seg; k++)
+		if (!dp->seg[k].removed && strcmp(dp->seg[k].name, name) == 0) {
+			snprintf(err, errlen, "a segment '%s' exists", name);
+			return -EEXIST;
+		}
+	if (i == DP_MAX_SEGMENTS) {
+		snprintf(err, errlen, "no room for more segments (%d)", DP_MAX_SEGMENTS);
+		return -ENOSPC;
+	}
+	s = &dp->seg[i];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->idx = i;
+	s->port = p;
+	s->vlan = vlan;
+	s->vni = vni;
+	s->vxlan_vni_be = rte_cpu_to_be_32(vni << 8);
+	s->mac_limit = 4096;
+	s->aging_s = 300;
+	if (rte_hash_add_key_data(dp->vni_hash, &s->vni, (void *)idx) != 0) {
+		snprintf(err, errlen, "VNI table full");
+		return -ENOSPC;
+	}
+	/* the slot is complete before either lookup can lead to it */
+	__atomic_store_n(&dp->nb_seg, (uint16_t)(i + 1), __ATOMIC_RELEASE);
+	__atomic_store_n(&dp->port[p].vlan_seg[vlan], i, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int segment_del(struct dp *dp, uint32_t vni)
+{
+	struct segment *s = segment_by_vni(dp, vni);
+	int32_t pos;
+
+	if (s == NULL)
+		return -ENOENT;
+	__atomic_store_n(&dp->port[s->port].vlan_seg[s->vlan], (uint16_t)DP_SEG_NONE,
+			 __ATOMIC_RELEASE);
+	pos = rte_hash_del_key(dp->vni_hash, &s->vni);
+	s->removed = true;
+	if (dp->qsbr)
+		rte_rcu_qsbr_synchronize(dp->qsbr, RTE_QSBR_THRID_INVALID);
+	if (pos >= 0)
+		rte_hash_free_key_with_position(dp->vni_hash, pos);
+	return 0;
 }

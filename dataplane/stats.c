@@ -131,14 +131,19 @@ void dp_stats_json(const struct dp *dp, FILE *f)
 		fprintf(f, "  \"nexthop\": null,\n");
 	}
 	fprintf(f, "  \"segments\": [");
+	sep = "";
 	for (uint16_t i = 0; i < dp->nb_seg; i++) {
 		const struct segment *g = &dp->seg[i];
 
+		if (g->removed)
+			continue;
 		fprintf(f, "%s\n    {\"name\": \"%s\", \"vni\": %u, \"port\": \"%s\", \"vlan\": %u, "
 			"\"macs\": %u, \"mac_limit\": %u, \"limit_hits\": %" PRIu64 "}",
-			i ? "," : "", g->name, g->vni, dp->port[g->port].name, g->vlan,
+			sep, g->name, g->vni, dp->port[g->port].name, g->vlan,
 			atomic_load(&g->mac_count), g->mac_limit, atomic_load(&g->limit_hits));
+		sep = ",";
 	}
+	sep = "";
 	fprintf(f, "],\n  \"sas\": [");
 	for (uint16_t i = 0; i < dp->nb_sa_out; i++) {
 		json_sa(f, "out", dp->sa_out[i]->sa, sep);

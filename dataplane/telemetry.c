@@ -108,7 +108,7 @@ static int tel_worker(const char *cmd, const char *params, struct rte_tel_data *
 static const struct segment *seg_by_name(const char *name)
 {
 	for (uint16_t i = 0; tel_dp != NULL && name != NULL && i < tel_dp->nb_seg; i++)
-		if (strcmp(tel_dp->seg[i].name, name) == 0)
+		if (!tel_dp->seg[i].removed && strcmp(tel_dp->seg[i].name, name) == 0)
 			return &tel_dp->seg[i];
 	return NULL;
 }
@@ -121,7 +121,8 @@ static int tel_segments(const char *cmd, const char *params, struct rte_tel_data
 	(void)params;
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
 	for (uint16_t i = 0; i < tel_dp->nb_seg; i++)
-		rte_tel_data_add_array_string(d, tel_dp->seg[i].name);
+		if (!tel_dp->seg[i].removed)
+			rte_tel_data_add_array_string(d, tel_dp->seg[i].name);
 	return 0;
 }
 

@@ -28,6 +28,8 @@ static void usage(FILE *f)
 		"  status                 peer, pairing, tunnel (IKE and CHILD SAs), uptime\n"
 		"  stats [--prometheus]   dataplane counters (every drop reason), per port, per SA\n"
 		"  segments               extended segments (VNI, VLAN, MACs)\n"
+		"  extend NAME VNI PORT [VLAN]  extend a segment on this appliance's dataplane\n"
+		"  unextend VNI           stop extending it\n"
 		"  macs                   the MAC tables\n"
 		"  sa [--wireshark]       SAs in the dataplane; --wireshark prints the live ESP\n"
 		"                         keys in Wireshark's esp_sa format (root only; keys!)\n"
@@ -239,6 +241,35 @@ static int cmd_segments(void *rbuf)
 	return 0;
 }
 
+/* extend NAME VNI PORT [VLAN] | unextend VNI: this appliance's dataplane */
+static int cmd_extend(void *rbuf, int add, int argc, char **argv)
+{
+	struct ctl_seg m = { .h.type = add ? CTL_SEG_ADD : CTL_SEG_DEL };
+	char *end;
+
+	if ((add && (argc < 3 || argc > 4)) || (!add && argc != 1)) {
+		fprintf(stderr, "isthmusctl: extend NAME VNI PORT [VLAN] | unextend VNI\n");
+		return 2;
+	}
+	if (add) {
+		if (strlen(argv[0]) >= sizeof(m.name) || strlen(argv[2]) >= sizeof(m.port)) {
+			fprintf(stderr, "isthmusctl: name or port too long\n");
+			return 2;
+		}
+		snprintf(m.name, sizeof(m.name), "%s", argv[0]);
+		snprintf(m.port, sizeof(m.port), "%s", argv[2]);
+		m.vlan = argc == 4 ? (uint16_t)strtoul(argv[3], NULL, 10) : 0;
+	}
+	m.vni = (uint32_t)strtoul(argv[add ? 1 : 0], &end, 10);
+	if (*end) {
+		fprintf(stderr, "isthmusctl: VNI must be a number\n");
+		return 2;
+	}
+	call("dp.sock", &m, sizeof(m), rbuf, 5000);
+	printf("segment %s %s\n", add ? argv[0] : argv[0], add ? "extended" : "unextended");
+	return 0;
+}
+
 static int cmd_simple_json(void *rbuf, uint16_t type)
 {
 	struct ctl_hdr h = { .type = type };
@@ -313,6 +344,8 @@ int main(int argc, char **argv)
 		return cmd_stats(rbuf, optind < argc && !strcmp(argv[optind], "--prometheus"));
 	if (!strcmp(cmd, "segments"))
 		return cmd_segments(rbuf);
+	if (!strcmp(cmd, "extend") || !strcmp(cmd, "unextend"))
+		return cmd_extend(rbuf, !strcmp(cmd, "extend"), argc - optind, argv + optind);
 	if (!strcmp(cmd, "macs"))
 		return cmd_simple_json(rbuf, CTL_MACS);
 	if (!strcmp(cmd, "sa"))

@@ -16,6 +16,8 @@ Checks (issue 4):
   * next-hop resolution: the dataplane learns the peer's MAC by itself;
   * counters through DPDK telemetry (the stock dpdk-telemetry.py client,
     /isthmus/ commands) agree with the control socket (isthmusctl stats);
+  * segments extended and unextended at run time through the control socket
+    (isthmusctl extend / unextend), refusals for duplicates and unknown ports;
   * SIGTERM stops the appliance cleanly (exit 0).
 """
 import json
@@ -87,10 +89,11 @@ peer_vtep = 198.19.0.2
 
 [local lan]
 port = net_ring0
-mode = access
+mode = trunk
 
 [segment web]
 local = lan
+vlan = 10
 vni = 100
 """
 
@@ -189,6 +192,35 @@ def main():
         seg = telemetry("/isthmus/segment,web")
         check(seg.get("vni") == 100, f"/isthmus/segment,web shows VNI 100 ({seg})")
         check("web" in json.dumps(telemetry("/isthmus/segments")), "/isthmus/segments lists web")
+        # segments extended and unextended at run time (control socket)
+        def ctl(*a):
+            return subprocess.run([CTL, "-r", run] + list(a), capture_output=True, text=True)
+
+        r = ctl("extend", "db", "200", "lan", "20")
+        check(r.returncode == 0, f"extend db (VNI 200, VLAN 20) on trunk lan: {r.stdout.strip()}{r.stderr.strip()}")
+        segs = json.loads(ctl("--json", "segments").stdout)
+        check(sorted(g["name"] for g in segs) == ["db", "web"] and
+              any(g["name"] == "db" and g["vni"] == 200 for g in segs),
+              "isthmusctl segments lists web and db (VNI 200)")
+        check(telemetry("/isthmus/segment,db").get("vni") == 200, "telemetry sees db")
+        r = ctl("extend", "db2", "200", "lan", "30")
+        check(r.returncode != 0 and "already extended" in r.stderr,
+              f"the same VNI again is refused: {r.stderr.strip()}")
+        r = ctl("extend", "db3", "300", "lan")
+        check(r.returncode != 0 and "give the VLAN" in r.stderr,
+              f"a trunk segment without a VLAN is refused: {r.stderr.strip()}")
+        r = ctl("extend", "x", "300", "nosuchport")
+        check(r.returncode != 0 and "no local port" in r.stderr,
+              f"an unknown port is refused: {r.stderr.strip()}")
+        r = ctl("unextend", "200")
+        check(r.returncode == 0, "unextend VNI 200")
+        segs = json.loads(ctl("--json", "segments").stdout)
+        check([g["name"] for g in segs] == ["web"], "db is gone, web remains")
+        r = ctl("unextend", "200")
+        check(r.returncode != 0 and "no segment" in r.stderr, "unextending it twice is refused")
+        r = ctl("extend", "db", "200", "lan", "20")
+        check(r.returncode == 0, "db can be extended again (a new slot)")
+
         sas = telemetry("/isthmus/sas")
         check(not sas, f"/isthmus/sas answers: no SAs configured ({sas})")
     finally:

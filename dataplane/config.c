@@ -349,7 +349,9 @@ static int parse_local(struct parse *ps, const char *section)
 
 static int parse_segment(struct parse *ps, const char *section)
 {
-	static const char *const keys[] = { "vni", "local", "vlan", "mac_limit", "aging", NULL };
+	static const char *const keys[] = { "vni", "local", "vlan", "mac_limit", "aging", "gateway",
+					    "gateway_site", "local_egress", "router_mac", NULL };
+	char site[16] = "local", rmac[32] = "";
 	struct dp_config *c = ps->cfg;
 	struct cfg_segment *sg = &c->seg[c->nb_seg];
 	char local[DP_NAME_LEN], vlan[16] = "untagged";
@@ -395,6 +397,23 @@ static int parse_segment(struct parse *ps, const char *section)
 	if (get_uint(ps, section, "aging", 1, 86400, &v, false) < 0)
 		return -1;
 	sg->aging_s = v;
+	/* first-hop router and local egress (docs/config.md, dataplane/gateway.c) */
+	if (get_ip(ps, section, "gateway", &sg->gateway, false) < 0 ||
+	    get_str(ps, section, "gateway_site", site, sizeof(site), false) < 0 ||
+	    get_bool(ps, section, "local_egress", &sg->local_egress) < 0 ||
+	    get_str(ps, section, "router_mac", rmac, sizeof(rmac), false) < 0)
+		return -1;
+	if (strcmp(site, "local") && strcmp(site, "peer"))
+		return fail(ps, section, "gateway_site", "'%s' is neither 'local' nor 'peer'", site);
+	sg->gateway_local = strcmp(site, "local") == 0;
+	if (rmac[0] && (rte_ether_unformat_addr(rmac, &sg->router_mac) < 0 ||
+			!rte_is_unicast_ether_addr(&sg->router_mac) ||
+			rte_is_zero_ether_addr(&sg->router_mac)))
+		return fail(ps, section, "router_mac", "'%s' is not a unicast MAC address", rmac);
+	if ((sg->local_egress || rmac[0]) && sg->gateway == 0)
+		return fail(ps, section, "gateway", "local_egress and router_mac need the gateway address");
+	if (sg->local_egress && !rmac[0])
+		return fail(ps, section, "router_mac", "local_egress needs the local router's MAC");
 	for (i = 0; i < c->nb_seg; i++) {
 		const struct cfg_segment *o = &c->seg[i];
 

@@ -52,6 +52,10 @@ struct cfg_segment {
 	uint16_t vlan;            /**< 1..4094, or DP_VLAN_UNTAGGED */
 	uint32_t mac_limit;
 	uint32_t aging_s;
+	uint32_t gateway;         /**< first-hop router address (network order), 0: none */
+	bool gateway_local;       /**< the gateway lives on this site */
+	bool local_egress;        /**< answer ARP for it here with router_mac */
+	struct rte_ether_addr router_mac;
 };
 
 /** A test-only static SA (section [sa.static]). */

@@ -234,6 +234,22 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 		return json_reply(dp, macs, o);
 	case CTL_SEG_ADD:
 		return seg_add_req(dp, (const struct ctl_seg *)req, o);
+	case CTL_SEG_CUTOVER: {
+		const struct ctl_seg *m = (const struct ctl_seg *)req;
+		struct segment *g = segment_by_vni(dp, m->vni);
+
+		if (g == NULL) {
+			ctl_out_printf(o, "no segment with VNI %u", m->vni);
+			return -ENOENT;
+		}
+		if (gateway_cutover(dp, g) < 0) {
+			ctl_out_printf(o, "segment %s has no gateway and router_mac configured", g->name);
+			return -EINVAL;
+		}
+		printf("isthmus-dp: segment %s: gateway cut over to this site, announced\n", g->name);
+		fflush(stdout);
+		return ctl_out_printf(o, "{\"segment\":\"%s\"}", g->name);
+	}
 	case CTL_SEG_DEL: {
 		const struct ctl_seg *m = (const struct ctl_seg *)req;
 

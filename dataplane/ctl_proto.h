@@ -34,6 +34,7 @@ enum ctl_type {
 	CTL_MACS = 8,      /**< no body; reply body: JSON text */
 	CTL_SA_LIST = 9,   /**< no body; reply body: JSON text (no key material) */
 	CTL_SA_FLUSH = 10, /**< no body; delete every SA (isthmusd, when it (re)connects) */
+	CTL_SEG_CUTOVER = 11, /**< struct ctl_seg (by VNI): the gateway moves to this site */
 	CTL_TYPE_MAX,
 
 	/* isthmusd's socket (same framing; isthmusctl is the client) */
@@ -144,6 +145,7 @@ static inline long ctl_request_size(uint16_t type)
 		return sizeof(struct ctl_sa_id);
 	case CTL_SEG_ADD:
 	case CTL_SEG_DEL:
+	case CTL_SEG_CUTOVER:
 		return sizeof(struct ctl_seg);
 	default:
 		return -1;

@@ -81,6 +81,12 @@ struct segment {
 	_Atomic uint32_t mac_count;
 	_Atomic uint64_t limit_hits;
 	bool removed;            /**< unextended at run time: the slot is never reused */
+	/* first-hop router (gateway.c) */
+	rte_be32_t gw_ip;        /**< gateway address, 0: none configured */
+	bool gw_local;           /**< the gateway is on this site (cutover sets it) */
+	bool local_egress;       /**< answer ARP for gw_ip here, with router_mac */
+	bool announce;           /**< a gratuitous ARP is due (cutover) */
+	struct rte_ether_addr router_mac; /**< the local first-hop router */
 };
 
 /** Inbound SA and what the policy check needs to know about it. */
@@ -136,6 +142,7 @@ struct dp {
 	unsigned nb_workers;
 	uint64_t tsc_hz;
 	uint64_t fdb_aged;                /**< entries removed by aging (main lcore) */
+	uint32_t gw_announce;            /**< some segment has announce set (gateway.c) */
 	struct ctl_server *ctl;          /**< control socket (ctl_dp.c) */
 	uint64_t boot_id;                /**< random per start: clients notice restarts */
 	volatile bool stop;
@@ -291,6 +298,19 @@ int ctl_dp_open(struct dp *dp, char *err, size_t errlen);
 /** Serve pending control requests (main lcore, never blocks). */
 void ctl_dp_poll(struct dp *dp);
 void ctl_dp_close(struct dp *dp);
+
+/* gateway.c */
+/**
+ * Local egress: answer an ARP request for the segment's gateway with the local
+ * router's MAC. @return true if the frame was consumed (answered)
+ */
+bool gateway_outbound(struct worker *w, struct segment *s, struct rte_mbuf *m);
+/** Whether a frame from the tunnel is the remote gateway's ARP, to be stopped. */
+bool gateway_inbound_blocked(const struct segment *s, struct rte_mbuf *m);
+/** Main lcore: the gateway moves to this site; announce it. @return 0 or -1 */
+int gateway_cutover(struct dp *dp, struct segment *s);
+/** Worker 0: send the announcements cutover asked for. */
+void gateway_announce(struct worker *w);
 
 /* rxwait.c */
 /** Find each worker's kernel sockets (net_af_packet queues) and make its eventfd. */

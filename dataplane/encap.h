@@ -152,4 +152,24 @@ static inline uint32_t encap_outer_ip_len(uint32_t frame_len)
 	return 20 + 8 + ESP_PAYLOAD_OFF + RTE_ALIGN_CEIL(payload + 2, 4) + ESP_ICV_LEN;
 }
 
+/* The segment's 802.1Q tag back on a frame for a trunk (inbound, and the
+ * gateway's local answers). */
+static inline int vlan_restore(struct rte_mbuf *m, const struct dp_port *lp, const struct segment *s)
+{
+	uint8_t *p;
+	struct rte_vlan_hdr *vh;
+
+	if (lp->mode != CFG_LOCAL_TRUNK || s->vlan == DP_VLAN_UNTAGGED)
+		return 0;
+	p = (uint8_t *)rte_pktmbuf_prepend(m, 4);
+	if (unlikely(p == NULL))
+		return -1;
+	memmove(p, p + 4, 2 * RTE_ETHER_ADDR_LEN);
+	((struct rte_ether_hdr *)p)->ether_type = RTE_BE16(RTE_ETHER_TYPE_VLAN);
+	vh = (struct rte_vlan_hdr *)(p + RTE_ETHER_HDR_LEN);
+	vh->vlan_tci = rte_cpu_to_be_16(s->vlan);
+	/* vh->eth_proto is the frame's own EtherType, already in place. */
+	return 0;
+}
+
 #endif

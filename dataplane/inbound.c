@@ -164,24 +164,6 @@ static inline int policy_check(const struct dp *dp, const struct sa_in *sa, cons
 	return s->idx;
 }
 
-/* Step 5: the segment's 802.1Q tag back on for a trunk. */
-static inline int vlan_restore(struct rte_mbuf *m, const struct dp_port *lp, const struct segment *s)
-{
-	uint8_t *p;
-	struct rte_vlan_hdr *vh;
-
-	if (lp->mode != CFG_LOCAL_TRUNK || s->vlan == DP_VLAN_UNTAGGED)
-		return 0;
-	p = (uint8_t *)rte_pktmbuf_prepend(m, 4);
-	if (unlikely(p == NULL))
-		return -1;
-	memmove(p, p + 4, 2 * RTE_ETHER_ADDR_LEN);
-	((struct rte_ether_hdr *)p)->ether_type = RTE_BE16(RTE_ETHER_TYPE_VLAN);
-	vh = (struct rte_vlan_hdr *)(p + RTE_ETHER_HDR_LEN);
-	vh->vlan_tci = rte_cpu_to_be_16(s->vlan);
-	/* vh->eth_proto is the frame's own EtherType, already in place. */
-	return 0;
-}
 
 void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -322,6 +304,10 @@ void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 				dp_count(&w->stats, DP_C_fdb_limit, 1);
 			else if (r == -2)
 				dp_count(&w->stats, DP_C_fdb_full, 1);
+		}
+		if (unlikely(gateway_inbound_blocked(s, m))) {
+			in_drop(w, &b, m, DROP(remote_gateway));
+			continue;
 		}
 		if (unlikely(vlan_restore(m, lp, s) < 0)) {
 			in_drop(w, &b, m, DROP(no_headroom));

@@ -156,6 +156,8 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 			out_drop(w, &in, m, DROP(src_mcast));
 			continue;
 		}
+		if (unlikely(gateway_outbound(w, &dp->seg[s], m)))
+			continue; /* answered locally (local egress) */
 		/* The tunnel headers go into the headroom: get its lines coming. */
 		rte_prefetch0(rte_pktmbuf_mtod(m, uint8_t *) - TUN_HDR_LEN);
 		rte_prefetch0(rte_pktmbuf_mtod(m, uint8_t *) - TUN_HDR_LEN + RTE_CACHE_LINE_SIZE);

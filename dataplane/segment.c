@@ -56,6 +56,10 @@ int segments_init(struct dp *dp, char *err, size_t errlen)
 		s->vxlan_vni_be = rte_cpu_to_be_32(cs->vni << 8);
 		s->mac_limit = cs->mac_limit;
 		s->aging_s = cs->aging_s;
+		s->gw_ip = cs->gateway;
+		s->gw_local = cs->gateway_local;
+		s->local_egress = cs->local_egress;
+		s->router_mac = cs->router_mac;
 		dp->port[s->port].vlan_seg[s->vlan] = i;
 		if (rte_hash_add_key_data(dp->vni_hash, &s->vni, (void *)idx) != 0) {
 			snprintf(err, errlen, "segments: cannot add VNI %u", s->vni);

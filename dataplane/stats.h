@@ -32,6 +32,8 @@
 	X(drop_exception_full, "exception ring toward the main lcore full")          \
 	/* bridging (not drops) */                                                   \
 	X(fdb_learned, "MAC addresses learned")                                      \
+	X(gw_arp_answered, "ARP requests for the gateway answered here (local egress)")\
+	X(gw_announced, "gratuitous ARPs sent for the gateway (cutover)")           \
 	X(fdb_moved, "MAC addresses moved between the local and the remote side")   \
 	X(fdb_limit, "MAC addresses not learned: segment table full")               \
 	X(fdb_full, "MAC addresses not learned: MAC table (mac_table_size) full")   \
@@ -70,6 +72,7 @@
 	X(drop_inner_proto, "inner packet is not UDP to port 4789")                  \
 	X(drop_vxlan_flags, "VXLAN I flag not set (RFC 7348 section 5)")             \
 	X(drop_unknown_vni, "VNI is no extended segment")                            \
+	X(drop_remote_gateway, "remote gateway's ARP stopped (local egress)")        \
 	X(drop_tx_full, "transmit queue full")                                       \
 	X(drop_tx_ring_full, "transmit ring toward the port's TX owner full")
 

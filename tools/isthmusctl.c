@@ -30,6 +30,8 @@ static void usage(FILE *f)
 		"  segments               extended segments (VNI, VLAN, MACs)\n"
 		"  extend NAME VNI PORT [VLAN]  extend a segment on this appliance's dataplane\n"
 		"  unextend VNI           stop extending it\n"
+		"  cutover VNI            the segment's gateway moves to this site (at unextend\n"
+		"                         time): local answers, gratuitous ARP\n"
 		"  macs                   the MAC tables\n"
 		"  sa [--wireshark]       SAs in the dataplane; --wireshark prints the live ESP\n"
 		"                         keys in Wireshark's esp_sa format (root only; keys!)\n"
@@ -344,6 +346,19 @@ int main(int argc, char **argv)
 		return cmd_stats(rbuf, optind < argc && !strcmp(argv[optind], "--prometheus"));
 	if (!strcmp(cmd, "segments"))
 		return cmd_segments(rbuf);
+	if (!strcmp(cmd, "cutover")) {
+		struct ctl_seg m = { .h.type = CTL_SEG_CUTOVER };
+
+		if (optind >= argc) {
+			fprintf(stderr, "isthmusctl: cutover VNI\n");
+			return 2;
+		}
+		m.vni = (uint32_t)strtoul(argv[optind], NULL, 10);
+		call("dp.sock", &m, sizeof(m), rbuf, 5000);
+		printf("gateway of segment VNI %u is now on this site, announced with a gratuitous ARP\n",
+		       m.vni);
+		return 0;
+	}
 	if (!strcmp(cmd, "extend") || !strcmp(cmd, "unextend"))
 		return cmd_extend(rbuf, !strcmp(cmd, "extend"), argc - optind, argv + optind);
 	if (!strcmp(cmd, "macs"))

@@ -18,6 +18,7 @@ Checks (issue 4):
     /isthmus/ commands) agree with the control socket (isthmusctl stats);
   * segments extended and unextended at run time through the control socket
     (isthmusctl extend / unextend), refusals for duplicates and unknown ports;
+  * cutover of a segment's gateway to this site sends a gratuitous ARP;
   * SIGTERM stops the appliance cleanly (exit 0).
 """
 import json
@@ -95,6 +96,10 @@ mode = trunk
 local = lan
 vlan = 10
 vni = 100
+gateway = 192.0.2.1
+gateway_site = peer
+local_egress = yes
+router_mac = 02:00:5e:00:01:01
 """
 
 LISTENER = r"""
@@ -220,6 +225,20 @@ def main():
         check(r.returncode != 0 and "no segment" in r.stderr, "unextending it twice is refused")
         r = ctl("extend", "db", "200", "lan", "20")
         check(r.returncode == 0, "db can be extended again (a new slot)")
+
+        # cutover: the gateway moves here and is announced (gratuitous ARP)
+        r = ctl("cutover", "200")
+        check(r.returncode != 0 and "no gateway" in r.stderr,
+              f"cutover of a segment without a gateway is refused: {r.stderr.strip()}")
+        r = ctl("cutover", "100")
+        check(r.returncode == 0, f"cutover of web: {r.stdout.strip()}{r.stderr.strip()}")
+        announced = 0
+        for _ in range(20):
+            announced = json.loads(ctl("--json", "stats").stdout)["counters"]["gw_announced"]
+            if announced:
+                break
+            time.sleep(0.1)
+        check(announced == 1, f"one gratuitous ARP sent for the gateway (gw_announced {announced})")
 
         sas = telemetry("/isthmus/sas")
         check(not sas, f"/isthmus/sas answers: no SAs configured ({sas})")

@@ -15,6 +15,8 @@ CASE is one of
   signal   DPDK telemetry (/isthmus/...) answers while the appliance is busy;
            SIGINT and SIGTERM stop it cleanly: exit 0, final counters printed
            and written, every frame accounted for
+  gateway  (issue 5) local egress: ARP for the gateway answered locally,
+           the remote gateway's ARP stopped
   segments 1000 segments on one trunk: each VLAN reaches its own VNI, an
            unconfigured VLAN is dropped and counted
   workers  two workers on each side: each seals with its own SA and UDP
@@ -29,7 +31,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_pcaps as G  # noqa: E402
 from isthmus_pcap import (A_UP, A_UP_MAC, A_VTEP, B_UP, B_VTEP, KEY_A_TO_B, MARKER, SPI_A_TO_B,  # noqa: E402
-                          check_counters, esp_open, read, remove_runtime_dir, run_dp, write)
+                          check_counters, esp_open, read, remove_runtime_dir, run_dp, write,
+                          KEY_B_TO_A, SPI_B_TO_A, tunnel_packet, vxlan_inner)
 
 FAILS = []
 
@@ -216,6 +219,53 @@ def case_bridge(dp, src, work):
           "M3 aged out of segment 'short' (aging 1 s), and only it (fdb_aged %d)" % st["fdb_aged"])
     check(len(fdb) == 6, "6 entries left: M1, M2 and 4 in 'small' (%d)" % len(fdb))
     check_counters(st, {"drop_local_dst": 2, "drop_ethertype": 1})
+
+
+def case_gateway(dp, src, work):
+    """(issue 5) local egress on segment web, whose gateway lives at the peer:
+    an ARP request for the gateway is answered here with the local router's
+    MAC and not tunnelled; the remote gateway's ARP reply from the tunnel is
+    stopped; other ARP passes both ways."""
+    from scapy.all import ARP, Dot1Q, Ether
+    with open(os.path.join(src, "a.ini")) as fh:
+        text = fh.read()
+    router, remote_gw, host = "02:00:5e:00:01:01", "02:00:5e:00:99:99", "02:00:00:00:00:0a"
+    text = text.replace("[segment web]\nvlan = 101\nvni = 5101\n",
+                        "[segment web]\nvlan = 101\nvni = 5101\ngateway = 192.0.2.1\n"
+                        "gateway_site = peer\nlocal_egress = yes\nrouter_mac = %s\n" % router)
+    conf = os.path.join(work, "gw.ini")
+    with open(conf, "w") as fh:
+        fh.write(text)
+    who_gw = Ether(src=host, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=101) / \
+        ARP(op=1, hwsrc=host, psrc="192.0.2.10", pdst="192.0.2.1")
+    who_other = Ether(src=host, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=101) / \
+        ARP(op=1, hwsrc=host, psrc="192.0.2.10", pdst="192.0.2.20")
+    write(os.path.join(work, "gw-local.pcap"), [who_gw, who_other])
+    gw_reply = Ether(src=remote_gw, dst=host) / ARP(op=2, hwsrc=remote_gw, psrc="192.0.2.1",
+                                                     hwdst=host, pdst="192.0.2.10")
+    other_reply = Ether(src="02:00:00:00:00:14", dst=host) / \
+        ARP(op=2, hwsrc="02:00:00:00:00:14", psrc="192.0.2.20", hwdst=host, pdst="192.0.2.10")
+    write(os.path.join(work, "gw-uplink.pcap"),
+          [tunnel_packet(KEY_B_TO_A, SPI_B_TO_A, seq, vxlan_inner(bytes(f), 5101, B_VTEP, A_VTEP))
+           for seq, f in ((1, gw_reply), (2, other_reply))])
+    st, up, lo = run_a(dp, src, work, os.path.join(work, "gw-local.pcap"), name="gw", config=conf,
+                       uplink_in=os.path.join(work, "gw-uplink.pcap"))
+    answer = bytes(Ether(src=router, dst=host) / Dot1Q(vlan=101) /
+                   ARP(op=2, hwsrc=router, psrc="192.0.2.1", hwdst=host, pdst="192.0.2.10"))
+    check(answer in lo, "the ARP request for the gateway is answered on the trunk, VLAN 101, with "
+          "the local router's MAC")
+    tunnelled = [parse_vxlan(unwrap_uplink(p)["inner"])[5] for p in up]
+    check(tunnelled == [G.strip_tag(bytes(who_other))],
+          "only the other ARP request crosses the tunnel (%d tunnelled)" % len(tunnelled))
+    other_tagged = bytes(Ether(src="02:00:00:00:00:14", dst=host) / Dot1Q(vlan=101) /
+                         ARP(op=2, hwsrc="02:00:00:00:00:14", psrc="192.0.2.20", hwdst=host,
+                             pdst="192.0.2.10"))
+    check(other_tagged in lo, "the other host's ARP reply from the tunnel is delivered")
+    check(not any(remote_gw.replace(":", "") in f.hex() for f in lo),
+          "the remote gateway's ARP reply does not reach the local side")
+    c = st["counters"]
+    check(c["gw_arp_answered"] == 1, "gw_arp_answered = 1 (got %d)" % c["gw_arp_answered"])
+    check_counters(st, {"drop_remote_gateway": 1})
 
 
 def case_segments(dp, src, work):
@@ -431,7 +481,7 @@ def main():
     subprocess.run([sys.executable, os.path.join(src, "gen_pcaps.py"), work], check=True)
     {"encap": case_encap, "decap": case_decap, "bad": case_bad, "bridge": case_bridge,
      "config": case_config, "workers": case_workers, "signal": case_signal,
-     "segments": case_segments}[case](dp, src, work)
+     "segments": case_segments, "gateway": case_gateway}[case](dp, src, work)
     if FAILS:
         print("%d check(s) failed" % len(FAILS))
         return 1

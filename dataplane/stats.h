@@ -31,6 +31,7 @@
 	X(exception_no_tap, "exception packets released: no kernel TAP configured")  \
 	X(drop_exception_full, "exception ring toward the main lcore full")          \
 	/* bridging (not drops) */                                                   \
+	X(worker_nice_failed, "adaptive worker could not raise its priority (no CAP_SYS_NICE)")\
 	X(fdb_learned, "MAC addresses learned")                                      \
 	X(gw_arp_answered, "ARP requests for the gateway answered here (local egress)")\
 	X(gw_announced, "gratuitous ARPs sent for the gateway (cutover)")           \

@@ -12,6 +12,9 @@
  * interconnect appliance is a VM on a shared host).
  */
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -24,6 +27,7 @@
 #define ADAPTIVE_SPIN_ROUNDS 512    /**< empty rounds spun before the first sleep */
 #define ADAPTIVE_MIN_SLEEP_US 5
 #define ADAPTIVE_MAX_SLEEP_US 100   /**< bounds the wake-up latency */
+#define ADAPTIVE_NICE (-10)         /**< scheduling priority of adaptive workers */
 
 /* A whole round found no packet. */
 static inline void worker_idle(struct worker *w)
@@ -81,9 +85,15 @@ int worker_main(void *arg)
 	struct dp *dp = w->dp;
 	struct rte_mbuf *pkts[DP_BURST_MAX];
 
-	/* sleep for what we ask, not the kernel's default 50 us slack more */
-	if (dp->cfg->rx_mode == CFG_RX_ADAPTIVE)
+	if (dp->cfg->rx_mode == CFG_RX_ADAPTIVE) {
+		/* sleep for what we ask, not the kernel's default 50 us slack more */
 		prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+		/* An adaptive worker gives its core away when idle; when a frame
+		 * arrives it must get it back at once, ahead of whatever else the
+		 * shared host runs there. Best effort (needs CAP_SYS_NICE). */
+		if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), ADAPTIVE_NICE) != 0)
+			w->stats.c[DP_C_worker_nice_failed]++;
+	}
 	rte_rcu_qsbr_thread_register(dp->qsbr, w->idx);
 	rte_rcu_qsbr_thread_online(dp->qsbr, w->idx);
 	while (!dp->stop) {

@@ -30,7 +30,9 @@ import tempfile
 import time
 
 DP, CTL = sys.argv[1], sys.argv[2]
-NS_DP, NS_PEER, PREFIX = "ista-dp", "ista-peer", "ista"
+# names unique to this run: two copies of the test never share a namespace
+PREFIX = "ista%d" % (os.getpid() % 100000)
+NS_DP, NS_PEER = PREFIX + "-dp", PREFIX + "-peer"
 FAILS = []
 
 
@@ -58,9 +60,9 @@ def topology():
     for ns in (NS_DP, NS_PEER):
         sh("ip", "netns", "add", ns)
         sh("ip", "link", "set", "lo", "up", ns=ns)
-    sh("ip", "link", "add", "ista-u", "type", "veth", "peer", "name", "ista-p")
-    sh("ip", "link", "set", "ista-u", "netns", NS_DP, "name", "up0")
-    sh("ip", "link", "set", "ista-p", "netns", NS_PEER, "name", "peer0")
+    sh("ip", "link", "add", PREFIX + "u", "type", "veth", "peer", "name", PREFIX + "p")
+    sh("ip", "link", "set", PREFIX + "u", "netns", NS_DP, "name", "up0")
+    sh("ip", "link", "set", PREFIX + "p", "netns", NS_PEER, "name", "peer0")
     # net_af_packet only listens: the kernel still gets every frame on up0. It
     # must not answer them itself (the TAP holds the address): no ARP on up0,
     # and strict reverse-path filtering drops IP arriving there.

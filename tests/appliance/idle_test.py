@@ -24,8 +24,16 @@ import tempfile
 import time
 
 DP = sys.argv[1]
-NS_H, NS_DP, NS_P = "istq-host", "istq-dp", "istq-peer"
+# names unique to this run: two copies of the test never share a namespace
+TAG = "istq%d" % (os.getpid() % 100000)
+NS_H, NS_DP, NS_P = TAG + "-host", TAG + "-dp", TAG + "-peer"
 FAILS = []
+# The frame's arrival is processed (veth softirq, packet socket wake-up) on the
+# CPU that sends it. The sender runs on the worker's CPU 1, as a vNIC's
+# interrupt steered to the worker's core would be (docs/deploy.md): a wake-up
+# across CPUs of this VM adds the hypervisor's vCPU wake from halt, about
+# 100-150 us here (BENCHMARKS.md).
+HARNESS_CPU = ["taskset", "-c", "1"]
 
 CONFIG = """
 [appliance]
@@ -123,8 +131,8 @@ def topology():
     for ns in (NS_H, NS_DP, NS_P):
         sh("ip", "netns", "add", ns)
         sh("ip", "link", "set", "lo", "up", ns=ns)
-    for a, b, nsa, nsb, na, nb in (("istq-h", "istq-l", NS_H, NS_DP, "eth0", "lan0"),
-                                   ("istq-u", "istq-p", NS_DP, NS_P, "up0", "peer0")):
+    for a, b, nsa, nsb, na, nb in ((TAG + "h", TAG + "l", NS_H, NS_DP, "eth0", "lan0"),
+                                   (TAG + "u", TAG + "p", NS_DP, NS_P, "up0", "peer0")):
         sh("ip", "link", "add", a, "type", "veth", "peer", "name", b)
         sh("ip", "link", "set", a, "netns", nsa, "name", na)
         sh("ip", "link", "set", b, "netns", nsb, "name", nb)
@@ -146,7 +154,7 @@ def measure(mode, run):
         f.write(CONFIG.format(run=os.path.join(run, mode), mode=mode))
     log = open(os.path.join(run, f"{mode}.log"), "w")
     dp = subprocess.Popen(["ip", "netns", "exec", NS_DP, DP, "-l", "0,1", "--no-huge", "-m", "256",
-                           "--no-pci", "--file-prefix=istq", "--vdev=net_af_packet0,iface=up0",
+                           "--no-pci", "--file-prefix=" + TAG, "--vdev=net_af_packet0,iface=up0",
                            "--vdev=net_af_packet1,iface=lan0", "--", "-c", conf],
                           stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -167,11 +175,11 @@ def measure(mode, run):
         n = 30
         stamps = []
         for ns, ifc, want in ((NS_DP, "lan0", "test"), (NS_P, "peer0", "esp")):
-            p = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", STAMPER,
+            p = subprocess.Popen(["ip", "netns", "exec", ns] + HARNESS_CPU + ["/usr/bin/python3", "-c", STAMPER,
                                   ifc, want, str(n)], stdout=subprocess.PIPE, text=True)
             p.stdout.readline()
             stamps.append(p)
-        subprocess.run(["ip", "netns", "exec", NS_H, "/usr/bin/python3", "-c", SAMPLER,
+        subprocess.run(["ip", "netns", "exec", NS_H] + HARNESS_CPU + ["/usr/bin/python3", "-c", SAMPLER,
                         str(n), "0.05"], capture_output=True, text=True, timeout=60)
         arrive = [int(x) for x in stamps[0].communicate(timeout=30)[0].split()]
         leave = [int(x) for x in stamps[1].communicate(timeout=30)[0].split()]
@@ -188,7 +196,7 @@ def measure(mode, run):
 
 
 def main():
-    run = tempfile.mkdtemp(prefix="istq-")
+    run = tempfile.mkdtemp(prefix=TAG + "-")
     topology()
     try:
         res = {}

@@ -103,31 +103,10 @@ int gateway_cutover(struct dp *dp, struct segment *s)
 /* One gratuitous ARP for the segment's gateway, from the local router. */
 static void announce(struct worker *w, struct segment *s)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(w->dp->pool);
-	struct rte_ether_hdr *eh;
-	struct rte_arp_hdr *a;
+	struct rte_mbuf *m = arp_request_alloc(w->dp->pool, &s->router_mac, s->gw_ip, s->gw_ip);
 
 	if (m == NULL)
 		return;
-	eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eh) + sizeof(*a));
-	if (eh == NULL) {
-		rte_pktmbuf_free(m);
-		return;
-	}
-	a = (struct rte_arp_hdr *)(eh + 1);
-	memset(eh, 0, sizeof(*eh) + sizeof(*a));
-	memset(&eh->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
-	eh->src_addr = s->router_mac;
-	eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
-	a->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
-	a->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-	a->arp_hlen = RTE_ETHER_ADDR_LEN;
-	a->arp_plen = 4;
-	/* gratuitous ARP: a request for our own address (RFC 5227 section 3) */
-	a->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
-	a->arp_data.arp_sha = s->router_mac;
-	a->arp_data.arp_sip = s->gw_ip;
-	a->arp_data.arp_tip = s->gw_ip;
 	if (vlan_restore(m, &w->dp->port[s->port], s) < 0) {
 		rte_pktmbuf_free(m);
 		return;

@@ -55,18 +55,13 @@ void nexthop_snoop(struct nexthop *nh, const struct rte_mbuf *m)
 	}
 }
 
-struct rte_mbuf *nexthop_poll(struct nexthop *nh, struct rte_mempool *mp, uint64_t now_tsc)
+struct rte_mbuf *arp_request_alloc(struct rte_mempool *mp, const struct rte_ether_addr *sha,
+				   rte_be32_t sip, rte_be32_t tip)
 {
-	struct rte_mbuf *m;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
 	struct rte_ether_hdr *eh;
 	struct rte_arp_hdr *arp;
-	bool known = __atomic_load_n(&nh->packed, __ATOMIC_RELAXED) & NEXTHOP_VALID;
 
-	if (now_tsc < nh->next_request)
-		return NULL;
-	nh->next_request = now_tsc +
-		(known ? REFRESH_INTERVAL_S : RESOLVE_INTERVAL_S) * rte_get_tsc_hz();
-	m = rte_pktmbuf_alloc(mp);
 	if (!m)
 		return NULL;
 	eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eh) + sizeof(*arp));
@@ -76,18 +71,32 @@ struct rte_mbuf *nexthop_poll(struct nexthop *nh, struct rte_mempool *mp, uint64
 	}
 	arp = (struct rte_arp_hdr *)(eh + 1);
 	memset(&eh->dst_addr, 0xff, sizeof(eh->dst_addr));
-	eh->src_addr = nh->local_mac;
+	eh->src_addr = *sha;
 	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
 	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
 	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
 	arp->arp_plen = 4;
 	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
-	arp->arp_data.arp_sha = nh->local_mac;
-	arp->arp_data.arp_sip = nh->local_ip;
+	arp->arp_data.arp_sha = *sha;
+	arp->arp_data.arp_sip = sip;
 	memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
-	arp->arp_data.arp_tip = nh->ip;
-	nh->requests++;
+	arp->arp_data.arp_tip = tip;
+	return m;
+}
+
+struct rte_mbuf *nexthop_poll(struct nexthop *nh, struct rte_mempool *mp, uint64_t now_tsc)
+{
+	struct rte_mbuf *m;
+	bool known = __atomic_load_n(&nh->packed, __ATOMIC_RELAXED) & NEXTHOP_VALID;
+
+	if (now_tsc < nh->next_request)
+		return NULL;
+	nh->next_request = now_tsc +
+		(known ? REFRESH_INTERVAL_S : RESOLVE_INTERVAL_S) * rte_get_tsc_hz();
+	m = arp_request_alloc(mp, &nh->local_mac, nh->local_ip, nh->ip);
+	if (m)
+		nh->requests++;
 	return m;
 }
 

@@ -29,6 +29,14 @@ struct nexthop {
 	uint64_t changes;              /**< times the MAC was learned or changed */
 };
 
+/**
+ * A broadcast ARP request (RFC 826) from @p sha / @p sip for @p tip, in a new
+ * mbuf from @p mp; @p tip == @p sip makes it a gratuitous ARP (RFC 5227
+ * section 3). @return the mbuf (the caller owns it), or NULL
+ */
+struct rte_mbuf *arp_request_alloc(struct rte_mempool *mp, const struct rte_ether_addr *sha,
+				   rte_be32_t sip, rte_be32_t tip);
+
 /** Start resolving @p ip from @p local_ip / @p local_mac. */
 void nexthop_init(struct nexthop *nh, rte_be32_t ip, rte_be32_t local_ip,
 		  const struct rte_ether_addr *local_mac);

@@ -350,7 +350,11 @@ static int parse_local(struct parse *ps, const char *section)
 static int parse_segment(struct parse *ps, const char *section)
 {
 	static const char *const keys[] = { "vni", "local", "vlan", "mac_limit", "aging", "gateway",
-					    "gateway_site", "local_egress", "router_mac", NULL };
+					    "gateway_site", "local_egress", "router_mac", "mss_clamp", "mss",
+					    "storm_broadcast", "storm_multicast", "storm_unknown",
+					    "storm_burst", NULL };
+	static const char *const storm_keys[3] = { "storm_broadcast", "storm_multicast",
+						   "storm_unknown" };
 	char site[16] = "local", rmac[32] = "";
 	struct dp_config *c = ps->cfg;
 	struct cfg_segment *sg = &c->seg[c->nb_seg];
@@ -414,6 +418,31 @@ static int parse_segment(struct parse *ps, const char *section)
 		return fail(ps, section, "gateway", "local_egress and router_mac need the gateway address");
 	if (sg->local_egress && !rmac[0])
 		return fail(ps, section, "router_mac", "local_egress needs the local router's MAC");
+	/* TCP MSS clamping and storm control (docs/conditioning.md) */
+	sg->mss_clamp = true;
+	if (get_bool(ps, section, "mss_clamp", &sg->mss_clamp) < 0)
+		return -1;
+	v = 0;
+	/* 536: the MSS every host must accept (RFC 9293 section 3.7.1); 9600 less
+	 * 40: the largest uplink MTU */
+	if (get_uint(ps, section, "mss", 536, 9560, &v, false) < 0)
+		return -1;
+	sg->mss = v;
+	if (sg->mss && !sg->mss_clamp)
+		return fail(ps, section, "mss", "set, but mss_clamp = no");
+	for (int k = 0; k < 3; k++) {
+		v = 0;
+		if (get_uint(ps, section, storm_keys[k], 0, 100000000, &v, false) < 0)
+			return -1;
+		sg->storm_pps[k] = v;
+	}
+	v = 0;
+	if (get_uint(ps, section, "storm_burst", 1, 100000000, &v, false) < 0)
+		return -1;
+	sg->storm_burst = v;
+	if (sg->storm_burst && !sg->storm_pps[0] && !sg->storm_pps[1] && !sg->storm_pps[2])
+		return fail(ps, section, "storm_burst", "set, but no storm_broadcast, storm_multicast "
+			    "or storm_unknown rate");
 	for (i = 0; i < c->nb_seg; i++) {
 		const struct cfg_segment *o = &c->seg[i];
 

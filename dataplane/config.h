@@ -56,6 +56,10 @@ struct cfg_segment {
 	bool gateway_local;       /**< the gateway lives on this site */
 	bool local_egress;        /**< answer ARP for it here with router_mac */
 	struct rte_ether_addr router_mac;
+	bool mss_clamp;           /**< clamp the MSS of TCP SYNs (default yes) */
+	uint16_t mss;             /**< IPv4 clamp (IPv6: mss - 20), 0: derived from the uplink MTU */
+	uint32_t storm_pps[3];    /**< storm control per enum storm_class, packets/s, 0: unlimited */
+	uint32_t storm_burst;     /**< bucket size in packets, 0: one second at each class's rate */
 };
 
 /** A test-only static SA (section [sa.static]). */

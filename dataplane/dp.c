@@ -78,6 +78,8 @@ int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen
 	}
 	/* Workers got their outbound SAs from sa.c (sa_add). */
 	ports_assign(dp);
+	if (storm_init(dp, err, errlen) < 0)
+		return -1;
 	if (rxwait_init(dp) < 0) {
 		snprintf(err, errlen, "workers: eventfd: %s", strerror(errno));
 		return -1;
@@ -119,6 +121,7 @@ void dp_fini(struct dp *dp)
 	dp->vni_hash = NULL;
 	rte_free(dp->seg);
 	dp->seg = NULL;
+	storm_fini(dp);
 	for (unsigned w = 0; w < dp->nb_workers; w++)
 		rte_free(dp->worker[w]);
 	dp->nb_workers = 0;

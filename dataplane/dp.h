@@ -16,6 +16,7 @@
 #include <rte_common.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+#include <rte_meter.h>
 #include <rte_spinlock.h>
 
 #include "config.h"
@@ -45,6 +46,14 @@
 			 fputc('\n', stderr); abort(); } while (0)
 
 enum port_role { PORT_LOCAL = 0, PORT_UPLINK = 1 };
+
+/** Storm control classes (storm.c): frames flooded into the tunnel. */
+enum storm_class {
+	STORM_BROADCAST = 0,
+	STORM_MULTICAST = 1,
+	STORM_UNKNOWN = 2,      /**< unicast to a MAC not in the table */
+	STORM_CLASSES
+};
 
 /** A DPDK port as the dataplane uses it. */
 struct dp_port {
@@ -87,6 +96,17 @@ struct segment {
 	bool local_egress;       /**< answer ARP for gw_ip here, with router_mac */
 	bool announce;           /**< a gratuitous ARP is due (cutover) */
 	struct rte_ether_addr router_mac; /**< the local first-hop router */
+	/* TCP MSS clamping (mss.c) */
+	uint16_t mss4, mss6;     /**< largest MSS in IPv4 / IPv6 SYNs, 0: clamping off */
+	/* storm control (storm.c) */
+	uint8_t storm_on;        /**< bit (1 << enum storm_class) per limited class */
+	struct rte_meter_srtcm_profile storm_prof[STORM_CLASSES]; /**< per-worker rate */
+};
+
+/** One worker's storm-control buckets of one segment (storm.c). */
+struct storm_state {
+	struct rte_meter_srtcm m[STORM_CLASSES];
+	uint64_t drops[STORM_CLASSES];   /**< per segment, summed in reports */
 };
 
 /** Inbound SA and what the policy check needs to know about it. */
@@ -181,6 +201,7 @@ struct worker {
 	uint32_t blocked;                /**< in rxwait_block(): kick it to wake it */
 	uint16_t nb_wait_fds;            /**< 0: cannot block, sleep in steps instead */
 	int wait_fds[RXWAIT_MAX_FDS];    /**< AF_PACKET sockets of its queues + wake_fd */
+	struct storm_state *storm;       /**< per segment index; NULL: no storm control anywhere */
 } __rte_cache_aligned;
 
 /* dp.c */
@@ -311,6 +332,52 @@ bool gateway_inbound_blocked(const struct segment *s, struct rte_mbuf *m);
 int gateway_cutover(struct dp *dp, struct segment *s);
 /** Worker 0: send the announcements cutover asked for. */
 void gateway_announce(struct worker *w);
+
+/* mss.c */
+/**
+ * The default MSS clamp for an uplink MTU: the largest MSS whose TCP segment,
+ * in an untagged frame, fits the underlay after encapsulation without
+ * fragmentation (the arithmetic is in mss.c and docs/conditioning.md).
+ * @param ipv6 IPv6 (60 bytes of IP and TCP headers) rather than IPv4 (40)
+ */
+uint16_t mss_default(uint16_t uplink_mtu, bool ipv6);
+/**
+ * Lower the MSS option of a TCP SYN or SYN-ACK in frame @p m (as it travels in
+ * the tunnel: tags inside it cost 4 bytes each) to the segment's clamp and
+ * update the TCP checksum. Anything else passes untouched. Counts
+ * mss_clamped, mss_missing, mss_malformed.
+ */
+void mss_clamp(struct worker *w, const struct segment *s, struct rte_mbuf *m);
+
+/* storm.c */
+extern const char *const storm_class_name[STORM_CLASSES];
+/** Set up the segments' storm-control profiles and each worker's buckets
+ * (after ports_assign(): rates are split by the workers polling a port). */
+int storm_init(struct dp *dp, char *err, size_t errlen);
+void storm_fini(struct dp *dp);
+/** Frames of class @p k dropped on segment @p seg, over all workers. */
+uint64_t storm_drops(const struct dp *dp, uint16_t seg, enum storm_class k);
+
+/**
+ * Whether a frame of class @p k on segment @p s may enter the tunnel now
+ * (@p now: rte_rdtsc()). Counts a drop in the segment's per-worker counter;
+ * the caller counts drop_storm_*.
+ */
+static inline bool storm_pass(struct worker *w, const struct segment *s, enum storm_class k,
+			      uint64_t now)
+{
+	struct storm_state *st;
+
+	if (likely(!(s->storm_on & (1u << k))))
+		return true;
+	st = &w->storm[s->idx];
+	/* packet mode: every frame is 1 "byte" (storm.c) */
+	if (rte_meter_srtcm_color_blind_check(&st->m[k], (struct rte_meter_srtcm_profile *)&s->storm_prof[k],
+					      now, 1) == RTE_COLOR_GREEN)
+		return true;
+	st->drops[k]++;
+	return false;
+}
 
 /* rxwait.c */
 /** Find each worker's kernel sockets (net_af_packet queues) and make its eventfd. */

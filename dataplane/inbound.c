@@ -8,8 +8,9 @@
  *   3. open: anti-replay and ICV (esp_open_burst, one call per SA in the burst)
  *   4. policy check (inner IPv4 VTEP -> VTEP, UDP 4789, VXLAN VNI of an
  *      extended segment), decapsulate
- *   5. learn the source MAC as remote; restore the segment's VLAN tag; local
- *      TX. Never back into the tunnel (split horizon).
+ *   5. learn the source MAC as remote; clamp the MSS of TCP SYNs (mss.c);
+ *      restore the segment's VLAN tag; local TX. Never back into the tunnel
+ *      (split horizon).
  *
  * Packets leave in the order they came.
  */
@@ -309,6 +310,9 @@ void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 			in_drop(w, &b, m, DROP(remote_gateway));
 			continue;
 		}
+		/* the frame as it travelled: before the trunk tag is restored */
+		if (s->mss4)
+			mss_clamp(w, s, m);
 		if (unlikely(vlan_restore(m, lp, s) < 0)) {
 			in_drop(w, &b, m, DROP(no_headroom));
 			continue;

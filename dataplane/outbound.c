@@ -3,9 +3,11 @@
  *
  *   1. segment by VLAN (trunk) or by port (access); strip the 802.1Q tag
  *   2. learn the source MAC as local; forward decision on the destination:
- *      known local -> drop (the local switch delivers it); known remote,
- *      broadcast, multicast, unknown unicast -> tunnel
- *   3. encapsulate: inner IPv4 (VTEP -> VTEP) / UDP 4789 / VXLAN
+ *      known local -> drop (the local switch delivers it); known remote ->
+ *      tunnel; broadcast, multicast, unknown unicast -> tunnel within the
+ *      segment's storm-control rates (storm.c)
+ *   3. clamp the MSS of TCP SYNs (mss.c); encapsulate: inner IPv4 (VTEP ->
+ *      VTEP) / UDP 4789 / VXLAN
  *   4. seal with this worker's own outbound SA (one esp_seal_burst call)
  *   5. outer Ethernet / IPv4 / UDP 4500 to the peer's next hop -> uplink TX
  *
@@ -66,7 +68,8 @@ static inline int local_segment(const struct dp_port *lp, struct rte_mbuf *m)
 }
 
 /* Step 2: learning and the forward decision for the whole burst. */
-static inline void learn_and_decide(struct worker *w, struct out_burst *in, struct out_burst *fwd)
+static inline void learn_and_decide(struct worker *w, struct out_burst *in, struct out_burst *fwd,
+				    uint64_t now)
 {
 	struct dp *dp = w->dp;
 	fdb_key_t keys[2 * DP_BURST_MAX];
@@ -106,6 +109,15 @@ static inline void learn_and_decide(struct worker *w, struct out_burst *in, stru
 			}
 		}
 		if (!rte_is_unicast_ether_addr(&eth->dst_addr)) {
+			if (unlikely(s->storm_on)) {
+				bool bc = rte_is_broadcast_ether_addr(&eth->dst_addr);
+
+				if (!storm_pass(w, s, bc ? STORM_BROADCAST : STORM_MULTICAST, now)) {
+					out_drop(w, fwd, m, bc ? DROP(storm_broadcast)
+							       : DROP(storm_multicast));
+					continue;
+				}
+			}
 			fwd->seg[fwd->n] = in->seg[i];
 			fwd->m[fwd->n++] = m;
 			continue;
@@ -118,6 +130,12 @@ static inline void learn_and_decide(struct worker *w, struct out_burst *in, stru
 			dst_local = fresh[j] == keys[n + i];
 		if (dst_local) {
 			out_drop(w, fwd, m, DROP(local_dst));
+			continue;
+		}
+		/* Unknown unicast: no entry for the destination on either side (it
+		 * is flooded at the other site). Known remote is never limited. */
+		if (unlikely(s->storm_on) && dst == NULL && !storm_pass(w, s, STORM_UNKNOWN, now)) {
+			out_drop(w, fwd, m, DROP(storm_unknown));
 			continue;
 		}
 		fwd->seg[fwd->n] = in->seg[i];
@@ -134,10 +152,12 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 	struct esp_pkt ep[DP_BURST_MAX];
 	struct rte_ether_addr nh;
 	struct esp_sa *sa;
+	uint64_t now;
 	uint16_t ne = 0;
 
 	dp_count(&w->stats, DP_C_local_rx, n);
-	w->now_s = rte_rdtsc() / dp->tsc_hz;
+	now = rte_rdtsc();
+	w->now_s = now / dp->tsc_hz;
 
 	/* 1. Segment by VLAN. */
 	for (uint16_t i = 0; i < n; i++) {
@@ -167,7 +187,7 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 
 	/* 2. Learn, and decide: tunnel or drop. */
 	fwd.ndead = 0;
-	learn_and_decide(w, &in, &fwd);
+	learn_and_decide(w, &in, &fwd, now);
 	if (fwd.n == 0)
 		goto out;
 	/* One read per burst: the control socket may swap the SA (rekey); the old
@@ -180,9 +200,11 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 		goto out;
 	}
 
-	/* 3. Encapsulate: VXLAN inside, room in front for ESP and the outer headers. */
+	/* 3. MSS clamping; encapsulate: VXLAN inside, room in front for ESP and
+	 * the outer headers. */
 	for (uint16_t i = 0; i < fwd.n; i++) {
 		struct rte_mbuf *m = fwd.m[i];
+		const struct segment *s = &dp->seg[fwd.seg[i]];
 		uint16_t flen = m->data_len;
 		uint8_t *hdr;
 
@@ -191,13 +213,16 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 			out_drop(w, &in, m, DROP(too_big));
 			continue;
 		}
+		/* the frame as it will travel: tag already stripped on a trunk */
+		if (s->mss4)
+			mss_clamp(w, s, m);
 		hdr = (uint8_t *)rte_pktmbuf_prepend(m, TUN_HDR_LEN);
 		if (unlikely(hdr == NULL)) {
 			out_drop(w, &in, m, DROP(no_headroom));
 			continue;
 		}
 		encap_inner(hdr + OFF_INNER_IP, flen, c->local_vtep, c->peer_vtep, w->inner_sum,
-			    dp->seg[fwd.seg[i]].vxlan_vni_be);
+			    s->vxlan_vni_be);
 		ep[ne] = (struct esp_pkt){
 			.buf = hdr + OFF_ESP,
 			.len = TUN_INNER_LEN + flen,

@@ -60,6 +60,10 @@ int segments_init(struct dp *dp, char *err, size_t errlen)
 		s->gw_local = cs->gateway_local;
 		s->local_egress = cs->local_egress;
 		s->router_mac = cs->router_mac;
+		if (cs->mss_clamp) {
+			s->mss4 = cs->mss ? cs->mss : mss_default(c->uplink_mtu, false);
+			s->mss6 = cs->mss ? cs->mss - 20 : mss_default(c->uplink_mtu, true);
+		}
 		dp->port[s->port].vlan_seg[s->vlan] = i;
 		if (rte_hash_add_key_data(dp->vni_hash, &s->vni, (void *)idx) != 0) {
 			snprintf(err, errlen, "segments: cannot add VNI %u", s->vni);
@@ -126,6 +130,9 @@ int segment_add(struct dp *dp, const char *name, const char *port, uint16_t vlan
 	s->vxlan_vni_be = rte_cpu_to_be_32(vni << 8);
 	s->mac_limit = 4096;
 	s->aging_s = 300;
+	/* the configuration file's defaults: MSS clamping on, no storm control */
+	s->mss4 = mss_default(dp->cfg->uplink_mtu, false);
+	s->mss6 = mss_default(dp->cfg->uplink_mtu, true);
 	if (rte_hash_add_key_data(dp->vni_hash, &s->vni, (void *)idx) != 0) {
 		snprintf(err, errlen, "VNI table full");
 		return -ENOSPC;

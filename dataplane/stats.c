@@ -138,9 +138,15 @@ void dp_stats_json(const struct dp *dp, FILE *f)
 		if (g->removed)
 			continue;
 		fprintf(f, "%s\n    {\"name\": \"%s\", \"vni\": %u, \"port\": \"%s\", \"vlan\": %u, "
-			"\"macs\": %u, \"mac_limit\": %u, \"limit_hits\": %" PRIu64 "}",
+			"\"macs\": %u, \"mac_limit\": %u, \"limit_hits\": %" PRIu64
+			", \"mss4\": %u, \"mss6\": %u, \"storm_drops\": {",
 			sep, g->name, g->vni, dp->port[g->port].name, g->vlan,
-			atomic_load(&g->mac_count), g->mac_limit, atomic_load(&g->limit_hits));
+			atomic_load(&g->mac_count), g->mac_limit, atomic_load(&g->limit_hits),
+			g->mss4, g->mss6);
+		for (int k = 0; k < STORM_CLASSES; k++)
+			fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", storm_class_name[k],
+				storm_drops(dp, i, k));
+		fputs("}}", f);
 		sep = ",";
 	}
 	sep = "";

@@ -74,6 +74,14 @@
 	X(drop_vxlan_flags, "VXLAN I flag not set (RFC 7348 section 5)")             \
 	X(drop_unknown_vni, "VNI is no extended segment")                            \
 	X(drop_remote_gateway, "remote gateway's ARP stopped (local egress)")        \
+	/* TCP MSS clamping (mss.c; not drops) */                                    \
+	X(mss_clamped, "TCP SYN/SYN-ACK MSS options lowered to the segment's clamp")\
+	X(mss_missing, "TCP SYN/SYN-ACK without an MSS option (left alone)")        \
+	X(mss_malformed, "TCP SYN or its IP header malformed: passed untouched")    \
+	/* storm control (storm.c): frames flooded into the tunnel over the rate */ \
+	X(drop_storm_broadcast, "broadcast frame over the segment's storm rate")    \
+	X(drop_storm_multicast, "multicast frame over the segment's storm rate")    \
+	X(drop_storm_unknown, "unknown-unicast frame over the segment's storm rate")\
 	X(drop_tx_full, "transmit queue full")                                       \
 	X(drop_tx_ring_full, "transmit ring toward the port's TX owner full")
 

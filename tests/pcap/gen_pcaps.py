@@ -15,8 +15,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from isthmus_pcap import (A_UP, A_UP_MAC, A_VTEP, B_UP, B_UP_MAC, B_VTEP, KEY_A_TO_B,  # noqa: E402
                           KEY_B_TO_A, MARKER, SPI_A_TO_B, SPI_B_TO_A, tunnel_packet,
                           vxlan_inner, write)
-from scapy.all import (ARP, ICMP, IP, UDP, Dot1Q, Ether, IPv6, Raw)  # noqa: E402
-from scapy.layers.inet6 import ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr  # noqa: E402
+from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, IPv6, Raw)  # noqa: E402
+from scapy.layers.inet6 import (ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr, IPv6ExtHdrFragment,  # noqa: E402
+                                IPv6ExtHdrHopByHop)
 
 H1, H2, H3, H4 = "02:00:00:00:01:01", "02:00:00:00:01:02", "02:00:00:00:01:03", "02:00:00:00:01:04"
 UNKNOWN = "02:00:00:00:09:09"   # never a source: unknown unicast
@@ -213,6 +214,148 @@ def bridge_frames():
     tunnelled = [local[i] for i in [0, 2, 3] + list(range(4, 14)) + [14]]
     delivered = [rarp_m1[:12] + b"\x81\x00" + struct.pack("!H", 101) + rarp_m1[12:]]
     return local, uplink, tunnelled, delivered
+
+
+# --- MSS clamping (docs/conditioning.md) -------------------------------------
+
+def mss_budget(mtu, ipv6, tags=0):
+    """The expected clamp, found by trying, independently of mss.c's closed
+    formula: the largest MSS whose segment, in a frame with `tags` 802.1Q tags
+    inside the tunnel, gives an outer IPv4 packet of at most `mtu` bytes.
+    Outer IPv4 20 + UDP 8 + ESP header 8 + IV 8, then the ESP payload (inner
+    IPv4 20 + UDP 8 + VXLAN 8 + Ethernet 14 + tags + IP packet) with pad length
+    and next header padded to 4 bytes (RFC 4303 2.4), then the 16-byte ICV."""
+    hdrs = 60 if ipv6 else 40
+    for mss in range(mtu, 0, -1):
+        esp_payload = 20 + 8 + 8 + 14 + 4 * tags + hdrs + mss
+        outer = 20 + 8 + 8 + 8 + ((esp_payload + 2 + 3) // 4) * 4 + 16
+        if outer <= mtu:
+            return mss
+    return 0
+
+
+MSS_SRC, MSS_DST, MSS_REMOTE = "02:00:00:00:0a:01", "02:00:00:00:0b:01", "02:00:00:00:0c:01"
+
+
+def tcp_options(options, limit=None):
+    """TCP option bytes from (kind, value) tokens, padded with EOL to 4 bytes.
+    'MSS' values above `limit` are written as `limit` (the expected result);
+    raw bytes are taken as they are (malformed options)."""
+    out = b""
+    for k, v in options:
+        if k == "MSS":
+            out += b"\x02\x04" + struct.pack("!H", v if limit is None else min(v, limit))
+        elif k == "NOP":
+            out += b"\x01"
+        elif k == "WS":
+            out += b"\x03\x03" + bytes([v])
+        elif k == "SACKOK":
+            out += b"\x04\x02"
+        elif k == "TS":
+            out += b"\x08\x0a" + struct.pack("!II", v, 0)
+        else:
+            out += v
+    return out + b"\x00" * (-len(out) % 4)
+
+
+def tcp_syn(v6, sport, options, flags="S", vlan=None, src=MSS_SRC, dst=MSS_DST, ip_extra=None,
+            dataofs=None, limit=None):
+    """A TCP frame (a SYN by default) built byte by byte, the checksum computed
+    from scratch by scapy (in4_chksum/in6_chksum). vlan: an 802.1Q tag in the
+    frame; limit: write MSS values lowered to it (the expected output)."""
+    from scapy.layers.inet import in4_chksum
+    from scapy.layers.inet6 import in6_chksum
+    opts = tcp_options(options, limit)
+    fl = sum({"F": 1, "S": 2, "R": 4, "P": 8, "A": 16}[c] for c in flags)
+    doff = dataofs if dataofs is not None else 5 + len(opts) // 4
+    hdr = struct.pack("!HHIIBBHHH", sport, 443, 1000 + sport, 0 if "A" not in flags else 77,
+                      doff << 4, fl, 64240, 0, 0) + opts
+    if v6:
+        if ip_extra is not None:
+            ip = IPv6(src="2001:db8:a::1", dst="2001:db8:a::2") / ip_extra.copy()
+            ip[ip_extra.__class__].nh = 6
+        else:
+            ip = IPv6(src="2001:db8:a::1", dst="2001:db8:a::2", nh=6)
+        ip = IPv6(bytes(ip / Raw(hdr)))
+        cs = in6_chksum(6, ip[ip_extra.__class__] if ip_extra is not None else ip, hdr)
+    else:
+        ip = IP(bytes(IP(src="192.0.2.61", dst="192.0.2.62", proto=6, **(ip_extra or {})) / Raw(hdr)))
+        cs = in4_chksum(6, ip, hdr)
+    hdr = hdr[:16] + struct.pack("!H", cs) + hdr[18:]
+    pkt = bytes(ip)[:-len(hdr)] + hdr
+    eth = bytes(Ether(src=src, dst=dst, type=0x86dd if v6 else 0x0800))
+    return add_tag(eth + pkt, vlan) if vlan is not None else eth + pkt
+
+
+def mss_cases():
+    """(name, v6, build, expectation) for the MSS test: build(limit=None,
+    vlan=None) gives the frame, with MSS values lowered to `limit` when given
+    (the expected output). expectation: 'clamp' (MSS option lowered), 'same'
+    (untouched, not counted), 'missing' (a SYN without MSS option: untouched,
+    mss_missing), 'malformed' (untouched, mss_malformed)."""
+    import functools
+    c = []
+    linux = [("MSS", 1460), ("SACKOK", None), ("TS", 1), ("NOP", None), ("WS", 7)]
+    sp = iter(range(40000, 41000))
+
+    def add(name, v6, exp, options=None, **kw):
+        opts = [("MSS", 1460)] if options is None else options
+        c.append((name, v6, functools.partial(tcp_syn, v6, next(sp), opts, **kw), exp))
+    for v6 in (False, True):
+        fam = "IPv6" if v6 else "IPv4"
+        add("%s SYN MSS 1460" % fam, v6, "clamp")
+        add("%s SYN-ACK MSS 1460" % fam, v6, "clamp", flags="SA")
+        add("%s SYN Linux options (MSS, SACK, TS, NOP, WS)" % fam, v6, "clamp", options=linux)
+        # window scale (3 bytes) first: the MSS value at TCP offset 25, odd
+        add("%s SYN MSS at odd alignment (WS, MSS)" % fam, v6, "clamp",
+            options=[("WS", 2), ("MSS", 1460), ("NOP", None)])
+        add("%s SYN MSS 65535 at odd alignment (NOP, MSS, NOPs)" % fam, v6, "clamp",
+            options=[("NOP", None), ("MSS", 65535), ("NOP", None), ("NOP", None), ("NOP", None)])
+        add("%s SYN MSS 1200 (below the clamp)" % fam, v6, "same", options=[("MSS", 1200)])
+        add("%s SYN without MSS option" % fam, v6, "missing",
+            options=[("NOP", None), ("WS", 7), ("SACKOK", None)])
+        add("%s ACK carrying an MSS option (not a SYN)" % fam, v6, "same", flags="A")
+        add("%s SYN option of length 0 before MSS" % fam, v6, "malformed",
+            options=[("raw", b"\x08\x00"), ("MSS", 1460)])
+        add("%s SYN MSS option of length 3" % fam, v6, "malformed", options=[("raw", b"\x02\x03\x05")])
+        add("%s SYN option running past the header" % fam, v6, "malformed",
+            options=[("MSS", 1460), ("raw", b"\x1e\x08\x00\x00")])
+        add("%s SYN option kind without length at the end" % fam, v6, "malformed",
+            options=[("MSS", 1460), ("NOP", None), ("NOP", None), ("NOP", None), ("raw", b"\x1e")])
+        add("%s SYN data offset 15 in a 20-byte TCP header" % fam, v6, "malformed", options=[],
+            dataofs=15)
+        add("%s SYN data offset 3" % fam, v6, "malformed", options=[], dataofs=3)
+    add("IPv4 SYN with IP options (IHL 6)", False, "clamp", ip_extra={"options": [b"\x01\x01\x01\x00"]})
+    add("IPv4 non-first fragment that looks like a SYN", False, "same", ip_extra={"frag": 100})
+    add("IPv4 first fragment (MF) carrying the SYN", False, "clamp", ip_extra={"flags": "MF"})
+    add("IPv6 SYN after a hop-by-hop header", True, "clamp", ip_extra=IPv6ExtHdrHopByHop())
+    add("IPv6 SYN after a fragment header, offset 0", True, "clamp", ip_extra=IPv6ExtHdrFragment(offset=0, m=1))
+    add("IPv6 non-first fragment that looks like a SYN", True, "same", ip_extra=IPv6ExtHdrFragment(offset=10))
+    return c
+
+
+# --- storm control ------------------------------------------------------------
+
+STORM_R = "02:00:00:00:0d:01"    # a host at the other site (learned from the tunnel)
+
+
+def storm_frames(n):
+    """For A-bridge (burst 1) with storm control on segment web (VLAN 101):
+    L0 is handled before U0 (a frame from R at the other site), so R is known
+    from L1 on. Then n rounds of: broadcast, multicast, unknown unicast, known
+    unicast to R (VLAN 101), and a broadcast on VLAN 103 (no storm control).
+    Returns (local, uplink, classes of the local frames)."""
+    local, cls = [bytes(Ether(src=H1, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=999) / Raw(b"filler" * 8))], ["filler"]
+    for i in range(n):
+        for name, dst, vlan in (("broadcast", "ff:ff:ff:ff:ff:ff", 101), ("multicast", "01:00:5e:00:00:fb", 101),
+                                ("unknown", UNKNOWN, 101), ("known", STORM_R, 101), ("other", "ff:ff:ff:ff:ff:ff", 103)):
+            local.append(bytes(Ether(src=H1, dst=dst) / Dot1Q(vlan=vlan) / IP(src="192.0.2.11", dst="192.0.2.255") /
+                               UDP(sport=1000 + i, dport=9) / Raw(b"storm %s %d" % (name.encode(), i))))
+            cls.append(name)
+    r_arp = bytes(Ether(src=STORM_R, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=STORM_R, psrc="192.0.2.77",
+                                                                     pdst="192.0.2.11"))
+    uplink = [bytes(tunnel_packet(KEY_B_TO_A, SPI_B_TO_A, 1, vxlan_inner(r_arp, 5101, B_VTEP, A_VTEP)))]
+    return local, uplink, cls
 
 
 def main():

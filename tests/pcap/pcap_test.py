@@ -22,6 +22,14 @@ CASE is one of
   workers  two workers on each side: each seals with its own SA and UDP
            source port; the peer opens each SA on one worker, and frames for a
            single-queue port reach it through the TX ring
+  mss      (issue 7) TCP MSS clamping of SYN and SYN-ACK, IPv4 and IPv6,
+           tagged and untagged, both directions, to the value computed here
+           from the uplink MTU; checksums verified by tshark; options at odd
+           alignment; malformed options passed untouched; mss_clamp = no and
+           mss = N
+  storm    (issue 7) storm control: floods of broadcast, multicast and unknown
+           unicast cut to the bucket, counted per class and per segment; known
+           unicast and other segments never limited
 """
 import os
 import re
@@ -366,6 +374,193 @@ def case_workers(dp, src, work):
     check_counters(st, {})
 
 
+def tshark_tcp(path):
+    """(vlan, mss, tcp checksum status, ip checksum status) per frame of a pcap,
+    tshark verifying checksums (status 1: good)."""
+    t = subprocess.run(["tshark", "-r", path, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
+                        "-T", "fields", "-e", "vlan.id", "-e", "tcp.options.mss_val", "-e", "tcp.checksum.status",
+                        "-e", "ip.checksum.status"], capture_output=True, text=True, check=True)
+    return [tuple(r.split("\t")) for r in t.stdout.split("\n")[:-1]]
+
+
+def mss_setting(text, segment, lines):
+    """a.ini/b.ini text with `lines` added to [segment NAME]."""
+    head = "[segment %s]\n" % segment
+    assert head in text
+    return text.replace(head, head + lines, 1)
+
+
+def mss_check_run(what, got, want, work, name):
+    """got/want: output frames and (frame, kind) expected; tshark on got."""
+    path = os.path.join(work, name + "-check.pcap")
+    write(path, got)
+    check(len(got) == len(want), "%s: %d frames out of %d" % (what, len(got), len(want)))
+    rows = tshark_tcp(path)
+    for i, (g, (w, kind, label, limit)) in enumerate(zip(got, want)):
+        check(g == w, "%s: %s -> %s%s" % (what, label, kind, " to %d" % limit if kind == "clamp" else ""))
+        vlan, mss, tcs, ics = rows[i]
+        if kind == "clamp" and mss:
+            check(int(mss) == limit, "%s: tshark reads MSS %s in '%s'" % (what, mss, label))
+        if tcs:
+            check(tcs == "1" and ics in ("", "1"), "%s: tshark: TCP (and IPv4) checksum good in '%s'" %
+                  (what, label))
+    clamped = [r for r, (_, kind, _, _) in zip(rows, want) if kind == "clamp"]
+    check(len(clamped) > 0 and all(r[2] == "1" for r in clamped if r[1]),
+          "%s: every clamped segment tshark dissects has a good checksum" % what)
+
+
+def case_mss(dp, src, work):
+    mtu = 1500
+    m4, m6, m4t = G.mss_budget(mtu, False), G.mss_budget(mtu, True), G.mss_budget(mtu, False, tags=1)
+    m6t = G.mss_budget(mtu, True, tags=1)
+    check((m4, m6, m4t, m6t) == (1348, 1328, 1344, 1324),
+          "expected clamps for MTU 1500: IPv4 %d, IPv6 %d; with a tag in the tunnel %d, %d" % (m4, m6, m4t, m6t))
+    cases = G.mss_cases()
+    a_text = open(os.path.join(src, "a.ini")).read().replace("mtu = 1700", "mtu = %d" % mtu, 1)
+    a_cfg = os.path.join(work, "mss-a.ini")
+    with open(a_cfg, "w") as fh:
+        fh.write(a_text)
+
+    def expect(build, v6, kind, limit_v4, limit_v6, vlan=None):
+        limit = limit_v6 if v6 else limit_v4
+        return build(vlan=vlan, limit=limit if kind == "clamp" else None), limit
+
+    def counters(kinds, st, what):
+        c = st["counters"]
+        want = {"mss_clamped": kinds.count("clamp"), "mss_missing": kinds.count("missing"),
+                "mss_malformed": kinds.count("malformed")}
+        check(all(c[k] == v for k, v in want.items()), "%s: counters %s (got %s)" % (
+            what, want, {k: c[k] for k in want}))
+        check_counters(st, {})
+
+    # A, both directions: VLAN 101 (trunk; the tag is not in the tunnel) and
+    # the native VLAN (untagged).
+    local, want_out, uplink, want_in, kinds = [], [], [], [], []
+    seq = 0
+    for vlan, vni in ((101, 5101), (None, 5100)):
+        for label, v6, build, kind in cases:
+            lab = "%s, %s" % (label, "VLAN %d" % vlan if vlan else "untagged")
+            local.append(build(vlan=vlan))
+            f, lim = expect(build, v6, kind, m4, m6)
+            want_out.append((f, kind, "outbound " + lab, lim))
+            seq += 1
+            r = build(src=G.MSS_REMOTE, dst=G.MSS_SRC)
+            uplink.append(tunnel_packet(KEY_B_TO_A, SPI_B_TO_A, seq, vxlan_inner(r, vni, B_VTEP, A_VTEP)))
+            f = build(src=G.MSS_REMOTE, dst=G.MSS_SRC, vlan=vlan, limit=(m6 if v6 else m4) if kind == "clamp" else None)
+            want_in.append((f, kind, "inbound " + lab, m6 if v6 else m4))
+            kinds += [kind, kind]
+    lp, upp = os.path.join(work, "mss-local.pcap"), os.path.join(work, "mss-uplink.pcap")
+    write(lp, local)
+    write(upp, uplink)
+    st, up, lo = run_a(dp, src, work, lp, name="mss", config=a_cfg, uplink_in=upp)
+    seg = {x["name"]: x for x in st["segments"]}
+    check(seg["web"]["mss4"] == m4 and seg["web"]["mss6"] == m6,
+          "the dataplane's clamp for MTU %d is %d / %d (%s)" % (mtu, m4, m6, seg["web"]))
+    inner = [parse_vxlan(unwrap_uplink(p)["inner"])[5] for p in up]
+    mss_check_run("A outbound", inner, want_out, work, "mss-out")
+    mss_check_run("A inbound", lo, want_in, work, "mss-in")
+    counters(kinds, st, "A")
+
+    # B's access port carries tagged frames: the tag travels in the tunnel
+    # and costs 4 bytes. Outbound from the access port, inbound to it.
+    b_text = open(os.path.join(src, "b.ini")).read().replace("mtu = 1700", "mtu = %d" % mtu, 1)
+    b_cfg = os.path.join(work, "mss-b.ini")
+    with open(b_cfg, "w") as fh:
+        fh.write(b_text)
+    sel = [c for c in cases if c[3] in ("clamp", "same")]
+    blocal, bwant_out, bup, bwant_in, bkinds = [], [], [], [], []
+    for i, (label, v6, build, kind) in enumerate(sel):
+        tagged = i % 2 == 0
+        vlan = 7 if tagged else None
+        l4, l6 = (m4t, m6t) if tagged else (m4, m6)
+        lab = "%s, %s on the access port" % (label, "VLAN 7 tag" if tagged else "untagged")
+        blocal.append(build(vlan=vlan))
+        f, lim = expect(build, v6, kind, l4, l6, vlan=vlan)
+        bwant_out.append((f, kind, "outbound " + lab, lim))
+        r = build(src=G.MSS_REMOTE, dst=G.MSS_SRC, vlan=vlan)
+        bup.append(tunnel_packet(KEY_A_TO_B, SPI_A_TO_B, i + 1, vxlan_inner(r, 5102, A_VTEP, B_VTEP),
+                                 src_ip=A_UP, dst_ip=B_UP, src_mac=A_UP_MAC, dst_mac=G.B_UP_MAC))
+        f = build(src=G.MSS_REMOTE, dst=G.MSS_SRC, vlan=vlan, limit=(l6 if v6 else l4) if kind == "clamp" else None)
+        bwant_in.append((f, kind, "inbound " + lab, l6 if v6 else l4))
+        bkinds += [kind, kind]
+    e = os.path.join(work, "empty.pcap")
+    blp, bupp = os.path.join(work, "mss-b-local.pcap"), os.path.join(work, "mss-b-uplink.pcap")
+    write(blp, blocal)
+    write(bupp, bup)
+    outs = [os.path.join(work, n) for n in ("mss-b-trunk.pcap", "mss-b-db.pcap", "mss-b-up.pcap")]
+    rc, st, _, _ = run_dp(dp, work, "mss-b", b_cfg, [(e, outs[0]), (blp, outs[1]), (bupp, outs[2])])
+    binner = [parse_vxlan(unwrap_uplink(p, KEY_B_TO_A)["inner"])[5] for p in read(outs[2])]
+    mss_check_run("B access outbound", binner, bwant_out, work, "mss-b-out")
+    mss_check_run("B access inbound", read(outs[1]), bwant_in, work, "mss-b-in")
+    counters(bkinds, st, "B")
+
+    # mss_clamp = no on web, mss = 1000 on native: untouched and 1000 / 980.
+    text = mss_setting(mss_setting(a_text, "web", "mss_clamp = no\n"), "native", "mss = 1000\n")
+    cfg = os.path.join(work, "mss-a-set.ini")
+    with open(cfg, "w") as fh:
+        fh.write(text)
+    sel = [c for c in cases if c[3] == "clamp"]
+    local, want = [], []
+    for vlan in (101, None):
+        for label, v6, build, kind in sel:
+            local.append(build(vlan=vlan))
+            if vlan:
+                want.append((build(), "same", "mss_clamp = no: " + label, 0))
+            else:
+                want.append((build(limit=980 if v6 else 1000), "clamp", "mss = 1000: " + label, 980 if v6 else 1000))
+    lp = os.path.join(work, "mss-set-local.pcap")
+    write(lp, local)
+    st, up, _ = run_a(dp, src, work, lp, name="mss-set", config=cfg)
+    inner = [parse_vxlan(unwrap_uplink(p)["inner"])[5] for p in up]
+    mss_check_run("mss settings", inner, want, work, "mss-set")
+    seg = {x["name"]: x for x in st["segments"]}
+    check(seg["web"]["mss4"] == 0 and seg["native"]["mss4"] == 1000 and seg["native"]["mss6"] == 980,
+          "reported: web clamping off, native 1000 / 980")
+    check(st["counters"]["mss_clamped"] == len(sel), "mss_clamped = %d" % len(sel))
+
+
+def case_storm(dp, src, work):
+    n, rate, burst = 100, 10, 20
+    text = open(os.path.join(src, "a-bridge.ini")).read()
+    text = mss_setting(text, "web", "storm_broadcast = %d\nstorm_multicast = %d\nstorm_unknown = %d\n"
+                       "storm_burst = %d\n" % (rate, rate, rate, burst))
+    cfg = os.path.join(work, "storm.ini")
+    with open(cfg, "w") as fh:
+        fh.write(text)
+    local, uplink, cls = G.storm_frames(n)
+    lp, upp = os.path.join(work, "storm-local.pcap"), os.path.join(work, "storm-uplink.pcap")
+    write(lp, local)
+    write(upp, uplink)
+    st, up, lo = run_a(dp, src, work, lp, name="storm", config=cfg, uplink_in=upp)
+    got = [parse_vxlan(unwrap_uplink(p)["inner"])[5] for p in up]
+    by = {}
+    stripped = {G.strip_tag(f): c for f, c in zip(local, cls)}
+    for f in got:
+        by[stripped.get(f, "?")] = by.get(stripped.get(f, "?"), 0) + 1
+    c = st["counters"]
+    # The bucket starts full (burst) and refills at `rate`: the whole run lasts
+    # well under a second, so at most `rate` more pass.
+    for k in ("broadcast", "multicast", "unknown"):
+        passed = by.get(k, 0)
+        check(burst <= passed <= burst + rate,
+              "%s: %d of %d frames pass (bucket %d, %d/s)" % (k, passed, n, burst, rate))
+        check(c["drop_storm_" + k] == n - passed, "drop_storm_%s = %d (got %d)" % (k, n - passed, c["drop_storm_" + k]))
+    check(by.get("known", 0) == n, "known unicast to the remote host is never limited (%d of %d)" % (by.get("known", 0), n))
+    check(by.get("other", 0) == n, "segment 'short' (no storm control): every broadcast passes (%d)" % by.get("other", 0))
+    check("?" not in by and "filler" not in by, "nothing else tunnelled")
+    seg = {x["name"]: x for x in st["segments"]}
+    check(seg["web"]["storm_drops"] == {k: c["drop_storm_" + k] for k in ("broadcast", "multicast", "unknown")},
+          "per-segment storm drops of web agree: %s" % seg["web"]["storm_drops"])
+    check(seg["short"]["storm_drops"] == {"broadcast": 0, "multicast": 0, "unknown": 0}, "none on segment short")
+    try:
+        check_counters(st, {"drop_unknown_vlan": 1, "drop_storm_broadcast": c["drop_storm_broadcast"],
+                            "drop_storm_multicast": c["drop_storm_multicast"],
+                            "drop_storm_unknown": c["drop_storm_unknown"]})
+        check(True, "no other drop")
+    except AssertionError as ex:
+        check(False, str(ex))
+
+
 def telemetry(prefix, cmds):
     """Answers of DPDK telemetry (the socket dpdk-telemetry.py uses) to `cmds`."""
     import json
@@ -442,6 +637,11 @@ CONFIG_CASES = [
     ("vlan = 102", "vlan = 101", r"bad\.ini:\d+: \[segment db\] vlan: VLAN already used on 'trunk' by segment 'web'"),
     ("in.0 = 0x00002001 4041", "in.0 = 0x00002001 zz41", r"bad\.ini:\d+: \[sa.static\] in.0: key is not hexadecimal"),
     ("peer = 198.18.0.2", "peer = 198.18.0.256", r"\[uplink\] peer: '198.18.0.256' is not an IPv4 address"),
+    ("vni = 5102", "vni = 5102\nmss = 100", r"bad\.ini:\d+: \[segment db\] mss: 100 out of range \[536, 9560\]"),
+    ("vni = 5102", "vni = 5102\nmss_clamp = maybe", r"bad\.ini:\d+: \[segment db\] mss_clamp: 'maybe' is not yes/no"),
+    ("vni = 5102", "vni = 5102\nmss_clamp = no\nmss = 1200", r"bad\.ini:\d+: \[segment db\] mss: set, but mss_clamp = no"),
+    ("vni = 5102", "vni = 5102\nstorm_broadcast = -5", r"bad\.ini:\d+: \[segment db\] storm_broadcast: '-5' is not a number"),
+    ("vni = 5102", "vni = 5102\nstorm_burst = 10", r"bad\.ini:\d+: \[segment db\] storm_burst: set, but no storm_broadcast"),
 ]
 
 
@@ -481,7 +681,8 @@ def main():
     subprocess.run([sys.executable, os.path.join(src, "gen_pcaps.py"), work], check=True)
     {"encap": case_encap, "decap": case_decap, "bad": case_bad, "bridge": case_bridge,
      "config": case_config, "workers": case_workers, "signal": case_signal,
-     "segments": case_segments, "gateway": case_gateway}[case](dp, src, work)
+     "segments": case_segments, "gateway": case_gateway, "mss": case_mss,
+     "storm": case_storm}[case](dp, src, work)
     if FAILS:
         print("%d check(s) failed" % len(FAILS))
         return 1

@@ -18,8 +18,9 @@
  * Only the MSS option is touched, only ever lowered, and the TCP checksum is
  * updated incrementally (RFC 1624 equation 3). A SYN without an MSS option is
  * left alone: its sender then assumes 536 (IPv4) or 1220 (IPv6) (RFC 9293
- * section 3.7.1, RFC 8200 section 8.3), which fits any underlay the default
- * budget allows; adding an option would mean growing the packet.
+ * section 3.7.1, RFC 8200 section 8.3), which fits an underlay MTU of 688 or
+ * 1392 and more; adding an option would mean growing the packet and moving
+ * its payload, for a rare case.
  *
  * Skipped safely (passed unchanged, not counted as bad): non-first IPv4
  * fragments and IPv6 packets whose fragment header has a non-zero offset (no

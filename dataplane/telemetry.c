@@ -5,7 +5,8 @@
  *   /isthmus/stats               all counters, summed over workers
  *   /isthmus/worker,N            one worker's counters
  *   /isthmus/segments            segment names
- *   /isthmus/segment,NAME        VNI, VLAN, port, MAC count, limit, limit hits
+ *   /isthmus/segment,NAME        VNI, VLAN, port, MAC count, limit, limit hits,
+ *                                MSS clamps, storm-control drops
  *   /isthmus/sas                 SPIs, outbound then inbound
  *   /isthmus/sa,SPI              one SA's counters (SPI decimal or 0x hex)
  *   /isthmus/fdb,NAME            a segment's MAC table, "MAC side" (first 256)
@@ -143,6 +144,14 @@ static int tel_segment(const char *cmd, const char *params, struct rte_tel_data 
 	rte_tel_data_add_dict_u64(d, "mac_limit", s->mac_limit);
 	rte_tel_data_add_dict_u64(d, "limit_hits", atomic_load(&s->limit_hits));
 	rte_tel_data_add_dict_u64(d, "aging", s->aging_s);
+	rte_tel_data_add_dict_u64(d, "mss4", s->mss4);
+	rte_tel_data_add_dict_u64(d, "mss6", s->mss6);
+	for (int k = 0; k < STORM_CLASSES; k++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "storm_drops_%s", storm_class_name[k]);
+		rte_tel_data_add_dict_u64(d, key, storm_drops(tel_dp, s->idx, k));
+	}
 	return 0;
 }
 

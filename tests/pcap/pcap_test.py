@@ -560,6 +560,30 @@ def case_storm(dp, src, work):
     except AssertionError as ex:
         check(False, str(ex))
 
+    # Two workers polling the trunk (one queue each): each has its own bucket
+    # with half the rate and half the burst. A flood on one queue is cut to
+    # burst/2; spread over both, to the whole burst, never more.
+    e = os.path.join(work, "empty.pcap")
+    cfg2 = os.path.join(work, "storm2.ini")
+    with open(cfg2, "w") as fh:   # worker 1's own outbound SA (as case_workers)
+        fh.write(text.rstrip("\n") + "\nout.1 = 0x00001002 202122232425262728292a2b2c2d2e2f303132333435363738"
+                 "393a3b3c3d3e3fa4a5a6a7\n")
+    bc = [f for f, k in zip(local, cls) if k == "broadcast"]
+    for name, split in (("one-queue", (bc, [])), ("two-queues", (bc[:n // 2], bc[n // 2:]))):
+        ins = [os.path.join(work, "storm-%s-%d.pcap" % (name, q)) for q in (0, 1)]
+        for path, frames in zip(ins, split):
+            write(path, frames)
+        lo = [os.path.join(work, "storm-%s-lo-%d.pcap" % (name, q)) for q in (0, 1)]
+        upo = [os.path.join(work, "storm-%s-up-%d.pcap" % (name, q)) for q in (0, 1)]
+        rc, st, out, _ = run_dp(dp, work, "storm-" + name, cfg2, [(ins, lo), (e, upo)], lcores=TWO_WORKERS)
+        passed = len(read(upo[0]) + read(upo[1]))
+        want = burst // 2 if name == "one-queue" else burst
+        check("2 worker(s)" in out and want <= passed <= want + rate,
+              "two workers, broadcast flood on %s: %d of %d pass (each worker: bucket %d, %d/s)" % (
+                  name, passed, n, burst // 2, rate // 2))
+        check(st["counters"]["drop_storm_broadcast"] == n - passed, "%s: drop_storm_broadcast = %d" % (
+            name, n - passed))
+
 
 def telemetry(prefix, cmds):
     """Answers of DPDK telemetry (the socket dpdk-telemetry.py uses) to `cmds`."""

@@ -154,6 +154,22 @@ static int get_ip(struct parse *ps, const char *section, const char *key, uint32
 	return 1;
 }
 
+/* An IPv6 unicast address (not ::, not multicast). @return 1 set, 0 absent, -1 */
+static int get_ip6(struct parse *ps, const char *section, const char *key, uint8_t out[16])
+{
+	const char *v = get(ps, section, key);
+	struct in6_addr a;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if (inet_pton(AF_INET6, v, &a) != 1)
+		return fail(ps, section, key, "'%s' is not an IPv6 address", v);
+	if (IN6_IS_ADDR_UNSPECIFIED(&a) || IN6_IS_ADDR_MULTICAST(&a))
+		return fail(ps, section, key, "'%s' is not a unicast address", v);
+	memcpy(out, &a, 16);
+	return 1;
+}
+
 static int get_bool(struct parse *ps, const char *section, const char *key, bool *out)
 {
 	const char *v = get(ps, section, key);
@@ -350,9 +366,9 @@ static int parse_local(struct parse *ps, const char *section)
 static int parse_segment(struct parse *ps, const char *section)
 {
 	static const char *const keys[] = { "vni", "local", "vlan", "mac_limit", "aging", "gateway",
-					    "gateway_site", "local_egress", "router_mac", "mss_clamp", "mss",
-					    "storm_broadcast", "storm_multicast", "storm_unknown",
-					    "storm_burst", NULL };
+					    "gateway6", "gateway_site", "local_egress", "router_mac",
+					    "mss_clamp", "mss", "storm_broadcast", "storm_multicast",
+					    "storm_unknown", "storm_burst", NULL };
 	static const char *const storm_keys[3] = { "storm_broadcast", "storm_multicast",
 						   "storm_unknown" };
 	char site[16] = "local", rmac[32] = "";
@@ -360,7 +376,7 @@ static int parse_segment(struct parse *ps, const char *section)
 	struct cfg_segment *sg = &c->seg[c->nb_seg];
 	char local[DP_NAME_LEN], vlan[16] = "untagged";
 	uint64_t v;
-	int i;
+	int i, r6;
 
 	if (c->nb_seg == DP_MAX_SEGMENTS)
 		return fail(ps, section, NULL, "more than %d segments", DP_MAX_SEGMENTS);
@@ -403,6 +419,7 @@ static int parse_segment(struct parse *ps, const char *section)
 	sg->aging_s = v;
 	/* first-hop router and local egress (docs/config.md, dataplane/gateway.c) */
 	if (get_ip(ps, section, "gateway", &sg->gateway, false) < 0 ||
+	    (r6 = get_ip6(ps, section, "gateway6", sg->gateway6)) < 0 ||
 	    get_str(ps, section, "gateway_site", site, sizeof(site), false) < 0 ||
 	    get_bool(ps, section, "local_egress", &sg->local_egress) < 0 ||
 	    get_str(ps, section, "router_mac", rmac, sizeof(rmac), false) < 0)
@@ -414,8 +431,10 @@ static int parse_segment(struct parse *ps, const char *section)
 			!rte_is_unicast_ether_addr(&sg->router_mac) ||
 			rte_is_zero_ether_addr(&sg->router_mac)))
 		return fail(ps, section, "router_mac", "'%s' is not a unicast MAC address", rmac);
-	if ((sg->local_egress || rmac[0]) && sg->gateway == 0)
-		return fail(ps, section, "gateway", "local_egress and router_mac need the gateway address");
+	sg->has_gateway6 = r6 == 1;
+	if ((sg->local_egress || rmac[0]) && sg->gateway == 0 && !sg->has_gateway6)
+		return fail(ps, section, "gateway",
+			    "local_egress and router_mac need the gateway address (gateway or gateway6)");
 	if (sg->local_egress && !rmac[0])
 		return fail(ps, section, "router_mac", "local_egress needs the local router's MAC");
 	/* TCP MSS clamping and storm control (docs/conditioning.md) */

@@ -53,8 +53,10 @@ struct cfg_segment {
 	uint32_t mac_limit;
 	uint32_t aging_s;
 	uint32_t gateway;         /**< first-hop router address (network order), 0: none */
+	uint8_t gateway6[16];     /**< its IPv6 address, if has_gateway6 */
+	bool has_gateway6;
 	bool gateway_local;       /**< the gateway lives on this site */
-	bool local_egress;        /**< answer ARP for it here with router_mac */
+	bool local_egress;        /**< answer ARP / ND for it here with router_mac */
 	struct rte_ether_addr router_mac;
 	bool mss_clamp;           /**< clamp the MSS of TCP SYNs (default yes) */
 	uint16_t mss;             /**< IPv4 clamp (IPv6: mss - 20), 0: derived from the uplink MTU */

@@ -92,8 +92,10 @@ struct segment {
 	bool removed;            /**< unextended at run time: the slot is never reused */
 	/* first-hop router (gateway.c) */
 	rte_be32_t gw_ip;        /**< gateway address, 0: none configured */
+	uint8_t gw6[16];         /**< gateway IPv6 address, if has_gw6 */
+	bool has_gw6;
 	bool gw_local;           /**< the gateway is on this site (cutover sets it) */
-	bool local_egress;       /**< answer ARP for gw_ip here, with router_mac */
+	bool local_egress;       /**< answer ARP for gw_ip / ND for gw6 here, with router_mac */
 	bool announce;           /**< a gratuitous ARP is due (cutover) */
 	struct rte_ether_addr router_mac; /**< the local first-hop router */
 	/* TCP MSS clamping (mss.c) */
@@ -322,11 +324,11 @@ void ctl_dp_close(struct dp *dp);
 
 /* gateway.c */
 /**
- * Local egress: answer an ARP request for the segment's gateway with the local
- * router's MAC. @return true if the frame was consumed (answered)
+ * Local egress: answer an ARP request (IPv6 neighbor solicitation) for the
+ * segment's gateway with the local router's MAC. @return true if the frame was consumed (answered)
  */
 bool gateway_outbound(struct worker *w, struct segment *s, struct rte_mbuf *m);
-/** Whether a frame from the tunnel is the remote gateway's ARP, to be stopped. */
+/** Whether a frame from the tunnel is the remote gateway's ARP or ND, to be stopped. */
 bool gateway_inbound_blocked(const struct segment *s, struct rte_mbuf *m);
 /** Main lcore: the gateway moves to this site; announce it. @return 0 or -1 */
 int gateway_cutover(struct dp *dp, struct segment *s);

@@ -12,11 +12,18 @@
  * to this site for good: `cutover` makes it local and announces it with a
  * gratuitous ARP (RFC 5227 section 3), so every host updates its cache at once.
  *
- * IPv4 (ARP) only in this version; IPv6 ND is not intercepted.
+ * IPv6 the same way with Neighbor Discovery (RFC 4861): a neighbor solicitation
+ * for the gateway's IPv6 address (gateway6) is answered with a solicited
+ * advertisement carrying the router's MAC, the remote gateway's advertisements
+ * and solicitations are stopped, and cutover sends an unsolicited advertisement
+ * to all nodes (section 7.2.6). Router advertisements, which name the router by
+ * its link-local address, are not touched: hosts keep them, and reach the
+ * local router through the same MAC once it answers for that address too.
  */
 #include <string.h>
 
 #include <rte_arp.h>
+#include <rte_ip.h>
 
 #include "dp.h"
 #include "encap.h"
@@ -35,10 +42,121 @@ static inline struct rte_arp_hdr *arp_of(struct rte_mbuf *m)
 	return a;
 }
 
+/* RFC 4861 section 4.3/4.4: NS and NA; the one option used is the link-layer address. */
+#define ND_NS 135
+#define ND_NA 136
+#define ND_OPT_TLLA 2
+#define ND_NA_ROUTER RTE_BE32(0x80000000)
+#define ND_NA_SOLICITED RTE_BE32(0x40000000)
+#define ND_NA_OVERRIDE RTE_BE32(0x20000000)
+
+struct nd_msg {
+	uint8_t type, code;
+	rte_be16_t cksum;
+	rte_be32_t flags;        /* NA: R S O; NS: reserved */
+	uint8_t target[16];
+} __rte_packed;
+
+struct nd_lla_opt {
+	uint8_t type, len;       /* len in units of 8 bytes: 1 */
+	uint8_t mac[RTE_ETHER_ADDR_LEN];
+} __rte_packed;
+
+#define NA_FRAME_LEN (RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv6_hdr) + \
+		      sizeof(struct nd_msg) + sizeof(struct nd_lla_opt))
+
+/*
+ * A Neighbor Discovery message of type @p type on an untagged frame: no
+ * extension headers (a valid ND message has none before ICMPv6 in practice),
+ * hop limit 255 (section 7.1: anything else did not come from the link).
+ */
+static inline struct nd_msg *nd_of(struct rte_mbuf *m, uint8_t type, struct rte_ipv6_hdr **ip)
+{
+	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv6_hdr *h = (struct rte_ipv6_hdr *)(eh + 1);
+	struct nd_msg *nd = (struct nd_msg *)(h + 1);
+
+	if (m->data_len < sizeof(*eh) + sizeof(*h) + sizeof(*nd) ||
+	    eh->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV6) || h->proto != IPPROTO_ICMPV6 ||
+	    h->hop_limits != 255 || rte_be_to_cpu_16(h->payload_len) < sizeof(*nd) ||
+	    nd->type != type || nd->code != 0)
+		return NULL;
+	*ip = h;
+	return nd;
+}
+
+/*
+ * Write a neighbor advertisement for the gateway (from the router's MAC) at
+ * @p eh, which has room for NA_FRAME_LEN bytes. RFC 4861 section 7.2.4.
+ */
+static void na_fill(struct rte_ether_hdr *eh, const struct segment *s,
+		    const struct rte_ether_addr *dst_mac, const uint8_t dst_ip[16], rte_be32_t flags)
+{
+	struct rte_ipv6_hdr *h = (struct rte_ipv6_hdr *)(eh + 1);
+	struct nd_msg *nd = (struct nd_msg *)(h + 1);
+	struct nd_lla_opt *o = (struct nd_lla_opt *)(nd + 1);
+
+	eh->dst_addr = *dst_mac;
+	eh->src_addr = s->router_mac;
+	eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+	h->vtc_flow = RTE_BE32(6u << 28);
+	h->payload_len = rte_cpu_to_be_16(sizeof(*nd) + sizeof(*o));
+	h->proto = IPPROTO_ICMPV6;
+	h->hop_limits = 255;
+	memmove(h->dst_addr, dst_ip, 16); /* may be the solicitation's own source */
+	memcpy(h->src_addr, s->gw6, 16);
+	*nd = (struct nd_msg){ .type = ND_NA, .flags = flags };
+	memcpy(nd->target, s->gw6, 16);
+	*o = (struct nd_lla_opt){ .type = ND_OPT_TLLA, .len = 1 };
+	memcpy(o->mac, s->router_mac.addr_bytes, sizeof(o->mac));
+	/* The ICMPv6 checksum covers the pseudo-header (RFC 4443 section 2.3). */
+	nd->cksum = rte_ipv6_udptcp_cksum(h, nd);
+}
+
 static inline bool egress_here(const struct segment *s)
 {
-	return s->gw_ip != 0 && s->local_egress &&
+	return (s->gw_ip != 0 || s->has_gw6) && s->local_egress &&
 	       !__atomic_load_n(&s->gw_local, __ATOMIC_RELAXED);
+}
+
+/* Send an answer built in @p m back out of the segment's local port. */
+static void answer(struct worker *w, struct segment *s, struct rte_mbuf *m)
+{
+	if (unlikely(vlan_restore(m, &w->dp->port[s->port], s) < 0)) {
+		dp_count(&w->stats, DP_C_drop_no_headroom, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	dp_count(&w->stats, DP_C_gw_arp_answered, 1);
+	port_tx_queue(w, s->port, m);
+	port_tx_flush(w, s->port);
+}
+
+/* IPv6: a solicitation for gateway6 -> a solicited advertisement, in place. */
+static bool nd_outbound(struct worker *w, struct segment *s, struct rte_mbuf *m)
+{
+	static const uint8_t unspecified[16];
+	struct rte_ipv6_hdr *h;
+	struct nd_msg *nd = nd_of(m, ND_NS, &h);
+	struct rte_ether_addr req_mac;
+
+	/* A duplicate address detection probe (source ::) is not ours to answer:
+	 * the router's address is not tentative. The router itself asking is not either. */
+	if (nd == NULL || memcmp(nd->target, s->gw6, 16) != 0 ||
+	    memcmp(h->src_addr, unspecified, 16) == 0 || memcmp(h->src_addr, s->gw6, 16) == 0)
+		return false;
+	if (m->data_len < NA_FRAME_LEN &&
+	    rte_pktmbuf_append(m, NA_FRAME_LEN - m->data_len) == NULL) {
+		dp_count(&w->stats, DP_C_drop_no_headroom, 1);
+		rte_pktmbuf_free(m);
+		return true;
+	}
+	rte_pktmbuf_trim(m, m->data_len - NA_FRAME_LEN);
+	req_mac = rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr;
+	na_fill(rte_pktmbuf_mtod(m, struct rte_ether_hdr *), s, &req_mac, h->src_addr,
+		ND_NA_ROUTER | ND_NA_SOLICITED | ND_NA_OVERRIDE);
+	answer(w, s, m);
+	return true;
 }
 
 bool gateway_outbound(struct worker *w, struct segment *s, struct rte_mbuf *m)
@@ -50,8 +168,10 @@ bool gateway_outbound(struct worker *w, struct segment *s, struct rte_mbuf *m)
 
 	if (likely(!egress_here(s)))
 		return false;
+	if (s->has_gw6 && nd_outbound(w, s, m))
+		return true;
 	a = arp_of(m);
-	if (a == NULL || a->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) ||
+	if (a == NULL || s->gw_ip == 0 || a->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) ||
 	    a->arp_data.arp_tip != s->gw_ip || a->arp_data.arp_sip == s->gw_ip)
 		return false;
 	/* Answer in place: who-has GW -> GW is-at ROUTER_MAC, back where it came. */
@@ -65,32 +185,37 @@ bool gateway_outbound(struct worker *w, struct segment *s, struct rte_mbuf *m)
 	a->arp_data.arp_sip = s->gw_ip;
 	eh->dst_addr = req_mac;
 	eh->src_addr = s->router_mac;
-	if (unlikely(vlan_restore(m, &w->dp->port[s->port], s) < 0)) {
-		dp_count(&w->stats, DP_C_drop_no_headroom, 1);
-		rte_pktmbuf_free(m);
-		return true;
-	}
-	dp_count(&w->stats, DP_C_gw_arp_answered, 1);
-	port_tx_queue(w, s->port, m);
-	port_tx_flush(w, s->port);
+	answer(w, s, m);
 	return true;
 }
 
 bool gateway_inbound_blocked(const struct segment *s, struct rte_mbuf *m)
 {
+	struct rte_ipv6_hdr *h;
 	struct rte_arp_hdr *a;
+	struct nd_msg *nd;
 
 	if (likely(!egress_here(s)))
 		return false;
+	/* the remote gateway speaking ARP (replies, gratuitous ARPs) or ND
+	 * (advertisements for its address, solicitations from it carrying its
+	 * link-layer address): it must not teach our hosts its MAC for the
+	 * gateway address */
 	a = arp_of(m);
-	/* the remote gateway speaking ARP (replies, gratuitous ARPs): it must not
-	 * teach our hosts its MAC for the gateway address */
-	return a != NULL && a->arp_data.arp_sip == s->gw_ip;
+	if (a != NULL)
+		return s->gw_ip != 0 && a->arp_data.arp_sip == s->gw_ip;
+	if (!s->has_gw6)
+		return false;
+	if ((nd = nd_of(m, ND_NA, &h)) != NULL)
+		return memcmp(nd->target, s->gw6, 16) == 0;
+	if ((nd = nd_of(m, ND_NS, &h)) != NULL)
+		return memcmp(h->src_addr, s->gw6, 16) == 0;
+	return false;
 }
 
 int gateway_cutover(struct dp *dp, struct segment *s)
 {
-	if (s->gw_ip == 0 || rte_is_zero_ether_addr(&s->router_mac))
+	if ((s->gw_ip == 0 && !s->has_gw6) || rte_is_zero_ether_addr(&s->router_mac))
 		return -1;
 	__atomic_store_n(&s->gw_local, true, __ATOMIC_RELEASE);
 	/* The announcement goes out from worker 0, on its own TX queue of the
@@ -100,11 +225,28 @@ int gateway_cutover(struct dp *dp, struct segment *s)
 	return 0;
 }
 
-/* One gratuitous ARP for the segment's gateway, from the local router. */
-static void announce(struct worker *w, struct segment *s)
+/* An unsolicited advertisement to all nodes (RFC 4861 section 7.2.6). */
+static struct rte_mbuf *na_unsolicited_alloc(struct rte_mempool *mp, const struct segment *s)
 {
-	struct rte_mbuf *m = arp_request_alloc(w->dp->pool, &s->router_mac, s->gw_ip, s->gw_ip);
+	static const struct rte_ether_addr all_nodes_mac = { { 0x33, 0x33, 0, 0, 0, 1 } };
+	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	struct rte_ether_hdr *eh;
 
+	if (m == NULL)
+		return NULL;
+	eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, NA_FRAME_LEN);
+	if (eh == NULL) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	na_fill(eh, s, &all_nodes_mac, all_nodes, ND_NA_ROUTER | ND_NA_OVERRIDE);
+	return m;
+}
+
+/* Send one announcement out of the segment's local port. */
+static void announce_one(struct worker *w, struct segment *s, struct rte_mbuf *m)
+{
 	if (m == NULL)
 		return;
 	if (vlan_restore(m, &w->dp->port[s->port], s) < 0) {
@@ -114,6 +256,15 @@ static void announce(struct worker *w, struct segment *s)
 	dp_count(&w->stats, DP_C_gw_announced, 1);
 	port_tx_queue(w, s->port, m);
 	port_tx_flush(w, s->port);
+}
+
+/* A gratuitous ARP and/or an unsolicited NA for the gateway, from the local router. */
+static void announce(struct worker *w, struct segment *s)
+{
+	if (s->gw_ip != 0)
+		announce_one(w, s, arp_request_alloc(w->dp->pool, &s->router_mac, s->gw_ip, s->gw_ip));
+	if (s->has_gw6)
+		announce_one(w, s, na_unsolicited_alloc(w->dp->pool, s));
 }
 
 void gateway_announce(struct worker *w)

@@ -57,6 +57,8 @@ int segments_init(struct dp *dp, char *err, size_t errlen)
 		s->mac_limit = cs->mac_limit;
 		s->aging_s = cs->aging_s;
 		s->gw_ip = cs->gateway;
+		s->has_gw6 = cs->has_gateway6;
+		memcpy(s->gw6, cs->gateway6, sizeof(s->gw6));
 		s->gw_local = cs->gateway_local;
 		s->local_egress = cs->local_egress;
 		s->router_mac = cs->router_mac;

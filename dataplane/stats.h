@@ -33,8 +33,8 @@
 	/* bridging (not drops) */                                                   \
 	X(worker_nice_failed, "adaptive worker could not raise its priority (no CAP_SYS_NICE)")\
 	X(fdb_learned, "MAC addresses learned")                                      \
-	X(gw_arp_answered, "ARP requests for the gateway answered here (local egress)")\
-	X(gw_announced, "gratuitous ARPs sent for the gateway (cutover)")           \
+	X(gw_arp_answered, "ARP requests (IPv6 neighbor solicitations) for the gateway answered here (local egress)")\
+	X(gw_announced, "gratuitous ARPs and unsolicited neighbor advertisements sent for the gateway (cutover)")           \
 	X(fdb_moved, "MAC addresses moved between the local and the remote side")   \
 	X(fdb_limit, "MAC addresses not learned: segment table full")               \
 	X(fdb_full, "MAC addresses not learned: MAC table (mac_table_size) full")   \
@@ -73,7 +73,7 @@
 	X(drop_inner_proto, "inner packet is not UDP to port 4789")                  \
 	X(drop_vxlan_flags, "VXLAN I flag not set (RFC 7348 section 5)")             \
 	X(drop_unknown_vni, "VNI is no extended segment")                            \
-	X(drop_remote_gateway, "remote gateway's ARP stopped (local egress)")        \
+	X(drop_remote_gateway, "remote gateway's ARP or ND stopped (local egress)")        \
 	/* TCP MSS clamping (mss.c; not drops) */                                    \
 	X(mss_clamped, "TCP SYN/SYN-ACK MSS options lowered to the segment's clamp")\
 	X(mss_missing, "TCP SYN/SYN-ACK without an MSS option (left alone)")        \

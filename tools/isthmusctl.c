@@ -29,9 +29,11 @@ static void usage(FILE *f)
 		"  stats [--prometheus]   dataplane counters (every drop reason), per port, per SA\n"
 		"  segments               extended segments (VNI, VLAN, MACs)\n"
 		"  extend NAME VNI PORT [VLAN]  extend a segment on this appliance's dataplane\n"
-		"  unextend VNI           stop extending it\n"
-		"  cutover VNI            the segment's gateway moves to this site (at unextend\n"
-		"                         time): local answers, gratuitous ARP\n"
+		"  unextend SEGMENT       stop extending it (SEGMENT: its name or VNI)\n"
+		"  cutover SEGMENT        the segment's gateway moves to this site (at unextend\n"
+		"                         time): local answers, gratuitous ARP / unsolicited NA\n"
+		"  segment [list | extend ... | unextend SEGMENT | cutover SEGMENT]\n"
+		"                         the same, grouped\n"
 		"  macs                   the MAC tables\n"
 		"  sa [--wireshark]       SAs in the dataplane; --wireshark prints the live ESP\n"
 		"                         keys in Wireshark's esp_sa format (root only; keys!)\n"
@@ -243,33 +245,111 @@ static int cmd_segments(void *rbuf)
 	return 0;
 }
 
-/* extend NAME VNI PORT [VLAN] | unextend VNI: this appliance's dataplane */
+/*
+ * A segment named by its VNI (digits) or by its name (looked up in the
+ * dataplane's segment list). @return 0, or 2 with a message
+ */
+static int segment_vni(void *rbuf, const char *ref, uint32_t *vni)
+{
+	struct ctl_hdr h = { .type = CTL_STATS };
+	struct json_object *o, *segs;
+	char *end;
+	int rc = 2;
+
+	if (ref[0] >= '0' && ref[0] <= '9') {
+		unsigned long v = strtoul(ref, &end, 10);
+
+		if (*end || v == 0 || v > 0xffffff) {
+			fprintf(stderr, "isthmusctl: '%s' is not a VNI (1..16777215)\n", ref);
+			return 2;
+		}
+		*vni = (uint32_t)v;
+		return 0;
+	}
+	o = parse(call("dp.sock", &h, sizeof(h), rbuf, 5000));
+	segs = get(o, "segments");
+	for (size_t i = 0; segs && i < json_object_array_length(segs); i++) {
+		struct json_object *g = json_object_array_get_idx(segs, i);
+
+		if (!strcmp(str(g, "name"), ref)) {
+			*vni = (uint32_t)num(g, "vni");
+			rc = 0;
+			break;
+		}
+	}
+	json_object_put(o);
+	if (rc)
+		fprintf(stderr, "isthmusctl: no segment named '%s' (isthmusctl segments)\n", ref);
+	return rc;
+}
+
+/* cutover SEGMENT: the gateway moves to this site */
+static int cmd_cutover(void *rbuf, int argc, char **argv)
+{
+	struct ctl_seg m = { .h.type = CTL_SEG_CUTOVER };
+
+	if (argc != 1) {
+		fprintf(stderr, "isthmusctl: cutover SEGMENT (its name or VNI)\n");
+		return 2;
+	}
+	if (segment_vni(rbuf, argv[0], &m.vni))
+		return 2;
+	call("dp.sock", &m, sizeof(m), rbuf, 5000);
+	printf("gateway of segment %s (VNI %u) is now on this site, announced with a gratuitous "
+	       "ARP / unsolicited neighbor advertisement\n", argv[0], m.vni);
+	return 0;
+}
+
+/* extend NAME VNI PORT [VLAN] | unextend SEGMENT: this appliance's dataplane */
 static int cmd_extend(void *rbuf, int add, int argc, char **argv)
 {
 	struct ctl_seg m = { .h.type = add ? CTL_SEG_ADD : CTL_SEG_DEL };
 	char *end;
 
 	if ((add && (argc < 3 || argc > 4)) || (!add && argc != 1)) {
-		fprintf(stderr, "isthmusctl: extend NAME VNI PORT [VLAN] | unextend VNI\n");
+		fprintf(stderr, "isthmusctl: extend NAME VNI PORT [VLAN] | unextend SEGMENT\n");
 		return 2;
 	}
-	if (add) {
-		if (strlen(argv[0]) >= sizeof(m.name) || strlen(argv[2]) >= sizeof(m.port)) {
-			fprintf(stderr, "isthmusctl: name or port too long\n");
+	if (!add) {
+		if (segment_vni(rbuf, argv[0], &m.vni))
 			return 2;
-		}
-		snprintf(m.name, sizeof(m.name), "%s", argv[0]);
-		snprintf(m.port, sizeof(m.port), "%s", argv[2]);
-		m.vlan = argc == 4 ? (uint16_t)strtoul(argv[3], NULL, 10) : 0;
+		call("dp.sock", &m, sizeof(m), rbuf, 5000);
+		printf("segment %s unextended\n", argv[0]);
+		return 0;
 	}
-	m.vni = (uint32_t)strtoul(argv[add ? 1 : 0], &end, 10);
+	if (strlen(argv[0]) >= sizeof(m.name) || strlen(argv[2]) >= sizeof(m.port)) {
+		fprintf(stderr, "isthmusctl: name or port too long\n");
+		return 2;
+	}
+	if (argv[0][0] >= '0' && argv[0][0] <= '9') {
+		fprintf(stderr, "isthmusctl: a segment name must not start with a digit (VNIs do)\n");
+		return 2;
+	}
+	snprintf(m.name, sizeof(m.name), "%s", argv[0]);
+	snprintf(m.port, sizeof(m.port), "%s", argv[2]);
+	m.vlan = argc == 4 ? (uint16_t)strtoul(argv[3], NULL, 10) : 0;
+	m.vni = (uint32_t)strtoul(argv[1], &end, 10);
 	if (*end) {
 		fprintf(stderr, "isthmusctl: VNI must be a number\n");
 		return 2;
 	}
 	call("dp.sock", &m, sizeof(m), rbuf, 5000);
-	printf("segment %s %s\n", add ? argv[0] : argv[0], add ? "extended" : "unextended");
+	printf("segment %s extended\n", argv[0]);
 	return 0;
+}
+
+/* segment [list | extend ... | unextend SEGMENT | cutover SEGMENT] */
+static int cmd_segment(void *rbuf, int argc, char **argv)
+{
+	if (argc == 0 || !strcmp(argv[0], "list"))
+		return cmd_segments(rbuf);
+	if (!strcmp(argv[0], "extend") || !strcmp(argv[0], "unextend"))
+		return cmd_extend(rbuf, !strcmp(argv[0], "extend"), argc - 1, argv + 1);
+	if (!strcmp(argv[0], "cutover"))
+		return cmd_cutover(rbuf, argc - 1, argv + 1);
+	fprintf(stderr, "isthmusctl: segment list | extend | unextend | cutover, not '%s'\n",
+		argv[0]);
+	return 2;
 }
 
 static int cmd_simple_json(void *rbuf, uint16_t type)
@@ -344,21 +424,10 @@ int main(int argc, char **argv)
 		return cmd_status(rbuf);
 	if (!strcmp(cmd, "stats"))
 		return cmd_stats(rbuf, optind < argc && !strcmp(argv[optind], "--prometheus"));
-	if (!strcmp(cmd, "segments"))
-		return cmd_segments(rbuf);
-	if (!strcmp(cmd, "cutover")) {
-		struct ctl_seg m = { .h.type = CTL_SEG_CUTOVER };
-
-		if (optind >= argc) {
-			fprintf(stderr, "isthmusctl: cutover VNI\n");
-			return 2;
-		}
-		m.vni = (uint32_t)strtoul(argv[optind], NULL, 10);
-		call("dp.sock", &m, sizeof(m), rbuf, 5000);
-		printf("gateway of segment VNI %u is now on this site, announced with a gratuitous ARP\n",
-		       m.vni);
-		return 0;
-	}
+	if (!strcmp(cmd, "segments") || !strcmp(cmd, "segment"))
+		return cmd_segment(rbuf, argc - optind, argv + optind);
+	if (!strcmp(cmd, "cutover"))
+		return cmd_cutover(rbuf, argc - optind, argv + optind);
 	if (!strcmp(cmd, "extend") || !strcmp(cmd, "unextend"))
 		return cmd_extend(rbuf, !strcmp(cmd, "extend"), argc - optind, argv + optind);
 	if (!strcmp(cmd, "macs"))

@@ -99,6 +99,7 @@ local = lan
 vlan = 10
 vni = 100
 gateway = 192.0.2.1
+gateway6 = 2001:db8:5::1
 gateway_site = peer
 local_egress = yes
 router_mac = 02:00:5e:00:01:01
@@ -219,8 +220,11 @@ def main():
         r = ctl("extend", "x", "300", "nosuchport")
         check(r.returncode != 0 and "no local port" in r.stderr,
               f"an unknown port is refused: {r.stderr.strip()}")
-        r = ctl("unextend", "200")
-        check(r.returncode == 0, "unextend VNI 200")
+        r = ctl("unextend", "nosuch")
+        check(r.returncode != 0 and "no segment named" in r.stderr,
+              f"unextending an unknown name is refused: {r.stderr.strip()}")
+        r = ctl("segment", "unextend", "db")
+        check(r.returncode == 0, "segment unextend db (by name)")
         segs = json.loads(ctl("--json", "segments").stdout)
         check([g["name"] for g in segs] == ["web"], "db is gone, web remains")
         r = ctl("unextend", "200")
@@ -232,15 +236,16 @@ def main():
         r = ctl("cutover", "200")
         check(r.returncode != 0 and "no gateway" in r.stderr,
               f"cutover of a segment without a gateway is refused: {r.stderr.strip()}")
-        r = ctl("cutover", "100")
-        check(r.returncode == 0, f"cutover of web: {r.stdout.strip()}{r.stderr.strip()}")
+        r = ctl("segment", "cutover", "web")
+        check(r.returncode == 0, f"segment cutover web: {r.stdout.strip()}{r.stderr.strip()}")
         announced = 0
         for _ in range(20):
             announced = json.loads(ctl("--json", "stats").stdout)["counters"]["gw_announced"]
-            if announced:
+            if announced >= 2:
                 break
             time.sleep(0.1)
-        check(announced == 1, f"one gratuitous ARP sent for the gateway (gw_announced {announced})")
+        check(announced == 2, "a gratuitous ARP and an unsolicited neighbor advertisement sent "
+              f"for the gateway (gw_announced {announced})")
 
         sas = telemetry("/isthmus/sas")
         check(not sas, f"/isthmus/sas answers: no SAs configured ({sas})")

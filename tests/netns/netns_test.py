@@ -11,6 +11,7 @@ appliance's local ports.
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -79,6 +80,20 @@ def case_stretch(top, build):
               "app host %s never heard the web host's ARP/ND" % ns)
     # and the app segment itself still works
     ping_ok(lab, "a-app", APP_B, "IPv4 ping app A -> B still fine", 2)
+
+    # stock swanctl inspects isthmusd through its private vici socket; the
+    # packet counts come from the dataplane (kernel-ipsec query_sa)
+    r = subprocess.run(["swanctl", "--list-sas", "--uri", "unix://%s/site-a/charon.vici" % lab.run],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=20)
+    out = r.stdout
+    check(r.returncode == 0 and "ESTABLISHED" in out and "INSTALLED, TUNNEL-in-UDP" in out,
+          "swanctl --list-sas (vici) shows the IKE_SA established and the CHILD_SA installed "
+          "with UDP encapsulation")
+    spis = lab.spis("a")
+    check(spis and all(("in  %s" % i) in out and ("out %s" % o) in out for i, o in spis),
+          "swanctl shows the CHILD_SA SPIs isthmusctl reports (%s)" % (spis,))
+    pk = [int(x) for x in re.findall(r"^\s+in\s+[0-9a-f]{8},\s+\d+ bytes,\s+(\d+) packets", out, re.M)]
+    check(pk and max(pk) > 0, "... with the dataplane's packet counts (inbound packets %s)" % pk)
 
 
 # -- issue 6 test 2 ------------------------------------------------------------

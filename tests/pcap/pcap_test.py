@@ -233,14 +233,19 @@ def case_gateway(dp, src, work):
     """(issue 5) local egress on segment web, whose gateway lives at the peer:
     an ARP request for the gateway is answered here with the local router's
     MAC and not tunnelled; the remote gateway's ARP reply from the tunnel is
-    stopped; other ARP passes both ways."""
-    from scapy.all import ARP, Dot1Q, Ether
+    stopped; other ARP passes both ways. The same for IPv6 neighbor discovery
+    (gateway6): a solicitation for the gateway is answered with the router's
+    advertisement (built here independently by scapy, checksum included); the
+    remote gateway's advertisement and its solicitations are stopped; a DAD
+    probe and solicitations for other addresses cross."""
+    from scapy.all import ARP, Dot1Q, Ether, IPv6, ICMPv6ND_NS, ICMPv6ND_NA, \
+        ICMPv6NDOptSrcLLAddr, ICMPv6NDOptDstLLAddr
     with open(os.path.join(src, "a.ini")) as fh:
         text = fh.read()
     router, remote_gw, host = "02:00:5e:00:01:01", "02:00:5e:00:99:99", "02:00:00:00:00:0a"
     text = text.replace("[segment web]\nvlan = 101\nvni = 5101\n",
                         "[segment web]\nvlan = 101\nvni = 5101\ngateway = 192.0.2.1\n"
-                        "gateway_site = peer\nlocal_egress = yes\nrouter_mac = %s\n" % router)
+                        "gateway6 = 2001:db8:5::1\ngateway_site = peer\nlocal_egress = yes\nrouter_mac = %s\n" % router)
     conf = os.path.join(work, "gw.ini")
     with open(conf, "w") as fh:
         fh.write(text)
@@ -248,32 +253,66 @@ def case_gateway(dp, src, work):
         ARP(op=1, hwsrc=host, psrc="192.0.2.10", pdst="192.0.2.1")
     who_other = Ether(src=host, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=101) / \
         ARP(op=1, hwsrc=host, psrc="192.0.2.10", pdst="192.0.2.20")
-    write(os.path.join(work, "gw-local.pcap"), [who_gw, who_other])
+    gw6, host6, other6 = "2001:db8:5::1", "2001:db8:5::10", "2001:db8:5::20"
+    sn_gw = "ff02::1:ff00:1"   # solicited-node multicast address of gw6
+    ns_gw = Ether(src=host, dst="33:33:ff:00:00:01") / Dot1Q(vlan=101) / \
+        IPv6(src=host6, dst=sn_gw, hlim=255) / ICMPv6ND_NS(tgt=gw6) / ICMPv6NDOptSrcLLAddr(lladdr=host)
+    ns_gw_nud = Ether(src=host, dst=router) / Dot1Q(vlan=101) / \
+        IPv6(src=host6, dst=gw6, hlim=255) / ICMPv6ND_NS(tgt=gw6)   # unicast, no option
+    ns_other = Ether(src=host, dst="33:33:ff:00:00:20") / Dot1Q(vlan=101) / \
+        IPv6(src=host6, dst="ff02::1:ff00:20", hlim=255) / ICMPv6ND_NS(tgt=other6) / \
+        ICMPv6NDOptSrcLLAddr(lladdr=host)
+    ns_dad = Ether(src=host, dst="33:33:ff:00:00:01") / Dot1Q(vlan=101) / \
+        IPv6(src="::", dst=sn_gw, hlim=255) / ICMPv6ND_NS(tgt=gw6)
+    write(os.path.join(work, "gw-local.pcap"), [who_gw, who_other, ns_gw, ns_gw_nud, ns_other,
+                                                ns_dad])
     gw_reply = Ether(src=remote_gw, dst=host) / ARP(op=2, hwsrc=remote_gw, psrc="192.0.2.1",
                                                      hwdst=host, pdst="192.0.2.10")
     other_reply = Ether(src="02:00:00:00:00:14", dst=host) / \
         ARP(op=2, hwsrc="02:00:00:00:00:14", psrc="192.0.2.20", hwdst=host, pdst="192.0.2.10")
+    gw_na = Ether(src=remote_gw, dst="33:33:00:00:00:01") / \
+        IPv6(src=gw6, dst="ff02::1", hlim=255) / ICMPv6ND_NA(R=1, S=0, O=1, tgt=gw6) / \
+        ICMPv6NDOptDstLLAddr(lladdr=remote_gw)
+    gw_ns = Ether(src=remote_gw, dst="33:33:ff:00:00:10") / \
+        IPv6(src=gw6, dst="ff02::1:ff00:10", hlim=255) / ICMPv6ND_NS(tgt=host6) / \
+        ICMPv6NDOptSrcLLAddr(lladdr=remote_gw)
+    other_na = Ether(src="02:00:00:00:00:14", dst=host) / \
+        IPv6(src=other6, dst=host6, hlim=255) / ICMPv6ND_NA(R=0, S=1, O=1, tgt=other6) / \
+        ICMPv6NDOptDstLLAddr(lladdr="02:00:00:00:00:14")
     write(os.path.join(work, "gw-uplink.pcap"),
           [tunnel_packet(KEY_B_TO_A, SPI_B_TO_A, seq, vxlan_inner(bytes(f), 5101, B_VTEP, A_VTEP))
-           for seq, f in ((1, gw_reply), (2, other_reply))])
+           for seq, f in ((1, gw_reply), (2, other_reply), (3, gw_na), (4, gw_ns), (5, other_na))])
     st, up, lo = run_a(dp, src, work, os.path.join(work, "gw-local.pcap"), name="gw", config=conf,
                        uplink_in=os.path.join(work, "gw-uplink.pcap"))
     answer = bytes(Ether(src=router, dst=host) / Dot1Q(vlan=101) /
                    ARP(op=2, hwsrc=router, psrc="192.0.2.1", hwdst=host, pdst="192.0.2.10"))
     check(answer in lo, "the ARP request for the gateway is answered on the trunk, VLAN 101, with "
           "the local router's MAC")
+    na_answer = lambda dst_ip: bytes(
+        Ether(src=router, dst=host) / Dot1Q(vlan=101) / IPv6(src=gw6, dst=dst_ip, hlim=255) /
+        ICMPv6ND_NA(R=1, S=1, O=1, tgt=gw6) / ICMPv6NDOptDstLLAddr(lladdr=router))
+    check(lo.count(na_answer(host6)) == 2,
+          "both solicitations for gateway6 (multicast with an option, unicast without) are "
+          "answered with the router's advertisement, checksum as scapy computes it (%d)"
+          % lo.count(na_answer(host6)))
     tunnelled = [parse_vxlan(unwrap_uplink(p)["inner"])[5] for p in up]
-    check(tunnelled == [G.strip_tag(bytes(who_other))],
-          "only the other ARP request crosses the tunnel (%d tunnelled)" % len(tunnelled))
+    check(tunnelled == [G.strip_tag(bytes(f)) for f in (who_other, ns_other, ns_dad)],
+          "only the other ARP request, the other solicitation and the DAD probe cross the "
+          "tunnel (%d tunnelled)" % len(tunnelled))
+    other_na_tagged = bytes(Ether(src="02:00:00:00:00:14", dst=host) / Dot1Q(vlan=101) /
+                            other_na.payload)
+    check(other_na_tagged in lo, "the other host's advertisement from the tunnel is delivered")
     other_tagged = bytes(Ether(src="02:00:00:00:00:14", dst=host) / Dot1Q(vlan=101) /
                          ARP(op=2, hwsrc="02:00:00:00:00:14", psrc="192.0.2.20", hwdst=host,
                              pdst="192.0.2.10"))
     check(other_tagged in lo, "the other host's ARP reply from the tunnel is delivered")
     check(not any(remote_gw.replace(":", "") in f.hex() for f in lo),
-          "the remote gateway's ARP reply does not reach the local side")
+          "nothing of the remote gateway (ARP reply, advertisement, solicitation) reaches the "
+          "local side")
     c = st["counters"]
-    check(c["gw_arp_answered"] == 1, "gw_arp_answered = 1 (got %d)" % c["gw_arp_answered"])
-    check_counters(st, {"drop_remote_gateway": 1})
+    check(c["gw_arp_answered"] == 3, "gw_arp_answered = 3: one ARP, two ND (got %d)"
+          % c["gw_arp_answered"])
+    check_counters(st, {"drop_remote_gateway": 3})
 
 
 def case_segments(dp, src, work):

@@ -56,6 +56,10 @@ struct cfg_segment {
 	bool gateway_local;       /**< the gateway lives on this site */
 	bool local_egress;        /**< answer ARP for it here with router_mac */
 	struct rte_ether_addr router_mac;
+	/* MAC flap detection (docs/l2-safety.md) */
+	uint16_t flap_moves;      /**< moves allowed in flap_window before a flap */
+	uint32_t flap_window;     /**< seconds */
+	uint32_t flap_dampen;     /**< seconds a flapping MAC is dampened, 0: report only */
 };
 
 /** A test-only static SA (section [sa.static]). */

@@ -87,6 +87,12 @@ struct segment {
 	bool local_egress;       /**< answer ARP for gw_ip here, with router_mac */
 	bool announce;           /**< a gratuitous ARP is due (cutover) */
 	struct rte_ether_addr router_mac; /**< the local first-hop router */
+	/* L2 safety (l2guard.c) */
+	uint16_t flap_moves;     /**< moves allowed in flap_window_s before a flap */
+	uint32_t flap_window_s;
+	uint32_t flap_dampen_s;  /**< 0: report only */
+	_Atomic uint64_t mac_flaps, loops, ip_conflicts;
+	_Atomic uint32_t guard_report_s[3]; /**< last report per kind: one a second */
 };
 
 /** Inbound SA and what the policy check needs to know about it. */
@@ -114,6 +120,7 @@ struct sa_out {
 #define DP_MAX_SA 256            /**< inbound and outbound SAs, each */
 
 struct fdb;
+struct l2guard;
 
 /** Everything shared by workers. */
 struct dp {
@@ -126,6 +133,7 @@ struct dp {
 	uint16_t nb_seg;
 	struct rte_hash *vni_hash;       /**< VNI -> segment index */
 	struct fdb *fdb;
+	struct l2guard *guard;           /**< MAC flaps, loops, IP conflicts (l2guard.h) */
 	struct rte_hash *spi_hash;       /**< SPI -> struct sa_in * (lock-free readers) */
 	struct sa_in *sa_in[DP_MAX_SA];  /**< main lcore's list of inbound SAs */
 	uint16_t nb_sa_in;

@@ -60,6 +60,9 @@ int segments_init(struct dp *dp, char *err, size_t errlen)
 		s->gw_local = cs->gateway_local;
 		s->local_egress = cs->local_egress;
 		s->router_mac = cs->router_mac;
+		s->flap_moves = cs->flap_moves;
+		s->flap_window_s = cs->flap_window;
+		s->flap_dampen_s = cs->flap_dampen;
 		dp->port[s->port].vlan_seg[s->vlan] = i;
 		if (rte_hash_add_key_data(dp->vni_hash, &s->vni, (void *)idx) != 0) {
 			snprintf(err, errlen, "segments: cannot add VNI %u", s->vni);
@@ -126,6 +129,9 @@ int segment_add(struct dp *dp, const char *name, const char *port, uint16_t vlan
 	s->vxlan_vni_be = rte_cpu_to_be_32(vni << 8);
 	s->mac_limit = 4096;
 	s->aging_s = 300;
+	s->flap_moves = 5;       /* the [segment] defaults (docs/config.md) */
+	s->flap_window_s = 10;
+	s->flap_dampen_s = 0;
 	if (rte_hash_add_key_data(dp->vni_hash, &s->vni, (void *)idx) != 0) {
 		snprintf(err, errlen, "VNI table full");
 		return -ENOSPC;

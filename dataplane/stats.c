@@ -10,6 +10,7 @@
 
 #include "dp.h"
 #include "fdb.h"
+#include "l2guard.h"
 
 static const char *const names[DP_C_MAX] = {
 #define DP_X_NAME(name, desc) #name,
@@ -138,9 +139,12 @@ void dp_stats_json(const struct dp *dp, FILE *f)
 		if (g->removed)
 			continue;
 		fprintf(f, "%s\n    {\"name\": \"%s\", \"vni\": %u, \"port\": \"%s\", \"vlan\": %u, "
-			"\"macs\": %u, \"mac_limit\": %u, \"limit_hits\": %" PRIu64 "}",
+			"\"macs\": %u, \"mac_limit\": %u, \"limit_hits\": %" PRIu64 ", "
+			"\"mac_flaps\": %" PRIu64 ", \"loops\": %" PRIu64 ", \"ip_conflicts\": %" PRIu64 "}",
 			sep, g->name, g->vni, dp->port[g->port].name, g->vlan,
-			atomic_load(&g->mac_count), g->mac_limit, atomic_load(&g->limit_hits));
+			atomic_load(&g->mac_count), g->mac_limit, atomic_load(&g->limit_hits),
+			atomic_load(&g->mac_flaps), atomic_load(&g->loops),
+			atomic_load(&g->ip_conflicts));
 		sep = ",";
 	}
 	sep = "";
@@ -163,7 +167,9 @@ void dp_stats_json(const struct dp *dp, FILE *f)
 			i ? "," : "", dp->port[i].name, dp->port[i].port_id, es.ipackets, es.opackets,
 			es.imissed, es.oerrors);
 	}
-	fprintf(f, "],\n  \"fdb\": ");
+	fprintf(f, "],\n  \"l2guard\": ");
+	l2guard_json(dp, f);
+	fprintf(f, ",\n  \"fdb\": ");
 	fdb_dump_json(dp->fdb, f);
 	fprintf(f, "\n}\n");
 }

@@ -422,6 +422,112 @@ def case_peer_key(top, build):
     check(len(lines) <= 2, "... without flooding the log (%d such lines in 8 s)" % len(lines))
 
 
+# -- issue 7: L2 safety ----------------------------------------------------------
+# Runs in a namespace: sends @count broadcast frames (IPv4/UDP to port 9) from
+# the MAC of eth0, @gap seconds apart: a host chatting on the segment.
+BCAST_SENDER = r"""
+import socket, struct, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+mac = s.getsockname()[4]
+if len(sys.argv) > 3:
+    mac = bytes.fromhex(sys.argv[3].replace(":", ""))
+for i in range(int(sys.argv[1])):
+    body = b"isthmus l2guard test %d" % i
+    udp = struct.pack("!HHHH", 9, 9, 8 + len(body), 0) + body
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i, 0, 64, 17, 0,
+                     bytes([192, 0, 2, 99]), bytes([255] * 4))
+    s.send(b"\xff" * 6 + mac + b"\x08\x00" + ip + udp + bytes(max(0, 46 - len(ip) - len(udp))))
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def case_loop(top, build):
+    """A loop on site A's local port: everything the appliance sends there
+    comes back in (tc mirred on the switch port, bounded: each frame once).
+    B's broadcasts delivered at A come back; A must drop them (drop_loop)
+    within a second, not tunnel them back to B, and say so."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    before_b = lab.stats("b")["counters"]
+    before_a = lab.stats("a")["counters"]
+    # the loop: the switch reflects whatever arrives from the appliance
+    lab.x("a-sw", "tc", "qdisc", "add", "dev", "dp-web", "ingress")
+    lab.x("a-sw", "tc", "filter", "add", "dev", "dp-web", "parent", "ffff:", "matchall",
+          "action", "mirred", "egress", "mirror", "dev", "dp-web")
+    n = 30
+    t0 = time.monotonic()
+    sender = lab.bg("b-web", "/usr/bin/python3", "-c", BCAST_SENDER, str(n), "0.05")
+    detected = None
+    while time.monotonic() - t0 < 5:
+        if lab.stats("a")["counters"]["drop_loop"] > 0:
+            detected = time.monotonic() - t0
+            break
+        time.sleep(0.02)
+    sender.wait(timeout=10)
+    time.sleep(1)
+    a, b = lab.stats("a"), lab.stats("b")
+    ca, cb = a["counters"], b["counters"]
+    dl = ca["drop_loop"] - before_a["drop_loop"]
+    print("MEASURED loop_detect_s=%s" % ("%.3f" % detected if detected is not None else "none"))
+    check(detected is not None and detected < 1.0, "loop detected at A within 1 s of the first "
+          "broadcast (%s s)" % ("%.3f" % detected if detected is not None else "never"))
+    check(dl >= n, "A dropped every looped broadcast of B (drop_loop %d, %d sent)" % (dl, n))
+    back = cb["tunnel_in"] - before_b["tunnel_in"]
+    out_a = ca["tunnel_out"] - before_a["tunnel_out"]
+    print("MEASURED loop_a_tunnel_out=%d loop_b_tunnel_in=%d" % (out_a, back))
+    check(back < n // 3, "the tunnel does not melt: B received %d frames from A for %d broadcasts "
+          "looped at A (the loop's copies are not tunnelled)" % (back, n))
+    mac_b = lab.mac("b-web")
+    entries = [m for m in json.loads(lab.ctl("b", "--json", "macs").stdout) if m["mac"] == mac_b]
+    check(entries and entries[0]["side"] == "local" and entries[0]["flaps"] == 0,
+          "B still has its host local, no flap (%s)" % entries)
+    seg = {s["name"]: s for s in a["segments"]}
+    check(seg["web"]["loops"] >= n, "segment web at A counts the loops (%d)" % seg["web"]["loops"])
+    log = lab.log("dp", "a")
+    check(("segment web: loop on the local port: a frame from %s" % mac_b) in log,
+          "A's log names the segment and the MAC")
+    human = lab.ctl("a", "stats").stdout
+    check("drop_loop" in human and "loop on the local port" in human,
+          "isthmusctl stats shows drop_loop and the report")
+
+
+def case_flap(top, build):
+    """One MAC on both sites: a host at A and a host at B send from the same
+    MAC in turn; both appliances report the flap (isthmusctl macs / stats)."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    dup = "02:00:5e:00:07:77"
+    for site in "ab":
+        name = "dup" + site
+        lab.add_ns(name)
+        lab.x(name, "ip", "link", "add", "eth0", "address", dup, "type", "veth",
+              "peer", name, "netns", lab.ns(site + "-sw"))
+        lab.x(name, "ip", "link", "set", "eth0", "up")
+        lab.x(site + "-sw", "ip", "link", "set", name, "master", "br-web", "up")
+    for i in range(8):
+        lab.x("dup" + "ab"[i % 2], "/usr/bin/python3", "-c", BCAST_SENDER, "1", "0.05")
+        time.sleep(0.1)
+    time.sleep(0.5)
+    for site in "ab":
+        entries = [m for m in json.loads(lab.ctl(site, "--json", "macs").stdout) if m["mac"] == dup]
+        check(entries and entries[0]["flaps"] >= 1,
+              "isthmusctl macs at %s shows the flap of %s (%s)" % (site.upper(), dup, entries))
+        st = lab.stats(site)
+        check(st["counters"]["mac_flaps"] >= 1, "mac_flaps at %s: %d" % (site.upper(),
+                                                                         st["counters"]["mac_flaps"]))
+        ev = [e for e in st["l2guard"]["events"] if e["kind"] == "mac_flap" and e["mac"] == dup]
+        check(ev and ev[0]["segment"] == "web", "stats report at %s: %s" % (site.upper(), ev))
+        human = lab.ctl(site, "macs").stdout
+        check(dup in human, "isthmusctl macs at %s lists it" % site.upper())
+        check("MAC %s flapping" % dup in lab.log("dp", site), "dp log at %s has the flap" % site.upper())
+    # a real host's single move stays silent: the lab's own hosts never flapped
+    for site in "ab":
+        others = [m for m in json.loads(lab.ctl(site, "--json", "macs").stdout)
+                  if m["mac"] != dup and m["flaps"]]
+        check(not others, "no other MAC flapped at %s (%s)" % (site.upper(), others))
+
+
 CASES = {
     "mtu1500": case_mtu1500,
     "pairing": case_pairing,
@@ -433,6 +539,8 @@ CASES = {
     "migrate": case_migrate,
     "stretch": case_stretch,
     "tcp": case_tcp,
+    "loop": case_loop,
+    "flap": case_flap,
 }
 
 if __name__ == "__main__":

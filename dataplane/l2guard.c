@@ -273,14 +273,22 @@ void l2guard_arp_input(struct worker *w, struct segment *s, struct rte_mbuf *m, 
 
 /* ---- main lcore ---- */
 
+/* Lower case, as the MAC table's JSON (rte_ether_format_addr writes upper case). */
+static void mac_str(const struct rte_ether_addr *m, char *buf)
+{
+	const uint8_t *b = m->addr_bytes;
+
+	sprintf(buf, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+}
+
 static void format_event(const struct dp *dp, const struct l2guard_event *ev, char *buf, size_t len)
 {
 	char m1[RTE_ETHER_ADDR_FMT_SIZE], m2[RTE_ETHER_ADDR_FMT_SIZE];
 	const uint8_t *ip = (const uint8_t *)&ev->ip;
 	const char *seg = dp->seg[ev->seg].name;
 
-	rte_ether_format_addr(m1, sizeof(m1), &ev->mac);
-	rte_ether_format_addr(m2, sizeof(m2), &ev->mac2);
+	mac_str(&ev->mac, m1);
+	mac_str(&ev->mac2, m2);
 	switch (ev->kind) {
 	case L2G_FLAP:
 		if (ev->dampen_s)
@@ -414,8 +422,8 @@ void l2guard_json(const struct dp *dp, FILE *f)
 		const uint8_t *ip = (const uint8_t *)&ev->ip;
 
 		format_event(dp, ev, line, sizeof(line));
-		rte_ether_format_addr(m1, sizeof(m1), &ev->mac);
-		rte_ether_format_addr(m2, sizeof(m2), &ev->mac2);
+		mac_str(&ev->mac, m1);
+		mac_str(&ev->mac2, m2);
 		fprintf(f, "%s\n    {\"kind\": \"%s\", \"segment\": \"%s\", \"vni\": %u, \"mac\": \"%s\", "
 			"\"side\": \"%s\", \"age_s\": %u", i ? "," : "", kind_name[ev->kind],
 			dp->seg[ev->seg].name, dp->seg[ev->seg].vni, m1, side_name[ev->side & 1],

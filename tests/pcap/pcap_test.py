@@ -507,6 +507,9 @@ CONFIG_CASES = [
     ("vlan = 102", "vlan = 101", r"bad\.ini:\d+: \[segment db\] vlan: VLAN already used on 'trunk' by segment 'web'"),
     ("in.0 = 0x00002001 4041", "in.0 = 0x00002001 zz41", r"bad\.ini:\d+: \[sa.static\] in.0: key is not hexadecimal"),
     ("peer = 198.18.0.2", "peer = 198.18.0.256", r"\[uplink\] peer: '198.18.0.256' is not an IPv4 address"),
+    ("vni = 5102", "vni = 5102\nflap_moves = 0", r"bad\.ini:\d+: \[segment db\] flap_moves: 0 out of range \[1, 1000\]"),
+    ("vni = 5102", "vni = 5102\nflap_window = 3601", r"bad\.ini:\d+: \[segment db\] flap_window: 3601 out of range"),
+    ("vni = 5102", "vni = 5102\nflap_dampen = -1", r"bad\.ini:\d+: \[segment db\] flap_dampen: "),
 ]
 
 

@@ -509,7 +509,7 @@ CONFIG_CASES = [
     ("peer = 198.18.0.2", "peer = 198.18.0.256", r"\[uplink\] peer: '198.18.0.256' is not an IPv4 address"),
     ("vni = 5102", "vni = 5102\nflap_moves = 0", r"bad\.ini:\d+: \[segment db\] flap_moves: 0 out of range \[1, 1000\]"),
     ("vni = 5102", "vni = 5102\nflap_window = 3601", r"bad\.ini:\d+: \[segment db\] flap_window: 3601 out of range"),
-    ("vni = 5102", "vni = 5102\nflap_dampen = -1", r"bad\.ini:\d+: \[segment db\] flap_dampen: "),
+    ("vni = 5102", "vni = 5102\nflap_dampen = -1", r"bad\.ini:\d+: \[segment db\] flap_dampen: '-1' is not a number"),
 ]
 
 

@@ -91,8 +91,12 @@ struct segment {
 	uint16_t flap_moves;     /**< moves allowed in flap_window_s before a flap */
 	uint32_t flap_window_s;
 	uint32_t flap_dampen_s;  /**< 0: report only */
-	_Atomic uint64_t mac_flaps, loops, ip_conflicts;
-	_Atomic uint32_t guard_report_s[3]; /**< last report per kind: one a second */
+	/** Written by workers during a loop or a flap storm: on a line of their own,
+	 * away from the fields every packet reads. */
+	struct {
+		_Atomic uint64_t mac_flaps, loops, ip_conflicts;
+		_Atomic uint32_t report_s[3]; /**< last report per kind: one a second */
+	} guard __rte_cache_aligned;
 };
 
 /** Inbound SA and what the policy check needs to know about it. */

@@ -124,7 +124,9 @@ static inline void mac_of_key(fdb_key_t k, struct rte_ether_addr *mac)
  * counters carry the rest. */
 static void report(struct worker *w, struct segment *s, struct l2guard_event *ev)
 {
-	if (atomic_exchange_explicit(&s->guard_report_s[ev->kind], w->now_s,
+	/* read first: during a storm the line is written once a second, not per frame */
+	if (atomic_load_explicit(&s->guard.report_s[ev->kind], memory_order_relaxed) == w->now_s ||
+	    atomic_exchange_explicit(&s->guard.report_s[ev->kind], w->now_s,
 				     memory_order_relaxed) == w->now_s)
 		return;
 	ev->seg = s->idx;
@@ -161,7 +163,7 @@ bool l2guard_moved(struct worker *w, struct segment *s, struct fdb_entry *e, enu
 
 		mac_of_key(e->key, &ev.mac);
 		atomic_fetch_add_explicit(&e->flaps, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&s->mac_flaps, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->guard.mac_flaps, 1, memory_order_relaxed);
 		dp_count(&w->stats, DP_C_mac_flaps, 1);
 		report(w, s, &ev);
 	}
@@ -223,7 +225,7 @@ bool l2guard_check_looped(struct worker *w, struct segment *s, struct rte_mbuf *
 	if (rte_hash_lookup_data(g->loop, &k, &data) < 0 ||
 	    rte_rdtsc() / g->tsc_per_ms - (uintptr_t)data > L2G_LOOP_MS)
 		return false;
-	atomic_fetch_add_explicit(&s->loops, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->guard.loops, 1, memory_order_relaxed);
 	ev.mac = rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr;
 	report(w, s, &ev);
 	return true;
@@ -274,7 +276,7 @@ void l2guard_arp_input(struct worker *w, struct segment *s, struct rte_mbuf *m, 
 	rte_spinlock_unlock(&g->arp_lock);
 	if (!conflict)
 		return;
-	atomic_fetch_add_explicit(&s->ip_conflicts, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->guard.ip_conflicts, 1, memory_order_relaxed);
 	dp_count(&w->stats, DP_C_ip_conflicts, 1);
 	ev.mac = a->arp_data.arp_sha;
 	ev.ip = k.ip;

@@ -143,8 +143,8 @@ void dp_stats_json(const struct dp *dp, FILE *f)
 			"\"mac_flaps\": %" PRIu64 ", \"loops\": %" PRIu64 ", \"ip_conflicts\": %" PRIu64 "}",
 			sep, g->name, g->vni, dp->port[g->port].name, g->vlan,
 			atomic_load(&g->mac_count), g->mac_limit, atomic_load(&g->limit_hits),
-			atomic_load(&g->mac_flaps), atomic_load(&g->loops),
-			atomic_load(&g->ip_conflicts));
+			atomic_load(&g->guard.mac_flaps), atomic_load(&g->guard.loops),
+			atomic_load(&g->guard.ip_conflicts));
 		sep = ",";
 	}
 	sep = "";

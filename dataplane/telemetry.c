@@ -5,7 +5,8 @@
  *   /isthmus/stats               all counters, summed over workers
  *   /isthmus/worker,N            one worker's counters
  *   /isthmus/segments            segment names
- *   /isthmus/segment,NAME        VNI, VLAN, port, MAC count, limit, limit hits
+ *   /isthmus/segment,NAME        VNI, VLAN, port, MAC count, limit, limit hits,
+ *                                MAC flaps, loops, IP conflicts
  *   /isthmus/sas                 SPIs, outbound then inbound
  *   /isthmus/sa,SPI              one SA's counters (SPI decimal or 0x hex)
  *   /isthmus/fdb,NAME            a segment's MAC table, "MAC side" (first 256)
@@ -143,6 +144,10 @@ static int tel_segment(const char *cmd, const char *params, struct rte_tel_data 
 	rte_tel_data_add_dict_u64(d, "mac_limit", s->mac_limit);
 	rte_tel_data_add_dict_u64(d, "limit_hits", atomic_load(&s->limit_hits));
 	rte_tel_data_add_dict_u64(d, "aging", s->aging_s);
+	/* L2 safety (docs/l2-safety.md) */
+	rte_tel_data_add_dict_u64(d, "mac_flaps", atomic_load(&s->guard.mac_flaps));
+	rte_tel_data_add_dict_u64(d, "loops", atomic_load(&s->guard.loops));
+	rte_tel_data_add_dict_u64(d, "ip_conflicts", atomic_load(&s->guard.ip_conflicts));
 	return 0;
 }
 

@@ -184,6 +184,12 @@ def case_migrate(top, build):
         check(entries and entries[0]["side"] == side, "site %s has M as %s (%s)" % (s.upper(), side, entries))
     ping_ok(lab, "b-web", VM_IP, "after: B host -> VM at site B (local at B)", 3)
     check(lab.stats("a")["counters"]["fdb_moved"] >= 1, "site A counted the MAC move (fdb_moved)")
+    # issue 7: one vMotion is one move, never a MAC flap (docs/l2-safety.md)
+    for s in "ab":
+        c = lab.stats(s)["counters"]
+        check(c["mac_flaps"] == 0 and c["drop_loop"] == 0,
+              "site %s: the move is no flap and no loop (mac_flaps %d, drop_loop %d)"
+              % (s.upper(), c["mac_flaps"], c["drop_loop"]))
 
 
 # -- issue 6 test 4 / issue 5 ----------------------------------------------------

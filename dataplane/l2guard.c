@@ -88,9 +88,12 @@ int l2guard_init(struct dp *dp, char *err, size_t errlen)
 					 L2G_EVENT_RING, (int)rte_socket_id(), RING_F_SC_DEQ);
 	g->loop = rte_hash_create(&lp);
 	g->arp = rte_hash_create(&ap);
-	/* rte_hash positions run 0 .. entries - 1 (no extendable buckets) */
-	g->arp_ent = rte_zmalloc("isthmus_arp_ent", sizeof(*g->arp_ent) * g->arp_size, 0);
-	if (g->events == NULL || g->loop == NULL || g->arp == NULL || g->arp_ent == NULL)
+	if (g->events == NULL || g->loop == NULL || g->arp == NULL)
+		goto nomem;
+	/* one entry per position rte_hash_add_key() can return */
+	g->arp_ent = rte_zmalloc("isthmus_arp_ent",
+				 sizeof(*g->arp_ent) * ((size_t)rte_hash_max_key_id(g->arp) + 1), 0);
+	if (g->arp_ent == NULL)
 		goto nomem;
 	if (rte_hash_rcu_qsbr_add(g->loop, &rc) != 0)
 		goto nomem;

@@ -368,7 +368,8 @@ static int parse_segment(struct parse *ps, const char *section)
 	static const char *const keys[] = { "vni", "local", "vlan", "mac_limit", "aging", "gateway",
 					    "gateway6", "gateway_site", "local_egress", "router_mac",
 					    "mss_clamp", "mss", "storm_broadcast", "storm_multicast",
-					    "storm_unknown", "storm_burst", NULL };
+					    "storm_unknown", "storm_burst", "flap_moves", "flap_window",
+					    "flap_dampen", NULL };
 	static const char *const storm_keys[3] = { "storm_broadcast", "storm_multicast",
 						   "storm_unknown" };
 	char site[16] = "local", rmac[32] = "";
@@ -417,6 +418,20 @@ static int parse_segment(struct parse *ps, const char *section)
 	if (get_uint(ps, section, "aging", 1, 86400, &v, false) < 0)
 		return -1;
 	sg->aging_s = v;
+	/* MAC flaps (docs/l2-safety.md): one vMotion is one move, a few more
+	 * (a VM moved there and back) stay under the default of 5 in 10 s */
+	v = 5;
+	if (get_uint(ps, section, "flap_moves", 1, 1000, &v, false) < 0)
+		return -1;
+	sg->flap_moves = v;
+	v = 10;
+	if (get_uint(ps, section, "flap_window", 1, 3600, &v, false) < 0)
+		return -1;
+	sg->flap_window = v;
+	v = 0;
+	if (get_uint(ps, section, "flap_dampen", 0, 86400, &v, false) < 0)
+		return -1;
+	sg->flap_dampen = v;
 	/* first-hop router and local egress (docs/config.md, dataplane/gateway.c) */
 	if (get_ip(ps, section, "gateway", &sg->gateway, false) < 0 ||
 	    (r6 = get_ip6(ps, section, "gateway6", sg->gateway6)) < 0 ||

@@ -62,6 +62,10 @@ struct cfg_segment {
 	uint16_t mss;             /**< IPv4 clamp (IPv6: mss - 20), 0: derived from the uplink MTU */
 	uint32_t storm_pps[3];    /**< storm control per enum storm_class, packets/s, 0: unlimited */
 	uint32_t storm_burst;     /**< bucket size in packets, 0: one second at each class's rate */
+	/* MAC flap detection (docs/l2-safety.md) */
+	uint16_t flap_moves;      /**< moves allowed in flap_window before a flap */
+	uint32_t flap_window;     /**< seconds */
+	uint32_t flap_dampen;     /**< seconds a flapping MAC is dampened, 0: report only */
 };
 
 /** A test-only static SA (section [sa.static]). */

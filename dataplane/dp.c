@@ -14,6 +14,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dp.h"
+#include "l2guard.h"
 #include "encap.h"
 #include "fdb.h"
 
@@ -70,6 +71,8 @@ int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen
 			 rte_strerror(rte_errno));
 		return -1;
 	}
+	if (l2guard_init(dp, err, errlen) < 0)
+		return -1;
 	if (exception_init(dp, err, errlen) < 0)
 		return -1;
 	if (telemetry_init(dp) < 0) {
@@ -103,6 +106,7 @@ void dp_halt(struct dp *dp)
 		rxwait_kick(dp->worker[w]);
 	rte_eal_mp_wait_lcore();
 	exception_service(dp);
+	l2guard_service(dp);   /* the last reports of the workers */
 	ports_drain(dp);
 }
 
@@ -114,6 +118,7 @@ void dp_fini(struct dp *dp)
 	if (dp->nb_ports)
 		ports_close(dp);
 	dp->nb_ports = 0;
+	l2guard_fini(dp);
 	fdb_free(dp->fdb);
 	dp->fdb = NULL;
 	sas_free(dp);

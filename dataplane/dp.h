@@ -103,6 +103,16 @@ struct segment {
 	/* storm control (storm.c) */
 	uint8_t storm_on;        /**< bit (1 << enum storm_class) per limited class */
 	struct rte_meter_srtcm_profile storm_prof[STORM_CLASSES]; /**< per-worker rate */
+	/* L2 safety (l2guard.c) */
+	uint16_t flap_moves;     /**< moves allowed in flap_window_s before a flap */
+	uint32_t flap_window_s;
+	uint32_t flap_dampen_s;  /**< 0: report only */
+	/** Written by workers during a loop or a flap storm: on a line of their own,
+	 * away from the fields every packet reads. */
+	struct {
+		_Atomic uint64_t mac_flaps, loops, ip_conflicts;
+		_Atomic uint32_t report_s[3]; /**< last report per kind: one a second */
+	} guard __rte_cache_aligned;
 };
 
 /** One worker's storm-control buckets of one segment (storm.c). */
@@ -136,6 +146,7 @@ struct sa_out {
 #define DP_MAX_SA 256            /**< inbound and outbound SAs, each */
 
 struct fdb;
+struct l2guard;
 
 /** Everything shared by workers. */
 struct dp {
@@ -148,6 +159,7 @@ struct dp {
 	uint16_t nb_seg;
 	struct rte_hash *vni_hash;       /**< VNI -> segment index */
 	struct fdb *fdb;
+	struct l2guard *guard;           /**< MAC flaps, loops, IP conflicts (l2guard.h) */
 	struct rte_hash *spi_hash;       /**< SPI -> struct sa_in * (lock-free readers) */
 	struct sa_in *sa_in[DP_MAX_SA];  /**< main lcore's list of inbound SAs */
 	uint16_t nb_sa_in;

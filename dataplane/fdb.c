@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
@@ -85,6 +86,10 @@ int fdb_learn(struct fdb *f, struct segment *seg, fdb_key_t key, enum fdb_side s
 	e->key = key;
 	atomic_store_explicit(&e->side, side, memory_order_relaxed);
 	atomic_store_explicit(&e->last_seen, now, memory_order_relaxed);
+	atomic_store_explicit(&e->flap_moves, 0, memory_order_relaxed);
+	atomic_store_explicit(&e->flap_start, now, memory_order_relaxed);
+	atomic_store_explicit(&e->flaps, 0, memory_order_relaxed);
+	atomic_store_explicit(&e->damp_until, 0, memory_order_relaxed);
 	/*
 	 * Writers (learning workers, the aging main lcore) are serialised by
 	 * f->lock, so the hash runs in its single-writer lock-free mode. This is
@@ -179,6 +184,8 @@ unsigned fdb_list(struct fdb *f, uint16_t seg, struct fdb_mac *out, unsigned max
 					out[n].mac.addr_bytes[i] = k >> (8 * (5 - i));
 				out[n].side = atomic_load_explicit(&e->side, memory_order_relaxed);
 				out[n].last_seen = atomic_load_explicit(&e->last_seen, memory_order_relaxed);
+				out[n].flaps = atomic_load_explicit(&e->flaps, memory_order_relaxed);
+				out[n].damp_until = atomic_load_explicit(&e->damp_until, memory_order_relaxed);
 				n++;
 			}
 		}
@@ -202,21 +209,26 @@ void fdb_dump_json(const struct fdb *f, FILE *out)
 	void *data;
 	uint32_t it = 0;
 	const char *sep = "";
+	uint32_t now = (uint32_t)(rte_rdtsc() / f->dp->tsc_hz);
 
 	fputc('[', out);
 	while (rte_hash_iterate(f->h, &key, &data, &it) >= 0) {
 		const struct fdb_entry *e = data;
 		fdb_key_t k = *(const fdb_key_t *)key;
 		const struct segment *s = &f->dp->seg[k >> 48];
+		uint32_t until = atomic_load(&e->damp_until);
+		int32_t left = until ? (int32_t)(until - now) : 0;
 
 		fprintf(out, "%s\n    {\"segment\": \"%s\", \"vni\": %u, "
 			"\"mac\": \"%02x:%02x:%02x:%02x:%02x:%02x\", \"side\": \"%s\", "
-			"\"last_seen\": %u}", sep, s->name, s->vni,
+			"\"last_seen\": %u, \"flaps\": %u, \"dampened\": %s, \"dampened_s\": %d}",
+			sep, s->name, s->vni,
 			(unsigned)(k >> 40) & 0xff, (unsigned)(k >> 32) & 0xff,
 			(unsigned)(k >> 24) & 0xff, (unsigned)(k >> 16) & 0xff,
 			(unsigned)(k >> 8) & 0xff, (unsigned)k & 0xff,
 			atomic_load(&e->side) == FDB_LOCAL ? "local" : "remote",
-			atomic_load(&e->last_seen));
+			atomic_load(&e->last_seen), atomic_load(&e->flaps),
+			left > 0 ? "true" : "false", left > 0 ? left : 0);
 		sep = ",";
 	}
 	fputs("]", out);

@@ -33,6 +33,11 @@ struct fdb_entry {
 	fdb_key_t key;
 	_Atomic uint8_t side;       /**< enum fdb_side */
 	_Atomic uint32_t last_seen; /**< coarse seconds (worker now_s) */
+	/* MAC flap detection and dampening (l2guard.c) */
+	_Atomic uint16_t flap_moves;  /**< moves in the current window */
+	_Atomic uint32_t flap_start;  /**< second the window began */
+	_Atomic uint32_t flaps;       /**< flaps reported for this MAC */
+	_Atomic uint32_t damp_until;  /**< dampened until this second, 0: not dampened */
 };
 
 struct fdb {
@@ -118,6 +123,8 @@ struct fdb_mac {
 	struct rte_ether_addr mac;
 	uint8_t side;               /**< enum fdb_side */
 	uint32_t last_seen;
+	uint32_t flaps;             /**< flaps reported (l2guard.c) */
+	uint32_t damp_until;        /**< dampened until (0: not) */
 };
 
 /**

@@ -8,9 +8,10 @@
  *   3. open: anti-replay and ICV (esp_open_burst, one call per SA in the burst)
  *   4. policy check (inner IPv4 VTEP -> VTEP, UDP 4789, VXLAN VNI of an
  *      extended segment), decapsulate
- *   5. learn the source MAC as remote; clamp the MSS of TCP SYNs (mss.c);
- *      restore the segment's VLAN tag; local TX. Never back into the tunnel
- *      (split horizon).
+ *   5. learn the source MAC as remote (a flapping MAC may be dampened); note
+ *      ARP senders and broadcasts for L2 safety (l2guard.h); clamp the MSS of
+ *      TCP SYNs (mss.c); restore the segment's VLAN tag; local TX. Never back
+ *      into the tunnel (split horizon).
  *
  * Packets leave in the order they came.
  */
@@ -20,6 +21,7 @@
 
 #include "encap.h"
 #include "fdb.h"
+#include "l2guard.h"
 
 #define DROP(reason) DP_C_drop_##reason
 #define TO_EXCEPTION (-1)
@@ -293,7 +295,18 @@ void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 		struct dp_port *lp = &dp->port[s->port];
 
 		if (ent[i] != NULL) {
-			dp_count(&w->stats, DP_C_fdb_moved, fdb_touch(ent[i], FDB_REMOTE, w->now_s));
+			/* a flapping MAC, dampened: not from this side for now (l2guard.h) */
+			if (unlikely(l2guard_dampened(ent[i], FDB_REMOTE, w->now_s))) {
+				in_drop(w, &b, m, DROP(mac_dampened));
+				continue;
+			}
+			if (unlikely(fdb_touch(ent[i], FDB_REMOTE, w->now_s))) {
+				if (l2guard_moved(w, s, ent[i], FDB_REMOTE)) {
+					in_drop(w, &b, m, DROP(mac_dampened));
+					continue;
+				}
+				dp_count(&w->stats, DP_C_fdb_moved, 1);
+			}
 		} else {
 			int r = fdb_learn(dp->fdb, s, keys[i], FDB_REMOTE, w->now_s);
 
@@ -310,9 +323,13 @@ void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 			in_drop(w, &b, m, DROP(remote_gateway));
 			continue;
 		}
+		/* L2 safety: ARP senders (IP conflicts), and the broadcasts a loop on
+		 * the local port would bring back (l2guard.h) */
+		l2guard_arp_seen(w, s, m, FDB_REMOTE);
 		/* the frame as it travelled: before the trunk tag is restored */
 		if (s->mss4)
 			mss_clamp(w, s, m);
+		l2guard_sent_local(w, s, m);
 		if (unlikely(vlan_restore(m, lp, s) < 0)) {
 			in_drop(w, &b, m, DROP(no_headroom));
 			continue;

@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "dp.h"
+#include "l2guard.h"
 #include "fdb.h"
 
 static struct dp the_dp;
@@ -173,6 +174,7 @@ static void control_loop(struct dp *dp, const struct opts *o)
 
 		rte_delay_us_sleep(2000);
 		exception_service(dp);
+		l2guard_service(dp);
 		ctl_dp_poll(dp);
 		t = now_ms();
 		if (t - last_tel >= 100) {

@@ -2,10 +2,13 @@
  * outbound.c: local port RX -> tunnel, in the order packets travel:
  *
  *   1. segment by VLAN (trunk) or by port (access); strip the 802.1Q tag
- *   2. learn the source MAC as local; forward decision on the destination:
- *      known local -> drop (the local switch delivers it); known remote ->
- *      tunnel; broadcast, multicast, unknown unicast -> tunnel within the
- *      segment's storm-control rates (storm.c)
+ *      (and L2 safety, l2guard.h: a frame this appliance sent to the port
+ *      coming back is a loop, dropped; ARP senders are noted for IP conflicts)
+ *   2. learn the source MAC as local (a flapping MAC may be dampened);
+ *      forward decision on the destination: known local -> drop (the local
+ *      switch delivers it); known remote -> tunnel; broadcast, multicast,
+ *      unknown unicast -> tunnel within the segment's storm-control rates
+ *      (storm.c)
  *   3. clamp the MSS of TCP SYNs (mss.c); encapsulate: inner IPv4 (VTEP ->
  *      VTEP) / UDP 4789 / VXLAN
  *   4. seal with this worker's own outbound SA (one esp_seal_burst call)
@@ -18,6 +21,7 @@
 
 #include "encap.h"
 #include "fdb.h"
+#include "l2guard.h"
 
 /* A packet leaves the burst: counted under its reason, freed at the end. */
 #define DROP(reason) DP_C_drop_##reason
@@ -95,7 +99,18 @@ static inline void learn_and_decide(struct worker *w, struct out_burst *in, stru
 		bool dst_local;
 
 		if (ent[i] != NULL) {
-			dp_count(&w->stats, DP_C_fdb_moved, fdb_touch(ent[i], FDB_LOCAL, w->now_s));
+			/* a flapping MAC, dampened: not from this side for now (l2guard.h) */
+			if (unlikely(l2guard_dampened(ent[i], FDB_LOCAL, w->now_s))) {
+				out_drop(w, fwd, m, DROP(mac_dampened));
+				continue;
+			}
+			if (unlikely(fdb_touch(ent[i], FDB_LOCAL, w->now_s))) {
+				if (l2guard_moved(w, s, ent[i], FDB_LOCAL)) {
+					out_drop(w, fwd, m, DROP(mac_dampened));
+					continue;
+				}
+				dp_count(&w->stats, DP_C_fdb_moved, 1);
+			}
 		} else {
 			int r = fdb_learn(dp->fdb, s, keys[i], FDB_LOCAL, w->now_s);
 
@@ -176,6 +191,14 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 			out_drop(w, &in, m, DROP(src_mcast));
 			continue;
 		}
+		/* A broadcast this appliance just sent to the port, back again: a loop.
+		 * Dropped before learning (its source is a remote MAC) and before
+		 * the tunnel, where it would multiply. */
+		if (l2guard_looped(w, &dp->seg[s], m)) {
+			out_drop(w, &in, m, DROP(loop));
+			continue;
+		}
+		l2guard_arp_seen(w, &dp->seg[s], m, FDB_LOCAL);
 		if (unlikely(gateway_outbound(w, &dp->seg[s], m)))
 			continue; /* answered locally (local egress) */
 		/* The tunnel headers go into the headroom: get its lines coming. */

@@ -66,6 +66,9 @@ int segments_init(struct dp *dp, char *err, size_t errlen)
 			s->mss4 = cs->mss ? cs->mss : mss_default(c->uplink_mtu, false);
 			s->mss6 = cs->mss ? cs->mss - 20 : mss_default(c->uplink_mtu, true);
 		}
+		s->flap_moves = cs->flap_moves;
+		s->flap_window_s = cs->flap_window;
+		s->flap_dampen_s = cs->flap_dampen;
 		dp->port[s->port].vlan_seg[s->vlan] = i;
 		if (rte_hash_add_key_data(dp->vni_hash, &s->vni, (void *)idx) != 0) {
 			snprintf(err, errlen, "segments: cannot add VNI %u", s->vni);
@@ -135,6 +138,9 @@ int segment_add(struct dp *dp, const char *name, const char *port, uint16_t vlan
 	/* the configuration file's defaults: MSS clamping on, no storm control */
 	s->mss4 = mss_default(dp->cfg->uplink_mtu, false);
 	s->mss6 = mss_default(dp->cfg->uplink_mtu, true);
+	s->flap_moves = 5;       /* the [segment] defaults (docs/config.md) */
+	s->flap_window_s = 10;
+	s->flap_dampen_s = 0;
 	if (rte_hash_add_key_data(dp->vni_hash, &s->vni, (void *)idx) != 0) {
 		snprintf(err, errlen, "VNI table full");
 		return -ENOSPC;

@@ -10,6 +10,7 @@
 
 #include "dp.h"
 #include "fdb.h"
+#include "l2guard.h"
 
 static const char *const names[DP_C_MAX] = {
 #define DP_X_NAME(name, desc) #name,
@@ -138,11 +139,13 @@ void dp_stats_json(const struct dp *dp, FILE *f)
 		if (g->removed)
 			continue;
 		fprintf(f, "%s\n    {\"name\": \"%s\", \"vni\": %u, \"port\": \"%s\", \"vlan\": %u, "
-			"\"macs\": %u, \"mac_limit\": %u, \"limit_hits\": %" PRIu64
+			"\"macs\": %u, \"mac_limit\": %u, \"limit_hits\": %" PRIu64 ", "
+			"\"mac_flaps\": %" PRIu64 ", \"loops\": %" PRIu64 ", \"ip_conflicts\": %" PRIu64
 			", \"mss4\": %u, \"mss6\": %u, \"storm_drops\": {",
 			sep, g->name, g->vni, dp->port[g->port].name, g->vlan,
 			atomic_load(&g->mac_count), g->mac_limit, atomic_load(&g->limit_hits),
-			g->mss4, g->mss6);
+			atomic_load(&g->guard.mac_flaps), atomic_load(&g->guard.loops),
+			atomic_load(&g->guard.ip_conflicts), g->mss4, g->mss6);
 		for (int k = 0; k < STORM_CLASSES; k++)
 			fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", storm_class_name[k],
 				storm_drops(dp, i, k));
@@ -169,7 +172,9 @@ void dp_stats_json(const struct dp *dp, FILE *f)
 			i ? "," : "", dp->port[i].name, dp->port[i].port_id, es.ipackets, es.opackets,
 			es.imissed, es.oerrors);
 	}
-	fprintf(f, "],\n  \"fdb\": ");
+	fprintf(f, "],\n  \"l2guard\": ");
+	l2guard_json(dp, f);
+	fprintf(f, ",\n  \"fdb\": ");
 	fdb_dump_json(dp->fdb, f);
 	fprintf(f, "\n}\n");
 }

@@ -83,7 +83,15 @@
 	X(drop_storm_multicast, "multicast frame over the segment's storm rate")    \
 	X(drop_storm_unknown, "unknown-unicast frame over the segment's storm rate")\
 	X(drop_tx_full, "transmit queue full")                                       \
-	X(drop_tx_ring_full, "transmit ring toward the port's TX owner full")
+	X(drop_tx_ring_full, "transmit ring toward the port's TX owner full")    \
+	/* L2 safety: MAC flaps, loops, IP conflicts (l2guard.c) */              \
+	X(mac_flaps, "MAC moved between sides more than flap_moves times in flap_window")\
+	X(ip_conflicts, "ARP: one IPv4 address claimed by two MACs, one on each side")\
+	X(l2guard_arp_full, "ARP sender not recorded: IP conflict table full")    \
+	X(l2guard_loop_full, "broadcast sent locally not recorded: loop table full")\
+	X(l2guard_report_lost, "L2 safety report lost: ring to the main lcore full")\
+	X(drop_mac_dampened, "frame of a dampened (flapping) MAC from the side it flapped to")\
+	X(drop_loop, "frame the appliance sent to the local port came back in (loop)")
 
 /** Counter ids. */
 enum dp_counter {

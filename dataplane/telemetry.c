@@ -6,7 +6,8 @@
  *   /isthmus/worker,N            one worker's counters
  *   /isthmus/segments            segment names
  *   /isthmus/segment,NAME        VNI, VLAN, port, MAC count, limit, limit hits,
- *                                MSS clamps, storm-control drops
+ *                                MSS clamps, storm-control drops,
+ *                                MAC flaps, loops, IP conflicts
  *   /isthmus/sas                 SPIs, outbound then inbound
  *   /isthmus/sa,SPI              one SA's counters (SPI decimal or 0x hex)
  *   /isthmus/fdb,NAME            a segment's MAC table, "MAC side" (first 256)
@@ -152,6 +153,10 @@ static int tel_segment(const char *cmd, const char *params, struct rte_tel_data 
 		snprintf(key, sizeof(key), "storm_drops_%s", storm_class_name[k]);
 		rte_tel_data_add_dict_u64(d, key, storm_drops(tel_dp, s->idx, k));
 	}
+	/* L2 safety (docs/l2-safety.md) */
+	rte_tel_data_add_dict_u64(d, "mac_flaps", atomic_load(&s->guard.mac_flaps));
+	rte_tel_data_add_dict_u64(d, "loops", atomic_load(&s->guard.loops));
+	rte_tel_data_add_dict_u64(d, "ip_conflicts", atomic_load(&s->guard.ip_conflicts));
 	return 0;
 }
 

@@ -34,7 +34,7 @@ static void usage(FILE *f)
 		"                         time): local answers, gratuitous ARP / unsolicited NA\n"
 		"  segment [list | extend ... | unextend SEGMENT | cutover SEGMENT]\n"
 		"                         the same, grouped\n"
-		"  macs                   the MAC tables\n"
+		"  macs                   the MAC tables (side, flaps, dampened)\n"
 		"  sa [--wireshark]       SAs in the dataplane; --wireshark prints the live ESP\n"
 		"                         keys in Wireshark's esp_sa format (root only; keys!)\n"
 		"  pairing-token [--ttl S] print a one-time pairing token (default valid 900 s)\n"
@@ -193,7 +193,8 @@ static int cmd_stats(void *rbuf, int prometheus)
 {
 	struct ctl_hdr h = { .type = CTL_STATS };
 	const struct ctl_reply *r = call("dp.sock", &h, sizeof(h), rbuf, 5000);
-	struct json_object *o, *c;
+	struct json_object *o, *c, *g, *ev;
+	size_t n;
 
 	if (json_out) {
 		print_json(r);
@@ -217,6 +218,17 @@ static int cmd_stats(void *rbuf, int prometheus)
 		json_object_object_foreach(c, k, v)
 			if (json_object_get_int64(v))
 				printf("  %-20s %14lld\n", k, (long long)json_object_get_int64(v));
+		/* L2 safety reports (docs/l2-safety.md), absent from older dataplanes */
+		g = get(o, "l2guard");
+		ev = g ? get(g, "events") : NULL;
+		n = ev ? json_object_array_length(ev) : 0;
+		if (n)
+			printf("L2 safety reports, oldest first:\n");
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *e = json_object_array_get_idx(ev, i);
+
+			printf("  %5llds ago  %s\n", (long long)num(e, "age_s"), str(e, "text"));
+		}
 	}
 	json_object_put(o);
 	return 0;

@@ -199,6 +199,12 @@ def case_migrate(top, build):
         check(entries and entries[0]["side"] == side, "site %s has M as %s (%s)" % (s.upper(), side, entries))
     ping_ok(lab, "b-web", VM_IP, "after: B host -> VM at site B (local at B)", 3)
     check(lab.stats("a")["counters"]["fdb_moved"] >= 1, "site A counted the MAC move (fdb_moved)")
+    # issue 7: one vMotion is one move, never a MAC flap (docs/l2-safety.md)
+    for s in "ab":
+        c = lab.stats(s)["counters"]
+        check(c["mac_flaps"] == 0 and c["drop_loop"] == 0,
+              "site %s: the move is no flap and no loop (mac_flaps %d, drop_loop %d)"
+              % (s.upper(), c["mac_flaps"], c["drop_loop"]))
 
 
 # -- issue 6 test 4 / issue 5 ----------------------------------------------------
@@ -467,6 +473,114 @@ def case_peer_key(top, build):
     check(len(lines) <= 2, "... without flooding the log (%d such lines in 8 s)" % len(lines))
 
 
+# -- issue 7: L2 safety ----------------------------------------------------------
+# Runs in a namespace: sends COUNT broadcast frames (IPv4/UDP to port 9) from
+# the MAC of eth0, GAP seconds apart, TAG in their payload: a host chatting.
+BCAST_SENDER = r"""
+import socket, struct, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+mac = s.getsockname()[4]
+tag = sys.argv[3].encode() if len(sys.argv) > 3 else b""
+for i in range(int(sys.argv[1])):
+    body = b"isthmus l2guard test %d %s" % (i, tag)
+    udp = struct.pack("!HHHH", 9, 9, 8 + len(body), 0) + body
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i, 0, 64, 17, 0,
+                     bytes([192, 0, 2, 99]), bytes([255] * 4))
+    s.send(b"\xff" * 6 + mac + b"\x08\x00" + ip + udp + bytes(max(0, 46 - len(ip) - len(udp))))
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def case_loop(top, build):
+    """A loop on site A's local port: everything the appliance sends there
+    comes back in (tc mirred on the switch port, bounded: each frame once).
+    B's broadcasts delivered at A come back; A must drop them (drop_loop)
+    within a second, not tunnel them back to B, and say so."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    before_b = lab.stats("b")["counters"]
+    before_a = lab.stats("a")["counters"]
+    # the loop: the switch reflects whatever arrives from the appliance
+    lab.x("a-sw", "tc", "qdisc", "add", "dev", "dp-web", "ingress")
+    # (u32 match-all: cls_matchall is not in every kernel)
+    lab.x("a-sw", "tc", "filter", "add", "dev", "dp-web", "parent", "ffff:", "protocol", "all",
+          "u32", "match", "u32", "0", "0",
+          "action", "mirred", "egress", "mirror", "dev", "dp-web")
+    n = 30
+    t0 = time.monotonic()
+    sender = lab.bg("b-web", "/usr/bin/python3", "-c", BCAST_SENDER, str(n), "0.05")
+    detected = None
+    while time.monotonic() - t0 < 5:
+        if lab.stats("a")["counters"]["drop_loop"] > 0:
+            detected = time.monotonic() - t0
+            break
+        time.sleep(0.02)
+    sender.wait(timeout=10)
+    time.sleep(1)
+    a, b = lab.stats("a"), lab.stats("b")
+    ca, cb = a["counters"], b["counters"]
+    dl = ca["drop_loop"] - before_a["drop_loop"]
+    print("MEASURED loop_detect_s=%s" % ("%.3f" % detected if detected is not None else "none"))
+    check(detected is not None and detected < 1.0, "loop detected at A within 1 s of the first "
+          "broadcast (%s s)" % ("%.3f" % detected if detected is not None else "never"))
+    check(dl >= n, "A dropped every looped broadcast of B (drop_loop %d, %d sent)" % (dl, n))
+    back = cb["tunnel_in"] - before_b["tunnel_in"]
+    out_a = ca["tunnel_out"] - before_a["tunnel_out"]
+    print("MEASURED loop_a_tunnel_out=%d loop_b_tunnel_in=%d" % (out_a, back))
+    check(back < n // 3, "the tunnel does not melt: B received %d frames from A for %d broadcasts "
+          "looped at A (the loop's copies are not tunnelled)" % (back, n))
+    mac_b = lab.mac("b-web")
+    entries = [m for m in json.loads(lab.ctl("b", "--json", "macs").stdout) if m["mac"] == mac_b]
+    check(entries and entries[0]["side"] == "local" and entries[0]["flaps"] == 0,
+          "B still has its host local, no flap (%s)" % entries)
+    web = [s for s in a["segments"] if s["vni"] == 5101][0]
+    check(web["loops"] >= n, "segment %s at A counts the loops (%d)" % (web["name"], web["loops"]))
+    log = lab.log("dp", "a")
+    check(("segment %s: loop on the local port: a frame from %s" % (web["name"], mac_b)) in log,
+          "A's log names the segment and the MAC")
+    human = lab.ctl("a", "stats").stdout
+    check("drop_loop" in human and "loop on the local port" in human,
+          "isthmusctl stats shows drop_loop and the report")
+
+
+def case_flap(top, build):
+    """One MAC on both sites: a host at A and a host at B send from the same
+    MAC in turn; both appliances report the flap (isthmusctl macs / stats)."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    dup = "02:00:5e:00:07:77"
+    for site in "ab":
+        name = "dup" + site
+        lab.add_ns(name)
+        lab.x(name, "ip", "link", "add", "eth0", "address", dup, "type", "veth",
+              "peer", name, "netns", lab.ns(site + "-sw"))
+        lab.x(name, "ip", "link", "set", "eth0", "up")
+        lab.x(site + "-sw", "ip", "link", "set", name, "master", "br-web", "up")
+    for i in range(8):
+        # distinct payloads: the same bytes from both sites would look like a loop
+        lab.x("dup" + "ab"[i % 2], "/usr/bin/python3", "-c", BCAST_SENDER, "1", "0.05", "round%d" % i)
+        time.sleep(0.1)
+    time.sleep(0.5)
+    for site in "ab":
+        entries = [m for m in json.loads(lab.ctl(site, "--json", "macs").stdout) if m["mac"] == dup]
+        check(entries and entries[0]["flaps"] >= 1,
+              "isthmusctl macs at %s shows the flap of %s (%s)" % (site.upper(), dup, entries))
+        st = lab.stats(site)
+        check(st["counters"]["mac_flaps"] >= 1, "mac_flaps at %s: %d" % (site.upper(),
+                                                                         st["counters"]["mac_flaps"]))
+        ev = [e for e in st["l2guard"]["events"] if e["kind"] == "mac_flap" and e["mac"] == dup]
+        check(ev and ev[0]["vni"] == 5101, "stats report at %s: %s" % (site.upper(), ev))
+        human = lab.ctl(site, "macs").stdout
+        check(dup in human, "isthmusctl macs at %s lists it" % site.upper())
+        check("MAC %s flapping" % dup in lab.log("dp", site), "dp log at %s has the flap" % site.upper())
+    # a real host's single move stays silent: the lab's own hosts never flapped
+    for site in "ab":
+        others = [m for m in json.loads(lab.ctl(site, "--json", "macs").stdout)
+                  if m["mac"] != dup and m["flaps"]]
+        check(not others, "no other MAC flapped at %s (%s)" % (site.upper(), others))
+
+
 CASES = {
     "mss1500": case_mss1500,
     "mtu1500": case_mtu1500,
@@ -479,6 +593,8 @@ CASES = {
     "migrate": case_migrate,
     "stretch": case_stretch,
     "tcp": case_tcp,
+    "loop": case_loop,
+    "flap": case_flap,
 }
 
 if __name__ == "__main__":

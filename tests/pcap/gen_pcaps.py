@@ -356,6 +356,56 @@ def storm_frames(n):
                                                                      pdst="192.0.2.11"))
     uplink = [bytes(tunnel_packet(KEY_B_TO_A, SPI_B_TO_A, 1, vxlan_inner(r_arp, 5101, B_VTEP, A_VTEP)))]
     return local, uplink, cls
+FLAP, DAMP, VMOT = "02:00:00:00:07:01", "02:00:00:00:07:02", "02:00:00:00:07:03"
+C1, C2, SAME, FILL = "02:00:00:00:07:11", "02:00:00:00:07:12", "02:00:00:00:07:13", "02:00:00:00:07:99"
+
+
+def l2guard_frames():
+    """L2 safety (docs/l2-safety.md), for A with burst = 1 (local frame k, then
+    uplink frame k, then local frame k+1; see bridge_frames). Segment web keeps
+    the defaults (5 moves in 10 s, report only); segment damp (VLAN 105, VNI
+    5105) allows 3 moves and dampens for 30 s.
+
+      rounds 0-3   FLAP alternates local/remote: 7 moves, the 6th is one flap
+      rounds 4-7   DAMP alternates: the 4th move is a flap, undone and
+                   dampened: DAMP stays remote, its local frames L6 and L7 dropped
+      round 8      VMOT local, then its RARP from the tunnel: one move (vMotion)
+      round 9      L9 is U8 as A delivered it on the trunk: a loop
+      round 10     192.0.2.50 claimed by C1 here and by C2 there: a conflict
+      round 11     192.0.2.60 claimed by SAME on both sides: no conflict
+    Returns (local, uplink, tunnelled local indices, delivered uplink indices)."""
+    bcast = "ff:ff:ff:ff:ff:ff"
+
+    def frame(src, payload, vlan=None, pkt=None):
+        inner = pkt if pkt is not None else \
+            IP(src="203.0.113.7", dst="203.0.113.255") / UDP(dport=9) / Raw(payload)
+        if vlan is None:
+            return bytes(Ether(src=src, dst=bcast) / inner)
+        return bytes(Ether(src=src, dst=bcast) / Dot1Q(vlan=vlan) / inner)
+
+    local, remote = [], []   # remote: (vni, untagged frame)
+    for k in range(4):
+        local.append(frame(FLAP, b"flap local %d" % k, 101))
+        remote.append((5101, frame(FLAP, b"flap remote %d" % k)))
+    for k in range(4):
+        local.append(frame(DAMP, b"damp local %d" % k, 105))
+        remote.append((5105, frame(DAMP, b"damp remote %d" % k)))
+    local.append(frame(VMOT, b"vmotion: before", 101))
+    rarp = bytes(Ether(src=VMOT, dst=bcast, type=0x8035) /
+                 ARP(op=3, hwsrc=VMOT, hwdst=VMOT, psrc="0.0.0.0", pdst="0.0.0.0"))
+    remote.append((5101, rarp))
+    local.append(add_tag(rarp, 101))                                          # L9: looped U8
+    remote.append((5101, frame(FILL, b"filler")))
+    local.append(frame(C1, b"", 101, ARP(op=1, hwsrc=C1, psrc="192.0.2.50", pdst="192.0.2.1")))
+    remote.append((5101, frame(C2, b"", None, ARP(op=2, hwsrc=C2, psrc="192.0.2.50",
+                                                  hwdst=bcast, pdst="192.0.2.50"))))
+    local.append(frame(SAME, b"", 101, ARP(op=1, hwsrc=SAME, psrc="192.0.2.60", pdst="192.0.2.1")))
+    remote.append((5101, frame(SAME, b"", None, ARP(op=2, hwsrc=SAME, psrc="192.0.2.60",
+                                                    hwdst=bcast, pdst="192.0.2.60"))))
+    uplink = [bytes(tunnel_packet(KEY_B_TO_A, SPI_B_TO_A, seq + 1, vxlan_inner(f, vni, B_VTEP, A_VTEP)))
+              for seq, (vni, f) in enumerate(remote)]
+    tunnelled = [i for i in range(len(local)) if i not in (6, 7, 9)]
+    return local, uplink, tunnelled, remote
 
 
 def main():
@@ -368,6 +418,9 @@ def main():
     local, uplink, _, _ = bridge_frames()
     write(os.path.join(outdir, "bridge-local.pcap"), local)
     write(os.path.join(outdir, "bridge-uplink.pcap"), uplink)
+    local, uplink, _, _ = l2guard_frames()
+    write(os.path.join(outdir, "l2guard-local.pcap"), local)
+    write(os.path.join(outdir, "l2guard-uplink.pcap"), uplink)
     return 0
 
 

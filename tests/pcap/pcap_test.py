@@ -17,6 +17,11 @@ CASE is one of
            and written, every frame accounted for
   gateway  (issue 5) local egress: ARP for the gateway answered locally,
            the remote gateway's ARP stopped
+  l2guard  (issue 7) L2 safety: a MAC flapping between the trunk and the
+           tunnel is counted and reported, dampening drops and counts, one
+           move (vMotion) is no flap; a frame A sent to the trunk coming back
+           is a loop, dropped, not tunnelled; one IP claimed by two MACs on
+           the two sides is an IP conflict, by one MAC on both sides is not
   segments 1000 segments on one trunk: each VLAN reaches its own VNI, an
            unconfigured VLAN is dropped and counted
   workers  two workers on each side: each seals with its own SA and UDP
@@ -313,6 +318,66 @@ def case_gateway(dp, src, work):
     check(c["gw_arp_answered"] == 3, "gw_arp_answered = 3: one ARP, two ND (got %d)"
           % c["gw_arp_answered"])
     check_counters(st, {"drop_remote_gateway": 3})
+
+
+def case_l2guard(dp, src, work):
+    with open(os.path.join(src, "a-bridge.ini")) as fh:
+        text = fh.read()
+    text = text.replace("; TEST ONLY", "[segment damp]\nvlan = 105\nvni = 5105\nflap_moves = 3\n"
+                        "flap_window = 10\nflap_dampen = 30\n\n; TEST ONLY")
+    conf = os.path.join(work, "l2guard.ini")
+    with open(conf, "w") as fh:
+        fh.write(text)
+    local, uplink, tunnelled, remote = G.l2guard_frames()
+    rc, st, out, err = run_dp(dp, work, "l2guard", conf,
+                              [(os.path.join(work, "l2guard-local.pcap"), os.path.join(work, "g-local-out.pcap")),
+                               (os.path.join(work, "l2guard-uplink.pcap"), os.path.join(work, "g-uplink-out.pcap"))])
+    up, lo = read(os.path.join(work, "g-uplink-out.pcap")), read(os.path.join(work, "g-local-out.pcap"))
+    got = [parse_vxlan(unwrap_uplink(p)["inner"])[5] for p in up]
+    want = [G.strip_tag(local[i]) for i in tunnelled]
+    check(got == want, "tunnelled: every local frame but the dampened L6, L7 and the looped L9 "
+          "(%d of %d)" % (len(got), len(want)))
+    check(G.strip_tag(local[9]) not in got, "the looped frame does not go back into the tunnel")
+    vlan_of = {5101: 101, 5105: 105}
+    check(lo == [G.add_tag(f, vlan_of[vni]) for vni, f in remote],
+          "every frame from the tunnel is delivered on the trunk (%d of %d)" % (len(lo), len(remote)))
+    c = st["counters"]
+    check(c["mac_flaps"] == 2, "two flaps: FLAP on web, DAMP on damp (mac_flaps %d)" % c["mac_flaps"])
+    check(c["fdb_moved"] == 12, "moves: FLAP 7, DAMP 3 (the 4th undone), VMOT 1, SAME 1 (fdb_moved %d)"
+          % c["fdb_moved"])
+    check(c["ip_conflicts"] == 1, "one IP conflict, 192.0.2.50 (ip_conflicts %d)" % c["ip_conflicts"])
+    try:
+        check_counters(st, {"drop_mac_dampened": 2, "drop_loop": 1})
+        check(True, "drop_mac_dampened = 2, drop_loop = 1, no other drop")
+    except AssertionError as ex:
+        check(False, str(ex))
+    fdb = {(e["segment"], e["mac"]): e for e in st["fdb"]}
+    f, d, v = fdb[("web", G.FLAP)], fdb[("damp", G.DAMP)], fdb[("web", G.VMOT)]
+    check(f["flaps"] == 1 and not f["dampened"], "FLAP: 1 flap, not dampened (report only): %s" % f)
+    check(d["flaps"] == 1 and d["dampened"] and d["side"] == "remote" and 25 <= d["dampened_s"] <= 31,
+          "DAMP: 1 flap, dampened for ~30 s, kept on the remote side: %s" % d)
+    check(v["flaps"] == 0 and v["side"] == "remote",
+          "VMOT: one move is no flap, and the looped frame did not move it back: %s" % v)
+    seg = {s["name"]: s for s in st["segments"]}
+    check((seg["web"]["mac_flaps"], seg["web"]["loops"], seg["web"]["ip_conflicts"]) == (1, 1, 1),
+          "segment web: 1 flap, 1 loop, 1 IP conflict: %s" % seg["web"])
+    check(seg["damp"]["mac_flaps"] == 1 and seg["damp"]["ip_conflicts"] == 0, "segment damp: 1 flap")
+    kinds = sorted((e["kind"], e["segment"], e["mac"]) for e in st["l2guard"]["events"])
+    check(kinds == sorted([("mac_flap", "web", G.FLAP), ("mac_flap", "damp", G.DAMP),
+                           ("loop", "web", G.VMOT), ("ip_conflict", "web", G.C2)]),
+          "stats JSON reports: %s" % kinds)
+    ipc = [e for e in st["l2guard"]["events"] if e["kind"] == "ip_conflict"]
+    check(ipc and ipc[0]["ip"] == "192.0.2.50" and ipc[0]["other_mac"] == G.C1 and ipc[0]["side"] == "remote",
+          "the conflict names 192.0.2.50, C2 (remote) and C1: %s" % ipc)
+    check(re.search(r"segment web: MAC %s flapping .*\(6 moves in 10 s\)" % G.FLAP, out) is not None,
+          "log line for the flap of FLAP")
+    check(re.search(r"segment damp: MAC %s flapping .*kept remote.*local side dropped for 30 s"
+                    % G.DAMP, out) is not None, "log line for the dampened DAMP")
+    check(re.search(r"segment web: loop on the local port: a frame from %s" % G.VMOT, out) is not None,
+          "log line for the loop, naming segment and MAC")
+    check(re.search(r"segment web: IP conflict: 192\.0\.2\.50 claimed by %s \(remote\) and %s \(local\)"
+                    % (G.C2, G.C1), out) is not None, "log line for the IP conflict")
+    check("192.0.2.60" not in out, "the same MAC on both sides is no conflict")
 
 
 def case_segments(dp, src, work):
@@ -705,6 +770,9 @@ CONFIG_CASES = [
     ("vni = 5102", "vni = 5102\nmss_clamp = no\nmss = 1200", r"bad\.ini:\d+: \[segment db\] mss: set, but mss_clamp = no"),
     ("vni = 5102", "vni = 5102\nstorm_broadcast = -5", r"bad\.ini:\d+: \[segment db\] storm_broadcast: '-5' is not a number"),
     ("vni = 5102", "vni = 5102\nstorm_burst = 10", r"bad\.ini:\d+: \[segment db\] storm_burst: set, but no storm_broadcast"),
+    ("vni = 5102", "vni = 5102\nflap_moves = 0", r"bad\.ini:\d+: \[segment db\] flap_moves: 0 out of range \[1, 1000\]"),
+    ("vni = 5102", "vni = 5102\nflap_window = 3601", r"bad\.ini:\d+: \[segment db\] flap_window: 3601 out of range"),
+    ("vni = 5102", "vni = 5102\nflap_dampen = -1", r"bad\.ini:\d+: \[segment db\] flap_dampen: '-1' is not a number"),
 ]
 
 
@@ -745,7 +813,7 @@ def main():
     {"encap": case_encap, "decap": case_decap, "bad": case_bad, "bridge": case_bridge,
      "config": case_config, "workers": case_workers, "signal": case_signal,
      "segments": case_segments, "gateway": case_gateway, "mss": case_mss,
-     "storm": case_storm}[case](dp, src, work)
+     "storm": case_storm, "l2guard": case_l2guard}[case](dp, src, work)
     if FAILS:
         print("%d check(s) failed" % len(FAILS))
         return 1

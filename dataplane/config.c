@@ -267,7 +267,7 @@ static int parse_uplink(struct parse *ps)
 {
 	static const char *const keys[] = { "port", "vdev", "address", "peer", "gateway", "peer_mac",
 					    "mtu", "local_vtep", "peer_vtep", "src_port_base", "tap",
-					    "tap_prefix", NULL };
+					    "tap_prefix", "reass_flows", "reass_timeout_ms", NULL };
 	const char *s = "uplink";
 	struct dp_config *c = ps->cfg;
 	char mac[32];
@@ -298,6 +298,15 @@ static int parse_uplink(struct parse *ps)
 	if (get_uint(ps, s, "mtu", 576, 9600, &v, false) < 0)
 		return -1;
 	c->uplink_mtu = v;
+	/* outer reassembly (reass.c): bounded table, bounded wait */
+	v = 1024;
+	if (get_uint(ps, s, "reass_flows", 16, 65536, &v, false) < 0)
+		return -1;
+	c->reass_flows = v;
+	v = 2000;
+	if (get_uint(ps, s, "reass_timeout_ms", 10, 60000, &v, false) < 0)
+		return -1;
+	c->reass_timeout_ms = v;
 	v = 4500;
 	if (get_uint(ps, s, "src_port_base", 1, 65535, &v, false) < 0)
 		return -1;
@@ -350,13 +359,14 @@ static int parse_local(struct parse *ps, const char *section)
 static int parse_segment(struct parse *ps, const char *section)
 {
 	static const char *const keys[] = { "vni", "local", "vlan", "mac_limit", "aging", "gateway",
-					    "gateway_site", "local_egress", "router_mac", NULL };
-	char site[16] = "local", rmac[32] = "";
+					    "gateway_site", "local_egress", "router_mac", "gateway6", "pmtu",
+					    "pmtu_rate", NULL };
+	char site[16] = "local", rmac[32] = "", gw6[INET6_ADDRSTRLEN] = "";
 	struct dp_config *c = ps->cfg;
 	struct cfg_segment *sg = &c->seg[c->nb_seg];
 	char local[DP_NAME_LEN], vlan[16] = "untagged";
 	uint64_t v;
-	int i;
+	int i, r;
 
 	if (c->nb_seg == DP_MAX_SEGMENTS)
 		return fail(ps, section, NULL, "more than %d segments", DP_MAX_SEGMENTS);
@@ -414,6 +424,23 @@ static int parse_segment(struct parse *ps, const char *section)
 		return fail(ps, section, "gateway", "local_egress and router_mac need the gateway address");
 	if (sg->local_egress && !rmac[0])
 		return fail(ps, section, "router_mac", "local_egress needs the local router's MAC");
+	/* path-MTU help (docs/mtu.md, dataplane/pmtu.c) */
+	r = get_str(ps, section, "gateway6", gw6, sizeof(gw6), false);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		if (inet_pton(AF_INET6, gw6, sg->gateway6) != 1 || sg->gateway6[0] == 0xff)
+			return fail(ps, section, "gateway6", "'%s' is not a unicast IPv6 address", gw6);
+		sg->gateway6_set = true;
+	}
+	v = 100;
+	if (get_bool(ps, section, "pmtu", &sg->pmtu) < 0 ||
+	    get_uint(ps, section, "pmtu_rate", 1, 100000, &v, false) < 0)
+		return -1;
+	sg->pmtu_rate = v;
+	if (sg->pmtu && sg->gateway == 0 && !sg->gateway6_set)
+		return fail(ps, section, "pmtu", "needs gateway (IPv4) or gateway6 (IPv6): "
+			    "the ICMP messages come from the segment's gateway address");
 	for (i = 0; i < c->nb_seg; i++) {
 		const struct cfg_segment *o = &c->seg[i];
 

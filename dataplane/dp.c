@@ -70,7 +70,8 @@ int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen
 			 rte_strerror(rte_errno));
 		return -1;
 	}
-	if (exception_init(dp, err, errlen) < 0)
+	if (exception_init(dp, err, errlen) < 0 || reass_init(dp, err, errlen) < 0 ||
+	    pmtu_init(dp, err, errlen) < 0)
 		return -1;
 	if (telemetry_init(dp) < 0) {
 		snprintf(err, errlen, "telemetry: cannot register /isthmus/ commands");
@@ -102,6 +103,8 @@ void dp_halt(struct dp *dp)
 	rte_eal_mp_wait_lcore();
 	exception_service(dp);
 	ports_drain(dp);
+	/* fragments still waiting are counted now, before the final report */
+	reass_fini(dp);
 }
 
 void dp_fini(struct dp *dp)
@@ -119,6 +122,8 @@ void dp_fini(struct dp *dp)
 	dp->vni_hash = NULL;
 	rte_free(dp->seg);
 	dp->seg = NULL;
+	reass_fini(dp);
+	pmtu_fini(dp);
 	for (unsigned w = 0; w < dp->nb_workers; w++)
 		rte_free(dp->worker[w]);
 	dp->nb_workers = 0;

@@ -15,7 +15,9 @@
 
 #include <rte_common.h>
 #include <rte_ether.h>
+#include <rte_ip_frag.h>
 #include <rte_mbuf.h>
+#include <rte_meter.h>
 #include <rte_spinlock.h>
 
 #include "config.h"
@@ -87,6 +89,12 @@ struct segment {
 	bool local_egress;       /**< answer ARP for gw_ip here, with router_mac */
 	bool announce;           /**< a gratuitous ARP is due (cutover) */
 	struct rte_ether_addr router_mac; /**< the local first-hop router */
+	/* path-MTU help (pmtu.c) */
+	bool pmtu;               /**< answer oversize DF IPv4 / IPv6 frames with ICMP */
+	bool gw6_set;
+	uint8_t gw6[16];         /**< IPv6 gateway address (ICMPv6 source) */
+	uint16_t pmtu_ip_mtu;    /**< largest inner IP packet that crosses unfragmented */
+	struct rte_meter_srtcm_profile pmtu_prof; /**< pmtu_rate, split over the workers */
 };
 
 /** Inbound SA and what the policy check needs to know about it. */
@@ -181,6 +189,11 @@ struct worker {
 	uint32_t blocked;                /**< in rxwait_block(): kick it to wake it */
 	uint16_t nb_wait_fds;            /**< 0: cannot block, sleep in steps instead */
 	int wait_fds[RXWAIT_MAX_FDS];    /**< AF_PACKET sockets of its queues + wake_fd */
+	/* outer reassembly (reass.c) and path-MTU rate limit (pmtu.c) */
+	struct rte_ip_frag_tbl *reass_tbl;
+	uint64_t reass_next_expiry;      /**< TSC of the next sweep for timed-out datagrams */
+	struct rte_meter_srtcm *pmtu_meter; /**< one per segment (DP_MAX_SEGMENTS) */
+	struct rte_ip_frag_death_row reass_dr; /**< fragments to free (large: last) */
 } __rte_cache_aligned;
 
 /* dp.c */
@@ -311,6 +324,50 @@ bool gateway_inbound_blocked(const struct segment *s, struct rte_mbuf *m);
 int gateway_cutover(struct dp *dp, struct segment *s);
 /** Worker 0: send the announcements cutover asked for. */
 void gateway_announce(struct worker *w);
+
+/* frag.c */
+/**
+ * Outer fragmentation (RFC 4459 section 4.2: after encryption): split the
+ * sealed outer IPv4 packet @p m (outer Ethernet first, DF clear) into
+ * fragments of at most [uplink] mtu bytes and queue them on the uplink.
+ * Takes ownership of @p m; every failure is counted.
+ */
+void frag_output(struct worker *w, struct rte_mbuf *m);
+
+/* reass.c */
+/** Create each worker's reassembly table. @return 0, or -1 with a reason */
+int reass_init(struct dp *dp, char *err, size_t errlen);
+/** Free what is still in the tables (counted as drop_reass_shutdown). Workers stopped. */
+void reass_fini(struct dp *dp);
+/**
+ * Add an outer IPv4 fragment for us (Ethernet first, single segment) to the
+ * worker's table. Takes ownership of @p m. @return the whole datagram as one
+ * single-segment mbuf when @p m completed it, else NULL (kept or dropped and
+ * counted).
+ */
+struct rte_mbuf *reass_input(struct worker *w, struct rte_mbuf *m);
+/** Free the fragments reass_input() let go of (once per burst). */
+static inline void reass_flush(struct worker *w)
+{
+	if (w->reass_dr.cnt)
+		rte_ip_frag_free_death_row(&w->reass_dr, 0);
+}
+/** Drop datagrams older than reass_timeout_ms (worker loop, a few times a second). */
+void reass_expire(struct worker *w, uint64_t now_tsc);
+
+/* pmtu.c */
+/** Per-worker meters of the segments with pmtu = yes. @return 0 or -1 */
+int pmtu_init(struct dp *dp, char *err, size_t errlen);
+void pmtu_fini(struct dp *dp);
+/**
+ * Path-MTU help for a frame (802.1Q tag already removed) whose tunnel packet
+ * would exceed the uplink MTU, on a segment with pmtu = yes: if it is IPv4
+ * with DF set, or IPv6, send ICMP fragmentation needed / ICMPv6 packet too
+ * big back out of the local port, from the segment's gateway address, within
+ * pmtu_rate. @return true if the frame was consumed (answered; counted
+ * drop_pmtu), false if it is to be fragmented as usual.
+ */
+bool pmtu_answer(struct worker *w, struct segment *s, struct rte_mbuf *m);
 
 /* rxwait.c */
 /** Find each worker's kernel sockets (net_af_packet queues) and make its eventfd. */

@@ -3,7 +3,9 @@
  *
  *   1. classify (exception.h): ESP in UDP 4500 for our address (RFC 3948)
  *      stays on the fast path; ARP, ICMP, IKE, UDP 4500 with the non-ESP
- *      marker and NAT keepalives go to the exception path; the rest is dropped
+ *      marker and NAT keepalives go to the exception path; outer fragments
+ *      for us are reassembled first (reass.c) and then classified whole;
+ *      the rest is dropped
  *   2. SA by SPI (rte_hash), outer source must be the SA's peer
  *   3. open: anti-replay and ICV (esp_open_burst, one call per SA in the burst)
  *   4. policy check (inner IPv4 VTEP -> VTEP, UDP 4789, VXLAN VNI of an
@@ -23,6 +25,7 @@
 #define DROP(reason) DP_C_drop_##reason
 #define TO_EXCEPTION (-1)
 #define TO_ESP (-2)
+#define TO_REASS (-3)
 
 /* Drop counter of each ESP status (open and seal). */
 static const uint8_t esp_status_counter[ESP_STATUS_MAX] = {
@@ -65,7 +68,6 @@ static inline int uplink_sort(const struct dp_config *c, struct rte_mbuf *m, uin
 	static const uint8_t class_counter[] = {
 		[UPLINK_DROP_SHORT] = DROP(uplink_short),
 		[UPLINK_DROP_IP_BAD] = DROP(ip_bad),
-		[UPLINK_DROP_FRAG] = DROP(ip_frag),
 		[UPLINK_DROP_NOT_US] = DROP(not_for_us),
 		[UPLINK_DROP_PROTO] = DROP(proto),
 		[UPLINK_DROP_ETHERTYPE] = DROP(ethertype),
@@ -80,6 +82,8 @@ static inline int uplink_sort(const struct dp_config *c, struct rte_mbuf *m, uin
 	k = uplink_classify(m, c->uplink_ip, &off);
 	if (k == UPLINK_KERNEL)
 		return TO_EXCEPTION;
+	if (k == UPLINK_FRAG)
+		return TO_REASS;
 	if (unlikely(k != UPLINK_ESP))
 		return k < RTE_DIM(class_counter) ? class_counter[k] : DROP(proto);
 	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
@@ -193,6 +197,16 @@ void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		v = uplink_sort(c, m, &esp, &esp_len);
+		if (unlikely(v == TO_REASS)) {
+			/* An outer fragment: held until its datagram is whole, which
+			 * then goes on as if it had come in one piece. */
+			m = reass_input(w, m);
+			if (m == NULL)
+				continue;
+			v = uplink_sort(c, m, &esp, &esp_len);
+			if (unlikely(v == TO_REASS))
+				v = DROP(ip_frag); /* cannot be: reassembled means whole */
+		}
 		if (v == TO_ESP) {
 			b.ep[b.n] = (struct esp_pkt){ .buf = esp, .len = esp_len };
 			memcpy(&spi[b.n], esp, sizeof(spi[b.n])); /* not 4-byte aligned */
@@ -324,4 +338,5 @@ void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 		exception_input(w, b.exc, b.nexc);
 	if (b.ndead)
 		rte_pktmbuf_free_bulk(b.dead, b.ndead);
+	reass_flush(w);
 }

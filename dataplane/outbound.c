@@ -5,9 +5,12 @@
  *   2. learn the source MAC as local; forward decision on the destination:
  *      known local -> drop (the local switch delivers it); known remote,
  *      broadcast, multicast, unknown unicast -> tunnel
- *   3. encapsulate: inner IPv4 (VTEP -> VTEP) / UDP 4789 / VXLAN
+ *   3. encapsulate: inner IPv4 (VTEP -> VTEP) / UDP 4789 / VXLAN (or, for a
+ *      frame too big for the uplink MTU on a segment with pmtu = yes, answer
+ *      with ICMP instead: pmtu.c)
  *   4. seal with this worker's own outbound SA (one esp_seal_burst call)
- *   5. outer Ethernet / IPv4 / UDP 4500 to the peer's next hop -> uplink TX
+ *   5. outer Ethernet / IPv4 / UDP 4500 to the peer's next hop -> uplink TX,
+ *      in outer fragments when over the uplink MTU (frag.c)
  *
  * Every mbuf handed in ends in the uplink TX buffer or freed and counted.
  */
@@ -135,6 +138,7 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 	struct rte_ether_addr nh;
 	struct esp_sa *sa;
 	uint16_t ne = 0;
+	const uint32_t up_frame = RTE_ETHER_HDR_LEN + c->uplink_mtu;
 
 	dp_count(&w->stats, DP_C_local_rx, n);
 	w->now_s = rte_rdtsc() / dp->tsc_hz;
@@ -186,11 +190,11 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 		uint16_t flen = m->data_len;
 		uint8_t *hdr;
 
-		if (unlikely(encap_outer_ip_len(flen) > c->uplink_mtu)) {
-			/* Fragmentation (rte_ip_frag) comes later: the underlay needs the MTU. */
-			out_drop(w, &in, m, DROP(too_big));
+		/* Too big for the underlay in one piece: fragmented after sealing
+		 * (step 5), unless the segment answers with ICMP instead (pmtu.c). */
+		if (unlikely(encap_outer_ip_len(flen) > c->uplink_mtu) &&
+		    dp->seg[fwd.seg[i]].pmtu && pmtu_answer(w, &dp->seg[fwd.seg[i]], m))
 			continue;
-		}
 		hdr = (uint8_t *)rte_pktmbuf_prepend(m, TUN_HDR_LEN);
 		if (unlikely(hdr == NULL)) {
 			out_drop(w, &in, m, DROP(no_headroom));
@@ -223,6 +227,10 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 		encap_outer(rte_pktmbuf_mtod(m, uint8_t *), &nh, &up->mac, c->uplink_ip, c->peer_ip,
 			    w->outer_sum, w->udp_src_be, w->ip_id++, ep[i].len);
 		dp_count(&w->stats, DP_C_tunnel_out, 1);
+		if (unlikely(m->data_len > up_frame)) {
+			frag_output(w, m); /* RFC 4459 section 4.2: outer fragments */
+			continue;
+		}
 		port_tx_queue(w, dp->uplink, m);
 	}
 	port_tx_flush(w, dp->uplink);

@@ -72,6 +72,7 @@ uint32_t worker_round(struct worker *w, struct rte_mbuf **pkts)
 	for (uint16_t p = 0; p < dp->nb_ports; p++)
 		if (dp->port[p].tx_ring != NULL && dp->port[p].tx_owner == w->idx)
 			port_tx_drain_ring(w, p);
+	reass_expire(w, rte_rdtsc());
 	if (unlikely(w->idx == 0 && __atomic_load_n(&dp->gw_announce, __ATOMIC_ACQUIRE)))
 		gateway_announce(w);
 	/* No table entry read in this round is held past this point. */

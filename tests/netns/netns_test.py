@@ -297,25 +297,66 @@ def case_restart_dp(top, build):
 
 # -- issue 6 test 5 ------------------------------------------------------------
 def case_mtu1500(top, build):
-    """EXPECTED TO FAIL until issue 7 (outer fragmentation) lands: a 1500-byte
-    inner IP packet (1514-byte frame) across a 1500-byte underlay needs the
-    encapsulated packet (~1600 bytes) fragmented after encryption; isthmus-dp
-    cannot yet (and net_af_packet carries at most 1500-byte packets), so it is
-    dropped. meson runs this with should_fail: a failure of the 1500-byte ping
-    is the expected failure; when the lab itself does not work the test
-    passes instead (meson then reports UNEXPECTEDPASS and the suite fails), and
-    when issue 7 lands the ping works, the test passes, and should_fail must go."""
+    """(issue 7) MTU-1500 hosts across a 1500-byte underlay: a 1500-byte inner
+    IP packet (1514-byte frame) makes a 1604-byte ESP packet, which isthmus-dp
+    fragments after encryption (frag.c) and the peer reassembles (reass.c, or
+    the peer's kernel: see below) before decryption. ping -M do -s 1472 (DF
+    set, 1500 bytes) both ways, IPv6 likewise, and TCP (MSS 1460) both ways.
+
+    What the lab exercises: A's fragmentation, always (frag_packets). On B,
+    net_af_packet joins its socket to a PACKET_FANOUT group with
+    PACKET_FANOUT_FLAG_DEFRAG, so the kernel may reassemble outer fragments
+    before the dataplane sees them; the case prints B's reass_* counters and
+    says which one did it. The pcap suite (pcap_frag, pcap_reass) is where the
+    dataplane's reassembly is proven."""
     lab = new_lab(top, build)
-    try:
-        lab.up("--no-traffic", "--mtu", "1500", "--host-mtu", "1500")
-        ping_ok(lab, "a-web", WEB_B, "precondition: small pings cross", 3)
-    except Fail as e:
-        print("PRECONDITION FAILED (%s): not the expected failure; passing so that meson "
-              "reports UNEXPECTEDPASS" % e)
-        return
-    ping_ok(lab, "a-web", WEB_B, "1500-byte IPv4 packets, DF set (ping -M do -s 1472)", 3,
+    lab.up("--no-traffic", "--mtu", "1500", "--host-mtu", "1500")
+    ping_ok(lab, "a-web", WEB_B, "precondition: small pings cross", 3)
+    ping_ok(lab, "a-web", WEB_B, "1500-byte IPv4 packets A -> B, DF set (ping -M do -s 1472)", 3,
             "-M", "do", "-s", "1472")
-    print("1500-byte frames cross: issue 7 has landed; remove should_fail for netns_mtu1500")
+    ping_ok(lab, "b-web", "192.0.2.11", "1500-byte IPv4 packets B -> A, DF set (ping -M do -s 1472)", 3,
+            "-M", "do", "-s", "1472")
+    ping_ok(lab, "a-web", "2001:db8:5101::21", "1500-byte IPv6 packets A -> B (ping -6 -M do -s 1452)", 3,
+            "-6", "-M", "do", "-s", "1452")
+    for ns_c, ns_s, dst, rev in (("a-web", "b-web", WEB_B, False), ("a-web", "b-web", WEB_B, True)):
+        srv = lab.bg(ns_s, "iperf3", "-s", "-1")
+        time.sleep(0.3)
+        r = lab.x(ns_c, "timeout", "20", "iperf3", "-c", dst, "-t", "3", "-J", *(["-R"] if rev else []),
+                  check_rc=False, timeout=30)
+        srv.wait(timeout=10)
+        try:
+            end = json.loads(r.stdout)["end"]
+            rx = end["sum_received"]
+            mss = json.loads(r.stdout)["start"].get("tcp_mss_default", 0)
+        except (ValueError, KeyError):
+            print(r.stdout[-2000:])
+            raise Fail("iperf3 gave no result")
+        mbit = rx["bits_per_second"] / 1e6
+        way = "b_to_a" if rev else "a_to_b"
+        check(r.returncode == 0 and rx["bytes"] > 1_000_000,
+              "TCP %s over MTU-1500 hosts (MSS %s): %.1f MB in %.1f s = %.0f Mbit/s, %d retransmits" %
+              (way, mss, rx["bytes"] / 1e6, rx["seconds"], mbit, end.get("sum_sent", {}).get("retransmits", -1)))
+        print("MEASURED tcp_mtu1500_%s_mbit_s=%.0f" % (way, mbit))
+    ca, cb = lab.stats("a")["counters"], lab.stats("b")["counters"]
+    for site, c in (("a", ca), ("b", cb)):
+        print("  site %s: frag_packets %d frag_out %d reass_frags %d reass_done %d" %
+              (site.upper(), c["frag_packets"], c["frag_out"], c["reass_frags"], c["reass_done"]))
+        print("MEASURED %s_frag_packets=%d %s_reass_frags=%d %s_reass_done=%d" %
+              (site, c["frag_packets"], site, c["reass_frags"], site, c["reass_done"]))
+        bad = {k: v for k, v in c.items() if v and (k.startswith("drop_reass") or k.startswith("drop_frag") or
+                                                    k in ("drop_ip_frag", "drop_too_big"))}
+        check(bad == {}, "site %s: no fragmentation or reassembly failure (%s)" % (site.upper(), bad))
+        print("  site %s drop counters: %s" % (site.upper(), {k: v for k, v in c.items()
+                                                           if k.startswith("drop_") and v}))
+    check(ca["frag_packets"] > 0 and cb["frag_packets"] > 0 and ca["frag_out"] >= 2 * ca["frag_packets"],
+          "both sites fragmented their large packets after sealing (A %d, B %d)" %
+          (ca["frag_packets"], cb["frag_packets"]))
+    for site, c, o in (("B", cb, ca), ("A", ca, cb)):
+        if c["reass_done"] > 0:
+            print("  site %s reassembled %d datagrams itself (reass.c)" % (site, c["reass_done"]))
+        else:
+            print("  site %s saw no outer fragment: the kernel reassembled them for its af_packet "
+                  "fanout socket (PACKET_FANOUT_FLAG_DEFRAG)" % site)
 
 
 # -- issue 5: pairing refusals -------------------------------------------------

@@ -191,6 +191,7 @@ struct worker {
 	int wait_fds[RXWAIT_MAX_FDS];    /**< AF_PACKET sockets of its queues + wake_fd */
 	/* outer reassembly (reass.c) and path-MTU rate limit (pmtu.c) */
 	struct rte_ip_frag_tbl *reass_tbl;
+	struct rte_ring *handoff;        /**< packets of SAs this worker opens, from other workers */
 	uint64_t reass_next_expiry;      /**< TSC of the next sweep for timed-out datagrams */
 	struct rte_meter_srtcm *pmtu_meter; /**< one per segment (DP_MAX_SEGMENTS) */
 	struct rte_ip_frag_death_row reass_dr; /**< fragments to free (large: last) */
@@ -285,6 +286,8 @@ void sas_free(struct dp *dp);
 void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts, uint16_t n);
 /** Uplink RX -> local ports or exception path. Takes ownership. */
 void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n);
+/** The same for packets another worker handed over (w->handoff): not counted as uplink_rx again. */
+void inbound_handed(struct worker *w, struct rte_mbuf **pkts, uint16_t n);
 /**
  * The exception path hook: uplink packets for the appliance itself (ARP,
  * ICMP, IKE, UDP 4500 with the non-ESP marker, NAT keepalives). Takes

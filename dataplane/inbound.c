@@ -6,7 +6,8 @@
  *      marker and NAT keepalives go to the exception path; outer fragments
  *      for us are reassembled first (reass.c) and then classified whole;
  *      the rest is dropped
- *   2. SA by SPI (rte_hash), outer source must be the SA's peer
+ *   2. SA by SPI (rte_hash), outer source must be the SA's peer; a packet
+ *      of an SA another worker opens is handed to that worker (its ring)
  *   3. open: anti-replay and ICV (esp_open_burst, one call per SA in the burst)
  *   4. policy check (inner IPv4 VTEP -> VTEP, UDP 4789, VXLAN VNI of an
  *      extended segment), decapsulate
@@ -18,6 +19,7 @@
 #include <rte_ethdev.h>
 #include <rte_hash.h>
 #include <rte_prefetch.h>
+#include <rte_ring.h>
 
 #include "encap.h"
 #include "fdb.h"
@@ -169,7 +171,20 @@ static inline int policy_check(const struct dp *dp, const struct sa_in *sa, cons
 }
 
 
+static void inbound_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n);
+
 void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	dp_count(&w->stats, DP_C_uplink_rx, n);
+	inbound_burst(w, pkts, n);
+}
+
+void inbound_handed(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	inbound_burst(w, pkts, n);
+}
+
+static void inbound_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct dp *dp = w->dp;
 	const struct dp_config *c = dp->cfg;
@@ -184,7 +199,6 @@ void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 	bool touched[DP_MAX_PORTS] = { false };
 
 	b.n = b.nexc = b.ndead = 0;
-	dp_count(&w->stats, DP_C_uplink_rx, n);
 	w->now_s = rte_rdtsc() / dp->tsc_hz;
 
 	/* 1. Classify. */
@@ -247,12 +261,25 @@ void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 			if (unlikely(owner != (int)w->idx)) {
 				int none = -1;
 
-				if (owner != -1 ||
-				    (!atomic_compare_exchange_strong(&sa->owner, &none, (int)w->idx) &&
-				     none != (int)w->idx)) {
+				if (owner == -1 &&
+				    atomic_compare_exchange_strong(&sa->owner, &none, (int)w->idx))
+					owner = (int)w->idx;
+				else if (owner == -1)
+					owner = none;
+			}
+			if (unlikely(owner != (int)w->idx)) {
+				/* RSS put it here: a reassembled datagram (NICs hash
+				 * fragments on the addresses only), or a flow the
+				 * underlay moved. The owner opens it. */
+				struct worker *o = dp->worker[owner];
+
+				if (rte_ring_mp_enqueue(o->handoff, m) != 0) {
 					in_drop(w, &b, m, DROP(sa_owner));
 					continue;
 				}
+				dp_count(&w->stats, DP_C_handoff, 1);
+				rxwait_kick(o);
+				continue;
 			}
 			b.m[k] = m;
 			b.ep[k] = b.ep[i];

@@ -22,7 +22,10 @@
  *
  * RSS: a NIC hashes IPv4 fragments on the addresses only (no ports in
  * non-first fragments), so all fragments of one datagram reach the same queue
- * and worker; docs/mtu.md says what that means for multi-worker set-ups.
+ * and worker, though not always the worker that opens the datagram's SA
+ * (whose whole packets are hashed on the ports too): inbound.c then hands the
+ * reassembled datagram to that worker through its hand-off ring, made here.
+ * docs/mtu.md has the details.
  */
 /* rte_ip_frag_table_del_expired_entries is experimental in DPDK 22.11 */
 #define ALLOW_EXPERIMENTAL_API
@@ -32,6 +35,7 @@
 #include <rte_ip.h>
 #include <rte_ip_frag.h>
 #include <rte_malloc.h>
+#include <rte_ring.h>
 
 #include "encap.h"
 
@@ -39,6 +43,8 @@
 #define REASS_BUCKET_ENTRIES 16
 /* Death-row room one call may need: a whole datagram and the new fragment. */
 #define REASS_DR_NEED (2 * (RTE_LIBRTE_IP_FRAG_MAX_FRAG + 1))
+/* Packets one worker can hold for another (inbound.c hands them over). */
+#define HANDOFF_RING 1024
 /* Sweep for timeouts at least this often (ms) from the worker loop. */
 #define REASS_SWEEP_MS 50
 
@@ -47,6 +53,7 @@ int reass_init(struct dp *dp, char *err, size_t errlen)
 	const struct dp_config *c = dp->cfg;
 	uint64_t cycles = dp->tsc_hz * c->reass_timeout_ms / 1000;
 	uint32_t buckets = rte_align32pow2(RTE_MAX(c->reass_flows / REASS_BUCKET_ENTRIES * 2, 1u));
+	char name[RTE_RING_NAMESIZE];
 
 	for (unsigned i = 0; i < dp->nb_workers; i++) {
 		struct worker *w = dp->worker[i];
@@ -56,6 +63,14 @@ int reass_init(struct dp *dp, char *err, size_t errlen)
 		if (w->reass_tbl == NULL) {
 			snprintf(err, errlen, "reassembly table of %u flows: %s", c->reass_flows,
 				 rte_strerror(rte_errno));
+			return -1;
+		}
+		/* the datagram may be whole on a worker that does not open its SA */
+		snprintf(name, sizeof(name), "isthmus_ho%u", i);
+		w->handoff = rte_ring_create(name, HANDOFF_RING, rte_lcore_to_socket_id(w->lcore),
+					     RING_F_SC_DEQ);
+		if (w->handoff == NULL) {
+			snprintf(err, errlen, "hand-off ring of worker %u: %s", i, rte_strerror(rte_errno));
 			return -1;
 		}
 	}
@@ -104,6 +119,19 @@ void reass_fini(struct dp *dp)
 		reass_flush(w);
 		rte_ip_frag_table_destroy(w->reass_tbl);
 		w->reass_tbl = NULL;
+	}
+	for (unsigned i = 0; i < dp->nb_workers; i++) {
+		struct worker *w = dp->worker[i];
+		void *m;
+
+		if (w == NULL || w->handoff == NULL)
+			continue;
+		while (rte_ring_sc_dequeue(w->handoff, &m) == 0) {
+			dp_count(&w->stats, DP_C_drop_sa_owner, 1);
+			rte_pktmbuf_free(m);
+		}
+		rte_ring_free(w->handoff);
+		w->handoff = NULL;
 	}
 }
 

@@ -61,6 +61,7 @@
 	X(drop_reass_bad, "fragments of a datagram with overlapping, duplicate or too many fragments")\
 	X(drop_reass_oversize, "reassembled datagram larger than an mbuf")           \
 	X(drop_reass_shutdown, "fragments still waiting for the rest at shutdown")   \
+	X(handoff, "uplink packets handed to the worker that opens their SA")         \
 	X(pmtu_icmp4, "ICMP fragmentation needed sent back (RFC 1191)")              \
 	X(pmtu_icmp6, "ICMPv6 packet too big sent back (RFC 4443, RFC 8201)")        \
 	X(pmtu_rate_limited, "oversize DF/IPv6 frames over pmtu_rate: fragmented instead")\
@@ -76,7 +77,7 @@
 	X(drop_esp_short, "ESP shorter than header, IV and ICV")                     \
 	X(drop_unknown_spi, "no inbound SA with this SPI")                           \
 	X(drop_outer_src, "outer source is not the SA's peer")                       \
-	X(drop_sa_owner, "inbound SA already owned by another worker")              \
+	X(drop_sa_owner, "inbound SA opened by another worker, its hand-off ring full")\
 	X(drop_replayed, "ESP sequence number already received (RFC 4303 3.4.3)")    \
 	X(drop_too_old, "ESP sequence number left of the replay window")             \
 	X(drop_icv, "ESP integrity check failed")                                    \

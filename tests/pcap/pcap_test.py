@@ -534,6 +534,37 @@ def case_reass(dp, src, work):
               "drop_reass_bad; the duplicate's datagram's last piece timed out; malformed: drop_ip_frag")
     except AssertionError as ex:
         check(False, str(ex))
+    # two workers, one SA: whole packets on queue 0, fragments on queue 1 (as a
+    # NIC's RSS does: fragments hashed on the addresses, whole ones on the
+    # ports too). Whichever worker opens the SA, the other hands its packets over.
+    plain, fragd, want2 = [], [], []
+    for i in range(10):
+        fr = G.big_frame(20 + i)
+        p = bytes(tunnel_packet(KEY_A_TO_B, SPI_A_TO_B, 200 + i, G.good_b_inner(fr), src_ip=A_UP,
+                                dst_ip=B_UP, src_mac=A_UP_MAC, dst_mac=G.B_UP_MAC))
+        if i % 2:
+            p = p[:18] + (0x400 + i).to_bytes(2, "big") + p[20:]
+            fragd += G.fragment(p, [(0, 800), (800, len(p) - 34 - 800)])
+        else:
+            plain.append(p)
+        want2.append(G.retag(fr[:12] + b"\x81\x00\x00\x00" + fr[12:], 201))
+    qpaths = [os.path.join(work, "reass-q%d.pcap" % i) for i in (0, 1)]
+    write(qpaths[0], plain)
+    write(qpaths[1], fragd)
+    conf = with_keys(src, work, "reass-2w-b", "b.ini")
+    with open(conf, "a") as fh:   # each worker seals with its own SA (unused here)
+        fh.write("out.1 = 0x00002002 606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7fb4b5b6b7\n")
+    rc, st, out, _ = run_dp(dp, work, "reass-2w", conf,
+                            [(e, outs[0]), (e, outs[1]), (qpaths, [outs[2], outs[2] + ".1"])],
+                            lcores=TWO_WORKERS)
+    got = read(outs[0])
+    c = st["counters"]
+    check("2 worker(s)" in out and sorted(got) == sorted(want2),
+          "two workers, one SA: all 10 frames delivered, 5 of them reassembled (got %d)" % len(got))
+    check(c["handoff"] >= 5 and c["reass_done"] == 5 and c["tunnel_in"] == 10,
+          "the worker that does not open the SA handed its packets over (handoff %d, reass_done %d, "
+          "tunnel_in %d)" % (c["handoff"], c["reass_done"], c["tunnel_in"]))
+    check_counters(st, {})
     # a bounded table: reass_flows = 16, 20 datagrams waiting for their rest
     first = [G.fragment(bytes(tunnel_packet(KEY_A_TO_B, SPI_A_TO_B, 100 + i,
                                             G.good_b_inner(G.big_frame(i)), src_ip=A_UP, dst_ip=B_UP,

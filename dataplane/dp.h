@@ -182,6 +182,7 @@ struct worker {
 	struct esp_sa *sa_out;           /**< this worker's own outbound SA */
 	uint16_t udp_src_be;             /**< this worker's own UDP source port */
 	uint16_t ip_id;                  /**< outer IPv4 identification */
+	uint16_t ip_id_step;             /**< workers (power of 2): IDs never shared (reass.c) */
 	uint32_t inner_sum, outer_sum;   /**< IPv4 checksum bases (encap.h) */
 	uint32_t now_s;                  /**< coarse clock for MAC aging, per burst */
 	uint32_t idle_rounds;            /**< adaptive RX: rounds in a row without a packet */

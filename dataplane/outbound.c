@@ -225,7 +225,8 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 		m->data_len = OFF_ESP + ep[i].len;
 		m->pkt_len = m->data_len;
 		encap_outer(rte_pktmbuf_mtod(m, uint8_t *), &nh, &up->mac, c->uplink_ip, c->peer_ip,
-			    w->outer_sum, w->udp_src_be, w->ip_id++, ep[i].len);
+			    w->outer_sum, w->udp_src_be, w->ip_id, ep[i].len);
+		w->ip_id += w->ip_id_step;
 		dp_count(&w->stats, DP_C_tunnel_out, 1);
 		if (unlikely(m->data_len > up_frame)) {
 			frag_output(w, m); /* RFC 4459 section 4.2: outer fragments */

@@ -58,6 +58,12 @@ int reass_init(struct dp *dp, char *err, size_t errlen)
 	for (unsigned i = 0; i < dp->nb_workers; i++) {
 		struct worker *w = dp->worker[i];
 
+		/* The peer reassembles by (source, destination, protocol, IP id):
+		 * our workers share the first three, so each takes its own IDs,
+		 * those equal to its index modulo a power of two, or their
+		 * fragments could meet in one datagram (RFC 4963, RFC 6864). */
+		w->ip_id = (uint16_t)i;
+		w->ip_id_step = (uint16_t)rte_align32pow2(dp->nb_workers);
 		w->reass_tbl = rte_ip_frag_table_create(buckets, REASS_BUCKET_ENTRIES, c->reass_flows,
 							cycles, rte_lcore_to_socket_id(w->lcore));
 		if (w->reass_tbl == NULL) {

@@ -331,6 +331,9 @@ def case_workers(dp, src, work):
               all(u["spi"] == spi and u["sport"] == sport for u in pk) and seqs == list(range(1, len(pk) + 1)),
               "worker %d sealed its %d frames, in order, with its own SA 0x%04x (seq 1..%d) from UDP port %d"
               % (i, len(halves[i]), spi, len(halves[i]), sport))
+    ids = [[int.from_bytes(p[18:20], "big") for p in read(aup[i])] for i in (0, 1)]
+    check(all(x % 2 == i for i in (0, 1) for x in ids[i]) and not set(ids[0]) & set(ids[1]),
+          "outer IP ids: worker 0 even, worker 1 odd, never shared (the peer reassembles by id)")
     check(read(alo[0]) + read(alo[1]) == [], "nothing back on A's local port")
     # One worker at B, the two SAs interleaved in every burst: each burst is
     # opened SA by SA, and the frames still leave in arrival order.

@@ -723,6 +723,14 @@ CONFIG_CASES = [
     ("vlan = 102", "vlan = 101", r"bad\.ini:\d+: \[segment db\] vlan: VLAN already used on 'trunk' by segment 'web'"),
     ("in.0 = 0x00002001 4041", "in.0 = 0x00002001 zz41", r"bad\.ini:\d+: \[sa.static\] in.0: key is not hexadecimal"),
     ("peer = 198.18.0.2", "peer = 198.18.0.256", r"\[uplink\] peer: '198.18.0.256' is not an IPv4 address"),
+    # issue 7: fragmentation, reassembly, path-MTU help
+    ("mtu = 1700", "mtu = 1700\nreass_flows = 8", r"bad\.ini:\d+: \[uplink\] reass_flows: 8 out of range \[16, 65536\]"),
+    ("mtu = 1700", "mtu = 1700\nreass_timeout_ms = 0", r"bad\.ini:\d+: \[uplink\] reass_timeout_ms: 0 out of range"),
+    ("vni = 5102", "vni = 5102\npmtu = yes", r"bad\.ini:\d+: \[segment db\] pmtu: needs gateway \(IPv4\) or gateway6"),
+    ("vni = 5102", "vni = 5102\ngateway6 = 2001:db8::zz", r"\[segment db\] gateway6: '2001:db8::zz' is not a unicast IPv6"),
+    ("vni = 5102", "vni = 5102\ngateway6 = 2001:db8::1\npmtu = yes\npmtu_rate = 0",
+     r"\[segment db\] pmtu_rate: 0 out of range \[1, 100000\]"),
+    ("vni = 5102", "vni = 5102\npmtu = maybe", r"\[segment db\] pmtu: 'maybe' is not yes/no"),
 ]
 
 

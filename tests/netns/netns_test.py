@@ -359,6 +359,64 @@ def case_mtu1500(top, build):
                   "fanout socket (PACKET_FANOUT_FLAG_DEFRAG)" % site)
 
 
+def case_pmtu(top, build):
+    """(issue 7) path-MTU help with real Linux hosts: segment web has pmtu =
+    yes on both sites (hosts and underlay at MTU 1500). A DF ping of 1500
+    bytes gets ICMP fragmentation needed from the gateway address, the host
+    caches MTU 1388 for the destination (ip route get), and 1388-byte DF pings
+    then cross; IPv6 likewise (packet too big, the route cache says 1388).
+    TCP both ways settles on 1388-byte packets: the appliances fragment
+    (almost) nothing."""
+    lab = new_lab(top, build, web=["gateway = 192.0.2.1", "gateway6 = 2001:db8:5101::1",
+                                   "pmtu = yes", "pmtu_rate = 100"])
+    lab.up("--no-traffic", "--mtu", "1500", "--host-mtu", "1500")
+    ping_ok(lab, "a-web", WEB_B, "precondition: small pings cross", 3)
+    r = lab.x("a-web", "ping", "-c", "2", "-i", "0.3", "-W", "2", "-M", "do", "-s", "1472", WEB_B,
+              check_rc=False)
+    check("mtu = 1388" in r.stdout and "192.0.2.1" in r.stdout,
+          "a 1500-byte DF ping gets 'Frag needed and DF set (mtu = 1388)' from 192.0.2.1: %s" %
+          [l for l in r.stdout.splitlines() if "mtu" in l.lower()][:1])
+    route = lab.x("a-web", "ip", "route", "get", WEB_B).stdout
+    check("mtu 1388" in route, "host A caches path MTU 1388 for %s: %s" % (WEB_B, " ".join(route.split())))
+    ping_ok(lab, "a-web", WEB_B, "1388-byte DF pings cross whole (ping -M do -s 1360)", 3,
+            "-M", "do", "-s", "1360")
+    lab.x("a-web", "ping", "-6", "-c", "2", "-i", "0.3", "-W", "2", "-s", "1452", WEB6_B, check_rc=False)
+    route6 = lab.x("a-web", "ip", "-6", "route", "get", WEB6_B).stdout
+    check("mtu 1388" in route6, "IPv6: packet too big, host A caches MTU 1388 for %s: %s" %
+          (WEB6_B, " ".join(route6.split())))
+    before = {site: lab.stats(site)["counters"] for site in "ab"}
+    for rev in (False, True):
+        # TCP discovers the path MTU itself: forget what host A learned so far
+        # (host A's SYN would otherwise announce the smaller MSS to B)
+        lab.x("a-web", "ip", "route", "flush", "cache")
+        route = lab.x("a-web", "ip", "route", "get", WEB_B).stdout
+        check("mtu 1388" not in route, "host A's path-MTU cache flushed")
+        srv = lab.bg("b-web", "iperf3", "-s", "-1")
+        time.sleep(0.3)
+        r = lab.x("a-web", "timeout", "20", "iperf3", "-c", WEB_B, "-t", "3", "-J", *(["-R"] if rev else []),
+                  check_rc=False, timeout=30)
+        srv.wait(timeout=10)
+        try:
+            rx = json.loads(r.stdout)["end"]["sum_received"]
+        except (ValueError, KeyError):
+            print(r.stdout[-2000:])
+            raise Fail("iperf3 gave no result")
+        way = "b_to_a" if rev else "a_to_b"
+        check(r.returncode == 0 and rx["bytes"] > 1_000_000, "TCP %s with path-MTU help: %.1f MB, %.0f Mbit/s"
+              % (way, rx["bytes"] / 1e6, rx["bits_per_second"] / 1e6))
+        print("MEASURED tcp_pmtu_%s_mbit_s=%.0f" % (way, rx["bits_per_second"] / 1e6))
+    after = {site: lab.stats(site)["counters"] for site in "ab"}
+    for site in "ab":
+        d = {k: after[site][k] - before[site][k] for k in ("tunnel_out", "frag_packets", "pmtu_icmp4",
+                                                           "pmtu_icmp6", "pmtu_rate_limited")}
+        print("  site %s during TCP: %s" % (site.upper(), d))
+        check(d["tunnel_out"] > 1000 and d["frag_packets"] * 100 < d["tunnel_out"] and d["pmtu_icmp4"] >= 1,
+              "site %s: the sending host learned the path MTU from %d ICMP message(s); %d of %d "
+              "tunnelled packets fragmented" % (site.upper(), d["pmtu_icmp4"], d["frag_packets"],
+                                                d["tunnel_out"]))
+    check(after["a"]["pmtu_icmp6"] >= 1, "site A sent ICMPv6 packet too big (%d)" % after["a"]["pmtu_icmp6"])
+
+
 # -- issue 5: pairing refusals -------------------------------------------------
 def tamper(token):
     """The token with one bit of its one-time secret flipped."""
@@ -465,6 +523,7 @@ def case_peer_key(top, build):
 
 CASES = {
     "mtu1500": case_mtu1500,
+    "pmtu": case_pmtu,
     "pairing": case_pairing,
     "peer_key": case_peer_key,
     "rekey": case_rekey,

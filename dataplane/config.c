@@ -429,7 +429,10 @@ static int parse_segment(struct parse *ps, const char *section)
 	if (r < 0)
 		return -1;
 	if (r > 0) {
-		if (inet_pton(AF_INET6, gw6, sg->gateway6) != 1 || sg->gateway6[0] == 0xff)
+		static const uint8_t unspecified[16];
+
+		if (inet_pton(AF_INET6, gw6, sg->gateway6) != 1 || sg->gateway6[0] == 0xff ||
+		    memcmp(sg->gateway6, unspecified, sizeof(unspecified)) == 0)
 			return fail(ps, section, "gateway6", "'%s' is not a unicast IPv6 address", gw6);
 		sg->gateway6_set = true;
 	}

@@ -731,6 +731,7 @@ CONFIG_CASES = [
     ("vni = 5102", "vni = 5102\ngateway6 = 2001:db8::1\npmtu = yes\npmtu_rate = 0",
      r"\[segment db\] pmtu_rate: 0 out of range \[1, 100000\]"),
     ("vni = 5102", "vni = 5102\npmtu = maybe", r"\[segment db\] pmtu: 'maybe' is not yes/no"),
+    ("vni = 5102", "vni = 5102\ngateway6 = ::", r"\[segment db\] gateway6: '::' is not a unicast IPv6"),
 ]
 
 

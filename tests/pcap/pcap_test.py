@@ -31,6 +31,7 @@ CASE is one of
 """
 import os
 import re
+import struct
 import subprocess
 import sys
 
@@ -568,6 +569,39 @@ def case_reass(dp, src, work):
           "the worker that does not open the SA handed its packets over (handoff %d, reass_done %d, "
           "tunnel_in %d)" % (c["handoff"], c["reass_done"], c["tunnel_in"]))
     check_counters(st, {})
+    # a storm of random fragments (fixed seed): colliding ids, holes, overlaps,
+    # odd lengths, junk. Nothing may crash (this suite also runs under ASan),
+    # nothing may come out, every fragment is received as one.
+    import random
+    rnd = random.Random(7)
+    storm = []
+    for _ in range(3000):
+        off = rnd.randrange(0, 400) * 8
+        length = rnd.choice([8, 16, 64, 552, 800, 1400, rnd.randrange(1, 1400)])
+        mf = rnd.random() < 0.7
+        proto = rnd.choice([17, 17, 17, 1, 6])
+        hdr = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + length, rnd.randrange(0, 24),
+                                    (0x2000 if mf else 0) | (off // 8), 64, proto, 0,
+                                    bytes([198, 18, 0, 1]), bytes([198, 18, 0, 2])))
+        hdr[10:12] = G.ip_csum(bytes(hdr)).to_bytes(2, "big")
+        body = bytes(rnd.getrandbits(8) for _ in range(length))
+        if off == 0 and length >= 8 and rnd.random() < 0.5:   # a UDP 4500 header with B's SPI
+            body = struct.pack("!HHHH", 4500, 4500, length, 0) + struct.pack("!I", SPI_A_TO_B) + body[12:]
+        storm.append(bytes.fromhex(G.B_UP_MAC.replace(":", "") + A_UP_MAC.replace(":", "")) +
+                     b"\x08\x00" + bytes(hdr) + body)
+    spath = os.path.join(work, "reass-storm.pcap")
+    write(spath, storm)
+    conf = with_keys(src, work, "reass-storm-b", "b.ini", uplink="reass_flows = 16\nreass_timeout_ms = 50\n")
+    rc, st, _, _ = run_dp(dp, work, "reass-storm", conf, [(e, outs[0]), (e, outs[1]), (spath, outs[2])])
+    c = st["counters"]
+    frag_drops = sum(v for k, v in c.items() if k.startswith("drop_reass") or k == "drop_ip_frag")
+    nfr = sum(1 for f in storm if int.from_bytes(f[20:22], "big") & 0x3fff)   # MF or an offset
+    check(read(outs[0]) == [] and read(outs[1]) == [] and c["tunnel_in"] == 0 and
+          c["reass_frags"] == nfr and 0 < frag_drops <= nfr and (c["reass_done"] > 0 or frag_drops == nfr),
+          "%d random fragments: no crash, nothing delivered, every one received as a fragment (%d) and, "
+          "unless its datagram completed (%d did), dropped under a reassembly counter (%d: %s)" %
+          (nfr, c["reass_frags"], c["reass_done"], frag_drops,
+           {k: v for k, v in c.items() if v and k.startswith("drop_")}))
     # a bounded table: reass_flows = 16, 20 datagrams waiting for their rest
     first = [G.fragment(bytes(tunnel_packet(KEY_A_TO_B, SPI_A_TO_B, 100 + i,
                                             G.good_b_inner(G.big_frame(i)), src_ip=A_UP, dst_ip=B_UP,

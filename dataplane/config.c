@@ -163,9 +163,9 @@ static int get_ip6(struct parse *ps, const char *section, const char *key, uint8
 	if (v == NULL || *v == '\0')
 		return 0;
 	if (inet_pton(AF_INET6, v, &a) != 1)
-		return fail(ps, section, key, "'%s' is not an IPv6 address", v);
+		return fail(ps, section, key, "'%s' is not a unicast IPv6 address", v);
 	if (IN6_IS_ADDR_UNSPECIFIED(&a) || IN6_IS_ADDR_MULTICAST(&a))
-		return fail(ps, section, key, "'%s' is not a unicast address", v);
+		return fail(ps, section, key, "'%s' is not a unicast IPv6 address", v);
 	memcpy(out, &a, 16);
 	return 1;
 }
@@ -283,7 +283,7 @@ static int parse_uplink(struct parse *ps)
 {
 	static const char *const keys[] = { "port", "vdev", "address", "peer", "gateway", "peer_mac",
 					    "mtu", "local_vtep", "peer_vtep", "src_port_base", "tap",
-					    "tap_prefix", NULL };
+					    "tap_prefix", "reass_flows", "reass_timeout_ms", NULL };
 	const char *s = "uplink";
 	struct dp_config *c = ps->cfg;
 	char mac[32];
@@ -314,6 +314,15 @@ static int parse_uplink(struct parse *ps)
 	if (get_uint(ps, s, "mtu", 576, 9600, &v, false) < 0)
 		return -1;
 	c->uplink_mtu = v;
+	/* outer reassembly (reass.c): bounded table, bounded wait */
+	v = 1024;
+	if (get_uint(ps, s, "reass_flows", 16, 65536, &v, false) < 0)
+		return -1;
+	c->reass_flows = v;
+	v = 2000;
+	if (get_uint(ps, s, "reass_timeout_ms", 10, 60000, &v, false) < 0)
+		return -1;
+	c->reass_timeout_ms = v;
 	v = 4500;
 	if (get_uint(ps, s, "src_port_base", 1, 65535, &v, false) < 0)
 		return -1;
@@ -369,7 +378,7 @@ static int parse_segment(struct parse *ps, const char *section)
 					    "gateway6", "gateway_site", "local_egress", "router_mac",
 					    "mss_clamp", "mss", "storm_broadcast", "storm_multicast",
 					    "storm_unknown", "storm_burst", "flap_moves", "flap_window",
-					    "flap_dampen", NULL };
+					    "flap_dampen", "pmtu", "pmtu_rate", NULL };
 	static const char *const storm_keys[3] = { "storm_broadcast", "storm_multicast",
 						   "storm_unknown" };
 	char site[16] = "local", rmac[32] = "";
@@ -477,6 +486,15 @@ static int parse_segment(struct parse *ps, const char *section)
 	if (sg->storm_burst && !sg->storm_pps[0] && !sg->storm_pps[1] && !sg->storm_pps[2])
 		return fail(ps, section, "storm_burst", "set, but no storm_broadcast, storm_multicast "
 			    "or storm_unknown rate");
+	/* path-MTU help (docs/mtu.md, dataplane/pmtu.c) */
+	v = 100;
+	if (get_bool(ps, section, "pmtu", &sg->pmtu) < 0 ||
+	    get_uint(ps, section, "pmtu_rate", 1, 100000, &v, false) < 0)
+		return -1;
+	sg->pmtu_rate = v;
+	if (sg->pmtu && sg->gateway == 0 && !sg->has_gateway6)
+		return fail(ps, section, "pmtu", "needs gateway (IPv4) or gateway6 (IPv6): "
+			    "the ICMP messages come from the segment's gateway address");
 	for (i = 0; i < c->nb_seg; i++) {
 		const struct cfg_segment *o = &c->seg[i];
 

@@ -66,6 +66,9 @@ struct cfg_segment {
 	uint16_t flap_moves;      /**< moves allowed in flap_window before a flap */
 	uint32_t flap_window;     /**< seconds */
 	uint32_t flap_dampen;     /**< seconds a flapping MAC is dampened, 0: report only */
+	/* path-MTU help (pmtu.c) */
+	bool pmtu;                /**< answer oversize DF / IPv6 packets with ICMP */
+	uint32_t pmtu_rate;       /**< ICMP messages per second, per segment */
 };
 
 /** A test-only static SA (section [sa.static]). */
@@ -90,7 +93,9 @@ struct dp_config {
 	uint32_t gateway_ip;      /**< next hop toward the peer (= peer_ip if on-link) */
 	struct rte_ether_addr peer_mac;
 	bool peer_mac_set;
-	uint16_t uplink_mtu;      /**< largest outer IPv4 packet */
+	uint16_t uplink_mtu;      /**< largest outer IPv4 packet (larger ones are fragmented) */
+	uint32_t reass_flows;     /**< outer datagrams being reassembled at once, per worker */
+	uint32_t reass_timeout_ms;/**< give up on an incomplete datagram after this */
 	uint32_t local_vtep;
 	uint32_t peer_vtep;
 	uint16_t src_port_base;   /**< worker i sends from src_port_base + i */

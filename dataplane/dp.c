@@ -73,7 +73,8 @@ int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen
 	}
 	if (l2guard_init(dp, err, errlen) < 0)
 		return -1;
-	if (exception_init(dp, err, errlen) < 0)
+	if (exception_init(dp, err, errlen) < 0 || reass_init(dp, err, errlen) < 0 ||
+	    pmtu_init(dp, err, errlen) < 0)
 		return -1;
 	if (telemetry_init(dp) < 0) {
 		snprintf(err, errlen, "telemetry: cannot register /isthmus/ commands");
@@ -108,6 +109,8 @@ void dp_halt(struct dp *dp)
 	exception_service(dp);
 	l2guard_service(dp);   /* the last reports of the workers */
 	ports_drain(dp);
+	/* fragments still waiting are counted now, before the final report */
+	reass_fini(dp);
 }
 
 void dp_fini(struct dp *dp)
@@ -127,6 +130,8 @@ void dp_fini(struct dp *dp)
 	rte_free(dp->seg);
 	dp->seg = NULL;
 	storm_fini(dp);
+	reass_fini(dp);
+	pmtu_fini(dp);
 	for (unsigned w = 0; w < dp->nb_workers; w++)
 		rte_free(dp->worker[w]);
 	dp->nb_workers = 0;

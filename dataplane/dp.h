@@ -15,6 +15,7 @@
 
 #include <rte_common.h>
 #include <rte_ether.h>
+#include <rte_ip_frag.h>
 #include <rte_mbuf.h>
 #include <rte_meter.h>
 #include <rte_spinlock.h>
@@ -113,6 +114,10 @@ struct segment {
 		_Atomic uint64_t mac_flaps, loops, ip_conflicts;
 		_Atomic uint32_t report_s[3]; /**< last report per kind: one a second */
 	} guard __rte_cache_aligned;
+	/* path-MTU help (pmtu.c); the ICMPv6 source is gw6 */
+	bool pmtu;               /**< answer oversize DF IPv4 / IPv6 frames with ICMP */
+	uint16_t pmtu_ip_mtu;    /**< largest inner IP packet that crosses unfragmented */
+	struct rte_meter_srtcm_profile pmtu_prof; /**< pmtu_rate, split over the workers */
 };
 
 /** One worker's storm-control buckets of one segment (storm.c). */
@@ -208,6 +213,7 @@ struct worker {
 	struct esp_sa *sa_out;           /**< this worker's own outbound SA */
 	uint16_t udp_src_be;             /**< this worker's own UDP source port */
 	uint16_t ip_id;                  /**< outer IPv4 identification */
+	uint16_t ip_id_step;             /**< workers (power of 2): IDs never shared (reass.c) */
 	uint32_t inner_sum, outer_sum;   /**< IPv4 checksum bases (encap.h) */
 	uint32_t now_s;                  /**< coarse clock for MAC aging, per burst */
 	uint32_t idle_rounds;            /**< adaptive RX: rounds in a row without a packet */
@@ -216,6 +222,12 @@ struct worker {
 	uint16_t nb_wait_fds;            /**< 0: cannot block, sleep in steps instead */
 	int wait_fds[RXWAIT_MAX_FDS];    /**< AF_PACKET sockets of its queues + wake_fd */
 	struct storm_state *storm;       /**< per segment index; NULL: no storm control anywhere */
+	/* outer reassembly (reass.c) and path-MTU rate limit (pmtu.c) */
+	struct rte_ip_frag_tbl *reass_tbl;
+	struct rte_ring *handoff;        /**< packets of SAs this worker opens, from other workers */
+	uint64_t reass_next_expiry;      /**< TSC of the next sweep for timed-out datagrams */
+	struct rte_meter_srtcm *pmtu_meter; /**< one per segment (DP_MAX_SEGMENTS) */
+	struct rte_ip_frag_death_row reass_dr; /**< fragments to free (large: last) */
 } __rte_cache_aligned;
 
 /* dp.c */
@@ -307,6 +319,8 @@ void sas_free(struct dp *dp);
 void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts, uint16_t n);
 /** Uplink RX -> local ports or exception path. Takes ownership. */
 void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n);
+/** The same for packets another worker handed over (w->handoff): not counted as uplink_rx again. */
+void inbound_handed(struct worker *w, struct rte_mbuf **pkts, uint16_t n);
 /**
  * The exception path hook: uplink packets for the appliance itself (ARP,
  * ICMP, IKE, UDP 4500 with the non-ESP marker, NAT keepalives). Takes
@@ -392,6 +406,49 @@ static inline bool storm_pass(struct worker *w, const struct segment *s, enum st
 	st->drops[k]++;
 	return false;
 }
+/* frag.c */
+/**
+ * Outer fragmentation (RFC 4459 section 4.2: after encryption): split the
+ * sealed outer IPv4 packet @p m (outer Ethernet first, DF clear) into
+ * fragments of at most [uplink] mtu bytes and queue them on the uplink.
+ * Takes ownership of @p m; every failure is counted.
+ */
+void frag_output(struct worker *w, struct rte_mbuf *m);
+
+/* reass.c */
+/** Create each worker's reassembly table. @return 0, or -1 with a reason */
+int reass_init(struct dp *dp, char *err, size_t errlen);
+/** Free what is still in the tables (counted as drop_reass_shutdown). Workers stopped. */
+void reass_fini(struct dp *dp);
+/**
+ * Add an outer IPv4 fragment for us (Ethernet first, single segment) to the
+ * worker's table. Takes ownership of @p m. @return the whole datagram as one
+ * single-segment mbuf when @p m completed it, else NULL (kept or dropped and
+ * counted).
+ */
+struct rte_mbuf *reass_input(struct worker *w, struct rte_mbuf *m);
+/** Free the fragments reass_input() let go of (once per burst). */
+static inline void reass_flush(struct worker *w)
+{
+	if (w->reass_dr.cnt)
+		rte_ip_frag_free_death_row(&w->reass_dr, 0);
+}
+/** Drop datagrams older than reass_timeout_ms (worker loop, a few times a second). */
+void reass_expire(struct worker *w, uint64_t now_tsc);
+
+/* pmtu.c */
+/** Per-worker meters of the segments with pmtu = yes. @return 0 or -1 */
+int pmtu_init(struct dp *dp, char *err, size_t errlen);
+void pmtu_fini(struct dp *dp);
+/**
+ * Path-MTU help for a frame (802.1Q tag already removed) whose tunnel packet
+ * would exceed the uplink MTU, on a segment with pmtu = yes: if it is IPv4
+ * with DF set, or IPv6, send ICMP fragmentation needed / ICMPv6 packet too
+ * big back out of the local port, from the segment's gateway address, within
+ * pmtu_rate. @return true if the frame was consumed (answered; counted
+ * drop_pmtu), false if it is to be fragmented as usual.
+ */
+bool pmtu_answer(struct worker *w, struct segment *s, struct rte_mbuf *m);
 
 /* rxwait.c */
 /** Find each worker's kernel sockets (net_af_packet queues) and make its eventfd. */

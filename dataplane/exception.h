@@ -30,7 +30,7 @@ enum uplink_class {
 	UPLINK_KERNEL,         /**< ARP, ICMP, IKE, NAT keepalive: exception path */
 	UPLINK_DROP_SHORT,     /**< truncated Ethernet/IPv4/UDP header */
 	UPLINK_DROP_IP_BAD,    /**< outer IPv4 header malformed */
-	UPLINK_DROP_FRAG,      /**< outer IPv4 fragment (reassembly: not here) */
+	UPLINK_FRAG,           /**< outer IPv4 fragment for us: reassemble (reass.c), classify again */
 	UPLINK_DROP_NOT_US,    /**< not addressed to the uplink address */
 	UPLINK_DROP_PROTO,     /**< to us, but nothing we or the kernel serve */
 	UPLINK_DROP_ETHERTYPE, /**< neither IPv4 nor ARP */
@@ -73,7 +73,7 @@ static inline enum uplink_class uplink_classify(const struct rte_mbuf *m, rte_be
 	if (ip->dst_addr != local_ip)
 		return UPLINK_DROP_NOT_US;
 	if (rte_ipv4_frag_pkt_is_fragmented(ip))
-		return UPLINK_DROP_FRAG;
+		return UPLINK_FRAG; /* ports only in the first fragment: decide when whole */
 	if (ip->next_proto_id == IPPROTO_ICMP)
 		return UPLINK_KERNEL;
 	if (ip->next_proto_id != IPPROTO_UDP)

@@ -3,8 +3,11 @@
  *
  *   1. classify (exception.h): ESP in UDP 4500 for our address (RFC 3948)
  *      stays on the fast path; ARP, ICMP, IKE, UDP 4500 with the non-ESP
- *      marker and NAT keepalives go to the exception path; the rest is dropped
- *   2. SA by SPI (rte_hash), outer source must be the SA's peer
+ *      marker and NAT keepalives go to the exception path; outer fragments
+ *      for us are reassembled first (reass.c) and then classified whole;
+ *      the rest is dropped
+ *   2. SA by SPI (rte_hash), outer source must be the SA's peer; a packet
+ *      of an SA another worker opens is handed to that worker (its ring)
  *   3. open: anti-replay and ICV (esp_open_burst, one call per SA in the burst)
  *   4. policy check (inner IPv4 VTEP -> VTEP, UDP 4789, VXLAN VNI of an
  *      extended segment), decapsulate
@@ -18,6 +21,7 @@
 #include <rte_ethdev.h>
 #include <rte_hash.h>
 #include <rte_prefetch.h>
+#include <rte_ring.h>
 
 #include "encap.h"
 #include "fdb.h"
@@ -26,6 +30,7 @@
 #define DROP(reason) DP_C_drop_##reason
 #define TO_EXCEPTION (-1)
 #define TO_ESP (-2)
+#define TO_REASS (-3)
 
 /* Drop counter of each ESP status (open and seal). */
 static const uint8_t esp_status_counter[ESP_STATUS_MAX] = {
@@ -68,7 +73,6 @@ static inline int uplink_sort(const struct dp_config *c, struct rte_mbuf *m, uin
 	static const uint8_t class_counter[] = {
 		[UPLINK_DROP_SHORT] = DROP(uplink_short),
 		[UPLINK_DROP_IP_BAD] = DROP(ip_bad),
-		[UPLINK_DROP_FRAG] = DROP(ip_frag),
 		[UPLINK_DROP_NOT_US] = DROP(not_for_us),
 		[UPLINK_DROP_PROTO] = DROP(proto),
 		[UPLINK_DROP_ETHERTYPE] = DROP(ethertype),
@@ -83,6 +87,8 @@ static inline int uplink_sort(const struct dp_config *c, struct rte_mbuf *m, uin
 	k = uplink_classify(m, c->uplink_ip, &off);
 	if (k == UPLINK_KERNEL)
 		return TO_EXCEPTION;
+	if (k == UPLINK_FRAG)
+		return TO_REASS;
 	if (unlikely(k != UPLINK_ESP))
 		return k < RTE_DIM(class_counter) ? class_counter[k] : DROP(proto);
 	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
@@ -168,7 +174,20 @@ static inline int policy_check(const struct dp *dp, const struct sa_in *sa, cons
 }
 
 
+static void inbound_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n);
+
 void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	dp_count(&w->stats, DP_C_uplink_rx, n);
+	inbound_burst(w, pkts, n);
+}
+
+void inbound_handed(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	inbound_burst(w, pkts, n);
+}
+
+static void inbound_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct dp *dp = w->dp;
 	const struct dp_config *c = dp->cfg;
@@ -183,7 +202,6 @@ void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 	bool touched[DP_MAX_PORTS] = { false };
 
 	b.n = b.nexc = b.ndead = 0;
-	dp_count(&w->stats, DP_C_uplink_rx, n);
 	w->now_s = rte_rdtsc() / dp->tsc_hz;
 
 	/* 1. Classify. */
@@ -196,6 +214,16 @@ void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		v = uplink_sort(c, m, &esp, &esp_len);
+		if (unlikely(v == TO_REASS)) {
+			/* An outer fragment: held until its datagram is whole, which
+			 * then goes on as if it had come in one piece. */
+			m = reass_input(w, m);
+			if (m == NULL)
+				continue;
+			v = uplink_sort(c, m, &esp, &esp_len);
+			if (unlikely(v == TO_REASS))
+				v = DROP(ip_frag); /* cannot be: reassembled means whole */
+		}
 		if (v == TO_ESP) {
 			b.ep[b.n] = (struct esp_pkt){ .buf = esp, .len = esp_len };
 			memcpy(&spi[b.n], esp, sizeof(spi[b.n])); /* not 4-byte aligned */
@@ -236,12 +264,25 @@ void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 			if (unlikely(owner != (int)w->idx)) {
 				int none = -1;
 
-				if (owner != -1 ||
-				    (!atomic_compare_exchange_strong(&sa->owner, &none, (int)w->idx) &&
-				     none != (int)w->idx)) {
+				if (owner == -1 &&
+				    atomic_compare_exchange_strong(&sa->owner, &none, (int)w->idx))
+					owner = (int)w->idx;
+				else if (owner == -1)
+					owner = none;
+			}
+			if (unlikely(owner != (int)w->idx)) {
+				/* RSS put it here: a reassembled datagram (NICs hash
+				 * fragments on the addresses only), or a flow the
+				 * underlay moved. The owner opens it. */
+				struct worker *o = dp->worker[owner];
+
+				if (rte_ring_mp_enqueue(o->handoff, m) != 0) {
 					in_drop(w, &b, m, DROP(sa_owner));
 					continue;
 				}
+				dp_count(&w->stats, DP_C_handoff, 1);
+				rxwait_kick(o);
+				continue;
 			}
 			b.m[k] = m;
 			b.ep[k] = b.ep[i];
@@ -345,4 +386,5 @@ void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 		exception_input(w, b.exc, b.nexc);
 	if (b.ndead)
 		rte_pktmbuf_free_bulk(b.dead, b.ndead);
+	reass_flush(w);
 }

@@ -10,9 +10,11 @@
  *      unknown unicast -> tunnel within the segment's storm-control rates
  *      (storm.c)
  *   3. clamp the MSS of TCP SYNs (mss.c); encapsulate: inner IPv4 (VTEP ->
- *      VTEP) / UDP 4789 / VXLAN
+ *      VTEP) / UDP 4789 / VXLAN (or, for a frame too big for the uplink MTU
+ *      on a segment with pmtu = yes, answer with ICMP instead: pmtu.c)
  *   4. seal with this worker's own outbound SA (one esp_seal_burst call)
- *   5. outer Ethernet / IPv4 / UDP 4500 to the peer's next hop -> uplink TX
+ *   5. outer Ethernet / IPv4 / UDP 4500 to the peer's next hop -> uplink TX,
+ *      in outer fragments when over the uplink MTU (frag.c)
  *
  * Every mbuf handed in ends in the uplink TX buffer or freed and counted.
  */
@@ -169,6 +171,7 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 	struct esp_sa *sa;
 	uint64_t now;
 	uint16_t ne = 0;
+	const uint32_t up_frame = RTE_ETHER_HDR_LEN + c->uplink_mtu;
 
 	dp_count(&w->stats, DP_C_local_rx, n);
 	now = rte_rdtsc();
@@ -231,11 +234,11 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 		uint16_t flen = m->data_len;
 		uint8_t *hdr;
 
-		if (unlikely(encap_outer_ip_len(flen) > c->uplink_mtu)) {
-			/* Fragmentation (rte_ip_frag) comes later: the underlay needs the MTU. */
-			out_drop(w, &in, m, DROP(too_big));
+		/* Too big for the underlay in one piece: fragmented after sealing
+		 * (step 5), unless the segment answers with ICMP instead (pmtu.c). */
+		if (unlikely(encap_outer_ip_len(flen) > c->uplink_mtu) &&
+		    dp->seg[fwd.seg[i]].pmtu && pmtu_answer(w, &dp->seg[fwd.seg[i]], m))
 			continue;
-		}
 		/* the frame as it will travel: tag already stripped on a trunk */
 		if (s->mss4)
 			mss_clamp(w, s, m);
@@ -269,8 +272,13 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 		m->data_len = OFF_ESP + ep[i].len;
 		m->pkt_len = m->data_len;
 		encap_outer(rte_pktmbuf_mtod(m, uint8_t *), &nh, &up->mac, c->uplink_ip, c->peer_ip,
-			    w->outer_sum, w->udp_src_be, w->ip_id++, ep[i].len);
+			    w->outer_sum, w->udp_src_be, w->ip_id, ep[i].len);
+		w->ip_id += w->ip_id_step;
 		dp_count(&w->stats, DP_C_tunnel_out, 1);
+		if (unlikely(m->data_len > up_frame)) {
+			frag_output(w, m); /* RFC 4459 section 4.2: outer fragments */
+			continue;
+		}
 		port_tx_queue(w, dp->uplink, m);
 	}
 	port_tx_flush(w, dp->uplink);

@@ -146,7 +146,7 @@ static bool pending_tx(const struct worker *w)
 		if (dp->port[p].tx_ring != NULL && dp->port[p].tx_owner == w->idx &&
 		    !rte_ring_empty(dp->port[p].tx_ring))
 			return true;
-	return false;
+	return w->handoff != NULL && !rte_ring_empty(w->handoff);
 }
 
 void rxwait_block(struct worker *w, int timeout_ms)

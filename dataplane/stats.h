@@ -49,18 +49,35 @@
 	X(drop_no_nexthop, "peer next-hop MAC not known yet")                        \
 	X(drop_no_sa, "worker has no outbound SA")                                   \
 	X(drop_seal, "ESP sealing failed (no room, sequence numbers exhausted)")     \
+	/* outer fragmentation, reassembly, path MTU (frag.c, reass.c, pmtu.c) */    \
+	X(frag_packets, "sealed packets over the uplink MTU, fragmented (RFC 4459)") \
+	X(frag_out, "outer IPv4 fragments sent")                                     \
+	X(drop_frag_nombuf, "outer fragmentation failed: no mbuf for a fragment")    \
+	X(drop_frag_error, "outer fragmentation failed: refused by rte_ip_frag")     \
+	X(reass_frags, "outer IPv4 fragments for us received")                       \
+	X(reass_done, "outer datagrams reassembled from fragments")                  \
+	X(drop_reass_timeout, "fragments of a datagram not complete in reass_timeout_ms")\
+	X(drop_reass_full, "fragments dropped: reassembly table full (reass_flows)") \
+	X(drop_reass_bad, "fragments of a datagram with overlapping, duplicate or too many fragments")\
+	X(drop_reass_oversize, "reassembled datagram larger than an mbuf")           \
+	X(drop_reass_shutdown, "fragments still waiting for the rest at shutdown")   \
+	X(handoff, "uplink packets handed to the worker that opens their SA")         \
+	X(pmtu_icmp4, "ICMP fragmentation needed sent back (RFC 1191)")              \
+	X(pmtu_icmp6, "ICMPv6 packet too big sent back (RFC 4443, RFC 8201)")        \
+	X(pmtu_rate_limited, "oversize DF/IPv6 frames over pmtu_rate: fragmented instead")\
+	X(drop_pmtu, "oversize DF/IPv6 frames answered with ICMP instead of sent")   \
 	/* inbound drops: uplink RX -> local TX */                                   \
 	X(drop_uplink_short, "truncated outer Ethernet, IPv4 or UDP header")         \
 	X(drop_ethertype, "uplink frame neither IPv4 nor ARP")                       \
 	X(drop_ip_bad, "outer IPv4 version, header length or total length wrong")    \
-	X(drop_ip_frag, "outer IPv4 fragment (reassembly not implemented)")          \
+	X(drop_ip_frag, "outer IPv4 fragment malformed (empty, not 8-byte aligned, over 64 KiB)")\
 	X(drop_not_for_us, "outer destination is not the uplink address")           \
 	X(drop_proto, "for us, but neither ESP, IKE, ICMP nor ARP")                  \
 	X(drop_udp_short, "UDP length does not fit the IPv4 packet")                 \
 	X(drop_esp_short, "ESP shorter than header, IV and ICV")                     \
 	X(drop_unknown_spi, "no inbound SA with this SPI")                           \
 	X(drop_outer_src, "outer source is not the SA's peer")                       \
-	X(drop_sa_owner, "inbound SA already owned by another worker")              \
+	X(drop_sa_owner, "inbound SA opened by another worker, its hand-off ring full")\
 	X(drop_replayed, "ESP sequence number already received (RFC 4303 3.4.3)")    \
 	X(drop_too_old, "ESP sequence number left of the replay window")             \
 	X(drop_icv, "ESP integrity check failed")                                    \

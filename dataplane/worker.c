@@ -21,6 +21,7 @@
 #include <rte_lcore.h>
 #include <rte_pause.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 
 #include "dp.h"
 
@@ -72,6 +73,14 @@ uint32_t worker_round(struct worker *w, struct rte_mbuf **pkts)
 	for (uint16_t p = 0; p < dp->nb_ports; p++)
 		if (dp->port[p].tx_ring != NULL && dp->port[p].tx_owner == w->idx)
 			port_tx_drain_ring(w, p);
+	/* packets of the SAs this worker opens that RSS gave to others (inbound.c) */
+	if (unlikely(!rte_ring_empty(w->handoff))) {
+		uint16_t n = (uint16_t)rte_ring_sc_dequeue_burst(w->handoff, (void **)pkts, burst, NULL);
+
+		moved += n;
+		inbound_handed(w, pkts, n);
+	}
+	reass_expire(w, rte_rdtsc());
 	if (unlikely(w->idx == 0 && __atomic_load_n(&dp->gw_announce, __ATOMIC_ACQUIRE)))
 		gateway_announce(w);
 	/* No table entry read in this round is held past this point. */

@@ -34,7 +34,7 @@ def check(cond, what):
 
 
 class Lab:
-    def __init__(self, top, build, ike=None):
+    def __init__(self, top, build, ike=None, web=None):
         self.top = top
         self.build = build
         self.P = "nt%d" % os.getpid()
@@ -42,6 +42,8 @@ class Lab:
         self.env = dict(os.environ, ISTHMUS_LAB=self.P, ISTHMUS_BUILD=build)
         if ike:
             self.env["ISTHMUS_LAB_IKE"] = "\n".join(ike)
+        if web:
+            self.env["ISTHMUS_LAB_WEB"] = "\n".join(web)
         self.extra_ns = []   # namespaces this test created itself
         self.procs = []      # processes this test started (Popen)
         self.ctl_bin = os.path.join(build, "tools", "isthmusctl")

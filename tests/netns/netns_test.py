@@ -318,25 +318,124 @@ def case_restart_dp(top, build):
 
 # -- issue 6 test 5 ------------------------------------------------------------
 def case_mtu1500(top, build):
-    """EXPECTED TO FAIL until issue 7 (outer fragmentation) lands: a 1500-byte
-    inner IP packet (1514-byte frame) across a 1500-byte underlay needs the
-    encapsulated packet (~1600 bytes) fragmented after encryption; isthmus-dp
-    cannot yet (and net_af_packet carries at most 1500-byte packets), so it is
-    dropped. meson runs this with should_fail: a failure of the 1500-byte ping
-    is the expected failure; when the lab itself does not work the test
-    passes instead (meson then reports UNEXPECTEDPASS and the suite fails), and
-    when issue 7 lands the ping works, the test passes, and should_fail must go."""
+    """(issue 7) MTU-1500 hosts across a 1500-byte underlay: a 1500-byte inner
+    IP packet (1514-byte frame) makes a 1604-byte ESP packet, which isthmus-dp
+    fragments after encryption (frag.c) and the peer reassembles (reass.c, or
+    the peer's kernel: see below) before decryption. ping -M do -s 1472 (DF
+    set, 1500 bytes) both ways, IPv6 likewise, and TCP (MSS 1460) both ways.
+
+    What the lab exercises: A's fragmentation, always (frag_packets). On B,
+    net_af_packet joins its socket to a PACKET_FANOUT group with
+    PACKET_FANOUT_FLAG_DEFRAG, so the kernel may reassemble outer fragments
+    before the dataplane sees them; the case prints B's reass_* counters and
+    says which one did it. The pcap suite (pcap_frag, pcap_reass) is where the
+    dataplane's reassembly is proven."""
     lab = new_lab(top, build)
-    try:
-        lab.up("--no-traffic", "--mtu", "1500", "--host-mtu", "1500")
-        ping_ok(lab, "a-web", WEB_B, "precondition: small pings cross", 3)
-    except Fail as e:
-        print("PRECONDITION FAILED (%s): not the expected failure; passing so that meson "
-              "reports UNEXPECTEDPASS" % e)
-        return
-    ping_ok(lab, "a-web", WEB_B, "1500-byte IPv4 packets, DF set (ping -M do -s 1472)", 3,
+    lab.up("--no-traffic", "--mtu", "1500", "--host-mtu", "1500")
+    ping_ok(lab, "a-web", WEB_B, "precondition: small pings cross", 3)
+    ping_ok(lab, "a-web", WEB_B, "1500-byte IPv4 packets A -> B, DF set (ping -M do -s 1472)", 3,
             "-M", "do", "-s", "1472")
-    print("1500-byte frames cross: issue 7 has landed; remove should_fail for netns_mtu1500")
+    ping_ok(lab, "b-web", "192.0.2.11", "1500-byte IPv4 packets B -> A, DF set (ping -M do -s 1472)", 3,
+            "-M", "do", "-s", "1472")
+    ping_ok(lab, "a-web", "2001:db8:5101::21", "1500-byte IPv6 packets A -> B (ping -6 -M do -s 1452)", 3,
+            "-6", "-M", "do", "-s", "1452")
+    for ns_c, ns_s, dst, rev in (("a-web", "b-web", WEB_B, False), ("a-web", "b-web", WEB_B, True)):
+        srv = lab.bg(ns_s, "iperf3", "-s", "-1")
+        time.sleep(0.3)
+        r = lab.x(ns_c, "timeout", "20", "iperf3", "-c", dst, "-t", "3", "-J", *(["-R"] if rev else []),
+                  check_rc=False, timeout=30)
+        srv.wait(timeout=10)
+        try:
+            end = json.loads(r.stdout)["end"]
+            rx = end["sum_received"]
+            mss = json.loads(r.stdout)["start"].get("tcp_mss_default", 0)
+        except (ValueError, KeyError):
+            print(r.stdout[-2000:])
+            raise Fail("iperf3 gave no result")
+        mbit = rx["bits_per_second"] / 1e6
+        way = "b_to_a" if rev else "a_to_b"
+        check(r.returncode == 0 and rx["bytes"] > 1_000_000,
+              "TCP %s over MTU-1500 hosts (MSS %s): %.1f MB in %.1f s = %.0f Mbit/s, %d retransmits" %
+              (way, mss, rx["bytes"] / 1e6, rx["seconds"], mbit, end.get("sum_sent", {}).get("retransmits", -1)))
+        print("MEASURED tcp_mtu1500_%s_mbit_s=%.0f" % (way, mbit))
+    ca, cb = lab.stats("a")["counters"], lab.stats("b")["counters"]
+    for site, c in (("a", ca), ("b", cb)):
+        print("  site %s: frag_packets %d frag_out %d reass_frags %d reass_done %d" %
+              (site.upper(), c["frag_packets"], c["frag_out"], c["reass_frags"], c["reass_done"]))
+        print("MEASURED %s_frag_packets=%d %s_reass_frags=%d %s_reass_done=%d" %
+              (site, c["frag_packets"], site, c["reass_frags"], site, c["reass_done"]))
+        bad = {k: v for k, v in c.items() if v and (k.startswith("drop_reass") or k.startswith("drop_frag") or
+                                                    k in ("drop_ip_frag", "drop_too_big"))}
+        check(bad == {}, "site %s: no fragmentation or reassembly failure (%s)" % (site.upper(), bad))
+        print("  site %s drop counters: %s" % (site.upper(), {k: v for k, v in c.items()
+                                                           if k.startswith("drop_") and v}))
+    check(ca["frag_packets"] > 0 and cb["frag_packets"] > 0 and ca["frag_out"] >= 2 * ca["frag_packets"],
+          "both sites fragmented their large packets after sealing (A %d, B %d)" %
+          (ca["frag_packets"], cb["frag_packets"]))
+    for site, c, o in (("B", cb, ca), ("A", ca, cb)):
+        if c["reass_done"] > 0:
+            print("  site %s reassembled %d datagrams itself (reass.c)" % (site, c["reass_done"]))
+        else:
+            print("  site %s saw no outer fragment: the kernel reassembled them for its af_packet "
+                  "fanout socket (PACKET_FANOUT_FLAG_DEFRAG)" % site)
+
+
+def case_pmtu(top, build):
+    """(issue 7) path-MTU help with real Linux hosts: segment web has pmtu =
+    yes on both sites (hosts and underlay at MTU 1500). A DF ping of 1500
+    bytes gets ICMP fragmentation needed from the gateway address, the host
+    caches MTU 1388 for the destination (ip route get), and 1388-byte DF pings
+    then cross; IPv6 likewise (packet too big, the route cache says 1388).
+    TCP both ways settles on 1388-byte packets: the appliances fragment
+    (almost) nothing."""
+    lab = new_lab(top, build, web=["gateway = 192.0.2.1", "gateway6 = 2001:db8:5101::1",
+                                   "pmtu = yes", "pmtu_rate = 100"])
+    lab.up("--no-traffic", "--mtu", "1500", "--host-mtu", "1500")
+    ping_ok(lab, "a-web", WEB_B, "precondition: small pings cross", 3)
+    r = lab.x("a-web", "ping", "-c", "2", "-i", "0.3", "-W", "2", "-M", "do", "-s", "1472", WEB_B,
+              check_rc=False)
+    check("mtu = 1388" in r.stdout and "192.0.2.1" in r.stdout,
+          "a 1500-byte DF ping gets 'Frag needed and DF set (mtu = 1388)' from 192.0.2.1: %s" %
+          [l for l in r.stdout.splitlines() if "mtu" in l.lower()][:1])
+    route = lab.x("a-web", "ip", "route", "get", WEB_B).stdout
+    check("mtu 1388" in route, "host A caches path MTU 1388 for %s: %s" % (WEB_B, " ".join(route.split())))
+    ping_ok(lab, "a-web", WEB_B, "1388-byte DF pings cross whole (ping -M do -s 1360)", 3,
+            "-M", "do", "-s", "1360")
+    lab.x("a-web", "ping", "-6", "-c", "2", "-i", "0.3", "-W", "2", "-s", "1452", WEB6_B, check_rc=False)
+    route6 = lab.x("a-web", "ip", "-6", "route", "get", WEB6_B).stdout
+    check("mtu 1388" in route6, "IPv6: packet too big, host A caches MTU 1388 for %s: %s" %
+          (WEB6_B, " ".join(route6.split())))
+    before = {site: lab.stats(site)["counters"] for site in "ab"}
+    for rev in (False, True):
+        # TCP discovers the path MTU itself: forget what host A learned so far
+        # (host A's SYN would otherwise announce the smaller MSS to B)
+        lab.x("a-web", "ip", "route", "flush", "cache")
+        route = lab.x("a-web", "ip", "route", "get", WEB_B).stdout
+        check("mtu 1388" not in route, "host A's path-MTU cache flushed")
+        srv = lab.bg("b-web", "iperf3", "-s", "-1")
+        time.sleep(0.3)
+        r = lab.x("a-web", "timeout", "20", "iperf3", "-c", WEB_B, "-t", "3", "-J", *(["-R"] if rev else []),
+                  check_rc=False, timeout=30)
+        srv.wait(timeout=10)
+        try:
+            rx = json.loads(r.stdout)["end"]["sum_received"]
+        except (ValueError, KeyError):
+            print(r.stdout[-2000:])
+            raise Fail("iperf3 gave no result")
+        way = "b_to_a" if rev else "a_to_b"
+        check(r.returncode == 0 and rx["bytes"] > 1_000_000, "TCP %s with path-MTU help: %.1f MB, %.0f Mbit/s"
+              % (way, rx["bytes"] / 1e6, rx["bits_per_second"] / 1e6))
+        print("MEASURED tcp_pmtu_%s_mbit_s=%.0f" % (way, rx["bits_per_second"] / 1e6))
+    after = {site: lab.stats(site)["counters"] for site in "ab"}
+    for site in "ab":
+        d = {k: after[site][k] - before[site][k] for k in ("tunnel_out", "frag_packets", "pmtu_icmp4",
+                                                           "pmtu_icmp6", "pmtu_rate_limited")}
+        print("  site %s during TCP: %s" % (site.upper(), d))
+        check(d["tunnel_out"] > 1000 and d["frag_packets"] * 100 < d["tunnel_out"] and d["pmtu_icmp4"] >= 1,
+              "site %s: the sending host learned the path MTU from %d ICMP message(s); %d of %d "
+              "tunnelled packets fragmented" % (site.upper(), d["pmtu_icmp4"], d["frag_packets"],
+                                                d["tunnel_out"]))
+    check(after["a"]["pmtu_icmp6"] >= 1, "site A sent ICMPv6 packet too big (%d)" % after["a"]["pmtu_icmp6"])
 
 
 # -- issue 7: MSS clamping --------------------------------------------------------
@@ -584,6 +683,7 @@ def case_flap(top, build):
 CASES = {
     "mss1500": case_mss1500,
     "mtu1500": case_mtu1500,
+    "pmtu": case_pmtu,
     "pairing": case_pairing,
     "peer_key": case_peer_key,
     "rekey": case_rekey,

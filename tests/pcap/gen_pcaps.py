@@ -163,12 +163,16 @@ def bad_uplink():
                 bytes(tunnel_packet(KEY_A_TO_B, SPI_A_TO_B, 50, good_b_inner(frame(10)),
                                     src_ip="198.18.0.99", dst_ip=B_UP, src_mac=A_UP_MAC,
                                     dst_mac=B_UP_MAC)), "drop_outer_src"))
-    # Not for us, not IPv4, an outer fragment
+    # Not for us, not IPv4, outer fragments: a valid first fragment waits for
+    # the rest (counted when the appliance stops), a malformed one (MF set,
+    # 70 bytes of data: not a multiple of 8, RFC 791) is dropped at once
     out.append((bytes(Ether(src=A_UP_MAC, dst=B_UP_MAC) / IP(src=A_UP, dst="198.18.0.77") /
                       UDP(sport=4500, dport=4500) / Raw(b"\x00\x00\x10\x01" + b"y" * 40)), "drop_not_for_us"))
     out.append((bytes(Ether(src=A_UP_MAC, dst=B_UP_MAC, type=0x86dd) / Raw(b"z" * 60)), "drop_ethertype"))
     out.append((bytes(Ether(src=A_UP_MAC, dst=B_UP_MAC) / IP(src=A_UP, dst=B_UP, flags="MF") /
-                      UDP(sport=4500, dport=4500) / Raw(b"f" * 64)), "drop_ip_frag"))
+                      UDP(sport=4500, dport=4500) / Raw(b"f" * 64)), "drop_reass_shutdown"))
+    out.append((bytes(Ether(src=A_UP_MAC, dst=B_UP_MAC) / IP(src=A_UP, dst=B_UP, flags="MF", id=7) /
+                      UDP(sport=4500, dport=4500) / Raw(b"f" * 62)), "drop_ip_frag"))
     # For the exception path: IKE behind the non-ESP marker, a NAT keepalive, ICMP
     out.append((bytes(g / Raw(b"\x00\x00\x00\x00" + b"IKE" * 10)), "exception"))
     out.append((bytes(g / Raw(b"\xff")), "exception"))
@@ -406,6 +410,88 @@ def l2guard_frames():
               for seq, (vni, f) in enumerate(remote)]
     tunnelled = [i for i in range(len(local)) if i not in (6, 7, 9)]
     return local, uplink, tunnelled, remote
+
+
+def ip_csum(hdr):
+    """RFC 1071 checksum of an IPv4 header whose checksum field is zero."""
+    total = sum(int.from_bytes(hdr[i:i + 2], "big") for i in range(0, len(hdr), 2))
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    return (~total) & 0xffff
+
+
+def fragment(frame, pieces):
+    """Outer IPv4 fragments of an Ethernet/IPv4 frame (20-byte header):
+    pieces = [(offset, length), ...] in bytes of IP payload, in the order to
+    send them; MF is set unless the piece ends the payload. Written by hand
+    so tests can make overlaps and holes that no real stack makes."""
+    eth, ip = frame[:14], frame[14:]
+    hdr, payload = bytearray(ip[:20]), ip[20:]
+    out = []
+    for off, length in pieces:
+        assert off % 8 == 0
+        data = payload[off:off + length]
+        h = bytearray(hdr)
+        mf = 0x2000 if off + len(data) < len(payload) else 0
+        h[2:4] = struct.pack("!H", 20 + len(data))
+        h[6:8] = struct.pack("!H", mf | (off // 8))
+        h[10:12] = b"\0\0"
+        h[10:12] = struct.pack("!H", ip_csum(bytes(h)))
+        out.append(eth + bytes(h) + data)
+    return out
+
+
+def big_frame(n, size=1400, vlan_src="02:00:00:00:06:%02x"):
+    """An untagged frame of `size` bytes from a per-`n` source (segment web at B)."""
+    hdr = Ether(src=vlan_src % n, dst="ff:ff:ff:ff:ff:ff") / IP(src="192.0.2.%d" % (40 + n),
+                                                                  dst="192.0.2.255") / UDP(dport=9)
+    pad = size - len(hdr)
+    return bytes(hdr / Raw((b"big %d " % n * (pad // 6 + 1))[:pad]))
+
+
+def reass_uplink():
+    """Fragments toward B's uplink (A -> B, sealed with A's key): returns
+    (frames, delivered, expected counters). Outer datagrams are ~1500 bytes,
+    cut at 8-byte boundaries."""
+    out, seq = [], [0]
+
+    def dgram(n, ip_id, size=1400):
+        seq[0] += 1
+        p = tunnel_packet(KEY_A_TO_B, SPI_A_TO_B, seq[0], good_b_inner(big_frame(n, size)),
+                          src_ip=A_UP, dst_ip=B_UP, src_mac=A_UP_MAC, dst_mac=B_UP_MAC)
+        p[IP].id = ip_id
+        return bytes(p)
+
+    d = {n: dgram(n, 0x100 + n) for n in range(1, 8)}
+    plen = {n: len(d[n]) - 14 - 20 for n in d}
+    f = {n: fragment(d[n], [(0, 800), (800, plen[n] - 800)]) for n in d}
+    # D1 in order, D2 in three pieces in reverse order
+    out += f[1]
+    out += list(reversed(fragment(d[2], [(0, 504), (504, 504), (1008, plen[2] - 1008)])))
+    # D3 and D4 interleaved: D4 is complete first
+    out += [f[3][0], f[4][0], f[4][1], f[3][1]]
+    # D5 misses its middle piece: its other two time out
+    f5 = fragment(d[5], [(0, 504), (504, 504), (1008, plen[5] - 1008)])
+    out += [f5[0], f5[2]]
+    # D6: the second piece overlaps the first (starts at 400, the first ends at 800)
+    out += fragment(d[6], [(0, 800), (400, plen[6] - 400)])
+    # D7: the first piece twice (rte_ip_frag drops the datagram), then the last,
+    # which starts a new datagram that times out
+    out += [f[7][0], f[7][0], f[7][1]]
+    # malformed: MF set and 70 data bytes
+    out.append(fragment(d[1], [(0, 70)])[0])
+    # a large IKE message (UDP 500), fragmented by the peer's kernel: whole at the exception path
+    ike = bytes(Ether(src=A_UP_MAC, dst=B_UP_MAC) / IP(src=A_UP, dst=B_UP, id=0x200) /
+                UDP(sport=500, dport=500) / Raw(b"\0" * 4 + b"IKE-CERT" * 170))
+    out += fragment(ike, [(0, 808), (808, len(ike) - 34 - 808)])
+    # and an unfragmented packet at the end: the path still works
+    seq[0] += 1
+    out.append(bytes(tunnel_packet(KEY_A_TO_B, SPI_A_TO_B, seq[0], good_b_inner(big_frame(8, 200)),
+                                   src_ip=A_UP, dst_ip=B_UP, src_mac=A_UP_MAC, dst_mac=B_UP_MAC)))
+    delivered = [big_frame(n) for n in (1, 2, 4, 3)] + [big_frame(8, 200)]
+    counters = {"drop_reass_timeout": 3, "drop_reass_bad": 4, "drop_ip_frag": 1}
+    nfrags = len(out) - 1
+    return out, delivered, counters, nfrags
 
 
 def main():

@@ -24,6 +24,12 @@ CASE is one of
            the two sides is an IP conflict, by one MAC on both sides is not
   segments 1000 segments on one trunk: each VLAN reaches its own VNI, an
            unconfigured VLAN is dropped and counted
+  frag     (issue 7) uplink MTU 1500 and 576: outer fragments after sealing,
+           reassembled by tshark, an independent ESP and the peer
+  reass    (issue 7) reassembly at the peer: order, interleaving, timeout,
+           overlap, duplicates, a full table, IKE through the exception path
+  pmtu     (issue 7) ICMP fragmentation needed / ICMPv6 packet too big from
+           the gateway, rate-limited
   workers  two workers on each side: each seals with its own SA and UDP
            source port; the peer opens each SA on one worker, and frames for a
            single-queue port reach it through the TX ring
@@ -38,6 +44,7 @@ CASE is one of
 """
 import os
 import re
+import struct
 import subprocess
 import sys
 
@@ -437,6 +444,9 @@ def case_workers(dp, src, work):
               all(u["spi"] == spi and u["sport"] == sport for u in pk) and seqs == list(range(1, len(pk) + 1)),
               "worker %d sealed its %d frames, in order, with its own SA 0x%04x (seq 1..%d) from UDP port %d"
               % (i, len(halves[i]), spi, len(halves[i]), sport))
+    ids = [[int.from_bytes(p[18:20], "big") for p in read(aup[i])] for i in (0, 1)]
+    check(all(x % 2 == i for i in (0, 1) for x in ids[i]) and not set(ids[0]) & set(ids[1]),
+          "outer IP ids: worker 0 even, worker 1 odd, never shared (the peer reassembles by id)")
     check(read(alo[0]) + read(alo[1]) == [], "nothing back on A's local port")
     # One worker at B, the two SAs interleaved in every burst: each burst is
     # opened SA by SA, and the frames still leave in arrival order.
@@ -689,6 +699,311 @@ def case_storm(dp, src, work):
             name, n - passed))
 
 
+def with_keys(src, work, name, base, uplink=None, segments=None):
+    """A copy of `base` (a.ini or b.ini) with extra [uplink] keys and extra
+    keys for some segments ({name: "key = value\\n..."})."""
+    text = open(os.path.join(src, base)).read()
+    if uplink:
+        text = text.replace("[uplink]\n", "[uplink]\n" + uplink, 1)
+    for seg, keys in (segments or {}).items():
+        text = text.replace("[segment %s]\n" % seg, "[segment %s]\n" % seg + keys, 1)
+    path = os.path.join(work, name + ".ini")
+    with open(path, "w") as fh:
+        fh.write(text.replace("mtu = 1700", "mtu = 1500"))
+    return path
+
+
+def outer_reassemble(frags):
+    """Reassemble outer IPv4 fragments (all of one datagram) into one frame."""
+    by_off = sorted(frags, key=lambda f: (int.from_bytes(f[20:22], "big") & 0x1fff))
+    data = b"".join(f[34:14 + int.from_bytes(f[16:18], "big")] for f in by_off)
+    hdr = bytearray(by_off[0][14:34])
+    hdr[2:4] = (20 + len(data)).to_bytes(2, "big")
+    hdr[6:8] = b"\0\0"
+    return by_off[0][:14] + bytes(hdr) + data
+
+
+def split_datagrams(pkts):
+    """Uplink frames -> whole datagrams (fragments grouped by IP id, in order of completion)."""
+    out, pending = [], {}
+    for p in pkts:
+        fo = int.from_bytes(p[20:22], "big")
+        if fo & 0x3fff == 0:
+            out.append((p, 1))
+            continue
+        ident = p[18:20]
+        pending.setdefault(ident, []).append(p)
+        got = pending[ident]
+        total = sum(int.from_bytes(f[16:18], "big") - 20 for f in got)
+        last = [f for f in got if not int.from_bytes(f[20:22], "big") & 0x2000]
+        if last and total == (int.from_bytes(last[0][20:22], "big") & 0x1fff) * 8 + \
+                int.from_bytes(last[0][16:18], "big") - 20:
+            out.append((outer_reassemble(got), len(got)))
+            del pending[ident]
+    return out, pending
+
+
+def case_frag(dp, src, work):
+    """(issue 7) uplink MTU 1500: frames whose tunnel packet exceeds it leave
+    in outer fragments (after sealing, RFC 4459), each with a right header;
+    tshark reassembles them, the independent ESP opens the original frame;
+    B reassembles A's fragments and delivers every frame byte for byte.
+    The MTU boundary: a 1402-byte frame (1500-byte outer packet) is not
+    fragmented, a 1403-byte one is."""
+    frames = G.local_frames()
+    for size in (1402, 1403):   # untagged frame sizes around the boundary, VLAN 101
+        hdr = G.IP(src="192.0.2.11", dst="192.0.2.99") / G.UDP(sport=5000 + size, dport=9)
+        body = (MARKER * 100)[:size - 14 - len(hdr)]
+        frames.append((101, bytes(G.Ether(src=G.H1, dst=G.UNKNOWN) / G.Dot1Q(vlan=101) / hdr / G.Raw(body))))
+    lpath = os.path.join(work, "frag-local.pcap")
+    write(lpath, [f for _, f in frames])
+    for mtu in (1500, 576):
+        conf = with_keys(src, work, "frag-a-%d" % mtu, "a.ini")
+        text = open(conf).read().replace("mtu = 1500\nlocal_vtep", "mtu = %d\nlocal_vtep" % mtu)
+        open(conf, "w").write(text)
+        name = "frag%d" % mtu
+        st, up, lo = run_a(dp, src, work, lpath, name=name, config=conf)
+        big = [f for _, f in frames if 60 + ((38 + len(G.strip_tag(f)) + 3) // 4 * 4) > mtu]
+        c = st["counters"]
+        check(all(len(p) <= 14 + mtu for p in up), "MTU %d: every uplink frame is at most %d bytes "
+              "(largest %d)" % (mtu, 14 + mtu, max(len(p) for p in up)))
+        if mtu == 1500:
+            check(len(big) == 4, "4 frames need fragments at MTU 1500 (the 1513/1514-byte ones and "
+                  "the 1403-byte one): %d" % len(big))
+        whole, pending = split_datagrams(up)
+        check(pending == {} and len(whole) == len(frames), "MTU %d: %d frames in, %d whole datagrams "
+              "out, no fragment left over" % (mtu, len(frames), len(whole)))
+        nfr = sum(n for _, n in whole if n > 1)
+        check(c["frag_packets"] == len(big) and c["frag_out"] == nfr and
+              c["tunnel_out"] == len(frames) and c["uplink_tx"] == len(up),
+              "MTU %d: frag_packets %d, frag_out %d (= fragments on the wire), tunnel_out %d, uplink_tx %d"
+              % (mtu, c["frag_packets"], c["frag_out"], c["tunnel_out"], c["uplink_tx"]))
+        ok_hdr = True
+        for p in up:
+            fo = int.from_bytes(p[20:22], "big")
+            ok_hdr &= ip_csum_ok(p[14:34]) and not fo & 0x4000 and len(p) == 14 + int.from_bytes(p[16:18], "big")
+            if fo & 0x2000:   # not the last: payload a multiple of 8
+                ok_hdr &= (int.from_bytes(p[16:18], "big") - 20) % 8 == 0
+        check(ok_hdr, "MTU %d: every outer header checksum right, DF clear, lengths right, "
+              "non-last fragments a multiple of 8 bytes" % mtu)
+        ids = [p[18:20] for p in up]
+        check(len(set(ids)) == len(whole), "MTU %d: the fragments of a datagram share its IP id, "
+              "datagrams have distinct ids" % mtu)
+        opened = []
+        for d, n in whole:
+            u = unwrap_uplink(d)
+            opened.append((u["seq"], parse_vxlan(u["inner"])[5]))
+        check([o[1] for o in opened] == [G.strip_tag(f) for _, f in frames] and
+              [o[0] for o in opened] == list(range(1, len(frames) + 1)),
+              "MTU %d: reassembled and opened independently, every frame intact, in order, seq 1..%d"
+              % (mtu, len(frames)))
+        check_counters(st, {})
+        if mtu == 576:
+            check(max(n for _, n in whole) == 3, "MTU 576: a 1514-byte frame leaves in 3 fragments")
+            continue
+        sizes = {len(G.strip_tag(f)): n for (_, f), (_, n) in zip(frames, whole)}
+        check(sizes[1402] == 1 and sizes[1403] == 2 and sizes[1514] == 2,
+              "1402-byte frame: one 1500-byte packet; 1403 and 1514 bytes: two fragments")
+        t = subprocess.run(["tshark", "-r", os.path.join(work, name + "-uplink-out.pcap"),
+                            "-o", "ip.defragment:TRUE", "-o", "ip.check_checksum:TRUE", "-T", "fields",
+                            "-e", "esp.spi", "-e", "esp.sequence", "-e", "ip.checksum.status",
+                            "-e", "ip.fragment.count", "-Y", "esp"],
+                           capture_output=True, text=True, check=True)
+        rows = [r.split("\t") for r in t.stdout.splitlines() if r.strip()]
+        check(len(rows) == len(frames) and all(int(r[0], 16) == SPI_A_TO_B for r in rows) and
+              [int(r[1]) for r in rows] == list(range(1, len(frames) + 1)),
+              "tshark reassembles the fragments: %d ESP packets, SPI 0x%x, seq 1..%d" %
+              (len(rows), SPI_A_TO_B, len(frames)))
+        check(sum(1 for r in rows if r[3]) == len(big) and all(r[2].split(",")[0] == "1" for r in rows),
+              "tshark: %d ESP packets came from fragments, header checksums good" % len(big))
+        # B reassembles what A sent
+        e = os.path.join(work, "empty.pcap")
+        outs = [os.path.join(work, n) for n in ("fb-trunk.pcap", "fb-db.pcap", "fb-up.pcap")]
+        rc, stb, _, _ = run_dp(dp, work, "frag-b", with_keys(src, work, "frag-b", "b.ini"),
+                               [(e, outs[0]), (e, outs[1]), (os.path.join(work, name + "-uplink-out.pcap"), outs[2])])
+        trunk, db = read(outs[0]), read(outs[1])
+        check(trunk == [G.at_b_trunk(v, f) for v, f in frames if v in (101, 0)] and
+              db == [G.strip_tag(f) for v, f in frames if v == 102],
+              "B reassembles A's fragments: every frame delivered byte for byte, in order")
+        cb = stb["counters"]
+        check(cb["reass_frags"] == nfr and cb["reass_done"] == len(big) and cb["tunnel_in"] == len(frames),
+              "B: reass_frags %d, reass_done %d, tunnel_in %d" % (cb["reass_frags"], cb["reass_done"],
+                                                                  cb["tunnel_in"]))
+        check_counters(stb, {})
+
+
+def case_reass(dp, src, work):
+    """(issue 7) fragments into B's uplink: in order, out of order and
+    interleaved datagrams are reassembled and delivered; a missing fragment
+    (timeout), overlapping and duplicate fragments, a malformed fragment and
+    a full table are counted; a fragmented IKE message reaches the exception
+    path whole."""
+    frags, delivered, expected, nfrags = G.reass_uplink()
+    upath = os.path.join(work, "reass-uplink.pcap")
+    write(upath, frags)
+    e = os.path.join(work, "empty.pcap")
+    conf = with_keys(src, work, "reass-b", "b.ini", uplink="reass_timeout_ms = 100\n")
+    outs = [os.path.join(work, n) for n in ("r-trunk.pcap", "r-db.pcap", "r-up.pcap")]
+    rc, st, _, _ = run_dp(dp, work, "reass", conf, [(e, outs[0]), (e, outs[1]), (upath, outs[2])])
+    trunk = read(outs[0])
+    want = [G.retag(f[:12] + b"\x81\x00\x00\x00" + f[12:], 201) for f in delivered]
+    check(trunk == want, "delivered D1 (in order), D2 (reversed), D4 and D3 (interleaved, in order of "
+          "completion) and the last unfragmented packet, byte for byte (got %d of %d)" % (len(trunk), len(want)))
+    check(read(outs[1]) == [] and read(outs[2]) == [], "nothing else leaves B")
+    c = st["counters"]
+    check(c["reass_frags"] == nfrags and c["reass_done"] == 5,
+          "reass_frags %d (all %d fragments), reass_done %d (4 datagrams and the IKE message)"
+          % (c["reass_frags"], nfrags, c["reass_done"]))
+    check(c["exception"] == 1, "the fragmented IKE message reaches the exception path whole")
+    try:
+        check_counters(st, expected)
+        check(True, "missing fragment: 2 timed out; overlap: 2 and duplicate first fragment: 2 as "
+              "drop_reass_bad; the duplicate's datagram's last piece timed out; malformed: drop_ip_frag")
+    except AssertionError as ex:
+        check(False, str(ex))
+    # two workers, one SA: whole packets on queue 0, fragments on queue 1 (as a
+    # NIC's RSS does: fragments hashed on the addresses, whole ones on the
+    # ports too). Whichever worker opens the SA, the other hands its packets over.
+    plain, fragd, want2 = [], [], []
+    for i in range(10):
+        fr = G.big_frame(20 + i)
+        p = bytes(tunnel_packet(KEY_A_TO_B, SPI_A_TO_B, 200 + i, G.good_b_inner(fr), src_ip=A_UP,
+                                dst_ip=B_UP, src_mac=A_UP_MAC, dst_mac=G.B_UP_MAC))
+        if i % 2:
+            p = p[:18] + (0x400 + i).to_bytes(2, "big") + p[20:]
+            fragd += G.fragment(p, [(0, 800), (800, len(p) - 34 - 800)])
+        else:
+            plain.append(p)
+        want2.append(G.retag(fr[:12] + b"\x81\x00\x00\x00" + fr[12:], 201))
+    qpaths = [os.path.join(work, "reass-q%d.pcap" % i) for i in (0, 1)]
+    write(qpaths[0], plain)
+    write(qpaths[1], fragd)
+    conf = with_keys(src, work, "reass-2w-b", "b.ini")
+    with open(conf, "a") as fh:   # each worker seals with its own SA (unused here)
+        fh.write("out.1 = 0x00002002 606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7fb4b5b6b7\n")
+    rc, st, out, _ = run_dp(dp, work, "reass-2w", conf,
+                            [(e, outs[0]), (e, outs[1]), (qpaths, [outs[2], outs[2] + ".1"])],
+                            lcores=TWO_WORKERS)
+    got = read(outs[0])
+    c = st["counters"]
+    check("2 worker(s)" in out and sorted(got) == sorted(want2),
+          "two workers, one SA: all 10 frames delivered, 5 of them reassembled (got %d)" % len(got))
+    check(c["handoff"] >= 5 and c["reass_done"] == 5 and c["tunnel_in"] == 10,
+          "the worker that does not open the SA handed its packets over (handoff %d, reass_done %d, "
+          "tunnel_in %d)" % (c["handoff"], c["reass_done"], c["tunnel_in"]))
+    check_counters(st, {})
+    # a storm of random fragments (fixed seed): colliding ids, holes, overlaps,
+    # odd lengths, junk. Nothing may crash (this suite also runs under ASan),
+    # nothing may come out, every fragment is received as one.
+    import random
+    rnd = random.Random(7)
+    storm = []
+    for _ in range(3000):
+        off = rnd.randrange(0, 400) * 8
+        length = rnd.choice([8, 16, 64, 552, 800, 1400, rnd.randrange(1, 1400)])
+        mf = rnd.random() < 0.7
+        proto = rnd.choice([17, 17, 17, 1, 6])
+        hdr = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + length, rnd.randrange(0, 24),
+                                    (0x2000 if mf else 0) | (off // 8), 64, proto, 0,
+                                    bytes([198, 18, 0, 1]), bytes([198, 18, 0, 2])))
+        hdr[10:12] = G.ip_csum(bytes(hdr)).to_bytes(2, "big")
+        body = bytes(rnd.getrandbits(8) for _ in range(length))
+        if off == 0 and length >= 8 and rnd.random() < 0.5:   # a UDP 4500 header with B's SPI
+            body = struct.pack("!HHHH", 4500, 4500, length, 0) + struct.pack("!I", SPI_A_TO_B) + body[12:]
+        storm.append(bytes.fromhex(G.B_UP_MAC.replace(":", "") + A_UP_MAC.replace(":", "")) +
+                     b"\x08\x00" + bytes(hdr) + body)
+    spath = os.path.join(work, "reass-storm.pcap")
+    write(spath, storm)
+    conf = with_keys(src, work, "reass-storm-b", "b.ini", uplink="reass_flows = 16\nreass_timeout_ms = 50\n")
+    rc, st, _, _ = run_dp(dp, work, "reass-storm", conf, [(e, outs[0]), (e, outs[1]), (spath, outs[2])])
+    c = st["counters"]
+    frag_drops = sum(v for k, v in c.items() if k.startswith("drop_reass") or k == "drop_ip_frag")
+    nfr = sum(1 for f in storm if int.from_bytes(f[20:22], "big") & 0x3fff)   # MF or an offset
+    check(read(outs[0]) == [] and read(outs[1]) == [] and c["tunnel_in"] == 0 and
+          c["reass_frags"] == nfr and 0 < frag_drops <= nfr and (c["reass_done"] > 0 or frag_drops == nfr),
+          "%d random fragments: no crash, nothing delivered, every one received as a fragment (%d) and, "
+          "unless its datagram completed (%d did), dropped under a reassembly counter (%d: %s)" %
+          (nfr, c["reass_frags"], c["reass_done"], frag_drops,
+           {k: v for k, v in c.items() if v and k.startswith("drop_")}))
+    # a bounded table: reass_flows = 16, 20 datagrams waiting for their rest
+    first = [G.fragment(bytes(tunnel_packet(KEY_A_TO_B, SPI_A_TO_B, 100 + i,
+                                            G.good_b_inner(G.big_frame(i)), src_ip=A_UP, dst_ip=B_UP,
+                                            src_mac=A_UP_MAC, dst_mac=G.B_UP_MAC)), [(0, 800)])[0]
+             for i in range(20)]
+    first = [f[:18] + (0x300 + i).to_bytes(2, "big") + f[20:] for i, f in enumerate(first)]
+    first = [f[:24] + b"\0\0" + f[26:] for f in first]
+    first = [f[:24] + G.ip_csum(f[14:34]).to_bytes(2, "big") + f[26:] for f in first]
+    fpath = os.path.join(work, "reass-full.pcap")
+    write(fpath, first)
+    conf = with_keys(src, work, "reass-full-b", "b.ini", uplink="reass_flows = 16\n")
+    rc, st, _, _ = run_dp(dp, work, "reass-full", conf, [(e, outs[0]), (e, outs[1]), (fpath, outs[2])])
+    try:
+        check_counters(st, {"drop_reass_full": 4, "drop_reass_shutdown": 16})
+        check(True, "reass_flows 16: 4 of 20 datagrams find the table full; the 16 waiting are "
+              "counted at shutdown")
+    except AssertionError as ex:
+        check(False, str(ex))
+
+
+def case_pmtu(dp, src, work):
+    """(issue 7) path-MTU help on segment web (pmtu = yes, pmtu_rate 5, uplink
+    MTU 1500: 1388-byte inner IP packets fit): an oversize DF IPv4 packet is
+    answered with ICMP fragmentation needed (MTU 1388) and an IPv6 one with
+    ICMPv6 packet too big, from the gateway, on VLAN 101, checksums right
+    (tshark); a non-DF packet, a DF packet that fits and a DF packet on
+    segment db (pmtu off) cross; over the rate the frames are fragmented."""
+    from scapy.all import IPv6, Dot1Q, Ether, IP, UDP, Raw
+    conf = with_keys(src, work, "pmtu-a", "a.ini", segments={
+        "web": "gateway = 192.0.2.1\ngateway6 = 2001:db8::1\npmtu = yes\npmtu_rate = 5\n"})
+
+    def v4(size, df=True, vlan=101, n=0):
+        hdr = IP(src="192.0.2.11", dst="192.0.2.99", flags="DF" if df else 0, id=n) / UDP(sport=6000 + n, dport=9)
+        return bytes(Ether(src=G.H1, dst=G.UNKNOWN) / Dot1Q(vlan=vlan) / hdr / Raw(b"p" * (size - len(hdr))))
+
+    v6 = bytes(Ether(src=G.H1, dst=G.UNKNOWN) / Dot1Q(vlan=101) / IPv6(src="2001:db8::11", dst="2001:db8::99") /
+               UDP(sport=7000, dport=9) / Raw(b"6" * (1500 - 48)))
+    frames = [v4(1500), v6, v4(1500, df=False, n=1), v4(1388, n=2), v4(1500, vlan=102, n=3)]
+    frames += [v4(1500, n=10 + i) for i in range(18)]
+    lpath = os.path.join(work, "pmtu-local.pcap")
+    write(lpath, frames)
+    st, up, lo = run_a(dp, src, work, lpath, name="pmtu", config=conf)
+    c = st["counters"]
+    nicmp = c["pmtu_icmp4"] + c["pmtu_icmp6"]
+    check(len(lo) == nicmp and 5 <= nicmp <= 6 and c["pmtu_icmp6"] == 1,
+          "rate 5/s: %d ICMP messages for 20 eligible frames (one ICMPv6), on the local port" % nicmp)
+    check(c["pmtu_rate_limited"] == 20 - nicmp and c["drop_pmtu"] == nicmp,
+          "the other %d were fragmented instead (pmtu_rate_limited %d, drop_pmtu %d)" %
+          (20 - nicmp, c["pmtu_rate_limited"], c["drop_pmtu"]))
+    whole, pending = split_datagrams(up)
+    check(len(whole) == len(frames) - nicmp and pending == {} and
+          c["frag_packets"] == len(frames) - nicmp - 1,
+          "%d frames crossed (%d fragmented; the 1388-byte DF one in one piece)" % (len(whole), c["frag_packets"]))
+    t = subprocess.run(["tshark", "-r", os.path.join(work, "pmtu-local-out.pcap"), "-o", "ip.check_checksum:TRUE",
+                        "-T", "fields", "-E", "separator=|", "-e", "vlan.id", "-e", "ip.src", "-e", "ip.dst",
+                        "-e", "ip.checksum.status", "-e", "icmp.type", "-e", "icmp.code", "-e", "icmp.mtu",
+                        "-e", "icmp.checksum.status", "-e", "ipv6.src", "-e", "ipv6.dst", "-e", "icmpv6.type",
+                        "-e", "icmpv6.code", "-e", "icmpv6.mtu", "-e", "icmpv6.checksum.status", "-e", "eth.dst",
+                        "-e", "eth.src"],
+                       capture_output=True, text=True, check=True)
+    rows = [r.split("|") for r in t.stdout.splitlines() if r.strip()]
+    v4rows = [r for r in rows if r[4]]
+    v6rows = [r for r in rows if r[10]]
+    check(len(v4rows) == nicmp - 1 and all(
+        r[0] == "101" and r[1].startswith("192.0.2.1,") and r[2].startswith("192.0.2.11,") and
+        r[3].split(",")[0] == "1" and r[4] == "3" and r[5] == "4" and r[6] == "1388" and r[7] == "1" and
+        r[14] == G.H1 and r[15] == G.UNKNOWN for r in v4rows),
+        "ICMP type 3 code 4, next-hop MTU 1388, 192.0.2.1 -> 192.0.2.11, VLAN 101, to H1, "
+        "IP and ICMP checksums good (tshark)")
+    check(len(v6rows) == 1 and all(
+        r[0] == "101" and r[8].startswith("2001:db8::1,") and r[9].startswith("2001:db8::11,") and
+        r[10] == "2" and r[11] == "0" and r[12] == "1388" and r[13] == "1" for r in v6rows),
+        "ICMPv6 packet too big, MTU 1388, 2001:db8::1 -> 2001:db8::11, VLAN 101, checksum good (tshark)")
+    quoted = [f for f in lo if f[16:18] == b"\x08\x00"]
+    check(quoted != [] and quoted[0][46:66] == frames[0][18:38] and all(len(f) - 18 <= 576 for f in quoted),
+          "the ICMP quotes the original IP header and is at most 576 bytes (RFC 1812)")
+    check_counters(st, {"drop_pmtu": nicmp})
+
+
 def telemetry(prefix, cmds):
     """Answers of DPDK telemetry (the socket dpdk-telemetry.py uses) to `cmds`."""
     import json
@@ -773,6 +1088,15 @@ CONFIG_CASES = [
     ("vni = 5102", "vni = 5102\nflap_moves = 0", r"bad\.ini:\d+: \[segment db\] flap_moves: 0 out of range \[1, 1000\]"),
     ("vni = 5102", "vni = 5102\nflap_window = 3601", r"bad\.ini:\d+: \[segment db\] flap_window: 3601 out of range"),
     ("vni = 5102", "vni = 5102\nflap_dampen = -1", r"bad\.ini:\d+: \[segment db\] flap_dampen: '-1' is not a number"),
+    # issue 7: fragmentation, reassembly, path-MTU help
+    ("mtu = 1700", "mtu = 1700\nreass_flows = 8", r"bad\.ini:\d+: \[uplink\] reass_flows: 8 out of range \[16, 65536\]"),
+    ("mtu = 1700", "mtu = 1700\nreass_timeout_ms = 0", r"bad\.ini:\d+: \[uplink\] reass_timeout_ms: 0 out of range"),
+    ("vni = 5102", "vni = 5102\npmtu = yes", r"bad\.ini:\d+: \[segment db\] pmtu: needs gateway \(IPv4\) or gateway6"),
+    ("vni = 5102", "vni = 5102\ngateway6 = 2001:db8::zz", r"\[segment db\] gateway6: '2001:db8::zz' is not a unicast IPv6"),
+    ("vni = 5102", "vni = 5102\ngateway6 = 2001:db8::1\npmtu = yes\npmtu_rate = 0",
+     r"\[segment db\] pmtu_rate: 0 out of range \[1, 100000\]"),
+    ("vni = 5102", "vni = 5102\npmtu = maybe", r"\[segment db\] pmtu: 'maybe' is not yes/no"),
+    ("vni = 5102", "vni = 5102\ngateway6 = ::", r"\[segment db\] gateway6: '::' is not a unicast IPv6"),
 ]
 
 
@@ -813,7 +1137,8 @@ def main():
     {"encap": case_encap, "decap": case_decap, "bad": case_bad, "bridge": case_bridge,
      "config": case_config, "workers": case_workers, "signal": case_signal,
      "segments": case_segments, "gateway": case_gateway, "mss": case_mss,
-     "storm": case_storm, "l2guard": case_l2guard}[case](dp, src, work)
+     "storm": case_storm, "l2guard": case_l2guard, "frag": case_frag, "reass": case_reass,
+     "pmtu": case_pmtu}[case](dp, src, work)
     if FAILS:
         print("%d check(s) failed" % len(FAILS))
         return 1

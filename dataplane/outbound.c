@@ -230,14 +230,14 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 	 * the outer headers. */
 	for (uint16_t i = 0; i < fwd.n; i++) {
 		struct rte_mbuf *m = fwd.m[i];
-		const struct segment *s = &dp->seg[fwd.seg[i]];
+		struct segment *s = &dp->seg[fwd.seg[i]];
 		uint16_t flen = m->data_len;
 		uint8_t *hdr;
 
 		/* Too big for the underlay in one piece: fragmented after sealing
 		 * (step 5), unless the segment answers with ICMP instead (pmtu.c). */
-		if (unlikely(encap_outer_ip_len(flen) > c->uplink_mtu) &&
-		    dp->seg[fwd.seg[i]].pmtu && pmtu_answer(w, &dp->seg[fwd.seg[i]], m))
+		if (unlikely(encap_outer_ip_len(flen) > c->uplink_mtu) && s->pmtu &&
+		    pmtu_answer(w, s, m))
 			continue;
 		/* the frame as it will travel: tag already stripped on a trunk */
 		if (s->mss4)

@@ -15,6 +15,7 @@
 #include <rte_spinlock.h>
 
 #include "fdb.h"
+#include "hash_keys.h"
 
 /* Called by rte_hash once no reader can hold the entry any more. */
 static void fdb_entry_free(void *p, void *key_data)
@@ -47,6 +48,7 @@ struct fdb *fdb_create(struct dp *dp, uint32_t size)
 					(int)rte_socket_id(), 0);
 	if (f->h == NULL || f->entries == NULL)
 		goto fail;
+	rte_hash_set_cmp_func(f->h, hash_key_cmp64);
 	struct rte_hash_rcu_config rc = {
 		.v = dp->qsbr,
 		.mode = RTE_HASH_QSBR_MODE_DQ,

@@ -27,6 +27,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dp.h"
+#include "hash_keys.h"
 
 static uint64_t now_ms(void)
 {
@@ -309,6 +310,7 @@ int sas_init(struct dp *dp, char *err, size_t errlen)
 		snprintf(err, errlen, "SA table: out of memory");
 		return -1;
 	}
+	rte_hash_set_cmp_func(dp->spi_hash, hash_key_cmp32);
 	if (!c->sa_static)
 		return 0; /* SAs come from isthmusd over the control socket */
 	if (c->nb_sa_out < dp->nb_workers) {

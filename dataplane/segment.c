@@ -19,6 +19,7 @@
 #include <rte_malloc.h>
 
 #include "dp.h"
+#include "hash_keys.h"
 
 int segments_init(struct dp *dp, char *err, size_t errlen)
 {
@@ -40,6 +41,7 @@ int segments_init(struct dp *dp, char *err, size_t errlen)
 		snprintf(err, errlen, "segments: out of memory");
 		return -1;
 	}
+	rte_hash_set_cmp_func(dp->vni_hash, hash_key_cmp32);
 	for (uint16_t p = 0; p < dp->nb_ports; p++)
 		for (int v = 0; v < 4096; v++)
 			dp->port[p].vlan_seg[v] = DP_SEG_NONE;

@@ -34,7 +34,7 @@ def check(cond, what):
 
 
 class Lab:
-    def __init__(self, top, build, ike=None, web=None):
+    def __init__(self, top, build, ike=None, web=None, uplink=None):
         self.top = top
         self.build = build
         self.P = "nt%d" % os.getpid()
@@ -44,6 +44,8 @@ class Lab:
             self.env["ISTHMUS_LAB_IKE"] = "\n".join(ike)
         if web:
             self.env["ISTHMUS_LAB_WEB"] = "\n".join(web)
+        if uplink:
+            self.env["ISTHMUS_LAB_UPLINK"] = uplink
         self.extra_ns = []   # namespaces this test created itself
         self.procs = []      # processes this test started (Popen)
         self.ctl_bin = os.path.join(build, "tools", "isthmusctl")

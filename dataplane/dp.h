@@ -226,6 +226,8 @@ struct worker {
 	struct rte_ip_frag_tbl *reass_tbl;
 	struct rte_ring *handoff;        /**< packets of SAs this worker opens, from other workers */
 	uint64_t reass_next_expiry;      /**< TSC of the next sweep for timed-out datagrams */
+	uint64_t reass_seq;              /**< fragments received: the clock's distance part (reass.c) */
+	uint64_t reass_dist_cycles;      /**< what one fragment adds to the reassembly clock */
 	struct rte_meter_srtcm *pmtu_meter; /**< one per segment (DP_MAX_SEGMENTS) */
 	struct rte_ip_frag_death_row reass_dr; /**< fragments to free (large: last) */
 } __rte_cache_aligned;

@@ -20,6 +20,21 @@
  * by the worker loop, so the table never finds a stale entry itself and every
  * timeout is counted as one.
  *
+ * Time here is a logical clock, TSC plus REASS_MAX_DIST-ths of the timeout per
+ * fragment received: a datagram expires after reass_timeout_ms or after
+ * REASS_MAX_DIST more fragments, whichever comes first (Linux's
+ * ipfrag_max_dist, in spirit). The outer IPv4 ID has 16 bits and a busy
+ * sender reuses each one after 65536 / ip_id_step datagrams, which at tunnel
+ * rates is far less than any sane timeout: without the distance limit, a
+ * datagram that lost a fragment would wait in the table until its ID came
+ * round again and swallow the next datagram with it, and that one the next,
+ * as long as traffic flows (RFC 4963 section 2). The peer's fragments of one
+ * datagram leave back to back (frag.c), so a few hundred fragments of
+ * distance is plenty of reordering room.
+ *
+ * Only the peer's fragments are admitted: anyone else's could only fill the
+ * table and keep the peer's out.
+ *
  * RSS: a NIC hashes IPv4 fragments on the addresses only (no ports in
  * non-first fragments), so all fragments of one datagram reach the same queue
  * and worker, though not always the worker that opens the datagram's SA
@@ -47,6 +62,15 @@
 #define HANDOFF_RING 1024
 /* Sweep for timeouts at least this often (ms) from the worker loop. */
 #define REASS_SWEEP_MS 50
+/* Fragments after which a datagram in progress is given up. Under the ID
+ * reuse distance of a sender with 64 workers (1024 IDs, 2048 fragments). */
+#define REASS_MAX_DIST 512
+
+/* The reassembly clock (see above): monotonic, in TSC units. */
+static inline uint64_t reass_clock(const struct worker *w, uint64_t tsc)
+{
+	return tsc + w->reass_seq * w->reass_dist_cycles;
+}
 
 int reass_init(struct dp *dp, char *err, size_t errlen)
 {
@@ -64,6 +88,8 @@ int reass_init(struct dp *dp, char *err, size_t errlen)
 		 * fragments could meet in one datagram (RFC 4963, RFC 6864). */
 		w->ip_id = (uint16_t)i;
 		w->ip_id_step = (uint16_t)rte_align32pow2(dp->nb_workers);
+		w->reass_seq = 0;
+		w->reass_dist_cycles = cycles / REASS_MAX_DIST + 1;
 		w->reass_tbl = rte_ip_frag_table_create(buckets, REASS_BUCKET_ENTRIES, c->reass_flows,
 							cycles, rte_lcore_to_socket_id(w->lcore));
 		if (w->reass_tbl == NULL) {
@@ -83,6 +109,16 @@ int reass_init(struct dp *dp, char *err, size_t errlen)
 	return 0;
 }
 
+/* Fragments in death-row entries [from, cnt): an entry may be a chain. */
+static inline uint32_t dr_fragments(const struct worker *w, uint32_t from)
+{
+	uint32_t n = 0;
+
+	for (uint32_t k = from; k < w->reass_dr.cnt; k++)
+		n += w->reass_dr.row[k]->nb_segs;
+	return n;
+}
+
 /* Move expired datagrams to the death row and count their fragments. */
 static void sweep(struct worker *w, uint64_t tms)
 {
@@ -93,7 +129,7 @@ static void sweep(struct worker *w, uint64_t tms)
 			reass_flush(w);
 		before = w->reass_dr.cnt;
 		rte_ip_frag_table_del_expired_entries(w->reass_tbl, &w->reass_dr, tms);
-		dp_count(&w->stats, DP_C_drop_reass_timeout, w->reass_dr.cnt - before);
+		dp_count(&w->stats, DP_C_drop_reass_timeout, dr_fragments(w, before));
 		/* it stops early when the death row is full: go on until it is done */
 	} while (w->reass_dr.cnt + REASS_DR_NEED > RTE_IP_FRAG_DEATH_ROW_MBUF_LEN);
 }
@@ -103,7 +139,7 @@ void reass_expire(struct worker *w, uint64_t now)
 	if (likely(now < w->reass_next_expiry))
 		return;
 	w->reass_next_expiry = now + w->dp->tsc_hz * REASS_SWEEP_MS / 1000;
-	sweep(w, now);
+	sweep(w, reass_clock(w, now));
 	reass_flush(w);
 }
 
@@ -120,7 +156,7 @@ void reass_fini(struct dp *dp)
 			reass_flush(w);
 			before = w->reass_dr.cnt;
 			rte_ip_frag_table_del_expired_entries(w->reass_tbl, &w->reass_dr, UINT64_MAX);
-			dp_count(&w->stats, DP_C_drop_reass_shutdown, w->reass_dr.cnt - before);
+			dp_count(&w->stats, DP_C_drop_reass_shutdown, dr_fragments(w, before));
 		} while (w->reass_dr.cnt != before);
 		reass_flush(w);
 		rte_ip_frag_table_destroy(w->reass_tbl);
@@ -133,7 +169,7 @@ void reass_fini(struct dp *dp)
 		if (w == NULL || w->handoff == NULL)
 			continue;
 		while (rte_ring_sc_dequeue(w->handoff, &m) == 0) {
-			dp_count(&w->stats, DP_C_drop_sa_owner, 1);
+			dp_count(&w->stats, DP_C_drop_handoff_shutdown, 1);
 			rte_pktmbuf_free(m);
 		}
 		rte_ring_free(w->handoff);
@@ -163,27 +199,35 @@ struct rte_mbuf *reass_input(struct worker *w, struct rte_mbuf *m)
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
 	uint32_t ihl = (uint32_t)(ip->version_ihl & 0x0f) * 4;
-	uint64_t now = rte_rdtsc();
+	uint64_t now;
 	struct rte_mbuf *r;
-	uint32_t before, gone;
+	uint32_t before;
 
 	dp_count(&w->stats, DP_C_reass_frags, 1);
+	if (unlikely(ip->src_addr != w->dp->cfg->peer_ip)) {
+		dp_count(&w->stats, DP_C_drop_reass_foreign, 1);
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
 	/* uplink_classify() checked version, header and total length */
 	if (unlikely(!frag_valid(ip, ihl))) {
 		dp_count(&w->stats, DP_C_drop_ip_frag, 1);
 		rte_pktmbuf_free(m);
 		return NULL;
 	}
+	w->reass_seq++;
+	now = reass_clock(w, rte_rdtsc());
 	sweep(w, now);
 	m->l2_len = RTE_ETHER_HDR_LEN;
 	m->l3_len = ihl;
 	before = w->reass_dr.cnt;
 	r = rte_ipv4_frag_reassemble_packet(w->reass_tbl, &w->reass_dr, m, now, ip);
-	gone = w->reass_dr.cnt - before;
-	if (gone == 1)
+	/* The fragment alone on the death row: no room for it. Anything else
+	 * there: an invalid datagram, every fragment of it counted. */
+	if (w->reass_dr.cnt == before + 1 && w->reass_dr.row[before] == m)
 		dp_count(&w->stats, DP_C_drop_reass_full, 1);
-	else if (gone > 1)
-		dp_count(&w->stats, DP_C_drop_reass_bad, gone);
+	else if (w->reass_dr.cnt > before)
+		dp_count(&w->stats, DP_C_drop_reass_bad, dr_fragments(w, before));
 	if (r == NULL)
 		return NULL;
 	dp_count(&w->stats, DP_C_reass_done, 1);

@@ -56,11 +56,13 @@
 	X(drop_frag_error, "outer fragmentation failed: refused by rte_ip_frag")     \
 	X(reass_frags, "outer IPv4 fragments for us received")                       \
 	X(reass_done, "outer datagrams reassembled from fragments")                  \
-	X(drop_reass_timeout, "fragments of a datagram not complete in reass_timeout_ms")\
+	X(drop_reass_timeout, "fragments of a datagram not complete in reass_timeout_ms (or 512 fragments)")\
 	X(drop_reass_full, "fragments dropped: reassembly table full (reass_flows)") \
 	X(drop_reass_bad, "fragments of a datagram with overlapping, duplicate or too many fragments")\
 	X(drop_reass_oversize, "reassembled datagram larger than an mbuf")           \
 	X(drop_reass_shutdown, "fragments still waiting for the rest at shutdown")   \
+	X(drop_reass_foreign, "outer fragment from another address than the peer (not reassembled)")\
+	X(drop_handoff_shutdown, "packets left in a hand-off ring at shutdown")       \
 	X(handoff, "uplink packets handed to the worker that opens their SA")         \
 	X(pmtu_icmp4, "ICMP fragmentation needed sent back (RFC 1191)")              \
 	X(pmtu_icmp6, "ICMPv6 packet too big sent back (RFC 4443, RFC 8201)")        \

@@ -29,6 +29,10 @@
 
 static struct dp *tel_dp;
 static bool tel_registered;
+/* Held by every command that reads tel_dp, and by telemetry_fini(): DPDK
+ * 22.11 cannot unregister a command, and the telemetry thread may be inside
+ * one while the main lcore frees the tables. */
+static rte_spinlock_t tel_dp_lock = RTE_SPINLOCK_INITIALIZER;
 
 /*
  * The SA lists change on the main lcore (control socket) and their SAs are
@@ -237,23 +241,43 @@ static int tel_fdb(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* name##_locked: the command under tel_dp_lock, refused once tel_dp is gone. */
+#define TEL_LOCKED(name)                                                                \
+	static int name##_locked(const char *cmd, const char *params, struct rte_tel_data *d) \
+	{                                                                               \
+		int r = -1;                                                             \
+                                                                                        \
+		rte_spinlock_lock(&tel_dp_lock);                                        \
+		if (tel_dp != NULL)                                                     \
+			r = name(cmd, params, d);                                       \
+		rte_spinlock_unlock(&tel_dp_lock);                                      \
+		return r;                                                               \
+	}
+TEL_LOCKED(tel_stats)
+TEL_LOCKED(tel_worker)
+TEL_LOCKED(tel_segments)
+TEL_LOCKED(tel_segment)
+TEL_LOCKED(tel_fdb)
+
 int telemetry_init(struct dp *dp)
 {
+	rte_spinlock_lock(&tel_dp_lock);
 	tel_dp = dp;
+	rte_spinlock_unlock(&tel_dp_lock);
 	if (tel_registered)
 		return 0;
 	tel_registered = true;
-	if (rte_telemetry_register_cmd("/isthmus/stats", tel_stats,
+	if (rte_telemetry_register_cmd("/isthmus/stats", tel_stats_locked,
 				       "Dataplane counters, summed over workers. No parameters") ||
-	    rte_telemetry_register_cmd("/isthmus/worker", tel_worker,
+	    rte_telemetry_register_cmd("/isthmus/worker", tel_worker_locked,
 				       "One worker's counters. Parameter: worker index") ||
-	    rte_telemetry_register_cmd("/isthmus/segments", tel_segments,
+	    rte_telemetry_register_cmd("/isthmus/segments", tel_segments_locked,
 				       "Extended segments. No parameters") ||
-	    rte_telemetry_register_cmd("/isthmus/segment", tel_segment,
+	    rte_telemetry_register_cmd("/isthmus/segment", tel_segment_locked,
 				       "One segment: VNI, VLAN, MACs, limit. Parameter: name") ||
 	    rte_telemetry_register_cmd("/isthmus/sas", tel_sas, "SPIs of the SAs. No parameters") ||
 	    rte_telemetry_register_cmd("/isthmus/sa", tel_sa, "One SA's counters. Parameter: SPI") ||
-	    rte_telemetry_register_cmd("/isthmus/fdb", tel_fdb,
+	    rte_telemetry_register_cmd("/isthmus/fdb", tel_fdb_locked,
 				       "A segment's MAC table (256 entries at most). Parameter: name"))
 		return -1;
 	return 0;
@@ -261,7 +285,9 @@ int telemetry_init(struct dp *dp)
 
 void telemetry_fini(void)
 {
+	rte_spinlock_lock(&tel_dp_lock);
 	tel_dp = NULL;
+	rte_spinlock_unlock(&tel_dp_lock);
 	rte_spinlock_lock(&tel_lock);
 	tel_nb_sas = 0;
 	rte_spinlock_unlock(&tel_lock);

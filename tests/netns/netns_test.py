@@ -395,13 +395,12 @@ def case_reass_lab(top, build):
     reassembles the other's with reass.c (per-worker rte_ip_frag table)
     before decryption, at TCP speed.
 
-    The failure bound is not zero on purpose: libpcap drops a few frames at
-    these rates (its kernel buffer), and a datagram that lost a fragment
-    stays in the table until reass_timeout_ms while the outer IPv4 ID, 16
-    bits, wraps every 65536 packets (about a second here); the next datagram
-    with that ID then meets the stale fragments (RFC 4963): counted as
-    drop_reass_bad, or caught by the ICV (drop_icv), never delivered. A
-    handful per run; the bound is 0.1 % of the datagrams."""
+    The loss bound is not zero on purpose: libpcap drops a few frames at
+    these rates (its kernel buffer), and those datagrams time out. What must
+    not happen is a misassembly: the outer IPv4 ID (16 bits) wraps every
+    65536 packets, about a second here, and without reass.c's fragment
+    distance limit a datagram that lost a fragment would meet the next one
+    with its ID (RFC 4963): drop_reass_bad and drop_icv must stay 0."""
     ca, cb = mtu1500_run(top, build, "pcap")
     for site, c, o in (("A", ca, cb), ("B", cb, ca)):
         fails = frag_failures(c)
@@ -412,6 +411,9 @@ def case_reass_lab(top, build):
         check(lost * 1000 <= c["reass_done"],
               "site %s: datagrams lost around reassembly (%s, drop_icv %d) within 0.1 %% of %d"
               % (site, fails, c.get("drop_icv", 0), c["reass_done"]))
+        check(c.get("drop_reass_bad", 0) == 0 and c.get("drop_icv", 0) == 0,
+              "site %s: no misassembly after the IP ID wrapped (drop_reass_bad %d, drop_icv %d)"
+              % (site, c.get("drop_reass_bad", 0), c.get("drop_icv", 0)))
 
 
 def case_pmtu(top, build):

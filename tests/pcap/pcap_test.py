@@ -943,6 +943,68 @@ def case_reass(dp, src, work):
               "counted at shutdown")
     except AssertionError as ex:
         check(False, str(ex))
+    reass_hardening(dp, src, work, e, outs)
+
+
+def reass_hardening(dp, src, work, e, outs):
+    """Review findings on reass.c, each a case that failed before its fix:
+    every fragment of an invalid datagram counted even when rte_ip_frag had
+    chained them; a third party's fragments never fill the table; a datagram
+    that lost a fragment is given up after 512 more fragments, so the next
+    datagram with its IP ID (65536 / ip_id_step datagrams later, at tunnel
+    rates well inside reass_timeout_ms) is not swallowed (RFC 4963)."""
+    def dg(n, ip_id, seq):
+        p = bytearray(bytes(tunnel_packet(KEY_A_TO_B, SPI_A_TO_B, seq, G.good_b_inner(G.big_frame(n)),
+                                          src_ip=A_UP, dst_ip=B_UP, src_mac=A_UP_MAC, dst_mac=G.B_UP_MAC)))
+        p[18:20] = ip_id.to_bytes(2, "big")
+        p[24:26] = b"\0\0"
+        p[24:26] = G.ip_csum(bytes(p[14:34])).to_bytes(2, "big")
+        return bytes(p)
+
+    def run(name, pk, uplink=None):
+        path = os.path.join(work, name + ".pcap")
+        write(path, pk)
+        conf = with_keys(src, work, name + "-b", "b.ini", uplink=uplink)
+        return run_dp(dp, work, name, conf, [(e, outs[0]), (e, outs[1]), (path, outs[2])])[1]["counters"]
+
+    # an overlap and a hole whose lengths add up: rte_ip_frag chains the
+    # fragments before it finds the hole, and drops them as one
+    d = dg(1, 0x500, 1)
+    plen = len(d) - 34
+    c = run("reass-chain", G.fragment(d, [(0, 16), (8, 8), (24, 8), (32, plen - 32)]))
+    drops = sum(v for k, v in c.items() if k.startswith("drop_reass") or k == "drop_ip_frag")
+    check(c["reass_frags"] == 4 and drops == 4 and c["tunnel_in"] == 0,
+          "overlap and hole: all 4 fragments counted as dropped (%d), none delivered" % drops)
+    # 16 first fragments from 203.0.113.7 (not the peer), then the peer's datagram
+    junk = []
+    for i in range(16):
+        h = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 84, 0x7000 + i, 0x2000, 64, 17, 0,
+                                  bytes([203, 0, 113, 7]), bytes([198, 18, 0, 2])))
+        h[10:12] = G.ip_csum(bytes(h)).to_bytes(2, "big")
+        junk.append(bytes.fromhex(G.B_UP_MAC.replace(":", "") + "020000000099") + b"\x08\x00" + bytes(h) +
+                    b"\0" * 64)
+    d = dg(2, 0x600, 2)
+    plen = len(d) - 34
+    c = run("reass-foreign", junk + G.fragment(d, [(0, 800), (800, plen - 800)]), "reass_flows = 16\n")
+    check(c["drop_reass_foreign"] == 16 and c["tunnel_in"] == 1 and c["drop_reass_full"] == 0,
+          "16 fragments from a third party: drop_reass_foreign %d, the peer's datagram delivered "
+          "(tunnel_in %d, drop_reass_full %d)" % (c["drop_reass_foreign"], c["tunnel_in"], c["drop_reass_full"]))
+    # datagram 0 (ID 0x700) loses its first fragment; 300 whole datagrams with
+    # other IDs follow (600 fragments); then three datagrams with ID 0x700 again
+    lost = dg(3, 0x700, 10)
+    plen = len(lost) - 34
+    pk = [G.fragment(lost, [(0, 800), (800, plen - 800)])[1]]
+    for i in range(300):
+        x = dg(10 + i % 50, 0x1000 + i, 20 + i)
+        pk += G.fragment(x, [(0, 800), (800, len(x) - 34 - 800)])
+    for k in range(3):
+        x = dg(4 + k, 0x700, 400 + k)
+        pk += G.fragment(x, [(0, 800), (800, len(x) - 34 - 800)])
+    c = run("reass-idreuse", pk)
+    check(c["tunnel_in"] == 303 and c["drop_icv"] == 0 and c["drop_reass_timeout"] == 1,
+          "a lost fragment, 600 fragments, then its ID again: the stale fragment given up "
+          "(drop_reass_timeout %d), all 303 datagrams delivered (tunnel_in %d, drop_icv %d)"
+          % (c["drop_reass_timeout"], c["tunnel_in"], c["drop_icv"]))
 
 
 def case_pmtu(dp, src, work):

@@ -353,7 +353,8 @@ void ctl_dp_close(struct dp *dp);
 /* gateway.c */
 /**
  * Local egress: answer an ARP request (IPv6 neighbor solicitation) for the
- * segment's gateway with the local router's MAC. @return true if the frame was consumed (answered)
+ * segment's gateway with the local router's MAC, and keep the local router's own ARP / ND
+ * for the gateway address from the tunnel. @return true if the frame was consumed
  */
 bool gateway_outbound(struct worker *w, struct segment *s, struct rte_mbuf *m);
 /** Whether a frame from the tunnel is the remote gateway's ARP or ND, to be stopped. */

@@ -119,6 +119,32 @@ static inline bool egress_here(const struct segment *s)
 	       !__atomic_load_n(&s->gw_local, __ATOMIC_RELAXED);
 }
 
+/*
+ * Whether a frame is the gateway speaking ARP or ND for its own address (ARP
+ * with it as sender: replies, requests, gratuitous ARPs; advertisements for
+ * gateway6; solicitations from gateway6, which carry the sender's MAC). With
+ * local egress the two sites each have a router holding the gateway address:
+ * neither's frames may reach the other site's hosts, or they would learn the
+ * far router's MAC for their gateway.
+ */
+static bool gateway_speaks(const struct segment *s, struct rte_mbuf *m)
+{
+	struct rte_ipv6_hdr *h;
+	struct rte_arp_hdr *a;
+	struct nd_msg *nd;
+
+	a = arp_of(m);
+	if (a != NULL)
+		return s->gw_ip != 0 && a->arp_data.arp_sip == s->gw_ip;
+	if (!s->has_gw6)
+		return false;
+	if ((nd = nd_of(m, ND_NA, &h)) != NULL)
+		return memcmp(nd->target, s->gw6, 16) == 0;
+	if ((nd = nd_of(m, ND_NS, &h)) != NULL)
+		return memcmp(h->src_addr, s->gw6, 16) == 0;
+	return false;
+}
+
 /* Send an answer built in @p m back out of the segment's local port. */
 static void answer(struct worker *w, struct segment *s, struct rte_mbuf *m)
 {
@@ -172,8 +198,15 @@ bool gateway_outbound(struct worker *w, struct segment *s, struct rte_mbuf *m)
 		return true;
 	a = arp_of(m);
 	if (a == NULL || s->gw_ip == 0 || a->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) ||
-	    a->arp_data.arp_tip != s->gw_ip || a->arp_data.arp_sip == s->gw_ip)
+	    a->arp_data.arp_tip != s->gw_ip || a->arp_data.arp_sip == s->gw_ip) {
+		/* the local router's own ARP / ND for the gateway address stays here */
+		if (gateway_speaks(s, m)) {
+			dp_count(&w->stats, DP_C_drop_local_gateway, 1);
+			rte_pktmbuf_free(m);
+			return true;
+		}
 		return false;
+	}
 	/* Answer in place: who-has GW -> GW is-at ROUTER_MAC, back where it came. */
 	eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	req_mac = a->arp_data.arp_sha;
@@ -191,26 +224,7 @@ bool gateway_outbound(struct worker *w, struct segment *s, struct rte_mbuf *m)
 
 bool gateway_inbound_blocked(const struct segment *s, struct rte_mbuf *m)
 {
-	struct rte_ipv6_hdr *h;
-	struct rte_arp_hdr *a;
-	struct nd_msg *nd;
-
-	if (likely(!egress_here(s)))
-		return false;
-	/* the remote gateway speaking ARP (replies, gratuitous ARPs) or ND
-	 * (advertisements for its address, solicitations from it carrying its
-	 * link-layer address): it must not teach our hosts its MAC for the
-	 * gateway address */
-	a = arp_of(m);
-	if (a != NULL)
-		return s->gw_ip != 0 && a->arp_data.arp_sip == s->gw_ip;
-	if (!s->has_gw6)
-		return false;
-	if ((nd = nd_of(m, ND_NA, &h)) != NULL)
-		return memcmp(nd->target, s->gw6, 16) == 0;
-	if ((nd = nd_of(m, ND_NS, &h)) != NULL)
-		return memcmp(h->src_addr, s->gw6, 16) == 0;
-	return false;
+	return unlikely(egress_here(s)) && gateway_speaks(s, m);
 }
 
 int gateway_cutover(struct dp *dp, struct segment *s)

@@ -187,15 +187,19 @@ bool l2guard_moved(struct worker *w, struct segment *s, struct fdb_entry *e, enu
 
 static inline void loop_sig(const struct segment *s, struct rte_mbuf *m, struct loop_key *k)
 {
-	uint32_t h1 = s->idx, h2 = m->data_len, len = RTE_MIN(m->data_len, L2G_LOOP_HASH_LEN);
+	/* A short frame comes back padded to the Ethernet minimum once it has
+	 * crossed a real link (IEEE 802.3: 60 bytes before the FCS): sign every
+	 * frame as if zero-padded to 60, both when sent and when seen. */
+	uint32_t flen = RTE_MAX((uint32_t)m->data_len, (uint32_t)RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN);
+	uint32_t h1 = s->idx, h2 = flen, len = RTE_MIN(flen, (uint32_t)L2G_LOOP_HASH_LEN);
 	/* rte_jhash reads 32-bit words, and on x86 it does so at any alignment;
 	 * the frame sits 2 bytes off (behind the tunnel headers, or a stripped
 	 * tag): hash an aligned copy, so the sanitizer builds stay clean. */
-	uint32_t buf[L2G_LOOP_HASH_LEN / 4];
+	uint32_t buf[L2G_LOOP_HASH_LEN / 4] = { 0 };
 
-	memcpy(buf, rte_pktmbuf_mtod(m, const void *), len);
+	memcpy(buf, rte_pktmbuf_mtod(m, const void *), RTE_MIN((uint32_t)m->data_len, len));
 	rte_jhash_2hashes(buf, len, &h1, &h2);
-	*k = (struct loop_key){ .seg = s->idx, .len = m->data_len, .h1 = h1, .h2 = h2 };
+	*k = (struct loop_key){ .seg = s->idx, .len = flen, .h1 = h1, .h2 = h2 };
 }
 
 void l2guard_record_sent(struct worker *w, struct segment *s, struct rte_mbuf *m)
@@ -258,7 +262,7 @@ void l2guard_arp_input(struct worker *w, struct segment *s, struct rte_mbuf *m, 
 	if (pos >= 0) {
 		e = &g->arp_ent[pos];
 		if (!rte_is_same_ether_addr(&e->mac, &a->arp_data.arp_sha) && e->side != side &&
-		    w->now_s - e->seen <= s->aging_s) {
+		    (int32_t)(w->now_s - e->seen) <= (int32_t)s->aging_s) {
 			conflict = true;
 			ev.mac2 = e->mac;
 		}
@@ -345,7 +349,8 @@ static void loop_age(struct l2guard *g, uint64_t now_ms)
 		n = 0;
 		rte_spinlock_lock(&g->loop_lock);
 		while (n < RTE_DIM(old) && rte_hash_iterate(g->loop, &key, &data, &it) >= 0)
-			if (now_ms - (uintptr_t)data > L2G_LOOP_MS)
+			/* signed: a worker may have recorded it after now_ms was read */
+			if ((intptr_t)(now_ms - (uintptr_t)data) > L2G_LOOP_MS)
 				old[n++] = *(const struct loop_key *)key;
 		for (unsigned i = 0; i < n; i++)
 			rte_hash_del_key(g->loop, &old[i]);
@@ -375,7 +380,7 @@ static void arp_age(struct l2guard *g, uint32_t now)
 				break;
 			const struct arp_key *k = key;
 
-			if (now - g->arp_ent[pos].seen > g->dp->seg[k->seg].aging_s)
+			if ((int32_t)(now - g->arp_ent[pos].seen) > (int32_t)g->dp->seg[k->seg].aging_s)
 				old[n++] = *k;
 		}
 		for (unsigned i = 0; i < n; i++)

@@ -230,7 +230,7 @@ void mss_clamp(struct worker *w, const struct segment *s, struct rte_mbuf *m)
 		if (off + sizeof(*ip6) > len)
 			return;
 		end = off + sizeof(*ip6) + rte_be_to_cpu_16(ip6->payload_len);
-		if (unlikely(end > len)) {
+		if (unlikely(end > len || (p[off] >> 4) != 6)) {
 			if (ip6->proto == IPPROTO_TCP)
 				dp_count(&w->stats, DP_C_mss_malformed, 1);
 			return;

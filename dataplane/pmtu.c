@@ -103,6 +103,10 @@ static inline int wants_answer(const struct segment *s, const struct rte_mbuf *m
 	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	const uint8_t *l3 = (const uint8_t *)(eh + 1);
 
+	/* The segment's router routed it here: an ICMP error from its own
+	 * address would come back to it as a martian. Fragment instead. */
+	if (!rte_is_zero_ether_addr(&s->router_mac) && rte_is_same_ether_addr(&eh->src_addr, &s->router_mac))
+		return 0;
 	if (eh->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4) && s->gw_ip != 0 &&
 	    m->data_len >= RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr)) {
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)l3;
@@ -114,6 +118,11 @@ static inline int wants_answer(const struct segment *s, const struct rte_mbuf *m
 		    !(fo & RTE_IPV4_HDR_DF_FLAG) || (fo & RTE_IPV4_HDR_OFFSET_MASK) != 0)
 			return 0;
 		if (src == 0 || src == UINT32_MAX || (src >> 28) >= 0xe)
+			return 0;
+		/* RFC 1812 section 4.3.2.7: no ICMP error about a packet sent to a
+		 * broadcast or multicast address, in IP or in the link layer */
+		if (!rte_is_unicast_ether_addr(&eh->dst_addr) || ip->dst_addr == RTE_BE32(UINT32_MAX) ||
+		    (rte_be_to_cpu_32(ip->dst_addr) >> 28) == 0xe)
 			return 0;
 		if (ip->next_proto_id == IPPROTO_ICMP) {
 			const struct rte_icmp_hdr *ic = (const struct rte_icmp_hdr *)(l3 + ihl);

@@ -93,6 +93,7 @@
 	X(drop_vxlan_flags, "VXLAN I flag not set (RFC 7348 section 5)")             \
 	X(drop_unknown_vni, "VNI is no extended segment")                            \
 	X(drop_remote_gateway, "remote gateway's ARP or ND stopped (local egress)")        \
+	X(drop_local_gateway, "local router's ARP or ND for the gateway kept from the tunnel (local egress)")\
 	/* TCP MSS clamping (mss.c; not drops) */                                    \
 	X(mss_clamped, "TCP SYN/SYN-ACK MSS options lowered to the segment's clamp")\
 	X(mss_missing, "TCP SYN/SYN-ACK without an MSS option (left alone)")        \

@@ -249,7 +249,8 @@ def case_gateway(dp, src, work):
     (gateway6): a solicitation for the gateway is answered with the router's
     advertisement (built here independently by scapy, checksum included); the
     remote gateway's advertisement and its solicitations are stopped; a DAD
-    probe and solicitations for other addresses cross."""
+    probe and solicitations for other addresses cross. The local router's own
+    ARP and ND for the gateway address stay on this side."""
     from scapy.all import ARP, Dot1Q, Ether, IPv6, ICMPv6ND_NS, ICMPv6ND_NA, \
         ICMPv6NDOptSrcLLAddr, ICMPv6NDOptDstLLAddr
     with open(os.path.join(src, "a.ini")) as fh:
@@ -276,8 +277,19 @@ def case_gateway(dp, src, work):
         ICMPv6NDOptSrcLLAddr(lladdr=host)
     ns_dad = Ether(src=host, dst="33:33:ff:00:00:01") / Dot1Q(vlan=101) / \
         IPv6(src="::", dst=sn_gw, hlim=255) / ICMPv6ND_NS(tgt=gw6)
+    # the local router speaking for the gateway address: kept from the tunnel
+    r_reply = Ether(src=router, dst=host) / Dot1Q(vlan=101) / \
+        ARP(op=2, hwsrc=router, psrc="192.0.2.1", hwdst=host, pdst="192.0.2.10")
+    r_request = Ether(src=router, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=101) / \
+        ARP(op=1, hwsrc=router, psrc="192.0.2.1", pdst="192.0.2.30")
+    r_na = Ether(src=router, dst="33:33:00:00:00:01") / Dot1Q(vlan=101) / \
+        IPv6(src=gw6, dst="ff02::1", hlim=255) / ICMPv6ND_NA(R=1, S=0, O=1, tgt=gw6) / \
+        ICMPv6NDOptDstLLAddr(lladdr=router)
+    r_ns = Ether(src=router, dst="33:33:ff:00:00:30") / Dot1Q(vlan=101) / \
+        IPv6(src=gw6, dst="ff02::1:ff00:30", hlim=255) / ICMPv6ND_NS(tgt="2001:db8:5::30") / \
+        ICMPv6NDOptSrcLLAddr(lladdr=router)
     write(os.path.join(work, "gw-local.pcap"), [who_gw, who_other, ns_gw, ns_gw_nud, ns_other,
-                                                ns_dad])
+                                                ns_dad, r_reply, r_request, r_na, r_ns])
     gw_reply = Ether(src=remote_gw, dst=host) / ARP(op=2, hwsrc=remote_gw, psrc="192.0.2.1",
                                                      hwdst=host, pdst="192.0.2.10")
     other_reply = Ether(src="02:00:00:00:00:14", dst=host) / \
@@ -324,7 +336,10 @@ def case_gateway(dp, src, work):
     c = st["counters"]
     check(c["gw_arp_answered"] == 3, "gw_arp_answered = 3: one ARP, two ND (got %d)"
           % c["gw_arp_answered"])
-    check_counters(st, {"drop_remote_gateway": 3})
+    check_counters(st, {"drop_remote_gateway": 3, "drop_local_gateway": 4})
+    check(not any(router.replace(":", "") in parse_vxlan(unwrap_uplink(p)["inner"])[5].hex() for p in up),
+          "the local router's ARP reply, request, advertisement and solicitation for the gateway "
+          "address do not cross the tunnel (drop_local_gateway 4)")
 
 
 def case_l2guard(dp, src, work):
@@ -385,6 +400,37 @@ def case_l2guard(dp, src, work):
     check(re.search(r"segment web: IP conflict: 192\.0\.2\.50 claimed by %s \(remote\) and %s \(local\)"
                     % (G.C2, G.C1), out) is not None, "log line for the IP conflict")
     check("192.0.2.60" not in out, "the same MAC on both sides is no conflict")
+    l2guard_loop_padded(dp, src, work)
+
+
+def l2guard_loop_padded(dp, src, work):
+    """A short broadcast A delivered on the trunk comes back padded to the
+    Ethernet minimum (as after a real link): still a loop (review finding)."""
+    from scapy.all import ARP, Ether, IP, UDP, Raw
+    bcast, v = "ff:ff:ff:ff:ff:ff", "02:00:00:00:07:03"
+
+    def filler(n):
+        return bytes(Ether(src="02:00:00:00:08:%02x" % n, dst="02:00:00:00:09:99") / IP() / UDP() /
+                     Raw(b"f%d" % n))
+    rarp = bytes(Ether(src=v, dst=bcast, type=0x8035) / ARP(op=3, hwsrc=v, hwdst=v, psrc="0.0.0.0",
+                                                            pdst="0.0.0.0"))
+    rarp2 = bytes(Ether(src=v, dst=bcast, type=0x8035) / ARP(op=3, hwsrc=v, hwdst=v, psrc="0.0.0.1",
+                                                             pdst="0.0.0.0"))
+    # burst 1: L0, U0 (the 42-byte RARP, delivered as 46 bytes), L1 (it, padded
+    # to 60), U1, L2, U2 (a second RARP), L3 (it, unpadded), U3
+    local = [G.add_tag(filler(1), 101), G.add_tag(rarp, 101) + b"\0" * 14, G.add_tag(filler(2), 101),
+             G.add_tag(rarp2, 101)]
+    remote = [rarp, filler(3), rarp2, filler(4)]
+    lpath, upath = os.path.join(work, "lp-local.pcap"), os.path.join(work, "lp-up.pcap")
+    write(lpath, local)
+    write(upath, [bytes(tunnel_packet(KEY_B_TO_A, SPI_B_TO_A, i + 1, vxlan_inner(f, 5101, B_VTEP, A_VTEP)))
+                  for i, f in enumerate(remote)])
+    rc, st, out, err = run_dp(dp, work, "looppad", os.path.join(src, "a-bridge.ini"),
+                              [(lpath, os.path.join(work, "lp-lo.pcap")),
+                               (upath, os.path.join(work, "lp-upo.pcap"))])
+    c = st["counters"]
+    check(c["drop_loop"] == 2, "a looped 46-byte broadcast is a loop padded to 60 bytes as well as "
+          "unpadded (drop_loop %d of 2)" % c["drop_loop"])
 
 
 def case_segments(dp, src, work):
@@ -1064,6 +1110,30 @@ def case_pmtu(dp, src, work):
     check(quoted != [] and quoted[0][46:66] == frames[0][18:38] and all(len(f) - 18 <= 576 for f in quoted),
           "the ICMP quotes the original IP header and is at most 576 bytes (RFC 1812)")
     check_counters(st, {"drop_pmtu": nicmp})
+    pmtu_not_answered(dp, src, work)
+
+
+def pmtu_not_answered(dp, src, work):
+    """No ICMP error about a packet sent to an IPv4 multicast or broadcast
+    address (RFC 1812 4.3.2.7), nor to the segment's own router (it would
+    come back to it from its own address): those are fragmented."""
+    from scapy.all import Dot1Q, Ether, IP, UDP, Raw
+    router = "02:00:5e:00:01:01"
+    conf = with_keys(src, work, "pmtu-no-a", "a.ini", segments={
+        "web": "gateway = 192.0.2.1\nrouter_mac = %s\npmtu = yes\npmtu_rate = 100\n" % router})
+
+    def v4(dst_ip, dst_mac, src_mac=G.H1):
+        hdr = IP(src="192.0.2.11", dst=dst_ip, flags="DF") / UDP(sport=6000, dport=9)
+        return bytes(Ether(src=src_mac, dst=dst_mac) / Dot1Q(vlan=101) / hdr / Raw(b"p" * (1500 - len(hdr))))
+    frames = [v4("239.1.2.3", "01:00:5e:01:02:03"), v4("192.0.2.255", "ff:ff:ff:ff:ff:ff"),
+              v4("255.255.255.255", "ff:ff:ff:ff:ff:ff"), v4("192.0.2.99", G.UNKNOWN, src_mac=router)]
+    lpath = os.path.join(work, "pmtu-no-local.pcap")
+    write(lpath, frames)
+    st, up, lo = run_a(dp, src, work, lpath, name="pmtu-no", config=conf)
+    c = st["counters"]
+    check(c["pmtu_icmp4"] == 0 and c["frag_packets"] == 4 and lo == [],
+          "DF packets to 239.1.2.3, 192.0.2.255, 255.255.255.255 and from the router: no ICMP, all "
+          "four fragmented (pmtu_icmp4 %d, frag_packets %d)" % (c["pmtu_icmp4"], c["frag_packets"]))
 
 
 def telemetry(prefix, cmds):

@@ -172,4 +172,19 @@ static inline int vlan_restore(struct rte_mbuf *m, const struct dp_port *lp, con
 	return 0;
 }
 
+/**
+ * Send a frame the appliance itself made (an answer, an announcement) out of
+ * segment @p s's local port at once, its VLAN tag restored. @return 0 (@p m
+ * is gone), or -1 when there is no headroom for the tag (@p m is still the
+ * caller's)
+ */
+static inline int segment_send_now(struct worker *w, const struct segment *s, struct rte_mbuf *m)
+{
+	if (unlikely(vlan_restore(m, &w->dp->port[s->port], s) < 0))
+		return -1;
+	port_tx_queue(w, s->port, m);
+	port_tx_flush(w, s->port);
+	return 0;
+}
+
 #endif

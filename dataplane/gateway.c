@@ -148,14 +148,12 @@ static bool gateway_speaks(const struct segment *s, struct rte_mbuf *m)
 /* Send an answer built in @p m back out of the segment's local port. */
 static void answer(struct worker *w, struct segment *s, struct rte_mbuf *m)
 {
-	if (unlikely(vlan_restore(m, &w->dp->port[s->port], s) < 0)) {
+	if (unlikely(segment_send_now(w, s, m) < 0)) {
 		dp_count(&w->stats, DP_C_drop_no_headroom, 1);
 		rte_pktmbuf_free(m);
 		return;
 	}
 	dp_count(&w->stats, DP_C_gw_arp_answered, 1);
-	port_tx_queue(w, s->port, m);
-	port_tx_flush(w, s->port);
 }
 
 /* IPv6: a solicitation for gateway6 -> a solicited advertisement, in place. */
@@ -263,13 +261,12 @@ static void announce_one(struct worker *w, struct segment *s, struct rte_mbuf *m
 {
 	if (m == NULL)
 		return;
-	if (vlan_restore(m, &w->dp->port[s->port], s) < 0) {
+	if (unlikely(segment_send_now(w, s, m) < 0)) {
+		dp_count(&w->stats, DP_C_drop_no_headroom, 1);
 		rte_pktmbuf_free(m);
 		return;
 	}
 	dp_count(&w->stats, DP_C_gw_announced, 1);
-	port_tx_queue(w, s->port, m);
-	port_tx_flush(w, s->port);
 }
 
 /* A gratuitous ARP and/or an unsolicited NA for the gateway, from the local router. */

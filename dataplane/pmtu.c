@@ -266,14 +266,12 @@ bool pmtu_answer(struct worker *w, struct segment *s, struct rte_mbuf *m)
 	a = v == 4 ? build_icmp4(w, s, m) : build_icmp6(w, s, m);
 	if (unlikely(a == NULL))
 		return false; /* no mbuf: carry the frame in fragments */
-	if (unlikely(vlan_restore(a, &w->dp->port[s->port], s) < 0)) {
+	if (unlikely(segment_send_now(w, s, a) < 0)) {
 		rte_pktmbuf_free(a);
-		return false;
+		return false; /* no room for the tag: carry the frame in fragments */
 	}
 	dp_count(&w->stats, v == 4 ? DP_C_pmtu_icmp4 : DP_C_pmtu_icmp6, 1);
 	dp_count(&w->stats, DP_C_drop_pmtu, 1);
 	rte_pktmbuf_free(m);
-	port_tx_queue(w, s->port, a);
-	port_tx_flush(w, s->port);
 	return true;
 }

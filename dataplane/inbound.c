@@ -337,16 +337,9 @@ static void inbound_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 
 		if (ent[i] != NULL) {
 			/* a flapping MAC, dampened: not from this side for now (l2guard.h) */
-			if (unlikely(l2guard_dampened(ent[i], FDB_REMOTE, w->now_s))) {
+			if (unlikely(l2guard_seen(w, s, ent[i], FDB_REMOTE))) {
 				in_drop(w, &b, m, DROP(mac_dampened));
 				continue;
-			}
-			if (unlikely(fdb_touch(ent[i], FDB_REMOTE, w->now_s))) {
-				if (l2guard_moved(w, s, ent[i], FDB_REMOTE)) {
-					in_drop(w, &b, m, DROP(mac_dampened));
-					continue;
-				}
-				dp_count(&w->stats, DP_C_fdb_moved, 1);
 			}
 		} else {
 			int r = fdb_learn(dp->fdb, s, keys[i], FDB_REMOTE, w->now_s);

@@ -113,6 +113,25 @@ static inline bool l2guard_dampened(const struct fdb_entry *e, enum fdb_side sid
 	       atomic_load_explicit(&e->side, memory_order_relaxed) != side;
 }
 
+/**
+ * A frame from known MAC @p e seen on @p side: refresh the entry, move it
+ * there if it was on the other side (fdb_moved) and count the move toward a
+ * flap. @return true if the frame must be dropped (drop_mac_dampened): the
+ * MAC is dampened, or this move made it so
+ */
+static inline bool l2guard_seen(struct worker *w, struct segment *s, struct fdb_entry *e,
+				enum fdb_side side)
+{
+	if (unlikely(l2guard_dampened(e, side, w->now_s)))
+		return true;
+	if (unlikely(fdb_touch(e, side, w->now_s))) {
+		if (l2guard_moved(w, s, e, side))
+			return true;
+		dp_count(&w->stats, DP_C_fdb_moved, 1);
+	}
+	return false;
+}
+
 /* out of line: the frames they look at are the rare ones */
 void l2guard_record_sent(struct worker *w, struct segment *s, struct rte_mbuf *m);
 bool l2guard_check_looped(struct worker *w, struct segment *s, struct rte_mbuf *m);

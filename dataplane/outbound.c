@@ -102,16 +102,9 @@ static inline void learn_and_decide(struct worker *w, struct out_burst *in, stru
 
 		if (ent[i] != NULL) {
 			/* a flapping MAC, dampened: not from this side for now (l2guard.h) */
-			if (unlikely(l2guard_dampened(ent[i], FDB_LOCAL, w->now_s))) {
+			if (unlikely(l2guard_seen(w, s, ent[i], FDB_LOCAL))) {
 				out_drop(w, fwd, m, DROP(mac_dampened));
 				continue;
-			}
-			if (unlikely(fdb_touch(ent[i], FDB_LOCAL, w->now_s))) {
-				if (l2guard_moved(w, s, ent[i], FDB_LOCAL)) {
-					out_drop(w, fwd, m, DROP(mac_dampened));
-					continue;
-				}
-				dp_count(&w->stats, DP_C_fdb_moved, 1);
 			}
 		} else {
 			int r = fdb_learn(dp->fdb, s, keys[i], FDB_LOCAL, w->now_s);

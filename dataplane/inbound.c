@@ -106,6 +106,32 @@ static inline int uplink_sort(const struct dp_config *c, struct rte_mbuf *m, uin
 	return TO_ESP;
 }
 
+/*
+ * Step 2's lookup: one rte_hash probe per run of equal SPIs. A burst from the
+ * peer is mostly one SA (one peer worker, RSS on its UDP source port), so
+ * this is one probe per burst instead of one per packet; out[i] is the SA of
+ * spi[i], or NULL.
+ */
+static inline void sa_lookup_runs(const struct rte_hash *h, const uint32_t *spi, uint16_t n,
+				  struct sa_in **out)
+{
+	const void *keys[DP_BURST_MAX];
+	void *data[DP_BURST_MAX];
+	uint8_t run[DP_BURST_MAX];
+	uint64_t hits = 0;
+	uint16_t u = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		if (i == 0 || spi[i] != spi[i - 1])
+			keys[u++] = &spi[i];
+		run[i] = (uint8_t)(u - 1);
+	}
+	if (u > 0)
+		rte_hash_lookup_bulk_data(h, keys, u, &hits, data);
+	for (uint16_t i = 0; i < n; i++)
+		out[i] = (hits >> run[i]) & 1 ? data[run[i]] : NULL;
+}
+
 /* Step 3: esp_open_burst once per distinct SA of the burst (usually one). */
 static inline void open_by_sa(struct in_burst *b)
 {
@@ -144,13 +170,21 @@ static inline void open_by_sa(struct in_burst *b)
  * Step 4: RFC 4301 section 5.2 style check of what came out of the SA.
  * @return segment index or a drop counter id (negative).
  */
-static inline int policy_check(const struct dp *dp, const struct sa_in *sa, const struct esp_pkt *ep)
+/* The last VNI policy_check() looked up in this burst, and its answer. */
+struct vni_memo {
+	uint32_t vni;   /* > 24 bits: none yet */
+	int seg;        /* segment index or -drop counter id */
+};
+
+static inline int policy_check(const struct dp *dp, const struct sa_in *sa, const struct esp_pkt *ep,
+			       struct vni_memo *memo)
 {
 	const uint8_t *p = ep->buf + ESP_PAYLOAD_OFF;
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)p;
 	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(p + 20);
 	const struct vxlan_hdr *vx = (const struct vxlan_hdr *)(p + 28);
 	const struct segment *s;
+	uint32_t vni;
 
 	if (unlikely(ep->next_header != IPPROTO_IPIP))
 		return -DROP(next_header);
@@ -167,10 +201,14 @@ static inline int policy_check(const struct dp *dp, const struct sa_in *sa, cons
 		return -DROP(inner_proto);
 	if (unlikely(!(vx->flags & VXLAN_FLAG_I)))
 		return -DROP(vxlan_flags);
-	s = segment_by_vni(dp, rte_be_to_cpu_32(vx->vni_rsvd) >> 8);
-	if (unlikely(s == NULL))
-		return -DROP(unknown_vni);
-	return s->idx;
+	/* A burst is mostly one segment: one hash probe per change of VNI. */
+	vni = rte_be_to_cpu_32(vx->vni_rsvd) >> 8;
+	if (vni != memo->vni) {
+		s = segment_by_vni(dp, vni);
+		memo->vni = vni;
+		memo->seg = s != NULL ? s->idx : -DROP(unknown_vni);
+	}
+	return memo->seg;
 }
 
 
@@ -193,12 +231,10 @@ static void inbound_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 	const struct dp_config *c = dp->cfg;
 	struct in_burst b;
 	uint32_t spi[DP_BURST_MAX];
-	const void *spi_keys[DP_BURST_MAX];
-	void *sa_data[DP_BURST_MAX];
 	uint16_t seg[DP_BURST_MAX], ok = 0;
 	fdb_key_t keys[DP_BURST_MAX];
 	struct fdb_entry *ent[DP_BURST_MAX];
-	uint64_t hits = 0;
+	struct vni_memo memo = { .vni = UINT32_MAX, .seg = 0 };
 	bool touched[DP_MAX_PORTS] = { false };
 
 	b.n = b.nexc = b.ndead = 0;
@@ -228,7 +264,6 @@ static void inbound_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 			b.ep[b.n] = (struct esp_pkt){ .buf = esp, .len = esp_len };
 			memcpy(&spi[b.n], esp, sizeof(spi[b.n])); /* not 4-byte aligned */
 			spi[b.n] = rte_be_to_cpu_32(spi[b.n]);
-			spi_keys[b.n] = &spi[b.n];
 			b.m[b.n++] = m;
 		} else if (v == TO_EXCEPTION) {
 			b.exc[b.nexc++] = m;
@@ -238,14 +273,13 @@ static void inbound_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 	}
 
 	/* 2. SA by SPI; the outer source must be that SA's peer. */
-	if (b.n > 0)
-		rte_hash_lookup_bulk_data(dp->spi_hash, spi_keys, b.n, &hits, sa_data);
+	sa_lookup_runs(dp->spi_hash, spi, b.n, b.sa);
 	{
 		uint16_t k = 0;
 
 		for (uint16_t i = 0; i < b.n; i++) {
 			struct rte_mbuf *m = b.m[i];
-			struct sa_in *sa = (hits & (1ull << i)) ? sa_data[i] : NULL;
+			struct sa_in *sa = b.sa[i];
 			const struct rte_ipv4_hdr *ip =
 				rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, OFF_OUTER_IP);
 			int owner;
@@ -306,7 +340,7 @@ static void inbound_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 			in_drop(w, &b, m, esp_status_counter[ep->status]);
 			continue;
 		}
-		s = policy_check(dp, b.sa[i], ep);
+		s = policy_check(dp, b.sa[i], ep, &memo);
 		if (unlikely(s < 0)) {
 			in_drop(w, &b, m, -s);
 			continue;

@@ -31,7 +31,7 @@ struct fdb *fdb_create(struct dp *dp, uint32_t size)
 		.name = "isthmus_fdb",
 		.entries = size,
 		.key_len = sizeof(fdb_key_t),
-		.hash_func = rte_hash_crc,
+		.hash_func = hash_key_crc64,
 		.socket_id = (int)rte_socket_id(),
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
 			      RTE_HASH_EXTRA_FLAGS_EXT_TABLE,

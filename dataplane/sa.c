@@ -296,7 +296,7 @@ int sas_init(struct dp *dp, char *err, size_t errlen)
 		.name = "isthmus_spi",
 		.entries = 2 * DP_MAX_SA,
 		.key_len = sizeof(uint32_t),
-		.hash_func = rte_hash_crc,
+		.hash_func = hash_key_crc32,
 		.socket_id = (int)rte_socket_id(),
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
 	};

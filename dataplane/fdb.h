@@ -23,6 +23,7 @@
 #include <rte_spinlock.h>
 
 #include "dp.h"
+#include "hash_keys.h"
 
 enum fdb_side { FDB_LOCAL = 0, FDB_REMOTE = 1 };
 
@@ -67,21 +68,13 @@ void fdb_free(struct fdb *f);
 
 /**
  * Look up @p n keys (n <= RTE_HASH_LOOKUP_BULK_MAX): out[i] is the entry or
- * NULL. Lock-free; the entries stay valid until the worker's next quiescent
- * state report.
+ * NULL. One probe per run of equal keys (hash_lookup_runs()). Lock-free; the
+ * entries stay valid until the worker's next quiescent state report.
  */
 static inline void fdb_lookup_bulk(struct fdb *f, const fdb_key_t *keys, uint32_t n,
 				   struct fdb_entry **out)
 {
-	const void *kp[RTE_HASH_LOOKUP_BULK_MAX];
-	uint64_t hits;
-
-	for (uint32_t i = 0; i < n; i++)
-		kp[i] = &keys[i];
-	rte_hash_lookup_bulk_data(f->h, kp, n, &hits, (void **)out);
-	for (uint32_t i = 0; i < n; i++)
-		if (!(hits & (1ull << i)))
-			out[i] = NULL;
+	hash_lookup_runs(f->h, keys, sizeof(*keys), n, (void **)out);
 }
 
 /**

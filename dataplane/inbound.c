@@ -25,6 +25,7 @@
 
 #include "encap.h"
 #include "fdb.h"
+#include "hash_keys.h"
 #include "l2guard.h"
 
 #define DROP(reason) DP_C_drop_##reason
@@ -104,32 +105,6 @@ static inline int uplink_sort(const struct dp_config *c, struct rte_mbuf *m, uin
 	rte_pktmbuf_trim(m, m->data_len - (off + *esp_len));
 	*esp = rte_pktmbuf_mtod_offset(m, uint8_t *, off);
 	return TO_ESP;
-}
-
-/*
- * Step 2's lookup: one rte_hash probe per run of equal SPIs. A burst from the
- * peer is mostly one SA (one peer worker, RSS on its UDP source port), so
- * this is one probe per burst instead of one per packet; out[i] is the SA of
- * spi[i], or NULL.
- */
-static inline void sa_lookup_runs(const struct rte_hash *h, const uint32_t *spi, uint16_t n,
-				  struct sa_in **out)
-{
-	const void *keys[DP_BURST_MAX];
-	void *data[DP_BURST_MAX];
-	uint8_t run[DP_BURST_MAX];
-	uint64_t hits = 0;
-	uint16_t u = 0;
-
-	for (uint16_t i = 0; i < n; i++) {
-		if (i == 0 || spi[i] != spi[i - 1])
-			keys[u++] = &spi[i];
-		run[i] = (uint8_t)(u - 1);
-	}
-	if (u > 0)
-		rte_hash_lookup_bulk_data(h, keys, u, &hits, data);
-	for (uint16_t i = 0; i < n; i++)
-		out[i] = (hits >> run[i]) & 1 ? data[run[i]] : NULL;
 }
 
 /* Step 3: esp_open_burst once per distinct SA of the burst (usually one). */
@@ -273,7 +248,9 @@ static void inbound_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 	}
 
 	/* 2. SA by SPI; the outer source must be that SA's peer. */
-	sa_lookup_runs(dp->spi_hash, spi, b.n, b.sa);
+	/* One probe per run of equal SPIs: a burst is mostly one SA (one peer
+	 * worker, RSS on its UDP source port). */
+	hash_lookup_runs(dp->spi_hash, spi, sizeof(spi[0]), b.n, (void **)b.sa);
 	{
 		uint16_t k = 0;
 

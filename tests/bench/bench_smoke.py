@@ -37,4 +37,21 @@ for r in rows:
     size = r["frame_size"]
     # Gbit/s of inner frames is Mpps x frame bits (IMIX: mean frame size).
     assert abs(r["gbps"] - r["mpps"] * size * 8 / 1000) <= 0.02 * r["gbps"] + 0.01, r
-print(f"ok: {len(rows)} measurements")
+assert doc["hosts"] == 64, doc
+
+# One flow (--hosts 1): every key of a burst equal, so the MAC table and SA
+# lookups take their one-probe-per-run path; still every frame delivered.
+p = subprocess.run([bench, "--seconds", "1", "--trials", "1", "--json", "dp", "--hosts", "1",
+                    "--sizes", "64,1400", "--eal", "--no-huge -m 512"],
+                   capture_output=True, text=True, timeout=300)
+if p.returncode != 0:
+    sys.exit(f"isthmus-bench dp --hosts 1 failed ({p.returncode}):\n{p.stderr}")
+one = json.loads(p.stdout)
+assert one["hosts"] == 1, one
+assert len(one["results"]) == 2 * 2 * len(workers) * 2, one["results"]
+for r in one["results"]:
+    assert r["delivered"] == 1.0 and r["mpps"] > 0, r
+for bad in ("0", "65"):
+    p = subprocess.run([bench, "dp", "--hosts", bad], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "usage" in p.stderr, (bad, p.returncode, p.stderr)
+print(f"ok: {len(rows)} + {len(one['results'])} measurements")

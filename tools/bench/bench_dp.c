@@ -56,7 +56,7 @@
 
 #define SET_MAX 4096            /* frames per worker set */
 #define RING_SIZE 1024
-#define NMAC 64                 /* hosts per side */
+#define NMAC 64                 /* hosts per side, at most (--hosts) */
 #define MAX_SIZES 16
 #define IMIX_LABEL 0            /* sizes[] value standing for IMIX */
 
@@ -97,6 +97,7 @@ struct run {
 	unsigned nw;
 	enum esp_backend backend;
 	struct rte_ether_addr lmac[NMAC], rmac[NMAC], peer_mac;
+	unsigned nmac;                   /* hosts per side in use (--hosts) */
 	double hz;
 };
 
@@ -144,7 +145,7 @@ static void prepare_encap(struct bw *b)
 		mbuf_reset(m, RTE_PKTMBUF_HEADROOM);
 		m->data_len = m->pkt_len = len;
 		m->hash.usr = len;
-		frame_hdr(rte_pktmbuf_mtod(m, uint8_t *), &R.rmac[i % NMAC], &R.lmac[i % NMAC]);
+		frame_hdr(rte_pktmbuf_mtod(m, uint8_t *), &R.rmac[i % R.nmac], &R.lmac[i % R.nmac]);
 	}
 }
 
@@ -170,7 +171,7 @@ static int prepare_decap(struct bw *b)
 			mbuf_reset(m, RTE_PKTMBUF_HEADROOM);
 			m->hash.usr = len;
 			hdr = rte_pktmbuf_mtod(m, uint8_t *);
-			frame_hdr(hdr + TUN_HDR_LEN, &R.lmac[i % NMAC], &R.rmac[i % NMAC]);
+			frame_hdr(hdr + TUN_HDR_LEN, &R.lmac[i % R.nmac], &R.rmac[i % R.nmac]);
 			encap_inner(hdr + OFF_INNER_IP, len, c->peer_vtep, c->local_vtep, in_sum, vni_be);
 			ep[j] = (struct esp_pkt){
 				.buf = hdr + OFF_ESP,
@@ -717,7 +718,8 @@ static void usage(FILE *f)
 		"usage: isthmus-bench dp [--seconds S] [--trials N] [--json] [--plot FILE.png]\n"
 		"                        [--workers N] [--backend auto|ipsec-mb|sodium]\n"
 		"                        [--cipher aes256gcm|chacha20poly1305] [--sizes 64,...,imix]\n"
-		"                        [--direction encap|decap] [--set N] [--eal 'EAL ARGS']\n"
+		"                        [--direction encap|decap] [--set N] [--hosts N]\n"
+		"                        [--eal 'EAL ARGS']\n"
 		"\n"
 		"The real dataplane (outbound_input/inbound_input through worker_round, net_ring\n"
 		"ports, SAs added with sa_add) in one process: encap+encrypt (local RX -> uplink TX)\n"
@@ -725,7 +727,10 @@ static void usage(FILE *f)
 		"inner frames, beside the raw AEAD of the same cipher and backend (ratio = dp/aead).\n"
 		"Default sizes: 64 128 256 512 1024 1400 1514 imix (7:4:1 of 64/576/1500).\n"
 		"Workers default to the CPUs this process may use (main lcore shares CPU 0 and\n"
-		"sleeps while measuring). --set: frames per worker per pass (default 1024).\n");
+		"sleeps while measuring). --set: frames per worker per pass (default 1024).\n"
+		"--hosts: MAC addresses per side, frame i going from host i %% N to host i %% N\n"
+		"(default 64, at most 64): 64 makes every frame of a burst a different MAC pair,\n"
+		"the worst case for the MAC table; 1 is a single flow, like one TCP transfer.\n");
 }
 
 static int parse_sizes(char *s, uint32_t *sizes, int *ns)
@@ -762,6 +767,7 @@ int bench_dp_main(int argc, char **argv, const struct bench_opts *go)
 		{ "sizes", required_argument, NULL, 'z' },
 		{ "direction", required_argument, NULL, 'd' },
 		{ "set", required_argument, NULL, 'S' },
+		{ "hosts", required_argument, NULL, 'H' },
 		{ "eal", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -778,6 +784,7 @@ int bench_dp_main(int argc, char **argv, const struct bench_opts *go)
 	unsigned nrows = 0;
 
 	memcpy(sizes, default_sizes, sizeof(default_sizes));
+	R.nmac = NMAC;
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (opt) {
@@ -787,6 +794,7 @@ int bench_dp_main(int argc, char **argv, const struct bench_opts *go)
 		case 'p': png = optarg; break;
 		case 'w': want_workers = (unsigned)atoi(optarg); break;
 		case 'S': set_size = (unsigned)atoi(optarg); break;
+		case 'H': R.nmac = (unsigned)atoi(optarg); break;
 		case 'e': eal_extra = optarg; break;
 		case 'b':
 			if (esp_backend_parse(optarg, &backend) != 0) {
@@ -822,7 +830,8 @@ int bench_dp_main(int argc, char **argv, const struct bench_opts *go)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (o.seconds <= 0 || o.trials < 1 || o.trials > 101 || set_size < 64 || set_size > SET_MAX) {
+	if (o.seconds <= 0 || o.trials < 1 || o.trials > 101 || set_size < 64 || set_size > SET_MAX ||
+	    R.nmac < 1 || R.nmac > NMAC) {
 		usage(stderr);
 		return 2;
 	}
@@ -903,19 +912,19 @@ int bench_dp_main(int argc, char **argv, const struct bench_opts *go)
 	rows = calloc((size_t)cells, sizeof(*rows));
 	if (o.json)
 		printf("{\"benchmark\":\"dp\",\"backend\":\"%s\",\"tsc_ghz\":%.3f,\"trials\":%d,"
-		       "\"trial_ms\":%.1f,\"burst\":%u,\"set\":%u,\"max_workers\":%u,\"results\":[",
+		       "\"trial_ms\":%.1f,\"burst\":%u,\"set\":%u,\"hosts\":%u,\"max_workers\":%u,\"results\":[",
 		       esp_backend_name(backend), R.hz / 1e9, o.trials, trial_ns / 1e6,
-		       R.dp.worker[0]->burst, set_size, R.nw);
+		       R.dp.worker[0]->burst, set_size, R.nmac, R.nw);
 	else
 		printf("TSC %.3f GHz, backend %s, median of %d trials of %.0f ms, bursts of %u, "
-		       "%u frames per pass\nGbit/s: inner Ethernet frames (no CRC, preamble or gap); "
+		       "%u frames per pass, %u MAC pairs\nGbit/s: inner Ethernet frames (no CRC, preamble or gap); "
 		       "aead: raw AEAD of the frame size on the same N worker CPUs at once;\nratio = "
 		       "Gbit/s / aead (N workers vs N cores of AEAD); cyc/pkt: TSC cycles per packet per worker\n"
 		       "Rates are per CPU-second each worker thread was given (CLOCK_THREAD_CPUTIME_ID,\n"
 		       "summed over workers); cpu: that CPU time / wall time (1.00: a core of its own)\n\n"
 		       "%-6s %-17s %2s %6s | %7s %8s | %8s %6s | %7s %5s\n",
 		       R.hz / 1e9, esp_backend_name(backend), o.trials, trial_ns / 1e6,
-		       R.dp.worker[0]->burst, set_size, "dir", "cipher", "wk", "frame", "Mpps",
+		       R.dp.worker[0]->burst, set_size, R.nmac, "dir", "cipher", "wk", "frame", "Mpps",
 		       "Gbit/s", "aead", "ratio", "cyc/pkt", "cpu");
 
 	for (int c = 0; c < nc; c++) {

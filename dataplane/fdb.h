@@ -103,6 +103,26 @@ static inline int fdb_touch(struct fdb_entry *e, enum fdb_side side, uint32_t no
 int fdb_learn(struct fdb *f, struct segment *seg, fdb_key_t key, enum fdb_side side, uint32_t now);
 
 /**
+ * A worker learns a MAC it found no entry for: fdb_learn() at the worker's
+ * time, its outcome counted (fdb_learned, fdb_limit, fdb_full; 0, learned
+ * by another worker or earlier in this burst, is no event). @return as
+ * fdb_learn()
+ */
+static inline int fdb_learn_counted(struct worker *w, struct segment *seg, fdb_key_t key,
+				    enum fdb_side side)
+{
+	int r = fdb_learn(w->dp->fdb, seg, key, side, w->now_s);
+
+	if (r == 1)
+		dp_count(&w->stats, DP_C_fdb_learned, 1);
+	else if (r == -1)
+		dp_count(&w->stats, DP_C_fdb_limit, 1);
+	else if (r == -2)
+		dp_count(&w->stats, DP_C_fdb_full, 1);
+	return r;
+}
+
+/**
  * Remove entries not seen for longer than their segment's aging time.
  * Main lcore only. @return number removed
  */

@@ -353,16 +353,9 @@ static void inbound_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 				continue;
 			}
 		} else {
-			int r = fdb_learn(dp->fdb, s, keys[i], FDB_REMOTE, w->now_s);
-
 			/* A repeat of a MAC first seen earlier in this burst finds it
-			 * learned (r == 0): refresh happened with the learn. */
-			if (r == 1)
-				dp_count(&w->stats, DP_C_fdb_learned, 1);
-			else if (r == -1)
-				dp_count(&w->stats, DP_C_fdb_limit, 1);
-			else if (r == -2)
-				dp_count(&w->stats, DP_C_fdb_full, 1);
+			 * learned (0): refresh happened with the learn. */
+			(void)fdb_learn_counted(w, s, keys[i], FDB_REMOTE);
 		}
 		if (unlikely(gateway_inbound_blocked(s, m))) {
 			in_drop(w, &b, m, DROP(remote_gateway));

@@ -106,17 +106,8 @@ static inline void learn_and_decide(struct worker *w, struct out_burst *in, stru
 				out_drop(w, fwd, m, DROP(mac_dampened));
 				continue;
 			}
-		} else {
-			int r = fdb_learn(dp->fdb, s, keys[i], FDB_LOCAL, w->now_s);
-
-			if (r == 1) {
-				dp_count(&w->stats, DP_C_fdb_learned, 1);
-				fresh[nfresh++] = keys[i];
-			} else if (r == -1) {
-				dp_count(&w->stats, DP_C_fdb_limit, 1);
-			} else if (r == -2) {
-				dp_count(&w->stats, DP_C_fdb_full, 1);
-			}
+		} else if (fdb_learn_counted(w, s, keys[i], FDB_LOCAL) == 1) {
+			fresh[nfresh++] = keys[i];
 		}
 		if (!rte_is_unicast_ether_addr(&eth->dst_addr)) {
 			if (unlikely(s->storm_on)) {

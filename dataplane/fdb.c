@@ -116,6 +116,19 @@ nomem:
 	return -2;
 }
 
+/*
+ * A dampened entry outlives its aging time until the dampening ends: it is
+ * what keeps the flapping MAC on its side, and with aging < flap_dampen it
+ * would otherwise be forgotten early and the MAC free to flap again. Signed:
+ * the seconds counter may wrap.
+ */
+static inline bool fdb_dampened(struct fdb_entry *e, uint32_t now)
+{
+	uint32_t until = atomic_load_explicit(&e->damp_until, memory_order_relaxed);
+
+	return until != 0 && (int32_t)(until - now) > 0;
+}
+
 uint32_t fdb_age(struct fdb *f, uint32_t now)
 {
 	const void *key;
@@ -144,7 +157,8 @@ uint32_t fdb_age(struct fdb *f, uint32_t now)
 				break;
 			e = data;
 			s = &f->dp->seg[k >> 48];
-			if (now - atomic_load_explicit(&e->last_seen, memory_order_relaxed) > s->aging_s)
+			if (now - atomic_load_explicit(&e->last_seen, memory_order_relaxed) > s->aging_s &&
+			    !fdb_dampened(e, now))
 				old[nold++] = k;
 		}
 		for (uint32_t i = 0; i < nold; i++) {

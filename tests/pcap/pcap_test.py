@@ -401,6 +401,30 @@ def case_l2guard(dp, src, work):
                     % (G.C2, G.C1), out) is not None, "log line for the IP conflict")
     check("192.0.2.60" not in out, "the same MAC on both sides is no conflict")
     l2guard_loop_padded(dp, src, work)
+    l2guard_damp_outlives_aging(dp, src, work, text)
+
+
+def l2guard_damp_outlives_aging(dp, src, work, text):
+    """The same frames with aging = 1 s on both segments and 3 s idle before
+    exit: the web MACs age out (aging ran), the dampened DAMP stays, still
+    dampened on the remote side, because dampening (30 s) outlasts aging."""
+    text = text.replace("flap_dampen = 30\n", "flap_dampen = 30\naging = 1\n")
+    web = text.index("[segment web]\n") + len("[segment web]\n")
+    text = text[:web] + "aging = 1\n" + text[web:]
+    conf = os.path.join(work, "l2guard-aging.ini")
+    with open(conf, "w") as fh:
+        fh.write(text)
+    rc, st, out, err = run_dp(dp, work, "l2guard-aging", conf,
+                              [(os.path.join(work, "l2guard-local.pcap"), os.path.join(work, "ga-local-out.pcap")),
+                               (os.path.join(work, "l2guard-uplink.pcap"), os.path.join(work, "ga-uplink-out.pcap"))],
+                              idle_ms=3000)
+    fdb = {(e["segment"], e["mac"]): e for e in st["fdb"]}
+    check(st["fdb_aged"] >= 3 and not [k for k in fdb if k[0] == "web"],
+          "aging = 1 s: every web MAC aged out during the 3 s idle (fdb_aged %d, left %s)"
+          % (st["fdb_aged"], sorted(fdb)))
+    d = fdb.get(("damp", G.DAMP))
+    check(d is not None and d["dampened"] and d["side"] == "remote" and 20 <= d["dampened_s"] <= 31,
+          "the dampened DAMP outlives aging = 1 s, still dampened and remote: %s" % d)
 
 
 def l2guard_loop_padded(dp, src, work):

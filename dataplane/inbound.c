@@ -141,16 +141,16 @@ static inline void open_by_sa(struct in_burst *b)
 	}
 }
 
-/*
- * Step 4: RFC 4301 section 5.2 style check of what came out of the SA.
- * @return segment index or a drop counter id (negative).
- */
 /* The last VNI policy_check() looked up in this burst, and its answer. */
 struct vni_memo {
 	uint32_t vni;   /* > 24 bits: none yet */
 	int seg;        /* segment index or -drop counter id */
 };
 
+/*
+ * Step 4: RFC 4301 section 5.2 style check of what came out of the SA.
+ * @return segment index or a drop counter id (negative).
+ */
 static inline int policy_check(const struct dp *dp, const struct sa_in *sa, const struct esp_pkt *ep,
 			       struct vni_memo *memo)
 {

@@ -54,4 +54,26 @@ for r in one["results"]:
 for bad in ("0", "65"):
     p = subprocess.run([bench, "dp", "--hosts", bad], capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "usage" in p.stderr, (bad, p.returncode, p.stderr)
-print(f"ok: {len(rows)} + {len(one['results'])} measurements")
+
+# --rounds 3: every figure the median of three whole passes, each round's
+# ratio listed; the reported ratio is the middle one of them.
+p = subprocess.run([bench, "--seconds", "1", "--trials", "1", "--json", "dp", "--rounds", "3",
+                    "--sizes", "64", "--cipher", "aes256gcm", "--workers", "1",
+                    "--eal", "--no-huge -m 512"],
+                   capture_output=True, text=True, timeout=300)
+if p.returncode != 0:
+    sys.exit(f"isthmus-bench dp --rounds 3 failed ({p.returncode}):\n{p.stderr}")
+three = json.loads(p.stdout)
+assert three["rounds"] == 3 and doc["rounds"] == 1, (three, doc["rounds"])
+assert [(r["direction"], r["workers"]) for r in three["results"]] == [("encap", 1), ("decap", 1)], three
+for r in three["results"]:
+    rr = r["ratio_rounds"]
+    assert len(rr) == 3 and all(x > 0 for x in rr), r
+    assert r["ratio"] == sorted(rr)[1], r
+    assert r["delivered"] == 1.0, r
+assert all("ratio_rounds" not in r for r in rows), "one round lists no rounds"
+assert p.stderr.count("round ") == 3, p.stderr
+for bad in ("0", "22"):
+    p = subprocess.run([bench, "dp", "--rounds", bad], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "usage" in p.stderr, (bad, p.returncode, p.stderr)
+print(f"ok: {len(rows)} + {len(one['results'])} + {len(three['results'])} measurements")

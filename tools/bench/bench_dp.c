@@ -22,6 +22,10 @@
  * make Gbit/s. Rates are per worker from its timed TSC cycles, summed over
  * workers; every figure is the median of --trials trials.
  *
+ * --rounds K repeats the whole pass over the cells K times and reports each
+ * figure as the median of the rounds (each round's ratio listed too): on a
+ * shared host a noisy stretch then spoils one round rather than one cell.
+ *
  * Raw AEAD: the same backend's AEAD call (struct esp_aead, in place, 8-byte
  * AAD) on buffers of the frame size (IMIX: the same mix), on the CPUs of the
  * trial's N workers at once (one thread each, its own buffers), right after
@@ -58,6 +62,7 @@
 #define RING_SIZE 1024
 #define NMAC 64                 /* hosts per side, at most (--hosts) */
 #define MAX_SIZES 16
+#define MAX_ROUNDS 21           /* --rounds */
 #define IMIX_LABEL 0            /* sizes[] value standing for IMIX */
 
 /* Simple IMIX 7:4:1 (64, 576, 1500-byte frames), interleaved. */
@@ -618,7 +623,41 @@ struct row {
 	unsigned workers;
 	struct fig f;
 	double aead, ratio;
+	double round_ratio[MAX_ROUNDS]; /* --rounds: each round's ratio, in order */
+	unsigned nrounds;
 };
+
+/* Row @p i of every round (rows[k * cells + i]) into @p m, each figure their median. */
+static void row_median(struct row *m, const struct row *rows, unsigned cells, unsigned rounds,
+		       unsigned i)
+{
+	double v[7][MAX_ROUNDS];
+
+	*m = rows[i];
+	for (unsigned k = 0; k < rounds; k++) {
+		const struct row *r = &rows[k * cells + i];
+
+		v[0][k] = r->f.mpps;
+		v[1][k] = r->f.gbps;
+		v[2][k] = r->f.cpp;
+		v[3][k] = r->f.delivered;
+		v[4][k] = r->f.cpu;
+		v[5][k] = r->aead;
+		v[6][k] = r->ratio;
+		m->round_ratio[k] = r->ratio;
+	}
+	m->nrounds = rounds;
+	m->f.mpps = bench_median(v[0], (int)rounds);
+	m->f.gbps = bench_median(v[1], (int)rounds);
+	m->f.cpp = bench_median(v[2], (int)rounds);
+	/* a frame lost in any round shows */
+	m->f.delivered = v[3][0];
+	for (unsigned k = 1; k < rounds; k++)
+		m->f.delivered = RTE_MIN(m->f.delivered, v[3][k]);
+	m->f.cpu = bench_median(v[4], (int)rounds);
+	m->aead = bench_median(v[5], (int)rounds);
+	m->ratio = bench_median(v[6], (int)rounds);
+}
 
 static unsigned imix_mean(void)
 {
@@ -641,16 +680,26 @@ static void print_row(const struct row *r, bool json, bool first)
 		printf("%s\n{\"direction\":\"%s\",\"cipher\":\"%s\",\"backend\":\"%s\","
 		       "\"frame_size\":%u,\"label\":\"%s\",\"workers\":%u,\"mpps\":%.3f,"
 		       "\"gbps\":%.3f,\"aead_gbps\":%.3f,\"ratio\":%.3f,\"cycles_per_pkt\":%.0f,"
-		       "\"delivered\":%.4f,\"cpu_share\":%.3f}",
+		       "\"delivered\":%.4f,\"cpu_share\":%.3f",
 		       first ? "" : ",", dir_name[r->dir], esp_cipher_name(r->cipher),
 		       esp_backend_name(R.backend), r->size == IMIX_LABEL ? imix_mean() : r->size,
 		       label, r->workers, r->f.mpps, r->f.gbps, r->aead,
 		       r->ratio, r->f.cpp, r->f.delivered, r->f.cpu);
 	else
-		printf("%-6s %-17s %2u %6s | %7.3f %8.2f | %8.2f %6.3f | %7.0f %5.2f %s\n",
+		printf("%-6s %-17s %2u %6s | %7.3f %8.2f | %8.2f %6.3f | %7.0f %5.2f",
 		       dir_name[r->dir], esp_cipher_name(r->cipher), r->workers, label, r->f.mpps,
-		       r->f.gbps, r->aead, r->ratio, r->f.cpp, r->f.cpu,
-		       r->f.delivered < 0.9999 ? "LOSS" : "");
+		       r->f.gbps, r->aead, r->ratio, r->f.cpp, r->f.cpu);
+	/* --rounds: every round's ratio, so the spread behind the median shows */
+	if (r->nrounds > 1) {
+		printf(json ? ",\"ratio_rounds\":[" : " |");
+		for (unsigned k = 0; k < r->nrounds; k++)
+			printf(json ? "%s%.3f" : "%s%.3f", json && k ? "," : " ", r->round_ratio[k]);
+		printf(json ? "]" : "");
+	}
+	if (json)
+		printf("}");
+	else
+		printf("%s\n", r->f.delivered < 0.9999 ? " LOSS" : "");
 	fflush(stdout);
 }
 
@@ -712,6 +761,84 @@ static int plot(const char *png, const struct row *rows, unsigned nrows, const e
 
 /* ---- command line ------------------------------------------------------------- */
 
+/* What one pass measures: the cells of the command line. */
+struct plan {
+	enum esp_cipher ciphers[2];
+	int nc;
+	enum dir dirs[2];
+	int ndir;
+	unsigned wcounts[2];             /* 1 worker, and all of them */
+	int nwc;
+	uint32_t sizes[MAX_SIZES];       /* IMIX_LABEL for IMIX */
+	int ns;
+	int trials;
+	uint64_t trial_ns;
+	bool json;
+};
+
+static struct plan P;
+
+/*
+ * Every cell of cipher @p c (directions x worker counts x sizes) into @p out,
+ * with fresh SAs of generation @p gen. @p first: print each row as it is
+ * measured (NULL: do not). @return the number of rows, or -1
+ */
+static int measure_cipher(int c, int gen, struct row *out, int *first)
+{
+	static union esp_key_state ks;
+	uint8_t km[ESP_KEYMAT_LEN];
+	struct aead_job aj[DP_MAX_WORKERS];
+	int n = 0;
+
+	if (sas_set(P.ciphers[c], gen) < 0)
+		return -1;
+	randombytes_buf(km, sizeof(km));
+	aj[0].a = esp_aead_get(R.backend, P.ciphers[c]);
+	if (aj[0].a == NULL || aj[0].a->key_init(&ks, km) != 0) {
+		fprintf(stderr, "isthmus-bench dp: %s: no AEAD\n", esp_cipher_name(P.ciphers[c]));
+		return -1;
+	}
+	/* one job per worker CPU, each sealing its own buffers (the key state is only read) */
+	for (unsigned k = 0; k < R.nw; k++) {
+		aj[k] = (struct aead_job){ .a = aj[0].a, .ks = &ks, .bufs = calloc(32, sizeof(uint8_t *)) };
+		if (aj[k].bufs == NULL)
+			return -1;
+		for (int i = 0; i < 32; i++) {
+			aj[k].bufs[i] = aligned_alloc(64, 2048);
+			if (aj[k].bufs[i] == NULL)
+				return -1;
+			memset(aj[k].bufs[i], i, 2048);
+		}
+	}
+	for (int d = 0; d < P.ndir; d++)
+		for (int wi = 0; wi < P.nwc; wi++)
+			for (int s = 0; s < P.ns; s++) {
+				uint16_t one = (uint16_t)P.sizes[s];
+				const uint16_t *pat = P.sizes[s] == IMIX_LABEL ? imix_pattern : &one;
+				unsigned npat = P.sizes[s] == IMIX_LABEL ? IMIX_LEN : 1;
+				struct row *r = &out[n++];
+
+				r->dir = P.dirs[d];
+				r->cipher = P.ciphers[c];
+				r->size = P.sizes[s];
+				r->workers = P.wcounts[wi];
+				r->f = median_trials(P.dirs[d], pat, npat, P.wcounts[wi], P.trials, P.trial_ns,
+						     aj, &r->aead, &r->ratio);
+				if (first != NULL) {
+					print_row(r, P.json, *first);
+					*first = 0;
+				}
+			}
+	for (unsigned k = 0; k < R.nw; k++) {
+		for (int i = 0; i < 32; i++)
+			free(aj[k].bufs[i]);
+		free(aj[k].bufs);
+	}
+	sodium_memzero(&ks, sizeof(ks));
+	sodium_memzero(km, sizeof(km));
+	return n;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -719,7 +846,7 @@ static void usage(FILE *f)
 		"                        [--workers N] [--backend auto|ipsec-mb|sodium]\n"
 		"                        [--cipher aes256gcm|chacha20poly1305] [--sizes 64,...,imix]\n"
 		"                        [--direction encap|decap] [--set N] [--hosts N]\n"
-		"                        [--eal 'EAL ARGS']\n"
+		"                        [--rounds K] [--eal 'EAL ARGS']\n"
 		"\n"
 		"The real dataplane (outbound_input/inbound_input through worker_round, net_ring\n"
 		"ports, SAs added with sa_add) in one process: encap+encrypt (local RX -> uplink TX)\n"
@@ -730,7 +857,11 @@ static void usage(FILE *f)
 		"sleeps while measuring). --set: frames per worker per pass (default 1024).\n"
 		"--hosts: MAC addresses per side, frame i going from host i %% N to host i %% N\n"
 		"(default 64, at most 64): 64 makes every frame of a burst a different MAC pair,\n"
-		"the worst case for the MAC table; 1 is a single flow, like one TCP transfer.\n");
+		"the worst case for the MAC table; 1 is a single flow, like one TCP transfer.\n"
+		"--rounds K (1..21, default 1): measure every cell K times, one whole pass over\n"
+		"the cells after another, and report each figure as the median over the rounds\n"
+		"(each round's ratio listed too): on a shared host a noisy minute then spoils\n"
+		"one round, not a cell. --seconds covers all rounds.\n");
 }
 
 static int parse_sizes(char *s, uint32_t *sizes, int *ns)
@@ -768,22 +899,23 @@ int bench_dp_main(int argc, char **argv, const struct bench_opts *go)
 		{ "direction", required_argument, NULL, 'd' },
 		{ "set", required_argument, NULL, 'S' },
 		{ "hosts", required_argument, NULL, 'H' },
+		{ "rounds", required_argument, NULL, 'R' },
 		{ "eal", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bench_opts o = *go;
-	enum esp_cipher ciphers[2] = { ESP_CIPHER_AES256GCM, ESP_CIPHER_CHACHA20POLY1305 };
 	enum esp_backend backend = ESP_BACKEND_AUTO;
-	int nc = 2, ns = 8, ndir = 2, opt, first = 1;
-	enum dir dirs[2] = { DIR_ENCAP, DIR_DECAP };
-	uint32_t sizes[MAX_SIZES];
+	int opt, first = 1;
 	unsigned want_workers = 0, set_size = 1024;
+	int rounds = 1;
 	const char *png = NULL, *eal_extra = NULL;
 	struct row *rows;
 	unsigned nrows = 0;
 
-	memcpy(sizes, default_sizes, sizeof(default_sizes));
+	P = (struct plan){ .ciphers = { ESP_CIPHER_AES256GCM, ESP_CIPHER_CHACHA20POLY1305 }, .nc = 2,
+			   .dirs = { DIR_ENCAP, DIR_DECAP }, .ndir = 2, .ns = 8 };
+	memcpy(P.sizes, default_sizes, sizeof(default_sizes));
 	R.nmac = NMAC;
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
@@ -795,6 +927,7 @@ int bench_dp_main(int argc, char **argv, const struct bench_opts *go)
 		case 'w': want_workers = (unsigned)atoi(optarg); break;
 		case 'S': set_size = (unsigned)atoi(optarg); break;
 		case 'H': R.nmac = (unsigned)atoi(optarg); break;
+		case 'R': rounds = atoi(optarg); break;
 		case 'e': eal_extra = optarg; break;
 		case 'b':
 			if (esp_backend_parse(optarg, &backend) != 0) {
@@ -803,25 +936,25 @@ int bench_dp_main(int argc, char **argv, const struct bench_opts *go)
 			}
 			break;
 		case 'c':
-			if (esp_cipher_parse(optarg, &ciphers[0]) != 0) {
+			if (esp_cipher_parse(optarg, &P.ciphers[0]) != 0) {
 				fprintf(stderr, "isthmus-bench dp: unknown cipher '%s'\n", optarg);
 				return 2;
 			}
-			nc = 1;
+			P.nc = 1;
 			break;
 		case 'd':
 			if (strcmp(optarg, "encap") == 0)
-				dirs[0] = DIR_ENCAP;
+				P.dirs[0] = DIR_ENCAP;
 			else if (strcmp(optarg, "decap") == 0)
-				dirs[0] = DIR_DECAP;
+				P.dirs[0] = DIR_DECAP;
 			else {
 				fprintf(stderr, "isthmus-bench dp: --direction encap or decap\n");
 				return 2;
 			}
-			ndir = 1;
+			P.ndir = 1;
 			break;
 		case 'z':
-			if (parse_sizes(optarg, sizes, &ns) < 0) {
+			if (parse_sizes(optarg, P.sizes, &P.ns) < 0) {
 				fprintf(stderr, "isthmus-bench dp: bad --sizes (60..1514 or imix)\n");
 				return 2;
 			}
@@ -831,7 +964,7 @@ int bench_dp_main(int argc, char **argv, const struct bench_opts *go)
 		}
 	}
 	if (o.seconds <= 0 || o.trials < 1 || o.trials > 101 || set_size < 64 || set_size > SET_MAX ||
-	    R.nmac < 1 || R.nmac > NMAC) {
+	    R.nmac < 1 || R.nmac > NMAC || rounds < 1 || rounds > MAX_ROUNDS) {
 		usage(stderr);
 		return 2;
 	}
@@ -902,85 +1035,67 @@ int bench_dp_main(int argc, char **argv, const struct bench_opts *go)
 	if (setup(set_size) < 0)
 		return 1;
 
-	unsigned wcounts[2] = { 1, R.nw };
-	int nwc = R.nw > 1 ? 2 : 1;
-	int cells = nc * ndir * nwc * ns;
-	uint64_t trial_ns = (uint64_t)(o.seconds * 1e9 / (cells * 2 * (o.trials + 0.2)));
+	P.wcounts[0] = 1;
+	P.wcounts[1] = R.nw;
+	P.nwc = R.nw > 1 ? 2 : 1;
+	P.trials = o.trials;
+	P.json = o.json;
+	int cells = P.nc * P.ndir * P.nwc * P.ns;
 
-	if (trial_ns < 10000000u)
-		trial_ns = 10000000u;
-	rows = calloc((size_t)cells, sizeof(*rows));
+	P.trial_ns = (uint64_t)(o.seconds * 1e9 / (rounds * cells * 2 * (o.trials + 0.2)));
+	if (P.trial_ns < 10000000u)
+		P.trial_ns = 10000000u;
+	/* round k's cells at rows[k * cells ...]; with --rounds, their medians after them */
+	rows = calloc((size_t)cells * (rounds + 1), sizeof(*rows));
+	if (rows == NULL)
+		return 1;
 	if (o.json)
 		printf("{\"benchmark\":\"dp\",\"backend\":\"%s\",\"tsc_ghz\":%.3f,\"trials\":%d,"
-		       "\"trial_ms\":%.1f,\"burst\":%u,\"set\":%u,\"hosts\":%u,\"max_workers\":%u,\"results\":[",
-		       esp_backend_name(backend), R.hz / 1e9, o.trials, trial_ns / 1e6,
+		       "\"trial_ms\":%.1f,\"rounds\":%d,\"burst\":%u,\"set\":%u,\"hosts\":%u,"
+		       "\"max_workers\":%u,\"results\":[",
+		       esp_backend_name(backend), R.hz / 1e9, o.trials, P.trial_ns / 1e6, rounds,
 		       R.dp.worker[0]->burst, set_size, R.nmac, R.nw);
 	else
-		printf("TSC %.3f GHz, backend %s, median of %d trials of %.0f ms, bursts of %u, "
+		printf("TSC %.3f GHz, backend %s, median of %d trials of %.0f ms%s, bursts of %u, "
 		       "%u frames per pass, %u MAC pairs\nGbit/s: inner Ethernet frames (no CRC, preamble or gap); "
 		       "aead: raw AEAD of the frame size on the same N worker CPUs at once;\nratio = "
 		       "Gbit/s / aead (N workers vs N cores of AEAD); cyc/pkt: TSC cycles per packet per worker\n"
 		       "Rates are per CPU-second each worker thread was given (CLOCK_THREAD_CPUTIME_ID,\n"
 		       "summed over workers); cpu: that CPU time / wall time (1.00: a core of its own)\n\n"
 		       "%-6s %-17s %2s %6s | %7s %8s | %8s %6s | %7s %5s\n",
-		       R.hz / 1e9, esp_backend_name(backend), o.trials, trial_ns / 1e6,
+		       R.hz / 1e9, esp_backend_name(backend), o.trials, P.trial_ns / 1e6,
+		       rounds > 1 ? ", then the median of the rounds (ratio of each round after |)" : "",
 		       R.dp.worker[0]->burst, set_size, R.nmac, "dir", "cipher", "wk", "frame", "Mpps",
 		       "Gbit/s", "aead", "ratio", "cyc/pkt", "cpu");
 
-	for (int c = 0; c < nc; c++) {
-		static union esp_key_state ks;
-		uint8_t km[ESP_KEYMAT_LEN];
-		struct aead_job aj[DP_MAX_WORKERS];
+	for (int rd = 0; rd < rounds; rd++) {
+		nrows = 0;
+		if (rounds > 1)
+			fprintf(stderr, "isthmus-bench dp: round %d of %d\n", rd + 1, rounds);
+		for (int c = 0; c < P.nc; c++) {
+			/* one round streams its rows as they come; more are printed at the end */
+			int n = measure_cipher(c, rd * P.nc + c, &rows[(size_t)rd * cells + nrows],
+					       rounds == 1 ? &first : NULL);
 
-		if (sas_set(ciphers[c], c) < 0)
-			return 1;
-		randombytes_buf(km, sizeof(km));
-		aj[0].a = esp_aead_get(backend, ciphers[c]);
-		if (aj[0].a == NULL || aj[0].a->key_init(&ks, km) != 0) {
-			fprintf(stderr, "isthmus-bench dp: %s: no AEAD\n", esp_cipher_name(ciphers[c]));
-			return 1;
-		}
-		/* one job per worker CPU, each sealing its own buffers (the key
-		 * state is only read) */
-		for (unsigned k = 0; k < R.nw; k++) {
-			aj[k] = (struct aead_job){ .a = aj[0].a, .ks = &ks, .bufs = calloc(32, sizeof(uint8_t *)) };
-			if (aj[k].bufs == NULL)
+			if (n < 0)
 				return 1;
-			for (int i = 0; i < 32; i++) {
-				aj[k].bufs[i] = aligned_alloc(64, 2048);
-				if (aj[k].bufs[i] == NULL)
-					return 1;
-				memset(aj[k].bufs[i], i, 2048);
-			}
+			nrows += (unsigned)n;
 		}
-		for (int d = 0; d < ndir; d++)
-			for (int wi = 0; wi < nwc; wi++)
-				for (int s = 0; s < ns; s++) {
-					uint16_t one = (uint16_t)sizes[s];
-					const uint16_t *pat = sizes[s] == IMIX_LABEL ? imix_pattern : &one;
-					unsigned npat = sizes[s] == IMIX_LABEL ? IMIX_LEN : 1;
-					struct row *r = &rows[nrows++];
+	}
+	if (rounds > 1) {
+		/* each figure the median of its rounds; rows now the medians */
+		for (unsigned i = 0; i < nrows; i++) {
+			struct row *m = &rows[(size_t)rounds * cells + i];
 
-					r->dir = dirs[d];
-					r->cipher = ciphers[c];
-					r->size = sizes[s];
-					r->workers = wcounts[wi];
-					r->f = median_trials(dirs[d], pat, npat, wcounts[wi], o.trials,
-							     trial_ns, aj, &r->aead, &r->ratio);
-					print_row(r, o.json, first);
-					first = 0;
-				}
-		for (unsigned k = 0; k < R.nw; k++) {
-			for (int i = 0; i < 32; i++)
-				free(aj[k].bufs[i]);
-			free(aj[k].bufs);
+			row_median(m, rows, (unsigned)cells, (unsigned)rounds, i);
+			print_row(m, o.json, first);
+			first = 0;
 		}
-		sodium_memzero(&ks, sizeof(ks));
-		sodium_memzero(km, sizeof(km));
+		memmove(rows, &rows[(size_t)rounds * cells], (size_t)nrows * sizeof(*rows));
 	}
 	if (o.json)
 		printf("\n]}\n");
-	if (png && plot(png, rows, nrows, ciphers, nc, R.nw) < 0)
+	if (png && plot(png, rows, nrows, P.ciphers, P.nc, R.nw) < 0)
 		fprintf(stderr, "isthmus-bench dp: gnuplot failed for %s\n", png);
 	else if (png && !o.json)
 		printf("\nplot: %s\n", png);

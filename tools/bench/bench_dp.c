@@ -536,7 +536,7 @@ static struct fig median_trials(enum dir d, const uint16_t *pat, unsigned npat, 
 	return f;
 }
 
-/* Raw AEAD of the same backend on frame-size buffers (main lcore). */
+/* Raw AEAD of the same backend on frame-size buffers, on the calling lcore (a worker CPU). */
 static double aead_trial(const struct esp_aead *a, union esp_key_state *ks, uint8_t **bufs,
 			 const uint16_t *pat, unsigned npat, uint64_t ns)
 {
@@ -586,32 +586,6 @@ static double aead_on_workers(struct aead_job *j, unsigned nw)
 		sum += j[k].gbps;
 	}
 	return sum;
-}
-
-static __rte_unused double aead_gbps(enum esp_cipher cipher, const uint16_t *pat, unsigned npat, int trials,
-			uint64_t ns)
-{
-	const struct esp_aead *a = esp_aead_get(R.backend, cipher);
-	static union esp_key_state ks;
-	uint8_t km[ESP_KEYMAT_LEN], *bufs[32];
-	double g[101], r;
-
-	randombytes_buf(km, sizeof(km));
-	if (a == NULL || a->key_init(&ks, km) != 0)
-		return 0;
-	for (int i = 0; i < 32; i++) {
-		bufs[i] = aligned_alloc(64, 2048);
-		memset(bufs[i], i, 2048);
-	}
-	(void)aead_trial(a, &ks, bufs, pat, npat, ns / 5 + 1000000);
-	for (int t = 0; t < trials; t++)
-		g[t] = aead_trial(a, &ks, bufs, pat, npat, ns);
-	r = bench_median(g, trials);
-	for (int i = 0; i < 32; i++)
-		free(bufs[i]);
-	sodium_memzero(&ks, sizeof(ks));
-	sodium_memzero(km, sizeof(km));
-	return r;
 }
 
 /* ---- output ----------------------------------------------------------------- */
@@ -693,7 +667,7 @@ static void print_row(const struct row *r, bool json, bool first)
 	if (r->nrounds > 1) {
 		printf(json ? ",\"ratio_rounds\":[" : " |");
 		for (unsigned k = 0; k < r->nrounds; k++)
-			printf(json ? "%s%.3f" : "%s%.3f", json && k ? "," : " ", r->round_ratio[k]);
+			printf("%s%.3f", json && k ? "," : " ", r->round_ratio[k]);
 		printf(json ? "]" : "");
 	}
 	if (json)

@@ -481,7 +481,7 @@ static struct fig trial(enum dir d, const uint16_t *pat, unsigned npat, unsigned
 	return f;
 }
 
-/* Raw AEAD trial on worker 0's lcore, right after each dataplane trial. */
+/* One raw AEAD job per worker lcore of the trial, run right after each dataplane trial. */
 struct aead_job {
 	const struct esp_aead *a;
 	union esp_key_state *ks;

@@ -182,6 +182,8 @@ static bool build(struct private_peer_config *this, bool check_only)
 		child.if_id_in = child.if_id_out = slot;
 		snprintf(name, sizeof(name), slot ? CHILD_CFG_NAME "-%u" : CHILD_CFG_NAME, slot);
 		cfg = child_cfg_create(name, &child);
+		/* charon's default is 32 (charon.replay_window); ours is docs/config.md's */
+		cfg->set_replay_window(cfg, s->replay_window);
 		if (!add_proposals(s->esp_proposals, PROTO_ESP, NULL, cfg)) {
 			cfg->destroy(cfg);
 			DESTROY_IF(this->public.child_cfg);

@@ -257,7 +257,7 @@ def restart_case(top, build, what, site):
     name = "isthmus-dp" if what == "dp" else "isthmusd"
     t_kill = time.time()
     os.kill(pid, 9)
-    time.sleep(1)
+    time.sleep(0.5)  # down for half a second, as after a crash and a systemd restart
     t_start = time.time()
     lab.lab("start", what, site)
     t_ready = time.time()  # isthmus-dp: its ports and TAP are up
@@ -290,28 +290,33 @@ def restart_case(top, build, what, site):
 def restart_isthmusd(top, build, site):
     lab, spis0, rec, gap = restart_case(top, build, "isthmusd", site)
     check(lab.spis("a") != spis0, "new CHILD_SA(s) negotiated: %s -> %s" % (spis0, lab.spis("a")))
-    check(gap < 5.0, "longest gap in replies %.2f s (< 5 s)" % gap)
+    check(gap < 1.0, "longest gap in replies %.2f s (< 1 s): the dataplane forwarded on the "
+          "retired SAs until the new ones replaced them" % gap)
 
 
 def case_restart_isthmusd(top, build):
     """kill -9 isthmusd at site A (the initiator) and start it again: the
-    dataplanes keep forwarding meanwhile, the restarted isthmusd flushes and
-    renegotiates, traffic recovers."""
+    dataplanes keep forwarding meanwhile, the restarted isthmusd retires the
+    SAs it finds and negotiates new ones, which replace them (no gap)."""
     restart_isthmusd(top, build, "a")
 
 
 def case_restart_isthmusd_b(top, build):
-    """The same at site B (the responder): its dataplane's SAs are flushed
+    """The same at site B (the responder): its dataplane's SAs are retired
     while site A still has its IKE_SA."""
     restart_isthmusd(top, build, "b")
 
 
 def case_restart_dp(top, build):
-    """kill -9 isthmus-dp at site A and start it again: isthmusd notices and
-    re-installs its SAs (the same SPIs), traffic recovers."""
+    """kill -9 isthmus-dp at site A and start it again: isthmusd notices and has
+    every CHILD_SA rekeyed (new SPIs, new keys: the old keys are never
+    installed again, their sequence numbers being lost), traffic recovers."""
     lab, spis0, rec, gap = restart_case(top, build, "dp", "a")
-    check(lab.spis("a") == spis0, "the same CHILD_SA(s) re-installed: %s" % (lab.spis("a"),))
-    check(rec < 5.0, "first reply %.2f s after the restarted isthmus-dp A was ready (< 5 s)" % rec)
+    spis1 = lab.spis("a")
+    check(spis1 and not set(spis1) & set(spis0),
+          "new CHILD_SA(s) after the restart: %s -> %s" % (spis0, spis1))
+    check(rec < 2.0, "first reply %.2f s after the restarted isthmus-dp A was ready (< 2 s)" % rec)
+    check(gap < 3.0, "longest gap in replies %.2f s, kill to recovery (< 3 s)" % gap)
     log = lab.log("isthmusd", "a")
     print("  isthmusd A: %s" % [l for l in log.splitlines() if "dataplane" in l.lower()][-3:])
 

@@ -240,6 +240,7 @@ int main(int argc, char *argv[])
 	settings_to_charon(debug);
 	charon->load_loggers(charon);
 	kernel_dp_set_socket(settings.dp_socket);
+	kernel_dp_set_lead(we_initiate());
 	lib->plugins->add_static_features(lib->plugins, "isthmusd",
 		(plugin_feature_t[]){
 			PLUGIN_CALLBACK(register_kernel_dp, kernel_dp_create),

@@ -63,6 +63,7 @@ typedef struct {
 
 struct private_kernel_dp_t {
 	kernel_ipsec_t public;
+	listener_t listener;    /**< IKE_SA state changes (ike_deleting) */
 	struct dp_link *link;
 	mutex_t *mutex;
 	hashtable_t *sas;       /**< sa_key_t -> sa_entry_t */
@@ -71,6 +72,7 @@ struct private_kernel_dp_t {
 
 /* The one instance (charon creates the backend through a plain constructor). */
 static char dp_socket_path[108] = CTL_DEFAULT_PATH;
+static bool rekey_lead = true;
 
 /* The periodic job cannot be removed from charon's scheduler: it finds the live
  * instance here, and destroy() clears it under the same lock. */
@@ -80,6 +82,19 @@ static private_kernel_dp_t *active;
 void kernel_dp_set_socket(const char *path)
 {
 	snprintf(dp_socket_path, sizeof(dp_socket_path), "%s", path);
+}
+
+void kernel_dp_set_lead(bool lead)
+{
+	rekey_lead = lead;
+}
+
+/* When to ask for a rekey: at @p rekey if we lead, else half-way to @p life. */
+static uint64_t soft_limit(uint64_t rekey, uint64_t life)
+{
+	if (rekey_lead || !rekey || life <= rekey)
+		return rekey;
+	return rekey + (life - rekey) / 2;
 }
 
 static u_int sa_hash(const void *k)
@@ -96,10 +111,13 @@ static bool sa_equals(const void *a, const void *b)
 	return x->spi == y->spi && x->inbound == y->inbound;
 }
 
-/* Soft expiry (rekey) without ESN: see CTL_SEQ_REKEY_32. */
+/* Soft expiry (rekey) without ESN: see CTL_SEQ_REKEY_32; the side that does
+ * not lead waits until 7/8 of 2^32 (kernel_dp_set_lead). */
 static bool seq_due(const sa_entry_t *e, uint64_t seq)
 {
-	return !e->inbound && !e->msg.esn && seq >= CTL_SEQ_REKEY_32;
+	uint64_t at = rekey_lead ? CTL_SEQ_REKEY_32 : CTL_SEQ_REKEY_32 + (1ull << 29);
+
+	return !e->inbound && !e->msg.esn && seq >= at;
 }
 
 static void entry_destroy(sa_entry_t *e)
@@ -320,7 +338,10 @@ METHOD(kernel_ipsec_t, del_sa, status_t,
 	status_t st = delete_one(this, spi, TRUE);
 
 	/* charon does not say the direction: the SPI is ours (inbound) or the peer's */
-	return st == NOT_FOUND ? delete_one(this, spi, FALSE) : st;
+	if (st == NOT_FOUND)
+		st = delete_one(this, spi, FALSE);
+	/* gone already: an outbound SA of a deleted IKE_SA (ike_deleting) */
+	return st == NOT_FOUND ? SUCCESS : st;
 }
 
 METHOD(kernel_ipsec_t, flush_sas, status_t,
@@ -408,6 +429,36 @@ static void report_expiries(linked_list_t *due)
 		free(x);
 	}
 	due->destroy(due);
+}
+
+/*
+ * An IKE_SA being deleted keeps its CHILD_SAs until the peer answers the
+ * DELETE, or until charon gives up retransmitting (minutes). When the peer
+ * restarted and came back with a new IKE_SA (unique = replace), that answer
+ * never comes, and the old outbound SA would hold its worker while the new
+ * one waits (dataplane/sa.c): every frame would go out under an SPI the peer
+ * no longer has. So the outbound SAs of a deleting IKE_SA leave the dataplane
+ * at once; their inbound SAs stay until charon deletes them (late packets).
+ */
+METHOD(listener_t, ike_state_change, bool,
+	private_kernel_dp_t *this, ike_sa_t *ike_sa, ike_sa_state_t state)
+{
+	enumerator_t *en;
+	child_sa_t *child;
+
+	if (state != IKE_DELETING)
+		return TRUE;
+	en = ike_sa->create_child_sa_enumerator(ike_sa);
+	while (en->enumerate(en, &child)) {
+		uint32_t spi = ntohl(child->get_spi(child, FALSE));
+
+		if (delete_one(this, spi, FALSE) == SUCCESS)
+			DBG1(DBG_KNL, "isthmus-dp: IKE_SA %s[%u] is being deleted: its outbound SA %.8x "
+			     "makes way now", ike_sa->get_name(ike_sa), ike_sa->get_unique_id(ike_sa),
+			     spi);
+	}
+	en->destroy(en);
+	return TRUE;
 }
 
 /*
@@ -531,8 +582,10 @@ static void tick_locked(private_kernel_dp_t *this)
 		age = (uint64_t)(now - e->installed);
 		hard = past(e->life.time.life, age) || past(e->life.bytes.life, k->bytes) ||
 		       past(e->life.packets.life, k->packets);
-		soft = past(e->life.time.rekey, age) || past(e->life.bytes.rekey, k->bytes) ||
-		       past(e->life.packets.rekey, k->packets) || seq_due(e, k->seq);
+		soft = past(soft_limit(e->life.time.rekey, e->life.time.life), age) ||
+		       past(soft_limit(e->life.bytes.rekey, e->life.bytes.life), k->bytes) ||
+		       past(soft_limit(e->life.packets.rekey, e->life.packets.life), k->packets) ||
+		       seq_due(e, k->seq);
 		if (hard || (soft && !e->soft_done)) {
 			if (seq_due(e, k->seq) && !e->soft_done)
 				DBG1(DBG_KNL, "isthmus-dp: SA %.8x at sequence number %llu without ESN: "
@@ -569,6 +622,7 @@ METHOD(kernel_ipsec_t, destroy, void,
 	sa_key_t *key;
 	sa_entry_t *e;
 
+	charon->bus->remove_listener(charon->bus, &this->listener);
 	pthread_mutex_lock(&active_lock);
 	if (active == this)
 		active = NULL;
@@ -657,6 +711,9 @@ kernel_ipsec_t *kernel_dp_create(void)
 			.enable_udp_decap = _enable_udp_decap,
 			.destroy = _destroy,
 		},
+		.listener = {
+			.ike_state_change = _ike_state_change,
+		},
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 		.sas = hashtable_create(sa_hash, sa_equals, 32),
 		.rng = lib->crypto->create_rng(lib->crypto, RNG_WEAK),
@@ -666,6 +723,7 @@ kernel_ipsec_t *kernel_dp_create(void)
 		destroy(this);
 		return NULL;
 	}
+	charon->bus->add_listener(charon->bus, &this->listener);
 	pthread_mutex_lock(&active_lock);
 	active = this;
 	pthread_mutex_unlock(&active_lock);

@@ -111,7 +111,9 @@ static bool build(struct private_peer_config *this, bool check_only)
 {
 	const struct ike_settings *s = &this->s;
 	char local[INET_ADDRSTRLEN], remote[INET_ADDRSTRLEN];
-	uint32_t child_hard = s->child_rekey_s + s->child_rekey_s / 10;
+	/* hard expiry 10 % after the soft one, at least 20 s: the side that
+	 * does not lead rekeys half-way between them (kernel_dp_set_lead) */
+	uint32_t child_hard = s->child_rekey_s + (s->child_rekey_s / 10 > 20 ? s->child_rekey_s / 10 : 20);
 	ike_cfg_create_t ike = {
 		.version = IKEV2,
 		.local = local,

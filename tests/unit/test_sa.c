@@ -13,7 +13,8 @@
  *  - a rekey hands a worker its new outbound SA only when the old one is
  *    deleted, and never gives one SA to two workers;
  *  - after sa_retire_all (isthmusd restarted) a new outbound SA takes over a
- *    retired worker at once; retired inbound SAs keep opening packets until
+ *    retired worker at once, also when a retired SA was still waiting for a
+ *    worker; retired inbound SAs keep opening packets until
  *    SA_RETIRED_IN_LINGER_MS after the last retired outbound SA went, and a
  *    retired SA nobody replaces is deleted after its grace time;
  *  - an outbound SA without ESN started near 2^32 (initial_seq) seals up to
@@ -481,6 +482,33 @@ START_TEST(test_retire_takeover_and_linger)
 }
 END_TEST
 
+/*
+ * isthmusd died in the middle of a rekey: its new outbound SA X2 was still
+ * waiting for the worker of X1 when everything was retired. The new
+ * isthmusd's SA Y must take the worker at once; the retired X2 must not get
+ * it in Y's stead (Y would wait for X2's grace time while the worker seals
+ * with a key the peer may have dropped).
+ */
+START_TEST(test_retire_pending_retired_does_not_take_worker)
+{
+	const uint32_t x1 = 0xe0000001, x2 = 0xe0000002, y = 0xe0000003;
+	uint8_t buf[BUFSZ];
+
+	dp_up(1);
+	ck_assert_int_eq(add_out(x1, 1), 0);
+	ck_assert_int_eq(add_out(x2, 2), 0);
+	ck_assert_ptr_eq(dp.worker[0]->sa_out, sa_find(&dp, x1, ESP_DIR_OUTBOUND));
+	ck_assert_uint_eq(sa_retire_all(&dp, 60000), 2);
+	sleep_ms(2); /* Y is younger than X2 by the table's millisecond clock */
+	ck_assert_int_eq(add_out(y, 3), 0);
+	ck_assert_ptr_nonnull(sa_find(&dp, y, ESP_DIR_OUTBOUND));
+	ck_assert_ptr_eq(dp.worker[0]->sa_out, sa_find(&dp, y, ESP_DIR_OUTBOUND));
+	ck_assert_int_eq(seal(dp.worker[0]->sa_out, buf, NULL, NULL), ESP_OK);
+	ck_assert_uint_eq(wire_spi(buf), y);
+	dp_down();
+}
+END_TEST
+
 /* A retired SA nobody replaces goes after its grace time, not before. */
 START_TEST(test_retire_grace_expires)
 {
@@ -586,6 +614,7 @@ int main(void)
 	tcase_add_test(tc, test_rekey_pending_until_delete);
 	tcase_add_test(tc, test_rekey_two_workers);
 	tcase_add_test(tc, test_retire_takeover_and_linger);
+	tcase_add_test(tc, test_retire_pending_retired_does_not_take_worker);
 	tcase_add_test(tc, test_retire_grace_expires);
 	tcase_add_test(tc, test_initial_seq_no_wrap);
 	tcase_set_timeout(tc, 30);

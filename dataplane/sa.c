@@ -96,15 +96,23 @@ static int find_in(const struct dp *dp, uint32_t spi)
 	return -1;
 }
 
-/* The oldest outbound SA waiting for a worker, or -1. */
+/* The outbound SA waiting for a worker that gets the next one, or -1: the
+ * oldest, but a retired one only if no current SA waits (an isthmusd that
+ * died in the middle of a rekey left it; its successor's SAs go first). */
 static int oldest_pending(const struct dp *dp)
 {
 	int best = -1;
 
-	for (int i = 0; i < dp->nb_sa_out; i++)
-		if (dp->sa_out[i]->worker < 0 &&
-		    (best < 0 || dp->sa_out[i]->added_ms < dp->sa_out[best]->added_ms))
+	for (int i = 0; i < dp->nb_sa_out; i++) {
+		const struct sa_out *o = dp->sa_out[i], *b;
+
+		if (o->worker >= 0)
+			continue;
+		b = best < 0 ? NULL : dp->sa_out[best];
+		if (b == NULL || (!o->retire_ms && b->retire_ms) ||
+		    (!o->retire_ms == !b->retire_ms && o->added_ms < b->added_ms))
 			best = i;
+	}
 	return best;
 }
 

@@ -168,6 +168,12 @@ static void settings_to_charon(int debug)
 {
 	lib->settings->set_int(lib->settings, "%s.filelog.stderr.default", debug, lib->ns);
 	lib->settings->set_bool(lib->settings, "%s.filelog.stderr.ike_name", TRUE, lib->ns);
+	if (!getenv("JOURNAL_STREAM")) {
+		/* not under journald, which stamps lines itself: a lab or a terminal */
+		lib->settings->set_str(lib->settings, "%s.filelog.stderr.time_format", "%T", lib->ns);
+		lib->settings->set_bool(lib->settings, "%s.filelog.stderr.time_add_ms", TRUE,
+					lib->ns);
+	}
 	lib->settings->set_bool(lib->settings, "%s.install_routes", FALSE, lib->ns);
 	lib->settings->set_bool(lib->settings, "%s.install_virtual_ip", FALSE, lib->ns);
 	lib->settings->set_bool(lib->settings, "%s.make_before_break", TRUE, lib->ns);

@@ -25,6 +25,7 @@
 #include "kernel_dp.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 
 #include <daemon.h>
@@ -319,13 +320,17 @@ static status_t delete_one(private_kernel_dp_t *this, uint32_t spi, bool inbound
 	sa_key_t key = { .spi = spi, .inbound = inbound };
 	sa_entry_t *e;
 	status_t st;
+	bool lost;
 
 	this->mutex->lock(this->mutex);
 	e = this->sas->remove(this->sas, &key);
 	this->mutex->unlock(this->mutex);
 	if (!e)
 		return NOT_FOUND;
+	lost = e->lost;
 	entry_destroy(e);
+	if (lost) /* went with the dataplane instance that held it */
+		return SUCCESS;
 	st = dp_request(this, &d, sizeof(d), "delete", spi, NULL, 0);
 	DBG1(DBG_KNL, "isthmus-dp: deleted %s SA %.8x", inbound ? "inbound" : "outbound", spi);
 	return st == NOT_FOUND ? SUCCESS : st; /* already gone there: fine */
@@ -440,9 +445,11 @@ static void report_expiries(linked_list_t *due)
  * no longer has. So the outbound SAs of a deleting IKE_SA leave the dataplane
  * at once; their inbound SAs stay until charon deletes them (late packets).
  */
-METHOD(listener_t, ike_state_change, bool,
-	private_kernel_dp_t *this, ike_sa_t *ike_sa, ike_sa_state_t state)
+static bool ike_state_change(listener_t *listener, ike_sa_t *ike_sa, ike_sa_state_t state)
 {
+	/* charon calls listeners with the listener_t, a member of ours */
+	private_kernel_dp_t *this = (private_kernel_dp_t *)((char *)listener -
+				offsetof(private_kernel_dp_t, listener));
 	enumerator_t *en;
 	child_sa_t *child;
 
@@ -712,7 +719,7 @@ kernel_ipsec_t *kernel_dp_create(void)
 			.destroy = _destroy,
 		},
 		.listener = {
-			.ike_state_change = _ike_state_change,
+			.ike_state_change = ike_state_change,
 		},
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 		.sas = hashtable_create(sa_hash, sa_equals, 32),

@@ -191,14 +191,19 @@ class Lab:
             self.lab("start", w, site)
         return t_kill
 
-    def dump_logs(self, lines=30):
-        """The end of every appliance log, to tell a failure's cause from CI output."""
+    def dump_logs(self, lines=40):
+        """What the appliances logged, to tell a failure's cause from CI output:
+        isthmusd's IKE, kernel and daemon lines (not its packet dumps), and the
+        end of each dataplane log."""
         for what in ("isthmusd", "dp"):
             for site in "ab":
                 try:
-                    tail = self.log(what, site).splitlines()[-lines:]
+                    log = self.log(what, site).splitlines()
                 except OSError:
                     continue
+                if what == "isthmusd":
+                    log = [l for l in log if re.search(r"\[(IKE|KNL|DMN|CHD)\]", l)]
+                tail = log[-4 * lines:] if what == "isthmusd" else log[-lines:]
                 print("---- %s %s (last %d lines)" % (what, site.upper(), len(tail)))
                 for line in tail:
                     print("   | " + line[:200])

@@ -135,23 +135,32 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 				       "nothing to pair");
 			return -EINVAL;
 		}
+		int rc;
+
+		if (t->ttl_s > PAIRING_TTL_MAX) {
+			ctl_out_printf(o, "a pairing token is valid %u s at most", PAIRING_TTL_MAX);
+			return -EINVAL;
+		}
 		if (pairing_svc_token(d->pairing, t->ttl_s, tok, sizeof(tok), msg, sizeof(msg)) < 0) {
 			ctl_out_printf(o, "%s", msg);
 			return -EIO;
 		}
-		return ctl_out_printf(o, "%s", tok);
+		rc = ctl_out_printf(o, "%s", tok);
+		sodium_memzero(tok, sizeof(tok));
+		return rc;
 	}
 	case CTL_D_PAIR: {
 		const struct ctl_d_pair *p = (const void *)req;
 		char tok[sizeof(p->token) + 1];
 
+		int rc;
+
 		memcpy(tok, p->token, sizeof(p->token));
 		tok[sizeof(p->token)] = '\0';
-		if (pairing_svc_pair(d->pairing, tok, msg, sizeof(msg)) < 0) {
-			ctl_out_printf(o, "%s", msg);
-			return -EPERM;
-		}
-		return ctl_out_printf(o, "%s", msg);
+		rc = pairing_svc_pair(d->pairing, tok, msg, sizeof(msg));
+		sodium_memzero(tok, sizeof(tok));
+		ctl_out_printf(o, "%s", msg);
+		return rc < 0 ? -EPERM : 0;
 	}
 	case CTL_D_UNPAIR:
 		if (pairing_svc_unpair(d->pairing, msg, sizeof(msg)) < 0) {

@@ -104,7 +104,7 @@ static void initiate_children(void)
 
 			if (!said)
 				DBG1(DBG_DMN, "isthmusd: not paired yet: run 'isthmusctl pairing-token' "
-				     "on one appliance and 'isthmusctl pair TOKEN' on the other");
+				     "on one appliance and 'isthmusctl pair' on the other");
 			said = true;
 			return;
 		}

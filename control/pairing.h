@@ -20,6 +20,7 @@
 
 #define PAIRING_PORT_DEFAULT 4501
 #define PAIRING_TTL_DEFAULT 900      /**< seconds a token stays valid */
+#define PAIRING_TTL_MAX 86400        /**< longest validity asked for (isthmusctl --ttl 24h) */
 #define PAIRING_SECRET_LEN 16
 #define PAIRING_FPR_LEN 32
 #define PAIRING_NONCE_LEN 16

@@ -118,8 +118,10 @@ class Lab:
         return m.group(1) if m else None
 
     # -- the appliances -------------------------------------------------
-    def ctl(self, site, *args, check_rc=True):
+    def ctl(self, site, *args, check_rc=True, input=None):
+        """isthmusctl at @site; @input goes to its standard input (a pairing token)."""
         r = subprocess.run([self.ctl_bin, "-r", "%s/site-%s" % (self.run, site)] + list(args),
+                           input=input if input is not None else "",
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            timeout=30)
         if check_rc and r.returncode != 0:

@@ -525,7 +525,7 @@ def not_paired(lab, what):
 
 
 def refused(lab, token, what, expect_b, expect_a_log=None):
-    r = lab.ctl("b", "pair", token, check_rc=False)
+    r = lab.ctl("b", "pair", input=token + "\n", check_rc=False)
     msg = r.stdout.strip()
     check(r.returncode != 0 and expect_b in msg, "%s: isthmusctl pair refused (exit %d): '%s'"
           % (what, r.returncode, msg))
@@ -558,8 +558,8 @@ def case_pairing(top, build):
     refused(lab, short, "expired token", "expired")
     not_paired(lab, "after the expired token")
 
-    token = lab.ctl("a", "pairing-token", "--ttl", "60").stdout.strip()
-    r = lab.ctl("b", "pair", token)
+    token = lab.ctl("a", "pairing-token", "--ttl", "1m").stdout.strip()
+    r = lab.ctl("b", "pair", input=token + "\n")
     check("paired with site-a.isthmus" in r.stdout, "the right token pairs: '%s'" % r.stdout.strip())
     fa, fb = lab.status("a")["fingerprint"], lab.status("b")["fingerprint"]
     check(lab.wait_tunnel(15) is not None, "tunnel up after pairing")

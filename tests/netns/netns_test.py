@@ -537,6 +537,26 @@ def refused(lab, token, what, expect_b, expect_a_log=None):
         check(loga, "%s: isthmusd A logged '%s'" % (what, loga[-1] if loga else None))
 
 
+# Runs in a site's namespace: sends the pairing port of ADDR garbage and
+# well-formed refusals of requests never made, every 5 ms, until killed.
+PAIRING_SPRAY = r"""
+import os, signal, socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+n = 0
+def done(*_):
+    print(n, flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, done)
+signal.signal(signal.SIGINT, done)
+print("spraying", flush=True)
+while True:
+    for m in (b"garbage", b"ISP2" + struct.pack("!IH", 2, 0) + os.urandom(16) + bytes(32)):
+        s.sendto(m, (sys.argv[1], 4501))
+        n += 1
+    time.sleep(0.005)
+"""
+
+
 def case_pairing(top, build):
     """Wrong, expired and reused tokens are refused with a clear message and a
     log line; nothing half-paired remains."""
@@ -558,9 +578,33 @@ def case_pairing(top, build):
     refused(lab, short, "expired token", "expired")
     not_paired(lab, "after the expired token")
 
+    # Anyone can send to the pairing port: garbage and refusals of other
+    # requests sprayed at both sites' port (A: between pairing-token and pair,
+    # B: while it waits for A's answer) are ignored, and the pairing completes.
+    sprays = [lab.bg(site, "python3", "-c", PAIRING_SPRAY, addr)
+              for site, addr in (("a", "198.18.0.1"), ("b", "198.18.0.2"))]
+    for p in sprays:   # started (python takes a while on a busy machine)
+        p.stdout.readline()
     token = lab.ctl("a", "pairing-token", "--ttl", "1m").stdout.strip()
-    r = lab.ctl("b", "pair", input=token + "\n")
-    check("paired with site-a.isthmus" in r.stdout, "the right token pairs: '%s'" % r.stdout.strip())
+    time.sleep(0.5)
+    tokfile = os.path.join(lab.run, "pairing-token")
+    fd = os.open(tokfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, (token + "\n").encode())
+    os.close(fd)
+    r = lab.ctl("b", "pair", "--token-file", tokfile, check_rc=False)
+    sent = []
+    for p in sprays:
+        p.terminate()
+        sent.append(p.communicate(timeout=10)[0].strip())
+    sent = " and ".join(sent)
+    os.unlink(tokfile)
+    check("paired with site-a.isthmus" in r.stdout, "the right token pairs, from a mode 0600 "
+          "--token-file, despite garbage on the pairing ports (%s datagrams): '%s'" % (sent, r.stdout.strip()))
+    loga = [l for l in lab.log("isthmusd", "a").splitlines() if "refused: malformed" in l]
+    check(0 < len(loga) <= 10 and "counted only" in loga[-1],
+          "A logged %d refusals of the garbage, then counted only: '%s'" % (len(loga), loga[-1] if loga else None))
+    logb = [l for l in lab.log("isthmusd", "b").splitlines() if "stray datagram" in l]
+    check(logb, "B counted the stray datagrams it ignored: '%s'" % (logb[-1] if logb else None))
     fa, fb = lab.status("a")["fingerprint"], lab.status("b")["fingerprint"]
     check(lab.wait_tunnel(15) is not None, "tunnel up after pairing")
     refused(lab, token, "reused token", "already used", "refused: pairing token already used")

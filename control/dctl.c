@@ -116,6 +116,39 @@ static int status(struct dctl *d, struct ctl_out *o)
 	return ctl_out_printf(o, "}");
 }
 
+/*
+ * The live ESP keys in Wireshark's esp_sa format, written straight into the
+ * reply (which ctl_server.c wipes once sent) through a stdio buffer of our
+ * own, wiped here: open_memstream grew its buffer by allocate, copy, free,
+ * and left copies of the key text in freed memory.
+ */
+static int sa_keys(struct ctl_out *o)
+{
+	size_t room = o->cap - o->len;
+	char iobuf[4096];
+	FILE *f = fmemopen(o->buf + o->len, room, "w");
+	long n;
+	bool bad;
+
+	if (!f)
+		return -ENOMEM;
+	setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
+	kernel_dp_wireshark(f);
+	bad = fflush(f) != 0 || ferror(f);
+	n = ftell(f);
+	fclose(f);
+	sodium_memzero(iobuf, sizeof(iobuf));
+	/* fmemopen keeps the last byte for a NUL: a full buffer may be cut short */
+	if (bad || n < 0 || (size_t)n + 1 >= room) {
+		sodium_memzero(o->buf + o->len, room);
+		ctl_out_printf(o, "the keys do not fit one reply");
+		return -EMSGSIZE;
+	}
+	o->len += (size_t)n;
+	DBG1(DBG_DMN, "isthmusd: ESP keys handed out for troubleshooting (isthmusctl sa --wireshark)");
+	return 0;
+}
+
 static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 {
 	struct dctl *d = ctx;
@@ -168,22 +201,8 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 			return -EIO;
 		}
 		return ctl_out_printf(o, "%s", msg);
-	case CTL_D_SA_KEYS: {
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&buf, &len);
-		int rc;
-
-		if (!f)
-			return -ENOMEM;
-		kernel_dp_wireshark(f);
-		fclose(f);
-		rc = ctl_out_append(o, buf, len);
-		sodium_memzero(buf, len);
-		free(buf);
-		DBG1(DBG_DMN, "isthmusd: ESP keys handed out for troubleshooting (isthmusctl sa --wireshark)");
-		return rc;
-	}
+	case CTL_D_SA_KEYS:
+		return sa_keys(o);
 	default:
 		ctl_out_printf(o, "not an isthmusd request (isthmus-dp's socket is another one)");
 		return -EOPNOTSUPP;

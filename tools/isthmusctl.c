@@ -396,7 +396,10 @@ static int cmd_sa(void *rbuf, int wireshark)
 			"them can read the traffic:\nkeep them out of tickets and chats, delete them "
 			"after use.\n# Wireshark: Preferences > Protocols > ESP > ESP SAs (esp_sa)\n");
 		r = call("isthmusd.sock", &h, sizeof(h), rbuf, 5000);
+		/* unbuffered: no stdio buffer left holding a copy of the keys */
+		setvbuf(stdout, NULL, _IONBF, 0);
 		fwrite(ctl_reply_body(r), 1, r->body_len, stdout);
+		explicit_bzero(rbuf, CTL_MAX_MSG + 1);
 		return 0;
 	}
 	return cmd_simple_json(rbuf, CTL_SA_LIST);
@@ -526,11 +529,11 @@ static int cmd_pairing_token(void *rbuf, int argc, char **argv)
 		return 2;
 	}
 	r = call("isthmusd.sock", &t, sizeof(t), rbuf, 5000);
+	setvbuf(stdout, NULL, _IONBF, 0); /* the token is a secret: no copy in a stdio buffer */
 	if (json_out)
 		printf("{\"token\":\"%.*s\"}\n", (int)r->body_len, (const char *)ctl_reply_body(r));
 	else
 		printf("%.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
-	fflush(stdout);
 	explicit_bzero(rbuf, CTL_MAX_MSG + 1);
 	return 0;
 }

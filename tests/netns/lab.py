@@ -34,7 +34,7 @@ def check(cond, what):
 
 
 class Lab:
-    def __init__(self, top, build, ike=None, web=None, uplink=None):
+    def __init__(self, top, build, ike=None, web=None, uplink=None, iked_args=None):
         self.top = top
         self.build = build
         self.P = "nt%d" % os.getpid()
@@ -46,6 +46,8 @@ class Lab:
             self.env["ISTHMUS_LAB_WEB"] = "\n".join(web)
         if uplink:
             self.env["ISTHMUS_LAB_UPLINK"] = uplink
+        if iked_args:
+            self.env["ISTHMUS_LAB_IKED_ARGS"] = " ".join(iked_args)
         self.extra_ns = []   # namespaces this test created itself
         self.procs = []      # processes this test started (Popen)
         self.ctl_bin = os.path.join(build, "tools", "isthmusctl")

@@ -656,6 +656,81 @@ def case_peer_key(top, build):
     check(len(lines) <= 2, "... without flooding the log (%d such lines in 8 s)" % len(lines))
 
 
+def dumped_hex(log):
+    """The bytes of strongSwan's hex dumps (%B: '  16: 0A 1B ...  ascii', one
+    line per 16 bytes) in @log, each dump one lowercase hex string."""
+    dumps, cur = [], []
+    for m in re.finditer(r"\s(\d+): ((?:[0-9A-F]{2} ){0,15}[0-9A-F]{2})(?:  |\s*$)", log, re.M):
+        if m.group(1) == "0" and cur:
+            dumps.append("".join(cur))
+            cur = []
+        cur.append(m.group(2).replace(" ", "").lower())
+    if cur:
+        dumps.append("".join(cur))
+    return dumps
+
+
+def case_debug_keys(top, build):
+    """isthmusd --debug 4 logs no key material: strongSwan would print the
+    IKE keys and every CHILD_SA's ESP keys at level 4, so isthmusd takes 4 as
+    3. Checked against the live keys (isthmusctl sa --wireshark)."""
+    lab = new_lab(top, build, iked_args=["--debug", "4"])
+    lab.up("--no-traffic")
+    check(lab.wait_tunnel(15) is not None, "tunnel up with isthmusd --debug 4 at both sites")
+    keys = set()
+    for s in "ab":
+        keys |= set(re.findall(r'"0x([0-9a-f]{72})"', lab.ctl(s, "sa", "--wireshark").stdout))
+    check(len(keys) >= 2, "%d live ESP keys from isthmusctl sa --wireshark" % len(keys))
+    for s in "ab":
+        log = lab.log("isthmusd", s)
+        dumps = dumped_hex(log)
+        found = [k for k in keys if any(k[:32] in d or k[32:64] in d for d in dumps)]
+        check(not found, "none of them in isthmusd %s's log (%d hex dumps searched): %d found"
+              % (s.upper(), len(dumps), len(found)))
+        lines = [l for l in log.splitlines()
+                 if re.search(r"SKEYSEED|Sk_[a-z]+ secret|encryption (initiator|responder) key|"
+                              r"Diffie Hellman secret", l)]
+        check(not lines, "no key derivation lines in isthmusd %s's log: %s" % (s.upper(), lines[:2]))
+        check("--debug 4 taken as 3" in log, "isthmusd %s says --debug 4 is taken as 3" % s.upper())
+
+
+def case_psk_mode(top, build):
+    """isthmusd refuses a PSK file that group or others may read, as it
+    refuses such an identity key, and starts with the same file at 0600. No
+    lab: isthmusd alone in a network namespace of its own (it binds 500/4500)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        conf = open(os.path.join(top, "tools", "lab", "site-a.ini")).read()
+        conf = conf.replace("/run/isthmus-lab/", d + "/")
+        psk = os.path.join(d, "psk")
+        conf = conf.replace("[ike]\n", "[ike]\nauth = psk\npsk_file = %s\n" % psk, 1)
+        with open(os.path.join(d, "a.ini"), "w") as f:
+            f.write(conf)
+        with open(psk, "w") as f:
+            f.write("a pre-shared key of some length\n")
+        iked = [ "unshare", "--net", os.path.join(build, "control", "isthmusd"), "-c",
+                os.path.join(d, "a.ini")]
+        for mode in (0o644, 0o640, 0o604):
+            os.chmod(psk, mode)
+            try:
+                r = subprocess.run(iked, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True, timeout=10)
+                out, rc = r.stdout, r.returncode
+            except subprocess.TimeoutExpired:
+                out, rc = "isthmusd still running after 10 s", 0
+            err = [l for l in out.splitlines() if "PSK file" in l]
+            check(rc != 0 and err and "mode %03o" % mode in err[0] and "chmod 600" in err[0],
+                  "PSK file of mode %03o refused: '%s'" % (mode, err[0] if err else out[-300:]))
+        os.chmod(psk, 0o600)
+        p = subprocess.Popen(iked, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(3)
+        alive = p.poll() is None
+        p.terminate()
+        out = p.communicate(timeout=20)[0]
+        check(alive and "PSK" not in out and "started for peer" in out,
+              "mode 600: isthmusd starts (%s)" % (out.strip().splitlines()[-1:] if not alive else "running"))
+
+
 # -- issue 7: L2 safety ----------------------------------------------------------
 # Runs in a namespace: sends COUNT broadcast frames (IPv4/UDP to port 9) from
 # the MAC of eth0, GAP seconds apart, TAG in their payload: a host chatting.
@@ -771,6 +846,8 @@ CASES = {
     "pmtu": case_pmtu,
     "pairing": case_pairing,
     "peer_key": case_peer_key,
+    "debug_keys": case_debug_keys,
+    "psk_mode": case_psk_mode,
     "rekey": case_rekey,
     "restart_isthmusd": case_restart_isthmusd,
     "restart_isthmusd_b": case_restart_isthmusd_b,

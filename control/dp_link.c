@@ -1,8 +1,11 @@
 /*
  * dp_link.c: see dp_link.h. The dataplane can be restarted under isthmusd (an
- * upgrade, a crash, an operator): its SAs are then gone, so every new
- * connection, and every change of the dataplane's boot id seen in a HELLO,
- * triggers the up callback, which installs the SAs again.
+ * upgrade, a crash, an operator): its SAs are then gone. Every change of the
+ * dataplane's boot id seen in a HELLO triggers the up callback
+ * (control/kernel_dp.c: retire what a dataplane holds from before, and have
+ * fresh CHILD_SAs negotiated for what it lost). A request is never sent on a
+ * new connection before that HELLO, so it cannot reach a dataplane instance
+ * the callback has not seen.
  */
 #include "dp_link.h"
 
@@ -57,49 +60,49 @@ static int ensure_connected(struct dp_link *l, char *err, size_t errlen)
 	return l->fd >= 0 ? 1 : -1;
 }
 
-static const struct ctl_reply *call_locked(struct dp_link *l, void *req, size_t len, void *rbuf,
-					   int *connected, char *err, size_t errlen)
+/* One exchange on the current connection (opened if there is none). Call
+ * with the lock held; a failed exchange closes the connection. */
+static const struct ctl_reply *call_once(struct dp_link *l, void *req, size_t len, void *rbuf,
+					 char *err, size_t errlen)
 {
-	for (int attempt = 0; attempt < 2; attempt++) {
-		const struct ctl_reply *r;
-		int c = ensure_connected(l, err, errlen);
+	const struct ctl_reply *r;
 
-		if (c < 0)
-			return NULL;
-		if (c > 0)
-			*connected = 1;
-		r = ctl_call(l->fd, req, len, rbuf, CTL_MAX_MSG + 1, CALL_TIMEOUT_MS, err, errlen);
-		if (r) {
-			l->up = 1;
-			return r;
-		}
-		disconnect(l); /* stale connection (dataplane restarted): retry once */
-	}
-	return NULL;
+	if (ensure_connected(l, err, errlen) < 0)
+		return NULL;
+	r = ctl_call(l->fd, req, len, rbuf, CTL_MAX_MSG + 1, CALL_TIMEOUT_MS, err, errlen);
+	if (r)
+		l->up = 1;
+	else
+		disconnect(l); /* stale (the dataplane restarted) or broken */
+	return r;
 }
 
 const struct ctl_reply *dp_link_call(struct dp_link *l, void *req, size_t len, void *rbuf,
 				     char *err, size_t errlen)
 {
-	const struct ctl_reply *r;
-	int connected = 0, fresh;
+	/* A connection made here may be to a dataplane instance we have not
+	 * seen: the HELLO (dp_link_ping) brings it in step first, through the
+	 * up callback, so this request is neither undone by the callback nor
+	 * applied to an instance it was not meant for. Two tries: the first may
+	 * find the connection stale. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		const struct ctl_reply *r;
+		int fresh;
 
-	/* A new connection may be to a dataplane we have not seen yet: bring it
-	 * in step (the up callback) before this request, so the request is not
-	 * undone by it. */
-	pthread_mutex_lock(&l->lock);
-	fresh = l->fd < 0;
-	pthread_mutex_unlock(&l->lock);
-	if (fresh && dp_link_ping(l) < 0) {
-		snprintf(err, errlen, "isthmus-dp is not running (no answer on %s)", l->path);
-		return NULL;
+		pthread_mutex_lock(&l->lock);
+		fresh = l->fd < 0;
+		pthread_mutex_unlock(&l->lock);
+		if (fresh && dp_link_ping(l) < 0) {
+			snprintf(err, errlen, "isthmus-dp is not running (no answer on %s)", l->path);
+			return NULL;
+		}
+		pthread_mutex_lock(&l->lock);
+		r = call_once(l, req, len, rbuf, err, errlen);
+		pthread_mutex_unlock(&l->lock);
+		if (r)
+			return r;
 	}
-	pthread_mutex_lock(&l->lock);
-	r = call_locked(l, req, len, rbuf, &connected, err, errlen);
-	pthread_mutex_unlock(&l->lock);
-	/* reconnected in the middle (the dataplane restarted): the next ping,
-	 * within a second, notices the new boot id and reinstalls */
-	return r;
+	return NULL;
 }
 
 /* Parse "boot":N out of the HELLO reply body. */
@@ -117,10 +120,12 @@ int dp_link_ping(struct dp_link *l)
 	struct ctl_hdr h = { .type = CTL_HELLO };
 	const struct ctl_reply *r;
 	char err[256];
-	int connected = 0, changed = 0;
+	int changed = 0;
 
 	pthread_mutex_lock(&l->lock);
-	r = call_locked(l, &h, sizeof(h), rbuf, &connected, err, sizeof(err));
+	r = call_once(l, &h, sizeof(h), rbuf, err, sizeof(err));
+	if (!r) /* HELLO changes nothing: a stale connection is retried at once */
+		r = call_once(l, &h, sizeof(h), rbuf, err, sizeof(err));
 	if (r && r->status == 0) {
 		uint64_t b = boot_id(r);
 

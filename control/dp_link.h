@@ -2,7 +2,8 @@
  * @file dp_link.h
  * isthmusd's connection to isthmus-dp's control socket: request/reply from any
  * charon thread (serialised), connection on first use, reconnection after the
- * dataplane restarts, and a callback then so the SAs can be installed again.
+ * dataplane restarts, and a callback for every dataplane instance seen (the
+ * boot id in its HELLO), before any request reaches it.
  * Plain C (no strongSwan types), so it is unit-testable on its own.
  */
 #ifndef ISTHMUS_DP_LINK_H
@@ -16,15 +17,17 @@
 
 struct dp_link;
 
-/** Called, with the link unlocked, after every (re)connection to a dataplane instance. */
+/** Called, with the link unlocked, once for every new dataplane instance
+ *  (boot id), before any request other than HELLO is sent to it. */
 typedef void (*dp_link_up_fn)(void *ctx);
 
 /** Create a link to the socket at @p path; nothing is connected yet. */
 struct dp_link *dp_link_create(const char *path, dp_link_up_fn up, void *ctx);
 
 /**
- * Send one request and wait (up to 2 s) for its reply, connecting first if
- * needed. A broken connection is reopened and the request retried once.
+ * Send one request and wait (up to 2 s) for its reply, connecting (and
+ * greeting, dp_link_ping) first if needed. A broken connection is reopened
+ * and the request retried once, after the greeting.
  *
  * @param req    request (ctl_hdr type set); header filled in here
  * @param rbuf   reply buffer, CTL_MAX_MSG + 1 bytes

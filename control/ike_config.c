@@ -16,6 +16,7 @@
 #include <rte_cfgfile.h>
 
 #include "config.h"
+#include "esp.h"
 #include "pairing.h"
 
 #define S "ike"
@@ -103,7 +104,7 @@ static int check_keys(struct rte_cfgfile *cf, char *err, size_t errlen)
 	static const char *const known[] = {
 		"local_id", "peer_id", "ike_proposals", "esp_proposals", "ike_rekey",
 		"child_rekey", "child_rekey_bytes", "child_rekey_packets", "dpd", "role",
-		"auth", "psk_file", "state_dir", "pairing_port", "child_sas", NULL,
+		"auth", "psk_file", "state_dir", "pairing_port", "child_sas", "replay_window", NULL,
 	};
 	int n = rte_cfgfile_section_num_entries(cf, S);
 	struct rte_cfgfile_entry *e;
@@ -157,6 +158,13 @@ static int parse_ike(struct rte_cfgfile *cf, struct ike_settings *s, char *err, 
 	if (get_u64(cf, "child_sas", 64, &v, err, errlen) < 0)
 		return -1;
 	s->child_sas = (unsigned)v;
+	v = s->replay_window;
+	if (get_u64(cf, "replay_window", ESP_REPLAY_WINDOW_MAX, &v, err, errlen) < 0)
+		return -1;
+	if (v < 32 || (v & (v - 1)))
+		return fail(err, errlen, "replay_window", "%llu: a power of two from 32 to %d",
+			    (unsigned long long)v, ESP_REPLAY_WINDOW_MAX);
+	s->replay_window = (uint32_t)v;
 
 	if (!strcasecmp(role, "auto"))
 		s->role = IKE_ROLE_AUTO;

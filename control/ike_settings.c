@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ctl_proto.h"
+#include "esp.h"
 
 void ike_settings_defaults(struct ike_settings *s)
 {
@@ -12,10 +13,11 @@ void ike_settings_defaults(struct ike_settings *s)
 	snprintf(s->ike_proposals, sizeof(s->ike_proposals), "%s",
 		 "aes256gcm16-prfsha256-x25519, chacha20poly1305-prfsha256-x25519");
 	snprintf(s->esp_proposals, sizeof(s->esp_proposals), "%s",
-		 "aes256gcm16-x25519, chacha20poly1305-x25519");
+		 "aes256gcm16-x25519-esn-noesn, chacha20poly1305-x25519-esn-noesn");
 	s->ike_rekey_s = 4 * 3600;
 	s->child_rekey_s = 3600;
 	s->dpd_s = 10;
+	s->replay_window = ESP_REPLAY_WINDOW_DEFAULT;
 	s->child_sas = 1;
 	s->role = IKE_ROLE_AUTO;
 	s->auth = IKE_AUTH_PUBKEY;

@@ -25,6 +25,7 @@ struct ike_settings {
 	uint64_t child_rekey_bytes;/**< 0: no volume-based rekey */
 	uint64_t child_rekey_packets;
 	uint32_t dpd_s;
+	uint32_t replay_window;    /**< anti-replay window of every CHILD_SA (packets) */
 	unsigned child_sas;        /**< one per dataplane worker */
 	enum ike_role role;
 	enum ike_auth auth;

@@ -292,6 +292,7 @@ int main(int argc, char *argv[])
 	clamp_log_levels();
 	charon->load_loggers(charon);
 	kernel_dp_set_socket(settings.dp_socket);
+	kernel_dp_set_lead(we_initiate());
 	lib->plugins->add_static_features(lib->plugins, "isthmusd",
 		(plugin_feature_t[]){
 			PLUGIN_CALLBACK(register_kernel_dp, kernel_dp_create),

@@ -8,8 +8,17 @@
  *    hard expiry by time, bytes and packets. A once-a-second job compares each
  *    SA's age and dataplane counters with its lifetime_cfg_t and calls
  *    charon->kernel->expire(), as XFRM's expire messages would;
- *  - restarts: the SAs (keys included, in memory that is wiped on delete) are
- *    kept here, so a restarted dataplane gets them all back (dp_link notices).
+ *  - sequence numbers: without ESN an SA is rekeyed when its outbound
+ *    counter reaches CTL_SEQ_REKEY_32 (3/4 of 2^32), long before sealing
+ *    would have to stop at 2^32 - 1 (RFC 4303 3.3.3);
+ *  - restarts, without ever sealing twice with one nonce (the AEAD nonce is
+ *    the sequence number, RFC 4106 3.1): an SA is sent to the dataplane once,
+ *    and never again. A dataplane that restarted under us lost its SAs and
+ *    counters, so every CHILD_SA is rekeyed (new keys, new SPIs); its old
+ *    keys are never reinstalled. A dataplane met by a freshly started
+ *    isthmusd may hold SAs of the isthmusd before (killed, it could not
+ *    delete them): they are retired, not flushed, and keep the traffic
+ *    flowing until the new CHILD_SAs replace them (dataplane/sa.c).
  * Policies are implicit in the dataplane (VTEP-to-VTEP VXLAN only), so the
  * policy calls only succeed.
  */
@@ -39,7 +48,12 @@ typedef struct {
 	time_t installed;       /**< time_monotonic() */
 	bool soft_done;
 	bool hard_done;
+	bool lost;              /**< the dataplane that held it restarted: rekeyed */
 } sa_entry_t;
+
+/** How long a restarted isthmusd lets the dataplane keep the SAs of the one
+ *  before, waiting for its own CHILD_SAs to replace them (dataplane/sa.c). */
+#define RETIRE_GRACE_S 60
 
 /** Hash key: SPI and direction. */
 typedef struct {
@@ -49,6 +63,7 @@ typedef struct {
 
 struct private_kernel_dp_t {
 	kernel_ipsec_t public;
+	listener_t listener;    /**< IKE_SA state changes (ike_deleting) */
 	struct dp_link *link;
 	mutex_t *mutex;
 	hashtable_t *sas;       /**< sa_key_t -> sa_entry_t */
@@ -57,6 +72,7 @@ struct private_kernel_dp_t {
 
 /* The one instance (charon creates the backend through a plain constructor). */
 static char dp_socket_path[108] = CTL_DEFAULT_PATH;
+static bool rekey_lead = true;
 
 /* The periodic job cannot be removed from charon's scheduler: it finds the live
  * instance here, and destroy() clears it under the same lock. */
@@ -66,6 +82,19 @@ static private_kernel_dp_t *active;
 void kernel_dp_set_socket(const char *path)
 {
 	snprintf(dp_socket_path, sizeof(dp_socket_path), "%s", path);
+}
+
+void kernel_dp_set_lead(bool lead)
+{
+	rekey_lead = lead;
+}
+
+/* When to ask for a rekey: at @p rekey if we lead, else half-way to @p life. */
+static uint64_t soft_limit(uint64_t rekey, uint64_t life)
+{
+	if (rekey_lead || !rekey || life <= rekey)
+		return rekey;
+	return rekey + (life - rekey) / 2;
 }
 
 static u_int sa_hash(const void *k)
@@ -80,6 +109,15 @@ static bool sa_equals(const void *a, const void *b)
 	const sa_key_t *x = a, *y = b;
 
 	return x->spi == y->spi && x->inbound == y->inbound;
+}
+
+/* Soft expiry (rekey) without ESN: see CTL_SEQ_REKEY_32; the side that does
+ * not lead waits until 7/8 of 2^32 (kernel_dp_set_lead). */
+static bool seq_due(const sa_entry_t *e, uint64_t seq)
+{
+	uint64_t at = rekey_lead ? CTL_SEQ_REKEY_32 : CTL_SEQ_REKEY_32 + (1ull << 29);
+
+	return !e->inbound && !e->msg.esn && seq >= at;
 }
 
 static void entry_destroy(sa_entry_t *e)
@@ -300,7 +338,10 @@ METHOD(kernel_ipsec_t, del_sa, status_t,
 	status_t st = delete_one(this, spi, TRUE);
 
 	/* charon does not say the direction: the SPI is ours (inbound) or the peer's */
-	return st == NOT_FOUND ? delete_one(this, spi, FALSE) : st;
+	if (st == NOT_FOUND)
+		st = delete_one(this, spi, FALSE);
+	/* gone already: an outbound SA of a deleted IKE_SA (ike_deleting) */
+	return st == NOT_FOUND ? SUCCESS : st;
 }
 
 METHOD(kernel_ipsec_t, flush_sas, status_t,
@@ -368,47 +409,6 @@ METHOD(kernel_ipsec_t, enable_udp_decap, bool,
 	return TRUE;
 }
 
-/*
- * A dataplane we had not seen (first contact, or it restarted): what it holds
- * may be left from an earlier isthmusd (killed, so it could not delete its
- * SAs), so clear it and install every SA this isthmusd knows.
- */
-static void reinstall(void *ctx)
-{
-	private_kernel_dp_t *this = ctx;
-	linked_list_t *msgs = linked_list_create();
-	struct ctl_hdr flush = { .type = CTL_SA_FLUSH };
-	enumerator_t *en;
-	struct ctl_sa_add *m;
-	sa_entry_t *e;
-	sa_key_t *key;
-	int n = 0, failed = 0;
-
-	if (dp_request(this, &flush, sizeof(flush), "flush", 0, NULL, 0) != SUCCESS)
-		DBG1(DBG_KNL, "isthmus-dp: could not clear SAs left from before");
-
-	this->mutex->lock(this->mutex);
-	en = this->sas->create_enumerator(this->sas);
-	while (en->enumerate(en, &key, &e)) {
-		m = malloc(sizeof(*m));
-		memcpy(m, &e->msg, sizeof(*m));
-		msgs->insert_last(msgs, m);
-	}
-	en->destroy(en);
-	this->mutex->unlock(this->mutex);
-	while (msgs->remove_first(msgs, (void **)&m) == SUCCESS) {
-		if (dp_request(this, m, sizeof(*m), "re-add", m->spi, NULL, 0) == SUCCESS)
-			n++;
-		else
-			failed++;
-		memwipe(m, sizeof(*m));
-		free(m);
-	}
-	msgs->destroy(msgs);
-	if (n || failed)
-		DBG1(DBG_KNL, "isthmus-dp (re)connected: %d SAs installed again, %d failed", n, failed);
-}
-
 /** An expiry to report, collected under the lock and reported outside it. */
 typedef struct {
 	uint32_t spi;
@@ -416,65 +416,190 @@ typedef struct {
 	bool hard;
 } expire_t;
 
-static bool past(uint64_t limit, uint64_t value)
+/* Tell charon, outside our lock; consumes @p due. */
+static void report_expiries(linked_list_t *due)
 {
-	return limit && value >= limit;
-}
-
-/* Once a second: liveness of the dataplane, and SA lifetimes. */
-static void tick_locked(private_kernel_dp_t *this)
-{
-	linked_list_t *due = linked_list_create();
-	time_t now = time_monotonic(NULL);
-	enumerator_t *en;
-	sa_entry_t *e;
-	sa_key_t *key;
 	expire_t *x;
 
-	dp_link_ping(this->link);
-
-	this->mutex->lock(this->mutex);
-	en = this->sas->create_enumerator(this->sas);
-	while (en->enumerate(en, &key, &e)) {
-		uint64_t age = (uint64_t)(now - e->installed), bytes = 0, packets = 0;
-		bool soft, hard;
-
-		if (e->hard_done)
-			continue;
-		if (e->life.bytes.life || e->life.bytes.rekey || e->life.packets.life ||
-		    e->life.packets.rekey) {
-			struct ctl_sa_id q = { .h.type = CTL_SA_QUERY, .spi = e->spi,
-					       .dir = e->inbound ? CTL_SA_IN : CTL_SA_OUT };
-			struct ctl_sa_counters c = { 0 };
-
-			if (dp_request(this, &q, sizeof(q), "query", e->spi, &c, sizeof(c)) ==
-			    SUCCESS) {
-				bytes = c.bytes;
-				packets = c.packets;
-			}
-		}
-		hard = past(e->life.time.life, age) || past(e->life.bytes.life, bytes) ||
-		       past(e->life.packets.life, packets);
-		soft = past(e->life.time.rekey, age) || past(e->life.bytes.rekey, bytes) ||
-		       past(e->life.packets.rekey, packets);
-		if (hard || (soft && !e->soft_done)) {
-			INIT(x, .spi = e->spi, .dst = e->dst->clone(e->dst), .hard = hard);
-			due->insert_last(due, x);
-			e->soft_done = TRUE;
-			e->hard_done = hard;
-		}
-	}
-	en->destroy(en);
-	this->mutex->unlock(this->mutex);
-
 	while (due->remove_first(due, (void **)&x) == SUCCESS) {
-		DBG1(DBG_KNL, "isthmus-dp: SA %.8x reached its %s lifetime", x->spi,
-		     x->hard ? "hard" : "soft");
+		DBG1(DBG_KNL, "isthmus-dp: SA %.8x: %s", x->spi,
+		     x->hard ? "hard lifetime reached" : "rekey due");
 		charon->kernel->expire(charon->kernel, IPPROTO_ESP, htonl(x->spi), x->dst, x->hard);
 		x->dst->destroy(x->dst);
 		free(x);
 	}
 	due->destroy(due);
+}
+
+/*
+ * An IKE_SA being deleted keeps its CHILD_SAs until the peer answers the
+ * DELETE, or until charon gives up retransmitting (minutes). When the peer
+ * restarted and came back with a new IKE_SA (unique = replace), that answer
+ * never comes, and the old outbound SA would hold its worker while the new
+ * one waits (dataplane/sa.c): every frame would go out under an SPI the peer
+ * no longer has. So the outbound SAs of a deleting IKE_SA leave the dataplane
+ * at once; their inbound SAs stay until charon deletes them (late packets).
+ */
+METHOD(listener_t, ike_state_change, bool,
+	private_kernel_dp_t *this, ike_sa_t *ike_sa, ike_sa_state_t state)
+{
+	enumerator_t *en;
+	child_sa_t *child;
+
+	if (state != IKE_DELETING)
+		return TRUE;
+	en = ike_sa->create_child_sa_enumerator(ike_sa);
+	while (en->enumerate(en, &child)) {
+		uint32_t spi = ntohl(child->get_spi(child, FALSE));
+
+		if (delete_one(this, spi, FALSE) == SUCCESS)
+			DBG1(DBG_KNL, "isthmus-dp: IKE_SA %s[%u] is being deleted: its outbound SA %.8x "
+			     "makes way now", ike_sa->get_name(ike_sa), ike_sa->get_unique_id(ike_sa),
+			     spi);
+	}
+	en->destroy(en);
+	return TRUE;
+}
+
+/*
+ * A dataplane instance we had not seen (first contact, or it restarted).
+ * What it holds is left from an isthmusd before us (killed, so it could not
+ * delete its SAs): retire it, so traffic flows on until our CHILD_SAs
+ * replace it. What we had installed in a dataplane that restarted is gone
+ * with its sequence counters: rekey every CHILD_SA (one soft expiry per
+ * inbound SA) so fresh keys are negotiated. Keys are never sent twice.
+ */
+static void dataplane_new(void *ctx)
+{
+	private_kernel_dp_t *this = ctx;
+	struct ctl_sa_retire retire = { .h.type = CTL_SA_RETIRE, .grace_s = RETIRE_GRACE_S };
+	linked_list_t *due = linked_list_create();
+	enumerator_t *en;
+	sa_entry_t *e;
+	sa_key_t *key;
+	expire_t *x;
+	int lost = 0;
+
+	if (dp_request(this, &retire, sizeof(retire), "retire", 0, NULL, 0) != SUCCESS)
+		DBG1(DBG_KNL, "isthmus-dp: could not retire the SAs it holds from before");
+
+	this->mutex->lock(this->mutex);
+	en = this->sas->create_enumerator(this->sas);
+	while (en->enumerate(en, &key, &e)) {
+		if (e->lost || e->hard_done)
+			continue;
+		e->lost = TRUE;
+		memwipe(e->msg.keymat, sizeof(e->msg.keymat)); /* never needed again */
+		lost++;
+		if (e->inbound) {
+			INIT(x, .spi = e->spi, .dst = e->dst->clone(e->dst), .hard = FALSE);
+			due->insert_last(due, x);
+			e->soft_done = TRUE;
+		}
+	}
+	en->destroy(en);
+	this->mutex->unlock(this->mutex);
+	if (lost)
+		DBG1(DBG_KNL, "isthmus-dp restarted: its %d SAs are gone; rekeying %d CHILD_SA(s) "
+		     "for new keys (old keys are never installed again)", lost, due->get_count(due));
+	report_expiries(due);
+}
+
+
+static bool past(uint64_t limit, uint64_t value)
+{
+	return limit && value >= limit;
+}
+
+/** An SA's counters, read from the dataplane outside our lock. */
+typedef struct {
+	sa_key_t key;
+	bool lost;              /**< not asked: time lifetimes only */
+	uint64_t bytes, packets, seq;
+} counters_t;
+
+/* Read every installed SA's counters: the requests are made without our
+ * lock, since a reconnection in dp_link_call runs dataplane_new(). */
+static linked_list_t *read_counters(private_kernel_dp_t *this)
+{
+	linked_list_t *all = linked_list_create();
+	enumerator_t *en;
+	counters_t *k;
+	sa_entry_t *e;
+	sa_key_t *key;
+
+	this->mutex->lock(this->mutex);
+	en = this->sas->create_enumerator(this->sas);
+	while (en->enumerate(en, &key, &e))
+		if (!e->hard_done) {
+			INIT(k, .key = *key, .lost = e->lost);
+			all->insert_last(all, k);
+		}
+	en->destroy(en);
+	this->mutex->unlock(this->mutex);
+
+	en = all->create_enumerator(all);
+	while (en->enumerate(en, &k)) {
+		if (k->lost)
+			continue;
+		struct ctl_sa_id q = { .h.type = CTL_SA_QUERY, .spi = k->key.spi,
+				       .dir = k->key.inbound ? CTL_SA_IN : CTL_SA_OUT };
+		struct ctl_sa_counters c = { 0 };
+
+		if (dp_request(this, &q, sizeof(q), "query", q.spi, &c, sizeof(c)) == SUCCESS) {
+			k->bytes = c.bytes;
+			k->packets = c.packets;
+			k->seq = c.seq;
+		}
+	}
+	en->destroy(en);
+	return all;
+}
+
+/* Once a second: liveness of the dataplane, and SA lifetimes by time,
+ * bytes, packets and (without ESN) sequence number. */
+static void tick_locked(private_kernel_dp_t *this)
+{
+	linked_list_t *due = linked_list_create(), *counters;
+	time_t now = time_monotonic(NULL);
+	counters_t *k;
+	sa_entry_t *e;
+	expire_t *x;
+
+	dp_link_ping(this->link);
+	counters = read_counters(this);
+
+	this->mutex->lock(this->mutex);
+	while (counters->remove_first(counters, (void **)&k) == SUCCESS) {
+		uint64_t age;
+		bool soft, hard;
+
+		e = this->sas->get(this->sas, &k->key);
+		if (!e || e->hard_done) { /* deleted meanwhile */
+			free(k);
+			continue;
+		}
+		age = (uint64_t)(now - e->installed);
+		hard = past(e->life.time.life, age) || past(e->life.bytes.life, k->bytes) ||
+		       past(e->life.packets.life, k->packets);
+		soft = past(soft_limit(e->life.time.rekey, e->life.time.life), age) ||
+		       past(soft_limit(e->life.bytes.rekey, e->life.bytes.life), k->bytes) ||
+		       past(soft_limit(e->life.packets.rekey, e->life.packets.life), k->packets) ||
+		       seq_due(e, k->seq);
+		if (hard || (soft && !e->soft_done)) {
+			if (seq_due(e, k->seq) && !e->soft_done)
+				DBG1(DBG_KNL, "isthmus-dp: SA %.8x at sequence number %llu without ESN: "
+				     "rekeying", e->spi, (unsigned long long)k->seq);
+			INIT(x, .spi = e->spi, .dst = e->dst->clone(e->dst), .hard = hard);
+			due->insert_last(due, x);
+			e->soft_done = TRUE;
+			e->hard_done = hard;
+		}
+		free(k);
+	}
+	this->mutex->unlock(this->mutex);
+	counters->destroy(counters);
+	report_expiries(due);
 }
 
 static job_requeue_t tick(void *unused)
@@ -497,6 +622,7 @@ METHOD(kernel_ipsec_t, destroy, void,
 	sa_key_t *key;
 	sa_entry_t *e;
 
+	charon->bus->remove_listener(charon->bus, &this->listener);
 	pthread_mutex_lock(&active_lock);
 	if (active == this)
 		active = NULL;
@@ -585,15 +711,19 @@ kernel_ipsec_t *kernel_dp_create(void)
 			.enable_udp_decap = _enable_udp_decap,
 			.destroy = _destroy,
 		},
+		.listener = {
+			.ike_state_change = _ike_state_change,
+		},
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 		.sas = hashtable_create(sa_hash, sa_equals, 32),
 		.rng = lib->crypto->create_rng(lib->crypto, RNG_WEAK),
 	);
-	this->link = dp_link_create(dp_socket_path, reinstall, this);
+	this->link = dp_link_create(dp_socket_path, dataplane_new, this);
 	if (!this->rng || !this->link) {
 		destroy(this);
 		return NULL;
 	}
+	charon->bus->add_listener(charon->bus, &this->listener);
 	pthread_mutex_lock(&active_lock);
 	active = this;
 	pthread_mutex_unlock(&active_lock);

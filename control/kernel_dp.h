@@ -13,6 +13,16 @@
 void kernel_dp_set_socket(const char *path);
 
 /**
+ * Whether this appliance leads CHILD_SA rekeys (the IKE initiator does). The
+ * other side asks for a rekey only half-way from the soft to the hard
+ * lifetime (and at 7/8 of 2^32 instead of 3/4), so the two never start one at
+ * once: a rekey collision (RFC 7296 2.8.1) leaves one side without an
+ * outbound SA between deleting the redundant CHILD_SA and installing the
+ * winner, and packets are dropped (drop_no_sa).
+ */
+void kernel_dp_set_lead(bool lead);
+
+/**
  * Constructor registered with PLUGIN_CALLBACK(kernel_ipsec_register, ...).
  * @return the backend, or NULL if it cannot be created
  */

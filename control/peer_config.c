@@ -112,7 +112,9 @@ static bool build(struct private_peer_config *this, bool check_only)
 {
 	const struct ike_settings *s = &this->s;
 	char local[INET_ADDRSTRLEN], remote[INET_ADDRSTRLEN];
-	uint32_t child_hard = s->child_rekey_s + s->child_rekey_s / 10;
+	/* hard expiry 10 % after the soft one, at least 20 s: the side that
+	 * does not lead rekeys half-way between them (kernel_dp_set_lead) */
+	uint32_t child_hard = s->child_rekey_s + (s->child_rekey_s / 10 > 20 ? s->child_rekey_s / 10 : 20);
 	ike_cfg_create_t ike = {
 		.version = IKEV2,
 		.local = local,
@@ -183,6 +185,8 @@ static bool build(struct private_peer_config *this, bool check_only)
 		child.if_id_in = child.if_id_out = slot;
 		snprintf(name, sizeof(name), slot ? CHILD_CFG_NAME "-%u" : CHILD_CFG_NAME, slot);
 		cfg = child_cfg_create(name, &child);
+		/* charon's default is 32 (charon.replay_window); ours is docs/config.md's */
+		cfg->set_replay_window(cfg, s->replay_window);
 		if (!add_proposals(s->esp_proposals, PROTO_ESP, NULL, cfg)) {
 			cfg->destroy(cfg);
 			DESTROY_IF(this->public.child_cfg);

@@ -639,6 +639,25 @@ static int parse_sa_static(struct parse *ps)
 	return 0;
 }
 
+/*
+ * [test]: TEST ONLY. outbound_seq_start lets a test start every outbound SA
+ * that isthmusd installs just below 2^32 and watch it be rekeyed before its
+ * sequence numbers run out (RFC 4303 3.3.3). It never lowers a counter, so it
+ * cannot make a nonce repeat.
+ */
+static int parse_test(struct parse *ps)
+{
+	static const char *const keys[] = { "outbound_seq_start", NULL };
+	const char *s = "test";
+
+	if (!rte_cfgfile_has_section(ps->cf, s))
+		return 0;
+	if (check_keys(ps, s, keys) < 0)
+		return -1;
+	return get_uint(ps, s, "outbound_seq_start", 0, UINT32_MAX, &ps->cfg->test_seq_start,
+			false);
+}
+
 int config_load(const char *path, struct dp_config *cfg, char *err, size_t errlen)
 {
 	struct rte_cfgfile_parameters prm = { .comment_character = ';' };
@@ -680,7 +699,7 @@ int config_load(const char *path, struct dp_config *cfg, char *err, size_t errle
 		/* [ike] belongs to isthmusd (control/ike_config.c), which reads the
 		 * same file */
 		if (strcmp(n, "appliance") && strcmp(n, "uplink") && strcmp(n, "sa.static") &&
-		    strcmp(n, "ike") && strncmp(n, "local ", 6) && strncmp(n, "segment ", 8)) {
+		    strcmp(n, "ike") && strcmp(n, "test") && strncmp(n, "local ", 6) && strncmp(n, "segment ", 8)) {
 			fail(&ps, n, NULL, "unknown section");
 			goto out;
 		}
@@ -701,7 +720,7 @@ int config_load(const char *path, struct dp_config *cfg, char *err, size_t errle
 		fail(&ps, NULL, NULL, "no [segment NAME] section: nothing to extend");
 		goto out;
 	}
-	if (parse_sa_static(&ps) < 0)
+	if (parse_sa_static(&ps) < 0 || parse_test(&ps) < 0)
 		goto out;
 	r = 0;
 out:

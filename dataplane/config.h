@@ -117,6 +117,8 @@ struct dp_config {
 	uint16_t nb_sa_out;
 	struct cfg_static_sa sa_in[DP_MAX_STATIC_SA];  /**< in.N: peer worker N */
 	uint16_t nb_sa_in;
+	/* [test]: TEST ONLY */
+	uint64_t test_seq_start;  /**< outbound SAs from isthmusd start after this number */
 };
 
 /**

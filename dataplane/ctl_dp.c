@@ -59,6 +59,7 @@ static int sa_add_req(struct dp *dp, const struct ctl_sa_add *m, struct ctl_out 
 		.replay_window = m->replay_window,
 		.keymat = m->keymat,
 		.worker = m->worker == 0xffff ? -1 : m->worker,
+		.initial_seq = out ? c->test_seq_start : 0,
 	};
 	char err[256], a[16], b[16];
 	int rc;
@@ -75,8 +76,10 @@ static int sa_add_req(struct dp *dp, const struct ctl_sa_add *m, struct ctl_out 
 		return -EINVAL;
 	}
 	rc = sa_add(dp, &s, err, sizeof(err));
-	if (rc < 0)
+	if (rc < 0) {
 		ctl_out_printf(o, "%s", err);
+		printf("isthmus-dp: %s\n", err);
+	}
 	else
 		printf("isthmus-dp: %s SA 0x%08x installed (%s%s)\n", out ? "outbound" : "inbound",
 		       m->spi, esp_cipher_name(s.cipher), s.esn ? ", ESN" : "");
@@ -152,15 +155,33 @@ static int seg_add_req(struct dp *dp, const struct ctl_seg *m, struct ctl_out *o
 	return 0;
 }
 
-static void json_sa(FILE *f, const char *dir, const struct esp_sa *sa, int worker, bool *first)
+/*
+ * One SA for CTL_SA_LIST (never key material). rekey_at_seq: without ESN,
+ * isthmusd rekeys at CTL_SEQ_REKEY_32 and sealing stops at 2^32 - 1; with ESN
+ * the 64-bit counter cannot run out, so the rekey is by time only (null).
+ */
+static void json_sa(FILE *f, const char *dir, const struct esp_sa *sa, int worker,
+		    enum esp_cipher cipher, bool esn, uint32_t window, uint64_t retire_ms,
+		    bool *first)
 {
 	struct esp_sa_stats st;
 
 	esp_sa_get_stats(sa, &st);
-	fprintf(f, "%s{\"dir\":\"%s\",\"spi\":%u,\"backend\":\"%s\",\"worker\":%d,"
-		"\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"seq\":%" PRIu64 "}",
-		*first ? "" : ",", dir, esp_sa_spi(sa), esp_backend_name(esp_sa_backend(sa)), worker,
-		st.packets, st.bytes, st.seq);
+	fprintf(f, "%s{\"dir\":\"%s\",\"spi\":%u,\"cipher\":\"%s\",\"esn\":%s,"
+		"\"backend\":\"%s\",\"worker\":%d,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+		",\"seq\":%" PRIu64 ",\"retired\":%s", *first ? "" : ",", dir, esp_sa_spi(sa),
+		esp_cipher_name(cipher), esn ? "true" : "false",
+		esp_backend_name(esp_sa_backend(sa)), worker, st.packets, st.bytes, st.seq,
+		retire_ms ? "true" : "false");
+	if (window)
+		fprintf(f, ",\"replay_window\":%u", window);
+	if (esn)
+		fprintf(f, ",\"rekey_at_seq\":null,\"seq_to_rekey\":null");
+	else
+		fprintf(f, ",\"rekey_at_seq\":%" PRIu64 ",\"seq_to_rekey\":%" PRIu64,
+			CTL_SEQ_REKEY_32,
+			st.seq < CTL_SEQ_REKEY_32 ? CTL_SEQ_REKEY_32 - st.seq : 0);
+	fputc('}', f);
 	*first = false;
 }
 
@@ -192,10 +213,18 @@ static void sa_list(struct dp *dp, FILE *f)
 	bool first = true;
 
 	fputc('[', f);
-	for (uint16_t i = 0; i < dp->nb_sa_out; i++)
-		json_sa(f, "out", dp->sa_out[i]->sa, dp->sa_out[i]->worker, &first);
-	for (uint16_t i = 0; i < dp->nb_sa_in; i++)
-		json_sa(f, "in", dp->sa_in[i]->sa, atomic_load(&dp->sa_in[i]->owner), &first);
+	for (uint16_t i = 0; i < dp->nb_sa_out; i++) {
+		const struct sa_out *o = dp->sa_out[i];
+
+		json_sa(f, "out", o->sa, o->worker, o->cipher, o->esn, 0, o->retire_ms, &first);
+	}
+	for (uint16_t i = 0; i < dp->nb_sa_in; i++) {
+		const struct sa_in *in = dp->sa_in[i];
+
+		json_sa(f, "in", in->sa, atomic_load(&in->owner), in->cipher, in->esn,
+			in->replay_window ? in->replay_window : ESP_REPLAY_WINDOW_DEFAULT,
+			in->retire_ms, &first);
+	}
 	fputc(']', f);
 }
 
@@ -224,6 +253,16 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 		return sa_query_req(dp, (const struct ctl_sa_id *)req, o);
 	case CTL_SA_LIST:
 		return json_reply(dp, sa_list, o);
+	case CTL_SA_RETIRE: {
+		const struct ctl_sa_retire *m = (const struct ctl_sa_retire *)req;
+		unsigned n = sa_retire_all(dp, (uint64_t)m->grace_s * 1000);
+
+		if (n)
+			printf("isthmus-dp: %u SAs retired (the control plane restarted): kept at most "
+			       "%u s, until new ones replace them\n", n, m->grace_s);
+		fflush(stdout);
+		return ctl_out_printf(o, "{\"retired\":%u}", n);
+	}
 	case CTL_SA_FLUSH: {
 		unsigned n = dp->nb_sa_out + dp->nb_sa_in;
 

@@ -35,6 +35,8 @@ enum ctl_type {
 	CTL_SA_LIST = 9,   /**< no body; reply body: JSON text (no key material) */
 	CTL_SA_FLUSH = 10, /**< no body; delete every SA (isthmusd, when it (re)connects) */
 	CTL_SEG_CUTOVER = 11, /**< struct ctl_seg (by VNI): the gateway moves to this site */
+	CTL_SA_RETIRE = 12, /**< struct ctl_sa_retire: every SA held now is left by a
+			       control plane that is gone (isthmusd, when it starts) */
 	CTL_TYPE_MAX,
 
 	/* isthmusd's socket (same framing; isthmusctl is the client) */
@@ -81,6 +83,24 @@ struct ctl_sa_add {
 	uint16_t dst_port;
 	uint8_t keymat[CTL_KEYMAT_LEN];
 };
+
+/**
+ * Retire the SAs held now (sa_retire_all): they keep forwarding until new
+ * ones replace them, at most @c grace_s. Never deleted at once, so an isthmusd
+ * restart costs no traffic; never installed again, so no nonce is reused.
+ */
+struct ctl_sa_retire {
+	struct ctl_hdr h;
+	uint32_t grace_s;
+	uint32_t reserved;
+};
+
+/**
+ * Sequence number at which isthmusd rekeys an SA without ESN (3/4 of 2^32):
+ * at 10 Mpps the last quarter lasts 107 s, far more than a CREATE_CHILD_SA
+ * exchange needs; the seal path stops at 2^32 - 1 whatever happens.
+ */
+#define CTL_SEQ_REKEY_32 ((uint64_t)0xC0000000u)
 
 /** Identifies an SA. */
 struct ctl_sa_id {
@@ -147,6 +167,8 @@ static inline long ctl_request_size(uint16_t type)
 	case CTL_SEG_DEL:
 	case CTL_SEG_CUTOVER:
 		return sizeof(struct ctl_seg);
+	case CTL_SA_RETIRE:
+		return sizeof(struct ctl_sa_retire);
 	default:
 		return -1;
 	}

@@ -176,6 +176,7 @@ static void control_loop(struct dp *dp, const struct opts *o)
 		exception_service(dp);
 		l2guard_service(dp);
 		ctl_dp_poll(dp);
+		sa_service(dp);
 		t = now_ms();
 		if (t - last_tel >= 100) {
 			telemetry_snapshot(dp);

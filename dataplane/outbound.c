@@ -250,7 +250,8 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 		struct rte_mbuf *m = fwd.m[i];
 
 		if (unlikely(ep[i].status != ESP_OK)) {
-			out_drop(w, &in, m, DROP(seal));
+			out_drop(w, &in, m, ep[i].status == ESP_ERR_SA_EXPIRED
+						    ? DROP(seq_exhausted) : DROP(seal));
 			continue;
 		}
 		m->data_len = OFF_ESP + ep[i].len;

@@ -16,6 +16,14 @@
  * therefore never used by two workers at once (esp.h: one thread per SA), and
  * the old inbound SA stays until charon deletes it (delete_rekeyed_delay).
  * The [sa.static] keys of test configurations take the same path.
+ *
+ * Nonces: the AEAD nonce is salt || the SA's 64-bit sequence number
+ * (RFC 4106 section 3.1, RFC 7634 section 2), so a key must never be sealed
+ * with from a fresh counter twice. Nothing here ever does: an SA lives only in
+ * this process, an SPI already held is refused rather than replaced, and a
+ * control plane that restarts retires the SAs it left (sa_retire_all) instead
+ * of installing its keys again; a dataplane that restarts gets new CHILD_SAs
+ * negotiated (control/kernel_dp.c), never the old keys.
  */
 #include <errno.h>
 #include <time.h>
@@ -61,6 +69,7 @@ static struct esp_sa *sa_make(const struct dp *dp, const struct sa_spec *s, char
 		.keymat_len = ESP_KEYMAT_LEN,
 		.esn = s->esn,
 		.replay_window = s->replay_window,
+		.initial_seq = s->dir == ESP_DIR_OUTBOUND ? s->initial_seq : 0,
 	};
 	char why[128] = "";
 	struct esp_sa *sa = esp_sa_create(&p, why, sizeof(why));
@@ -87,15 +96,23 @@ static int find_in(const struct dp *dp, uint32_t spi)
 	return -1;
 }
 
-/* The oldest outbound SA waiting for a worker, or -1. */
+/* The outbound SA waiting for a worker that gets the next one, or -1: the
+ * oldest, but a retired one only if no current SA waits (an isthmusd that
+ * died in the middle of a rekey left it; its successor's SAs go first). */
 static int oldest_pending(const struct dp *dp)
 {
 	int best = -1;
 
-	for (int i = 0; i < dp->nb_sa_out; i++)
-		if (dp->sa_out[i]->worker < 0 &&
-		    (best < 0 || dp->sa_out[i]->added_ms < dp->sa_out[best]->added_ms))
+	for (int i = 0; i < dp->nb_sa_out; i++) {
+		const struct sa_out *o = dp->sa_out[i], *b;
+
+		if (o->worker >= 0)
+			continue;
+		b = best < 0 ? NULL : dp->sa_out[best];
+		if (b == NULL || (!o->retire_ms && b->retire_ms) ||
+		    (!o->retire_ms == !b->retire_ms && o->added_ms < b->added_ms))
 			best = i;
+	}
 	return best;
 }
 
@@ -114,12 +131,29 @@ static int out_of_worker(const struct dp *dp, unsigned w)
 	return -1;
 }
 
+/* A worker whose SA is retired (the oldest such), or -1. */
+static int retired_worker(const struct dp *dp)
+{
+	int best = -1;
+
+	for (int i = 0; i < dp->nb_sa_out; i++) {
+		const struct sa_out *o = dp->sa_out[i];
+
+		if (o->retire_ms && o->worker >= 0 &&
+		    (best < 0 || o->added_ms < dp->sa_out[best]->added_ms))
+			best = i;
+	}
+	return best;
+}
+
 static int add_out(struct dp *dp, const struct sa_spec *s, struct esp_sa *sa)
 {
 	struct sa_out *o;
-	int old = find_out(dp, s->spi);
+	int r;
 
-	if (old < 0 && dp->nb_sa_out == DP_MAX_SA)
+	if (find_out(dp, s->spi) >= 0)
+		return -EEXIST;
+	if (dp->nb_sa_out == DP_MAX_SA)
 		return -ENOSPC;
 	o = rte_zmalloc("isthmus_sa_out", sizeof(*o), RTE_CACHE_LINE_SIZE);
 	if (o == NULL)
@@ -129,18 +163,8 @@ static int add_out(struct dp *dp, const struct sa_spec *s, struct esp_sa *sa)
 	o->worker = -1;
 	o->added_ms = now_ms();
 	o->last_change_ms = UINT64_MAX;
-	if (old >= 0) {
-		/* same SPI again: a replacement in place, on the same worker */
-		struct sa_out *prev = dp->sa_out[old];
-
-		dp->sa_out[old] = o;
-		if (prev->worker >= 0)
-			give_worker(dp, o, (unsigned)prev->worker);
-		grace_period(dp);
-		esp_sa_destroy(prev->sa);
-		rte_free(prev);
-		return 0;
-	}
+	o->esn = s->esn;
+	o->cipher = s->cipher;
 	dp->sa_out[dp->nb_sa_out++] = o;
 	if (s->worker >= 0 && (unsigned)s->worker < dp->nb_workers &&
 	    out_of_worker(dp, (unsigned)s->worker) < 0) {
@@ -152,17 +176,25 @@ static int add_out(struct dp *dp, const struct sa_spec *s, struct esp_sa *sa)
 			give_worker(dp, o, w);
 			return 0;
 		}
-	return 0; /* every worker has one: pending until one is deleted */
+	/* Every worker has one. A retired SA (its control plane is gone) makes
+	 * way at once: deleting it hands its worker to the oldest pending SA. */
+	r = retired_worker(dp);
+	if (r >= 0) {
+		dp_count(&dp->main_stats, DP_C_sa_retired_expired, 1);
+		sa_del(dp, dp->sa_out[r]->spi, ESP_DIR_OUTBOUND);
+	}
+	return 0; /* else pending until a worker's SA is deleted (a rekey) */
 }
 
 static int add_in(struct dp *dp, const struct sa_spec *s, struct esp_sa *sa)
 {
 	const struct dp_config *c = dp->cfg;
 	struct sa_in *in;
-	int old = find_in(dp, s->spi);
 	int32_t pos;
 
-	if (old < 0 && dp->nb_sa_in == DP_MAX_SA)
+	if (find_in(dp, s->spi) >= 0)
+		return -EEXIST;
+	if (dp->nb_sa_in == DP_MAX_SA)
 		return -ENOSPC;
 	in = rte_zmalloc("isthmus_sa_in", sizeof(*in), RTE_CACHE_LINE_SIZE);
 	if (in == NULL)
@@ -173,8 +205,10 @@ static int add_in(struct dp *dp, const struct sa_spec *s, struct esp_sa *sa)
 	in->peer_vtep = c->peer_vtep;
 	in->local_vtep = c->local_vtep;
 	in->last_change_ms = UINT64_MAX;
+	in->replay_window = s->replay_window;
+	in->esn = s->esn;
+	in->cipher = s->cipher;
 	atomic_init(&in->owner, -1);
-	/* Adding an existing key replaces its data atomically for readers. */
 	pos = rte_hash_add_key_data(dp->spi_hash, &in->spi, in) == 0
 		      ? rte_hash_lookup(dp->spi_hash, &in->spi) : -ENOSPC;
 	if (pos < 0) {
@@ -182,16 +216,7 @@ static int add_in(struct dp *dp, const struct sa_spec *s, struct esp_sa *sa)
 		return -ENOSPC;
 	}
 	in->hash_pos = pos;
-	if (old >= 0) {
-		struct sa_in *prev = dp->sa_in[old];
-
-		dp->sa_in[old] = in;
-		grace_period(dp);
-		esp_sa_destroy(prev->sa);
-		rte_free(prev);
-	} else {
-		dp->sa_in[dp->nb_sa_in++] = in;
-	}
+	dp->sa_in[dp->nb_sa_in++] = in;
 	return 0;
 }
 
@@ -210,8 +235,13 @@ int sa_add(struct dp *dp, const struct sa_spec *s, char *err, size_t errlen)
 	rc = s->dir == ESP_DIR_OUTBOUND ? add_out(dp, s, sa) : add_in(dp, s, sa);
 	if (rc < 0) {
 		esp_sa_destroy(sa);
-		snprintf(err, errlen, "SA 0x%08x: %s", s->spi,
-			 rc == -ENOSPC ? "SA table full" : "out of memory");
+		if (rc == -EEXIST)
+			dp_count(&dp->main_stats, DP_C_sa_dup_refused, 1);
+		snprintf(err, errlen, "SA 0x%08x (%s): %s", s->spi,
+			 s->dir == ESP_DIR_OUTBOUND ? "out" : "in",
+			 rc == -EEXIST ? "this SPI is installed already; refused (installing its key "
+					 "again would restart its sequence numbers and reuse nonces)"
+			 : rc == -ENOSPC ? "SA table full" : "out of memory");
 	}
 	return rc;
 }
@@ -287,6 +317,62 @@ uint64_t sa_idle_ms(struct dp *dp, uint32_t spi, enum esp_dir dir, uint64_t now)
 		*last_ms = now;
 	}
 	return *last_ms == UINT64_MAX ? UINT64_MAX : now - *last_ms;
+}
+
+unsigned sa_retire_all(struct dp *dp, uint64_t grace_ms)
+{
+	uint64_t until = now_ms() + grace_ms;
+	unsigned n = 0;
+
+	for (int i = 0; i < dp->nb_sa_out; i++)
+		if (!dp->sa_out[i]->retire_ms) {
+			dp->sa_out[i]->retire_ms = until;
+			n++;
+		}
+	for (int i = 0; i < dp->nb_sa_in; i++)
+		if (!dp->sa_in[i]->retire_ms) {
+			dp->sa_in[i]->retire_ms = until;
+			n++;
+		}
+	dp_count(&dp->main_stats, DP_C_sa_retired, n);
+	return n;
+}
+
+void sa_service(struct dp *dp)
+{
+	uint64_t now = now_ms();
+	bool out_retired = false;
+
+	for (int i = 0; i < dp->nb_sa_out; i++) {
+		struct sa_out *o = dp->sa_out[i];
+
+		if (o->retire_ms && now >= o->retire_ms) {
+			printf("isthmus-dp: retired outbound SA 0x%08x deleted: not replaced in time\n",
+			       o->spi);
+			dp_count(&dp->main_stats, DP_C_sa_retired_expired, 1);
+			sa_del(dp, o->spi, ESP_DIR_OUTBOUND);
+			i--; /* sa_del moved the last entry here */
+			continue;
+		}
+		out_retired |= o->retire_ms != 0;
+	}
+	for (int i = 0; i < dp->nb_sa_in; i++) {
+		struct sa_in *in = dp->sa_in[i];
+
+		if (!in->retire_ms)
+			continue;
+		/* The peer has moved to new SAs once ours replaced the retired
+		 * outbound ones; what it sent before is in flight a little longer. */
+		if (!out_retired && in->retire_ms > now + SA_RETIRED_IN_LINGER_MS)
+			in->retire_ms = now + SA_RETIRED_IN_LINGER_MS;
+		if (now >= in->retire_ms) {
+			printf("isthmus-dp: retired inbound SA 0x%08x deleted\n", in->spi);
+			dp_count(&dp->main_stats, DP_C_sa_retired_expired, 1);
+			sa_del(dp, in->spi, ESP_DIR_INBOUND);
+			i--;
+		}
+	}
+	fflush(stdout);
 }
 
 int sas_init(struct dp *dp, char *err, size_t errlen)

@@ -48,7 +48,12 @@
 	X(drop_no_headroom, "no mbuf headroom for the tunnel headers")               \
 	X(drop_no_nexthop, "peer next-hop MAC not known yet")                        \
 	X(drop_no_sa, "worker has no outbound SA")                                   \
-	X(drop_seal, "ESP sealing failed (no room, sequence numbers exhausted)")     \
+	X(drop_seal, "ESP sealing failed: no room for the trailer and ICV")          \
+	X(drop_seq_exhausted, "outbound SA out of sequence numbers (RFC 4303 3.3.3: no wrap), not rekeyed in time")\
+	/* SA lifecycle (main lcore, control socket) */                              \
+	X(sa_dup_refused, "SA_ADD for an SPI already installed, refused (the same key again would reuse nonces)")\
+	X(sa_retired, "SAs retired: left by a control plane that restarted, kept until replaced")\
+	X(sa_retired_expired, "retired SAs deleted")                                 \
 	/* outer fragmentation, reassembly, path MTU (frag.c, reass.c, pmtu.c) */    \
 	X(frag_packets, "sealed packets over the uplink MTU, fragmented (RFC 4459)") \
 	X(frag_out, "outer IPv4 fragments sent")                                     \

@@ -382,6 +382,45 @@ static int cmd_simple_json(void *rbuf, uint16_t type)
 	return 0;
 }
 
+/*
+ * sa: one line per SA in the dataplane. "to rekey" is how many packets the
+ * SA may still seal before isthmusd rekeys it on its sequence number (without
+ * ESN, at CTL_SEQ_REKEY_32); with ESN only time and volume rekey it.
+ */
+static int cmd_sa_table(void *rbuf)
+{
+	struct ctl_hdr h = { .type = CTL_SA_LIST };
+	const struct ctl_reply *r = call("dp.sock", &h, sizeof(h), rbuf, 5000);
+	struct json_object *a;
+
+	if (json_out) {
+		print_json(r);
+		return 0;
+	}
+	a = parse(r);
+	printf("%-3s %-10s %-17s %-3s %-6s %-6s %12s %12s %14s %s\n", "dir", "SPI", "cipher", "ESN",
+	       "window", "worker", "packets", "seq", "to rekey", "state");
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		struct json_object *o = json_object_array_get_idx(a, i), *v;
+		char win[16] = "-", left[24] = "time only";
+
+		if (json_object_object_get_ex(o, "replay_window", &v))
+			snprintf(win, sizeof(win), "%lld", (long long)json_object_get_int64(v));
+		if (json_object_object_get_ex(o, "seq_to_rekey", &v) && !json_object_is_type(v, json_type_null))
+			snprintf(left, sizeof(left), "%llu",
+				 (unsigned long long)json_object_get_uint64(v));
+		printf("%-3s 0x%08llx %-17s %-3s %-6s %-6lld %12llu %12llu %14s %s\n", str(o, "dir"),
+		       (unsigned long long)num(o, "spi"), str(o, "cipher"),
+		       json_object_get_boolean(get(o, "esn")) ? "yes" : "no", win,
+		       (long long)num(o, "worker"), (unsigned long long)num(o, "packets"),
+		       (unsigned long long)num(o, "seq"), left,
+		       json_object_get_boolean(get(o, "retired")) ? "retired (isthmusd restarted)"
+								   : "active");
+	}
+	json_object_put(a);
+	return 0;
+}
+
 static int cmd_sa(void *rbuf, int wireshark)
 {
 	if (wireshark) {
@@ -402,7 +441,7 @@ static int cmd_sa(void *rbuf, int wireshark)
 		explicit_bzero(rbuf, CTL_MAX_MSG + 1);
 		return 0;
 	}
-	return cmd_simple_json(rbuf, CTL_SA_LIST);
+	return cmd_sa_table(rbuf);
 }
 
 

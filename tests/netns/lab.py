@@ -34,7 +34,7 @@ def check(cond, what):
 
 
 class Lab:
-    def __init__(self, top, build, ike=None, web=None, uplink=None, iked_args=None):
+    def __init__(self, top, build, ike=None, web=None, uplink=None, site_a=None, iked_args=None):
         self.top = top
         self.build = build
         self.P = "nt%d" % os.getpid()
@@ -46,6 +46,8 @@ class Lab:
             self.env["ISTHMUS_LAB_WEB"] = "\n".join(web)
         if uplink:
             self.env["ISTHMUS_LAB_UPLINK"] = uplink
+        if site_a:
+            self.env["ISTHMUS_LAB_A"] = "\n".join(site_a)
         if iked_args:
             self.env["ISTHMUS_LAB_IKED_ARGS"] = " ".join(iked_args)
         self.extra_ns = []   # namespaces this test created itself
@@ -162,9 +164,80 @@ class Lab:
         with open("%s/%s-%s.pid" % (self.run, what, site)) as f:
             return int(f.read())
 
+    # -- the wire --------------------------------------------------------
+    def capture(self, site, tag):
+        """Capture UDP 4500 arriving at @site's uplink (up0 in its namespace) into
+        a pcap file under the lab's run directory; stop it with stop_capture().
+        Incoming only: af_packet's qdisc bypass hides what the dataplane sends,
+        so each direction is captured where it arrives."""
+        path = "%s/%s-%s.pcap" % (self.run, tag, site)
+        p = self.bg(site, "dumpcap", "-q", "-i", "up0", "-P", "-f", "udp port 4500", "-w", path)
+        time.sleep(0.5)  # dumpcap opens the interface
+        return p, path
+
+    @staticmethod
+    def stop_capture(cap):
+        p, path = cap
+        time.sleep(0.3)  # the last packets reach the file
+        p.send_signal(2)
+        p.communicate(timeout=10)
+        return path
+
+    def kill_start(self, what, site, down_s=0.5):
+        """kill -9 isthmus-dp, isthmusd or both ("both": dataplane first) at
+        @site, leave them down @down_s, start them again; return the kill time."""
+        procs = ["dp", "isthmusd"] if what == "both" else [what]
+        t_kill = time.time()
+        for w in procs:
+            os.kill(self.pid(w, site), 9)
+        time.sleep(down_s)
+        for w in procs:
+            self.lab("start", w, site)
+        return t_kill
+
+    def dump_logs(self, lines=30):
+        """The end of every appliance log, to tell a failure's cause from CI output."""
+        for what in ("isthmusd", "dp"):
+            for site in "ab":
+                try:
+                    tail = self.log(what, site).splitlines()[-lines:]
+                except OSError:
+                    continue
+                print("---- %s %s (last %d lines)" % (what, site.upper(), len(tail)))
+                for line in tail:
+                    print("   | " + line[:200])
+
     def log(self, what, site):
         with open("%s/%s-%s.log" % (self.run, what, site), errors="replace") as f:
             return f.read()
+
+
+def esp_packets(path, dst=None):
+    """(outer source, SPI, sequence number) of every ESP-in-UDP packet in a
+    pcap (RFC 3948: a non-zero first word; 0 is the non-ESP marker of IKE,
+    0xff a NAT keepalive), optionally only those to @dst."""
+    from scapy.all import IP, UDP, rdpcap  # python3-scapy (tools/setup)
+    out = []
+    for pkt in rdpcap(path):
+        if IP not in pkt or UDP not in pkt or (dst and pkt[IP].dst != dst):
+            continue
+        b = bytes(pkt[UDP].payload)
+        if len(b) < 8 or b[:4] == b"\0\0\0\0":
+            continue
+        out.append((pkt[IP].src, int.from_bytes(b[:4], "big"), int.from_bytes(b[4:8], "big")))
+    return out
+
+
+def reused_nonces(pkts):
+    """(source, SPI, sequence) triples seen more than once: with AES-GCM and
+    ChaCha20-Poly1305 the IV is the sequence number, so a repeat under one SPI
+    (one key) is a repeated nonce (RFC 4106 section 3.1)."""
+    seen, dup = set(), []
+    for k in pkts:
+        if k in seen:
+            dup.append(k)
+        seen.add(k)
+    return dup
 
 
 def ping_stats(out):
@@ -196,6 +269,8 @@ def main(cases):
         rc = 0
     except Fail as e:
         print("FAILED: %s" % e)
+        for l in Lab_all:
+            l.dump_logs()
     except KeyboardInterrupt as e:
         print("interrupted: %s" % e)
     finally:

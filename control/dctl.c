@@ -116,6 +116,39 @@ static int status(struct dctl *d, struct ctl_out *o)
 	return ctl_out_printf(o, "}");
 }
 
+/*
+ * The live ESP keys in Wireshark's esp_sa format, written straight into the
+ * reply (which ctl_server.c wipes once sent) through a stdio buffer of our
+ * own, wiped here: open_memstream grew its buffer by allocate, copy, free,
+ * and left copies of the key text in freed memory.
+ */
+static int sa_keys(struct ctl_out *o)
+{
+	size_t room = o->cap - o->len;
+	char iobuf[4096];
+	FILE *f = fmemopen(o->buf + o->len, room, "w");
+	long n;
+	bool bad;
+
+	if (!f)
+		return -ENOMEM;
+	setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
+	kernel_dp_wireshark(f);
+	bad = fflush(f) != 0 || ferror(f);
+	n = ftell(f);
+	fclose(f);
+	sodium_memzero(iobuf, sizeof(iobuf));
+	/* fmemopen keeps the last byte for a NUL: a full buffer may be cut short */
+	if (bad || n < 0 || (size_t)n + 1 >= room) {
+		sodium_memzero(o->buf + o->len, room);
+		ctl_out_printf(o, "the keys do not fit one reply");
+		return -EMSGSIZE;
+	}
+	o->len += (size_t)n;
+	DBG1(DBG_DMN, "isthmusd: ESP keys handed out for troubleshooting (isthmusctl sa --wireshark)");
+	return 0;
+}
+
 static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 {
 	struct dctl *d = ctx;
@@ -135,23 +168,32 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 				       "nothing to pair");
 			return -EINVAL;
 		}
+		int rc;
+
+		if (t->ttl_s > PAIRING_TTL_MAX) {
+			ctl_out_printf(o, "a pairing token is valid %u s at most", PAIRING_TTL_MAX);
+			return -EINVAL;
+		}
 		if (pairing_svc_token(d->pairing, t->ttl_s, tok, sizeof(tok), msg, sizeof(msg)) < 0) {
 			ctl_out_printf(o, "%s", msg);
 			return -EIO;
 		}
-		return ctl_out_printf(o, "%s", tok);
+		rc = ctl_out_printf(o, "%s", tok);
+		sodium_memzero(tok, sizeof(tok));
+		return rc;
 	}
 	case CTL_D_PAIR: {
 		const struct ctl_d_pair *p = (const void *)req;
 		char tok[sizeof(p->token) + 1];
 
+		int rc;
+
 		memcpy(tok, p->token, sizeof(p->token));
 		tok[sizeof(p->token)] = '\0';
-		if (pairing_svc_pair(d->pairing, tok, msg, sizeof(msg)) < 0) {
-			ctl_out_printf(o, "%s", msg);
-			return -EPERM;
-		}
-		return ctl_out_printf(o, "%s", msg);
+		rc = pairing_svc_pair(d->pairing, tok, msg, sizeof(msg));
+		sodium_memzero(tok, sizeof(tok));
+		ctl_out_printf(o, "%s", msg);
+		return rc < 0 ? -EPERM : 0;
 	}
 	case CTL_D_UNPAIR:
 		if (pairing_svc_unpair(d->pairing, msg, sizeof(msg)) < 0) {
@@ -159,22 +201,8 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 			return -EIO;
 		}
 		return ctl_out_printf(o, "%s", msg);
-	case CTL_D_SA_KEYS: {
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&buf, &len);
-		int rc;
-
-		if (!f)
-			return -ENOMEM;
-		kernel_dp_wireshark(f);
-		fclose(f);
-		rc = ctl_out_append(o, buf, len);
-		sodium_memzero(buf, len);
-		free(buf);
-		DBG1(DBG_DMN, "isthmusd: ESP keys handed out for troubleshooting (isthmusctl sa --wireshark)");
-		return rc;
-	}
+	case CTL_D_SA_KEYS:
+		return sa_keys(o);
 	default:
 		ctl_out_printf(o, "not an isthmusd request (isthmus-dp's socket is another one)");
 		return -EOPNOTSUPP;

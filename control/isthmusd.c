@@ -51,7 +51,10 @@ static void usage(FILE *f)
 		"and hands the negotiated SAs to isthmus-dp.\n"
 		"\n"
 		"  -c, --config FILE   appliance configuration (docs/config.md)\n"
-		"  -d, --debug LEVEL   charon log level, -1..4 (default 1)\n"
+		"  -d, --debug LEVEL   charon log level, -1..3 (default 1). Higher levels are\n"
+		"                      taken as 3, and so are higher levels of loggers set in\n"
+		"                      strongswan.conf: strongSwan logs IKE and ESP keys at\n"
+		"                      level 4, and isthmusd never logs key material\n"
 		"  -h, --help          this text\n");
 }
 
@@ -104,7 +107,7 @@ static void initiate_children(void)
 
 			if (!said)
 				DBG1(DBG_DMN, "isthmusd: not paired yet: run 'isthmusctl pairing-token' "
-				     "on one appliance and 'isthmusctl pair TOKEN' on the other");
+				     "on one appliance and 'isthmusctl pair' on the other");
 			said = true;
 			return;
 		}
@@ -164,6 +167,42 @@ static void keep_up(void)
 	initiate_children();
 }
 
+/*
+ * strongSwan logs secrets at level 4 (keymat_v2.c: DBG4 "Sk_ei secret",
+ * "encryption initiator key" for every CHILD_SA; newhope, pkcs7 in DBG_LIB),
+ * so no logger of isthmusd goes above 3, whether asked for with --debug or in
+ * strongswan.conf (its filelog and syslog sections, default and per group).
+ */
+#define LOG_LEVEL_MAX 3
+
+static void clamp_one(const char *kind, const char *target, const char *key)
+{
+	if (lib->settings->get_int(lib->settings, "%s.%s.%s.%s", 0, lib->ns, kind, target, key) >
+	    LOG_LEVEL_MAX)
+		lib->settings->set_int(lib->settings, "%s.%s.%s.%s", LOG_LEVEL_MAX, lib->ns, kind,
+				       target, key);
+}
+
+static void clamp_log_levels(void)
+{
+	static const char *const kinds[] = { "filelog", "syslog" };
+
+	for (size_t k = 0; k < countof(kinds); k++) {
+		enumerator_t *en = lib->settings->create_section_enumerator(lib->settings, "%s.%s",
+									    lib->ns, kinds[k]);
+		char *target, group[16];
+
+		while (en->enumerate(en, &target)) {
+			clamp_one(kinds[k], target, "default");
+			for (debug_t g = 0; g < DBG_MAX; g++) {
+				snprintf(group, sizeof(group), "%N", debug_lower_names, g);
+				clamp_one(kinds[k], target, group);
+			}
+		}
+		en->destroy(en);
+	}
+}
+
 static void settings_to_charon(int debug)
 {
 	lib->settings->set_int(lib->settings, "%s.filelog.stderr.default", debug, lib->ns);
@@ -202,9 +241,21 @@ int main(int argc, char *argv[])
 		case 'c':
 			config = optarg;
 			break;
-		case 'd':
-			debug = atoi(optarg);
+		case 'd': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (end == optarg || *end || v < -1) {
+				fprintf(stderr, "isthmusd: --debug '%s': a level from -1 to %d\n", optarg,
+					LOG_LEVEL_MAX);
+				return 2;
+			}
+			if (v > LOG_LEVEL_MAX)
+				fprintf(stderr, "isthmusd: --debug %s taken as %d: level 4 would log "
+					"IKE and ESP keys\n", optarg, LOG_LEVEL_MAX);
+			debug = v > LOG_LEVEL_MAX ? LOG_LEVEL_MAX : (int)v;
 			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -244,6 +295,7 @@ int main(int argc, char *argv[])
 		goto fail_lib;
 	}
 	settings_to_charon(debug);
+	clamp_log_levels();
 	charon->load_loggers(charon);
 	kernel_dp_set_socket(settings.dp_socket);
 	kernel_dp_set_lead(we_initiate());

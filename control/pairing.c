@@ -14,8 +14,13 @@
 #include "pairing.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -283,4 +288,86 @@ int pairing_check_reply(const struct pairing_token *t, const uint8_t *spki, size
 	memcpy(peer_spki, a_spki, a_len);
 	*peer_len = a_len;
 	return 0;
+}
+
+/* Whether @p msg answers the request with @p nonce in a way only A (or
+ * someone on the path, who could as well drop the answer) can: a refusal
+ * echoing the nonce, or a reply authenticated with the token's secret. */
+static bool final_answer(const struct pairing_token *t, const uint8_t *spki, size_t spki_len,
+			 const uint8_t nonce[PAIRING_NONCE_LEN], const uint8_t *msg, size_t len)
+{
+	const uint8_t *a_spki, *rnonce, *m;
+	uint8_t want[PAIRING_MAC_LEN];
+	size_t a_len;
+
+	if (parse(MAGIC_REP, msg, len, &a_spki, &a_len, &rnonce, &m) < 0 ||
+	    sodium_memcmp(rnonce, nonce, PAIRING_NONCE_LEN) != 0)
+		return false;
+	if (a_len == 0)
+		return true;
+	mac(t->secret, "isthmus-pair-rep", spki, spki_len, a_spki, a_len, nonce, want);
+	return sodium_memcmp(want, m, PAIRING_MAC_LEN) == 0;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int pairing_run(int fd, const struct pairing_token *t, const uint8_t *spki, size_t spki_len,
+		int tries, int wait_ms, uint8_t *peer_spki, size_t *peer_len, unsigned *stray,
+		char *err, size_t errlen)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = t->ip,
+				  .sin_port = htons(t->port) };
+	uint8_t req[PAIRING_MSG_MAX], rep[PAIRING_MSG_MAX + 1], nonce[PAIRING_NONCE_LEN];
+	size_t req_len = pairing_request(t, spki, spki_len, nonce, req, sizeof(req));
+	char why[256], addr[INET_ADDRSTRLEN];
+
+	*stray = 0;
+	if (req_len == 0) {
+		snprintf(err, errlen, "our key does not fit a pairing message");
+		return -1;
+	}
+	/* the same request each time: site A recognises a retransmission */
+	for (int i = 0; i < tries; i++) {
+		int64_t deadline = mono_ms() + wait_ms, left;
+
+		sendto(fd, req, req_len, 0, (struct sockaddr *)&to, sizeof(to));
+		while ((left = deadline - mono_ms()) > 0) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			struct sockaddr_in from;
+			socklen_t fromlen = sizeof(from);
+			ssize_t n;
+			int r = poll(&pfd, 1, (int)left);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			n = recvfrom(fd, rep, sizeof(rep), 0, (struct sockaddr *)&from, &fromlen);
+			if (n <= 0)
+				continue;
+			if (fromlen < sizeof(from) || from.sin_family != AF_INET ||
+			    from.sin_addr.s_addr != t->ip || from.sin_port != to.sin_port) {
+				(*stray)++;
+				continue;
+			}
+			if (pairing_check_reply(t, spki, spki_len, nonce, rep, (size_t)n, peer_spki,
+						peer_len, why, sizeof(why)) == 0)
+				return 0;
+			if (final_answer(t, spki, spki_len, nonce, rep, (size_t)n)) {
+				snprintf(err, errlen, "%s", why);
+				return -1;
+			}
+			(*stray)++;
+		}
+	}
+	inet_ntop(AF_INET, &t->ip, addr, sizeof(addr));
+	snprintf(err, errlen, "no answer from %s:%u (is isthmusd running there, and the token "
+		 "open?)", addr, t->port);
+	return -1;
 }

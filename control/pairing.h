@@ -20,6 +20,7 @@
 
 #define PAIRING_PORT_DEFAULT 4501
 #define PAIRING_TTL_DEFAULT 900      /**< seconds a token stays valid */
+#define PAIRING_TTL_MAX 86400        /**< longest validity asked for (isthmusctl --ttl 24h) */
 #define PAIRING_SECRET_LEN 16
 #define PAIRING_FPR_LEN 32
 #define PAIRING_NONCE_LEN 16
@@ -106,5 +107,20 @@ size_t pairing_refusal(enum pairing_result r, const uint8_t *req, size_t req_len
 int pairing_check_reply(const struct pairing_token *t, const uint8_t *spki, size_t spki_len,
 			const uint8_t nonce[PAIRING_NONCE_LEN], const uint8_t *msg, size_t len,
 			uint8_t *peer_spki, size_t *peer_len, char *err, size_t errlen);
+
+/**
+ * Site B: the whole exchange for token @p t over UDP socket @p fd (bound to
+ * our pairing port): send the request, wait up to @p wait_ms for A's answer,
+ * send the same request again, @p tries times in all. Only an answer from
+ * the token's address that carries our request's nonce ends it: A's key
+ * (authenticated, matching the fingerprint), a refusal, or an authenticated
+ * reply with another key. Any other datagram on the port (garbage, a stray
+ * or forged reply) is counted in @p stray and ignored, so that it cannot
+ * abort a pairing in progress.
+ * @return 0 with A's key in @p peer_spki, or -1 with a reason in @p err
+ */
+int pairing_run(int fd, const struct pairing_token *t, const uint8_t *spki, size_t spki_len,
+		int tries, int wait_ms, uint8_t *peer_spki, size_t *peer_len, unsigned *stray,
+		char *err, size_t errlen);
 
 #endif

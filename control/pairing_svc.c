@@ -25,6 +25,8 @@
 
 #define PAIR_TRIES 8
 #define PAIR_WAIT_MS 1000
+#define REFUSALS_LOGGED 10 /* per token and kind: anyone can send to the port, the log
+			    * must not fill */
 
 struct pairing_svc {
 	pthread_mutex_t lock;
@@ -95,6 +97,7 @@ static void *listen_thread(void *arg)
 {
 	struct pairing_svc *p = arg;
 	char err[256];
+	unsigned refused[2] = { 0 }; /* malformed, other refusals */
 	int fd = udp_socket(p->s.local_ip, p->s.pairing_port, err, sizeof(err));
 
 	if (fd < 0) {
@@ -144,8 +147,14 @@ static void *listen_thread(void *arg)
 			memcpy(out, p->offer.reply, p->offer.reply_len);
 			out_len = p->offer.reply_len;
 		} else {
-			DBG1(DBG_DMN, "isthmusd: pairing request from %s refused: %s",
-			     inet_ntoa(from.sin_addr), pairing_result_str(r));
+			/* the offer stays open: a stray or hostile datagram must not
+			 * end a pairing in progress */
+			unsigned *cnt = &refused[r != PAIRING_BAD_MESSAGE];
+
+			if (++*cnt <= REFUSALS_LOGGED)
+				DBG1(DBG_DMN, "isthmusd: pairing request from %s refused: %s%s",
+				     inet_ntoa(from.sin_addr), pairing_result_str(r),
+				     *cnt == REFUSALS_LOGGED ? " (further ones counted only)" : "");
 			out_len = pairing_refusal(r, msg, (size_t)n, out, sizeof(out));
 		}
 		pthread_mutex_unlock(&p->lock);
@@ -154,6 +163,9 @@ static void *listen_thread(void *arg)
 		if (r == PAIRING_OK && p->paired)
 			p->paired();
 	}
+	if (refused[0] > REFUSALS_LOGGED || refused[1] > REFUSALS_LOGGED)
+		DBG1(DBG_DMN, "isthmusd: %u malformed and %u other pairing requests refused while "
+		     "the token was open", refused[0], refused[1]);
 	close(fd);
 	return NULL;
 }
@@ -212,10 +224,9 @@ int pairing_svc_token(struct pairing_svc *p, unsigned ttl, char *token, size_t l
 int pairing_svc_pair(struct pairing_svc *p, const char *text, char *msg, size_t len)
 {
 	struct pairing_token t;
-	struct sockaddr_in to = { .sin_family = AF_INET };
-	uint8_t req[PAIRING_MSG_MAX], rep[PAIRING_MSG_MAX + 1], peer[PAIRING_SPKI_MAX],
-		nonce[PAIRING_NONCE_LEN];
-	size_t req_len, peer_len = 0;
+	uint8_t peer[PAIRING_SPKI_MAX];
+	size_t peer_len = 0;
+	unsigned stray = 0;
 	int fd, rc = -1;
 
 	if (pairing_token_decode(text, &t, msg, len) < 0) {
@@ -240,34 +251,22 @@ int pairing_svc_pair(struct pairing_svc *p, const char *text, char *msg, size_t 
 	fd = udp_socket(p->s.local_ip, p->s.pairing_port, msg, len);
 	if (fd < 0)
 		goto out;
-	to.sin_addr.s_addr = t.ip;
-	to.sin_port = htons(t.port);
-	req_len = pairing_request(&t, p->own_spki.ptr, p->own_spki.len, nonce, req, sizeof(req));
-	snprintf(msg, len, "no answer from %s:%u (is isthmusd running there, and the token open?)",
-		 inet_ntoa(to.sin_addr), t.port);
-	/* the same request each time: site A recognises a retransmission */
-	for (int i = 0; i < PAIR_TRIES && rc < 0; i++) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		ssize_t n;
-
-		sendto(fd, req, req_len, 0, (struct sockaddr *)&to, sizeof(to));
-		if (poll(&pfd, 1, PAIR_WAIT_MS) <= 0)
-			continue;
-		n = recv(fd, rep, sizeof(rep), 0);
-		if (n <= 0)
-			continue;
-		if (pairing_check_reply(&t, p->own_spki.ptr, p->own_spki.len, nonce, rep, (size_t)n,
-					peer, &peer_len, msg, len) < 0)
-			break;
+	rc = pairing_run(fd, &t, p->own_spki.ptr, p->own_spki.len, PAIR_TRIES, PAIR_WAIT_MS, peer,
+			 &peer_len, &stray, msg, len);
+	close(fd);
+	if (stray)
+		DBG1(DBG_DMN, "isthmusd: pairing: %u stray datagram(s) on the pairing port ignored",
+		     stray);
+	if (rc == 0) {
 		pthread_mutex_lock(&p->lock);
 		rc = pin(p, peer, peer_len, msg, len);
 		pthread_mutex_unlock(&p->lock);
-		if (rc == 0)
-			snprintf(msg, len, "paired with %s", p->s.peer_id);
 	}
-	close(fd);
-	if (rc == 0 && p->paired)
-		p->paired();
+	if (rc == 0) {
+		snprintf(msg, len, "paired with %s", p->s.peer_id);
+		if (p->paired)
+			p->paired();
+	}
 out:
 	/* every refusal, whether found here or by the peer, is logged once */
 	if (rc < 0)

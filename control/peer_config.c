@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <daemon.h>
@@ -302,9 +303,18 @@ static peer_cfg_t *get_peer_cfg_by_name(backend_t *b, char *name)
 
 static bool load_psk(struct private_peer_config *this, char *err, size_t errlen)
 {
-	chunk_t *blob = chunk_map(this->s.psk_file, FALSE);
-	chunk_t secret;
+	chunk_t *blob, secret;
+	struct stat st;
 
+	/* the same rule as the identity key's (identity.c): a secret that other
+	 * users may read is refused, not used */
+	if (stat(this->s.psk_file, &st) == 0 && (st.st_mode & 077)) {
+		snprintf(err, errlen, "group or others may access the PSK file %s (mode %03o): "
+			 "refusing to use it; chmod 600 it", this->s.psk_file,
+			 (unsigned)(st.st_mode & 0777));
+		return FALSE;
+	}
+	blob = chunk_map(this->s.psk_file, FALSE);
 	if (!blob) {
 		snprintf(err, errlen, "cannot read the PSK file %s", this->s.psk_file);
 		return FALSE;

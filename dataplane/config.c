@@ -1,8 +1,9 @@
 /*
  * config.c: the appliance configuration file (docs/config.md), read with
- * DPDK's rte_cfgfile. rte_cfgfile reports syntax errors with line numbers on
- * its own; the semantic checks here name the section and key and, by looking
- * the key up again in the raw file, its line.
+ * DPDK's rte_cfgfile, after cfg_lint.c has checked the file's structure
+ * (rte_cfgfile would keep the first of two equal keys or sections); the
+ * semantic checks here name the section and key and, by looking the key up
+ * again in the raw file, its line.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -16,7 +17,9 @@
 
 #include <rte_cfgfile.h>
 
+#include "cfg_lint.h"
 #include "config.h"
+#include "names.h"
 
 struct parse {
 	struct rte_cfgfile *cf;
@@ -111,6 +114,17 @@ static int get_str(struct parse *ps, const char *section, const char *key, char 
 		return fail(ps, section, key, "longer than %zu characters", outlen - 1);
 	strcpy(out, v);
 	return 1;
+}
+
+/* A name that ends up in paths, JSON, labels and logs (names.h). */
+static int check_name(struct parse *ps, const char *section, const char *key, const char *what,
+		      const char *name)
+{
+	char msg[200];
+
+	if (name_check(what, name, msg, sizeof(msg)) < 0)
+		return fail(ps, section, key, "%s", msg);
+	return 0;
 }
 
 /* Unsigned integer (decimal or 0x hex) in [min, max]; *out untouched if absent. */
@@ -246,6 +260,7 @@ static int parse_appliance(struct parse *ps)
 	if (!rte_cfgfile_has_section(ps->cf, s))
 		return fail(ps, NULL, NULL, "missing section [appliance]");
 	if (check_keys(ps, s, keys) < 0 || get_str(ps, s, "name", c->name, sizeof(c->name), true) < 0 ||
+	    check_name(ps, s, "name", "appliance name", c->name) < 0 ||
 	    get_str(ps, s, "rx_mode", mode, sizeof(mode), false) < 0)
 		return -1;
 	if (strcmp(mode, "poll") == 0)
@@ -327,7 +342,8 @@ static int parse_uplink(struct parse *ps)
 	if (get_uint(ps, s, "src_port_base", 1, 65535, &v, false) < 0)
 		return -1;
 	c->src_port_base = v;
-	if (get_str(ps, s, "tap", c->tap, sizeof(c->tap), false) < 0)
+	if (get_str(ps, s, "tap", c->tap, sizeof(c->tap), false) < 0 ||
+	    (c->tap[0] && check_name(ps, s, "tap", "interface name", c->tap) < 0))
 		return -1;
 	v = 24;
 	if (get_uint(ps, s, "tap_prefix", 1, 32, &v, false) < 0)
@@ -354,6 +370,8 @@ static int parse_local(struct parse *ps, const char *section)
 	if (strlen(section) - 6 >= sizeof(l->name) || section[6] == '\0')
 		return fail(ps, section, NULL, "local port name empty or too long");
 	snprintf(l->name, sizeof(l->name), "%s", section + 6);
+	if (check_name(ps, section, NULL, "local port name", l->name) < 0)
+		return -1;
 	for (uint16_t i = 0; i < c->nb_local; i++)
 		if (strcmp(c->local[i].name, l->name) == 0)
 			return fail(ps, section, NULL, "duplicate local port");
@@ -393,6 +411,8 @@ static int parse_segment(struct parse *ps, const char *section)
 	if (strlen(section) - 8 >= sizeof(sg->name) || section[8] == '\0')
 		return fail(ps, section, NULL, "segment name empty or too long");
 	snprintf(sg->name, sizeof(sg->name), "%s", section + 8);
+	if (check_name(ps, section, NULL, "segment name", sg->name) < 0)
+		return -1;
 	if (check_keys(ps, section, keys) < 0 ||
 	    get_uint(ps, section, "vni", 1, (1u << 24) - 1, &v, true) < 0)
 		return -1;
@@ -651,7 +671,9 @@ int config_load(const char *path, struct dp_config *cfg, char *err, size_t errle
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	/* rte_cfgfile logs the line of a syntax error itself (section "cfgfile"). */
+	if (cfg_lint(path, err, errlen) < 0)
+		return -1;
+	/* after cfg_lint, only an I/O error or memory is left to fail here */
 	ps.cf = rte_cfgfile_load_with_params(path, 0, &prm);
 	if (ps.cf == NULL) {
 		snprintf(err, errlen, "%s: syntax error (see the line reported above)", path);

@@ -18,6 +18,10 @@
 #include "ctl_server.h"
 #include "dp.h"
 #include "fdb.h"
+#include "names.h"
+
+_Static_assert(NAME_MAX_LEN < DP_NAME_LEN && NAME_MAX_LEN < CTL_NAME_LEN,
+	       "a safe name fits the configuration's and the control protocol's fields");
 
 static uint64_t mono_ms(void)
 {
@@ -133,8 +137,11 @@ static int seg_add_req(struct dp *dp, const struct ctl_seg *m, struct ctl_out *o
 	name[CTL_NAME_LEN] = '\0';
 	memcpy(port, m->port, CTL_NAME_LEN);
 	port[CTL_NAME_LEN] = '\0';
-	if (name[0] == '\0' || strlen(name) >= DP_NAME_LEN) {
-		ctl_out_printf(o, "segment name missing or longer than %d characters", DP_NAME_LEN - 1);
+	/* the name goes into every stats reply (JSON) and the log, the port
+	 * name into error replies: the same rule as the configuration file's */
+	if (name_check("segment name", name, err, sizeof(err)) < 0 ||
+	    name_check("port name", port, err, sizeof(err)) < 0) {
+		ctl_out_printf(o, "%s", err);
 		return -EINVAL;
 	}
 	rc = segment_add(dp, name, port, m->vlan, m->vni, err, sizeof(err));

@@ -5,11 +5,14 @@
  * people by default and as JSON with --json.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -37,8 +40,15 @@ static void usage(FILE *f)
 		"  macs                   the MAC tables (side, flaps, dampened)\n"
 		"  sa [--wireshark]       SAs in the dataplane; --wireshark prints the live ESP\n"
 		"                         keys in Wireshark's esp_sa format (root only; keys!)\n"
-		"  pairing-token [--ttl S] print a one-time pairing token (default valid 900 s)\n"
-		"  pair TOKEN             pair with the appliance that printed TOKEN\n"
+		"  pairing-token [--ttl DURATION]\n"
+		"                         print a one-time pairing token, valid 15m by default\n"
+		"                         (DURATION: 90s, 15m, 1h; a bare number is seconds;\n"
+		"                         at most 24h)\n"
+		"  pair [--token-file FILE]\n"
+		"                         pair with the appliance that printed the token, read\n"
+		"                         from standard input (one line; asked for, not echoed,\n"
+		"                         on a terminal) or from FILE (mode 0600): never on the\n"
+		"                         command line, where any local user could read it\n"
 		"  unpair                 forget the peer's key\n"
 		"\n"
 		"  -n, --name NAME        appliance name: RUN_DIR is /run/isthmus/NAME\n"
@@ -425,10 +435,172 @@ static int cmd_sa(void *rbuf, int wireshark)
 			"them can read the traffic:\nkeep them out of tickets and chats, delete them "
 			"after use.\n# Wireshark: Preferences > Protocols > ESP > ESP SAs (esp_sa)\n");
 		r = call("isthmusd.sock", &h, sizeof(h), rbuf, 5000);
+		/* unbuffered: no stdio buffer left holding a copy of the keys */
+		setvbuf(stdout, NULL, _IONBF, 0);
 		fwrite(ctl_reply_body(r), 1, r->body_len, stdout);
+		explicit_bzero(rbuf, CTL_MAX_MSG + 1);
 		return 0;
 	}
 	return cmd_sa_table(rbuf);
+}
+
+
+#define TTL_MAX_S 86400 /* a token is a secret: a day is long enough to carry it over */
+
+/* "90s", "15m", "1h", "600" (seconds) -> seconds in 1..TTL_MAX_S; -1 otherwise */
+static long parse_ttl(const char *v)
+{
+	unsigned long long n = 0;
+	const char *p = v;
+	long mult = 1;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (unsigned)(*p - '0');
+		if (n > TTL_MAX_S)
+			return -1;
+	}
+	if (*p == 's')
+		p++;
+	else if (*p == 'm')
+		mult = 60, p++;
+	else if (*p == 'h')
+		mult = 3600, p++;
+	if (*p != '\0' || n == 0 || n * (unsigned long long)mult > TTL_MAX_S)
+		return -1;
+	return (long)(n * (unsigned long long)mult);
+}
+
+/*
+ * One line from @p fd into @p buf, without the line end, read a byte at a
+ * time with read(2): no stdio buffer keeps a copy of the token.
+ * @return its length, or -1 when it does not fit / cannot be read
+ */
+static long read_line(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+	char c;
+
+	for (;;) {
+		ssize_t r = read(fd, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || c == '\n')
+			break;
+		if (n + 1 >= len)
+			return -1;
+		buf[n++] = c;
+	}
+	while (n && (buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		n--;
+	buf[n] = '\0';
+	return (long)n;
+}
+
+/* The pairing token from standard input (asked for on a terminal, not
+ * echoed) or from @p file (refused if group or others may read it, like
+ * isthmusd's own key). @return 0, or 2 with a message */
+static int read_token(const char *file, char *tok, size_t len)
+{
+	int fd = STDIN_FILENO, tty = 0;
+	struct termios old, quiet;
+	long n;
+
+	if (file) {
+		struct stat st;
+
+		fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			fprintf(stderr, "isthmusctl: %s: %s\n", file, strerror(errno));
+			return 2;
+		}
+		if (fstat(fd, &st) < 0)
+			st.st_mode = 0;
+		if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+			fprintf(stderr, "isthmusctl: %s is not a regular file of mode 0600 (mode %03o): "
+				"a pairing token is a secret; chmod 600 it\n", file,
+				(unsigned)(st.st_mode & 0777));
+			close(fd);
+			return 2;
+		}
+	} else if (isatty(fd) && tcgetattr(fd, &old) == 0) {
+		tty = 1;
+		fprintf(stderr, "pairing token (from 'isthmusctl pairing-token' at the other "
+			"appliance): ");
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fd, TCSAFLUSH, &quiet);
+	}
+	n = read_line(fd, tok, len);
+	if (tty) {
+		tcsetattr(fd, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (file)
+		close(fd);
+	if (n <= 0) {
+		explicit_bzero(tok, len);
+		fprintf(stderr, "isthmusctl: %s: expected one line with the pairing token%s\n",
+			file ? file : "standard input", n < 0 ? " (this one is too long)" : "");
+		return 2;
+	}
+	return 0;
+}
+
+static int cmd_pairing_token(void *rbuf, int argc, char **argv)
+{
+	struct ctl_d_token_req t = { .h.type = CTL_D_PAIRING_TOKEN };
+	const struct ctl_reply *r;
+
+	if (argc == 2 && !strcmp(argv[0], "--ttl")) {
+		long ttl = parse_ttl(argv[1]);
+
+		if (ttl < 0) {
+			fprintf(stderr, "isthmusctl: --ttl '%s': a duration such as 90s, 15m or 1h "
+				"(a bare number is seconds), from 1s to 24h\n", argv[1]);
+			return 2;
+		}
+		t.ttl_s = (uint32_t)ttl;
+	} else if (argc != 0) {
+		fprintf(stderr, "isthmusctl: pairing-token [--ttl DURATION]\n");
+		return 2;
+	}
+	r = call("isthmusd.sock", &t, sizeof(t), rbuf, 5000);
+	setvbuf(stdout, NULL, _IONBF, 0); /* the token is a secret: no copy in a stdio buffer */
+	if (json_out)
+		printf("{\"token\":\"%.*s\"}\n", (int)r->body_len, (const char *)ctl_reply_body(r));
+	else
+		printf("%.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
+	explicit_bzero(rbuf, CTL_MAX_MSG + 1);
+	return 0;
+}
+
+static int cmd_pair(void *rbuf, int argc, char **argv)
+{
+	struct ctl_d_pair p = { .h.type = CTL_D_PAIR };
+	const struct ctl_reply *r;
+	const char *file = NULL;
+
+	if (argc == 2 && !strcmp(argv[0], "--token-file")) {
+		file = argv[1];
+	} else if (argc != 0 && argv[0][0] == '-') {
+		fprintf(stderr, "isthmusctl: pair [--token-file FILE]\n");
+		return 2;
+	} else if (argc != 0) {
+		fprintf(stderr, "isthmusctl: pair no longer takes the token as an argument: any "
+			"local user can read a command line (ps, /proc).\n"
+			"  Run 'isthmusctl pair' and paste the token when asked, or pipe it in, or\n"
+			"  'isthmusctl pair --token-file FILE' with FILE of mode 0600.\n");
+		return 2;
+	}
+	if (read_token(file, p.token, sizeof(p.token)) != 0)
+		return 2;
+	r = call("isthmusd.sock", &p, sizeof(p), rbuf, 15000);
+	explicit_bzero(&p, sizeof(p));
+	printf("%.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -485,33 +657,10 @@ int main(int argc, char **argv)
 		return cmd_simple_json(rbuf, CTL_MACS);
 	if (!strcmp(cmd, "sa"))
 		return cmd_sa(rbuf, optind < argc && !strcmp(argv[optind], "--wireshark"));
-	if (!strcmp(cmd, "pairing-token")) {
-		struct ctl_d_token_req t = { .h.type = CTL_D_PAIRING_TOKEN };
-		const struct ctl_reply *r;
-
-		if (optind + 1 < argc && !strcmp(argv[optind], "--ttl"))
-			t.ttl_s = (uint32_t)strtoul(argv[optind + 1], NULL, 10);
-		r = call("isthmusd.sock", &t, sizeof(t), rbuf, 5000);
-		if (json_out)
-			printf("{\"token\":\"%.*s\"}\n", (int)r->body_len, (const char *)ctl_reply_body(r));
-		else
-			printf("%.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
-		return 0;
-	}
-	if (!strcmp(cmd, "pair")) {
-		struct ctl_d_pair p = { .h.type = CTL_D_PAIR };
-		const struct ctl_reply *r;
-
-		if (optind >= argc || strlen(argv[optind]) >= sizeof(p.token)) {
-			fprintf(stderr, "isthmusctl: pair TOKEN (the token printed by "
-				"'isthmusctl pairing-token' on the other appliance)\n");
-			return 2;
-		}
-		snprintf(p.token, sizeof(p.token), "%s", argv[optind]);
-		r = call("isthmusd.sock", &p, sizeof(p), rbuf, 15000);
-		printf("%.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
-		return 0;
-	}
+	if (!strcmp(cmd, "pairing-token"))
+		return cmd_pairing_token(rbuf, argc - optind, argv + optind);
+	if (!strcmp(cmd, "pair"))
+		return cmd_pair(rbuf, argc - optind, argv + optind);
 	if (!strcmp(cmd, "unpair")) {
 		struct ctl_hdr h = { .type = CTL_D_UNPAIR };
 		const struct ctl_reply *r = call("isthmusd.sock", &h, sizeof(h), rbuf, 5000);

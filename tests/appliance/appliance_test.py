@@ -24,6 +24,8 @@ Checks (issue 4):
 import json
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -231,6 +233,30 @@ def main():
         check(r.returncode != 0 and "no segment" in r.stderr, "unextending it twice is refused")
         r = ctl("extend", "db", "200", "lan", "20")
         check(r.returncode == 0, "db can be extended again (a new slot)")
+
+        # names from the wire meet the configuration file's rule (names.c):
+        # a '"' in a segment name would break every stats reply (JSON)
+        def seg_add(name, port):
+            body = name.ljust(32, b"\0") + port.ljust(32, b"\0") + struct.pack("<HHI", 40, 0, 400)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            s.connect(os.path.join(run, "dp.sock"))
+            s.send(struct.pack("<IHHII", 0x4D545349, 1, 5, 16 + len(body), 7) + body)
+            rep = s.recv(70000)
+            s.close()
+            status, blen = struct.unpack_from("<iI", rep, 16)
+            return status, rep[24:24 + blen].decode(errors="replace")
+
+        for name, port in ((b'we"b', b"lan"), (b"../x", b"lan"), (b"a\nb", b"lan"),
+                           (b"ok", b'l"an')):
+            st, msg = seg_add(name, port)
+            check(st < 0 and "not a safe name" in msg,
+                  f"CTL_SEG_ADD {name!r} on port {port!r} refused: {msg}")
+        try:
+            segs = json.loads(ctl("--json", "stats").stdout)["segments"]
+        except ValueError:
+            segs = None
+        check(segs is not None and sorted(g["name"] for g in segs) == ["db", "web"],
+              "the stats reply is still JSON, with web and db only")
 
         # cutover: the gateway moves here and is announced (gratuitous ARP)
         r = ctl("cutover", "200")

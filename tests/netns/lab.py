@@ -34,7 +34,7 @@ def check(cond, what):
 
 
 class Lab:
-    def __init__(self, top, build, ike=None, web=None, uplink=None, site_a=None):
+    def __init__(self, top, build, ike=None, web=None, uplink=None, site_a=None, iked_args=None):
         self.top = top
         self.build = build
         self.P = "nt%d" % os.getpid()
@@ -48,6 +48,8 @@ class Lab:
             self.env["ISTHMUS_LAB_UPLINK"] = uplink
         if site_a:
             self.env["ISTHMUS_LAB_A"] = "\n".join(site_a)
+        if iked_args:
+            self.env["ISTHMUS_LAB_IKED_ARGS"] = " ".join(iked_args)
         self.extra_ns = []   # namespaces this test created itself
         self.procs = []      # processes this test started (Popen)
         self.ctl_bin = os.path.join(build, "tools", "isthmusctl")
@@ -120,8 +122,10 @@ class Lab:
         return m.group(1) if m else None
 
     # -- the appliances -------------------------------------------------
-    def ctl(self, site, *args, check_rc=True):
+    def ctl(self, site, *args, check_rc=True, input=None):
+        """isthmusctl at @site; @input goes to its standard input (a pairing token)."""
         r = subprocess.run([self.ctl_bin, "-r", "%s/site-%s" % (self.run, site)] + list(args),
+                           input=input if input is not None else "",
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            timeout=30)
         if check_rc and r.returncode != 0:

@@ -748,7 +748,7 @@ def not_paired(lab, what):
 
 
 def refused(lab, token, what, expect_b, expect_a_log=None):
-    r = lab.ctl("b", "pair", token, check_rc=False)
+    r = lab.ctl("b", "pair", input=token + "\n", check_rc=False)
     msg = r.stdout.strip()
     check(r.returncode != 0 and expect_b in msg, "%s: isthmusctl pair refused (exit %d): '%s'"
           % (what, r.returncode, msg))
@@ -758,6 +758,26 @@ def refused(lab, token, what, expect_b, expect_a_log=None):
     if expect_a_log:
         loga = [l for l in lab.log("isthmusd", "a").splitlines() if expect_a_log in l]
         check(loga, "%s: isthmusd A logged '%s'" % (what, loga[-1] if loga else None))
+
+
+# Runs in a site's namespace: sends the pairing port of ADDR garbage and
+# well-formed refusals of requests never made, every 5 ms, until killed.
+PAIRING_SPRAY = r"""
+import os, signal, socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+n = 0
+def done(*_):
+    print(n, flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, done)
+signal.signal(signal.SIGINT, done)
+print("spraying", flush=True)
+while True:
+    for m in (b"garbage", b"ISP2" + struct.pack("!IH", 2, 0) + os.urandom(16) + bytes(32)):
+        s.sendto(m, (sys.argv[1], 4501))
+        n += 1
+    time.sleep(0.005)
+"""
 
 
 def case_pairing(top, build):
@@ -781,9 +801,33 @@ def case_pairing(top, build):
     refused(lab, short, "expired token", "expired")
     not_paired(lab, "after the expired token")
 
-    token = lab.ctl("a", "pairing-token", "--ttl", "60").stdout.strip()
-    r = lab.ctl("b", "pair", token)
-    check("paired with site-a.isthmus" in r.stdout, "the right token pairs: '%s'" % r.stdout.strip())
+    # Anyone can send to the pairing port: garbage and refusals of other
+    # requests sprayed at both sites' port (A: between pairing-token and pair,
+    # B: while it waits for A's answer) are ignored, and the pairing completes.
+    sprays = [lab.bg(site, "python3", "-c", PAIRING_SPRAY, addr)
+              for site, addr in (("a", "198.18.0.1"), ("b", "198.18.0.2"))]
+    for p in sprays:   # started (python takes a while on a busy machine)
+        p.stdout.readline()
+    token = lab.ctl("a", "pairing-token", "--ttl", "1m").stdout.strip()
+    time.sleep(0.5)
+    tokfile = os.path.join(lab.run, "pairing-token")
+    fd = os.open(tokfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, (token + "\n").encode())
+    os.close(fd)
+    r = lab.ctl("b", "pair", "--token-file", tokfile, check_rc=False)
+    sent = []
+    for p in sprays:
+        p.terminate()
+        sent.append(p.communicate(timeout=10)[0].strip())
+    sent = " and ".join(sent)
+    os.unlink(tokfile)
+    check("paired with site-a.isthmus" in r.stdout, "the right token pairs, from a mode 0600 "
+          "--token-file, despite garbage on the pairing ports (%s datagrams): '%s'" % (sent, r.stdout.strip()))
+    loga = [l for l in lab.log("isthmusd", "a").splitlines() if "refused: malformed" in l]
+    check(0 < len(loga) <= 10 and "counted only" in loga[-1],
+          "A logged %d refusals of the garbage, then counted only: '%s'" % (len(loga), loga[-1] if loga else None))
+    logb = [l for l in lab.log("isthmusd", "b").splitlines() if "stray datagram" in l]
+    check(logb, "B counted the stray datagrams it ignored: '%s'" % (logb[-1] if logb else None))
     fa, fb = lab.status("a")["fingerprint"], lab.status("b")["fingerprint"]
     check(lab.wait_tunnel(15) is not None, "tunnel up after pairing")
     refused(lab, token, "reused token", "already used", "refused: pairing token already used")
@@ -833,6 +877,81 @@ def case_peer_key(top, build):
     check(lines and "site-b.isthmus" in lines[0] and old_fb in lines[0],
           "isthmusd A logged why, naming the peer and the pinned key's fingerprint")
     check(len(lines) <= 2, "... without flooding the log (%d such lines in 8 s)" % len(lines))
+
+
+def dumped_hex(log):
+    """The bytes of strongSwan's hex dumps (%B: '  16: 0A 1B ...  ascii', one
+    line per 16 bytes) in @log, each dump one lowercase hex string."""
+    dumps, cur = [], []
+    for m in re.finditer(r"\s(\d+): ((?:[0-9A-F]{2} ){0,15}[0-9A-F]{2})(?:  |\s*$)", log, re.M):
+        if m.group(1) == "0" and cur:
+            dumps.append("".join(cur))
+            cur = []
+        cur.append(m.group(2).replace(" ", "").lower())
+    if cur:
+        dumps.append("".join(cur))
+    return dumps
+
+
+def case_debug_keys(top, build):
+    """isthmusd --debug 4 logs no key material: strongSwan would print the
+    IKE keys and every CHILD_SA's ESP keys at level 4, so isthmusd takes 4 as
+    3. Checked against the live keys (isthmusctl sa --wireshark)."""
+    lab = new_lab(top, build, iked_args=["--debug", "4"])
+    lab.up("--no-traffic")
+    check(lab.wait_tunnel(15) is not None, "tunnel up with isthmusd --debug 4 at both sites")
+    keys = set()
+    for s in "ab":
+        keys |= set(re.findall(r'"0x([0-9a-f]{72})"', lab.ctl(s, "sa", "--wireshark").stdout))
+    check(len(keys) >= 2, "%d live ESP keys from isthmusctl sa --wireshark" % len(keys))
+    for s in "ab":
+        log = lab.log("isthmusd", s)
+        dumps = dumped_hex(log)
+        found = [k for k in keys if any(k[:32] in d or k[32:64] in d for d in dumps)]
+        check(not found, "none of them in isthmusd %s's log (%d hex dumps searched): %d found"
+              % (s.upper(), len(dumps), len(found)))
+        lines = [l for l in log.splitlines()
+                 if re.search(r"SKEYSEED|Sk_[a-z]+ secret|encryption (initiator|responder) key|"
+                              r"Diffie Hellman secret", l)]
+        check(not lines, "no key derivation lines in isthmusd %s's log: %s" % (s.upper(), lines[:2]))
+        check("--debug 4 taken as 3" in log, "isthmusd %s says --debug 4 is taken as 3" % s.upper())
+
+
+def case_psk_mode(top, build):
+    """isthmusd refuses a PSK file that group or others may read, as it
+    refuses such an identity key, and starts with the same file at 0600. No
+    lab: isthmusd alone in a network namespace of its own (it binds 500/4500)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        conf = open(os.path.join(top, "tools", "lab", "site-a.ini")).read()
+        conf = conf.replace("/run/isthmus-lab/", d + "/")
+        psk = os.path.join(d, "psk")
+        conf = conf.replace("[ike]\n", "[ike]\nauth = psk\npsk_file = %s\n" % psk, 1)
+        with open(os.path.join(d, "a.ini"), "w") as f:
+            f.write(conf)
+        with open(psk, "w") as f:
+            f.write("a pre-shared key of some length\n")
+        iked = [ "unshare", "--net", os.path.join(build, "control", "isthmusd"), "-c",
+                os.path.join(d, "a.ini")]
+        for mode in (0o644, 0o640, 0o604):
+            os.chmod(psk, mode)
+            try:
+                r = subprocess.run(iked, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True, timeout=10)
+                out, rc = r.stdout, r.returncode
+            except subprocess.TimeoutExpired:
+                out, rc = "isthmusd still running after 10 s", 0
+            err = [l for l in out.splitlines() if "PSK file" in l]
+            check(rc != 0 and err and "mode %03o" % mode in err[0] and "chmod 600" in err[0],
+                  "PSK file of mode %03o refused: '%s'" % (mode, err[0] if err else out[-300:]))
+        os.chmod(psk, 0o600)
+        p = subprocess.Popen(iked, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(3)
+        alive = p.poll() is None
+        p.terminate()
+        out = p.communicate(timeout=20)[0]
+        check(alive and "PSK" not in out and "started for peer" in out,
+              "mode 600: isthmusd starts (%s)" % (out.strip().splitlines()[-1:] if not alive else "running"))
 
 
 # -- issue 7: L2 safety ----------------------------------------------------------
@@ -950,6 +1069,8 @@ CASES = {
     "pmtu": case_pmtu,
     "pairing": case_pairing,
     "peer_key": case_peer_key,
+    "debug_keys": case_debug_keys,
+    "psk_mode": case_psk_mode,
     "rekey": case_rekey,
     "rekey_load": case_rekey_load,
     "nonce": case_nonce,

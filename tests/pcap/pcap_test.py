@@ -1231,7 +1231,14 @@ CONFIG_CASES = [
     # (text to change in a.ini, expected error regexp)
     ("vni = 5102", "vni = 16777216", r"bad\.ini:\d+: \[segment db\] vni: 16777216 out of range"),
     ("address = 198.18.0.1", "adress = 198.18.0.1", r"bad\.ini:\d+: \[uplink\] adress: unknown key"),
-    ("[segment web]", "[segment web", r"line \d+"),
+    ("[segment web]", "[segment web", r"bad\.ini:21: section header without '\]'"),
+    # rte_cfgfile alone keeps the first of two, and has no file name for a stray line
+    ("vni = 5102", "vni = 5102\nvni = 5103", r"bad\.ini:28: \[segment db\] vni: set twice \(first at line 27\)"),
+    ("[segment native]", "[segment web]", r"bad\.ini:29: \[segment web\] appears twice \(first at line 21\)"),
+    ("name = pcap-a", "name = pcap-a\nburst 7", r"bad\.ini:4: neither a comment"),
+    ("in.0 = 0x00002001 4041", "in.0 0x00002001 4041", r"bad\.ini:\d+: neither a comment"),
+    # names go into paths, JSON, Prometheus labels
+    ("name = pcap-a", "name = ../../tmp/x", r"bad\.ini:3: \[appliance\] name: appliance name '\.\.\?\.\.\?tmp\?x' is not a safe name"),
     ("mode = trunk", "mode = trunk\nvdev = net_null0", r"\[local trunk\]: needs exactly one of 'port'"),
     ("vlan = 102", "vlan = 101", r"bad\.ini:\d+: \[segment db\] vlan: VLAN already used on 'trunk' by segment 'web'"),
     ("in.0 = 0x00002001 4041", "in.0 = 0x00002001 zz41", r"bad\.ini:\d+: \[sa.static\] in.0: key is not hexadecimal"),

@@ -3,7 +3,8 @@
  * configs/cloud.ini) parse with the real parsers of both daemons:
  * isthmus-dp's config_load() and isthmusd's ike_config_load(). And they are a
  * consistent pair: mirrored addresses and identities, the same VNIs, frames
- * that fit the underlay, no static test keys.
+ * that fit the underlay, no static test keys. And copies of onprem.ini with
+ * one thing broken are refused by both, naming the file and line.
  *
  * usage: test_configs CONFIG_DIR
  */
@@ -15,6 +16,7 @@
 
 #include "config.h"
 #include "ike_config.h"
+#include "names.h"
 
 static const char *dir;
 
@@ -122,6 +124,102 @@ START_TEST(test_broken_copy_fails)
 }
 END_TEST
 
+
+/* onprem.ini with the first @p old replaced by @p new, in a temporary file
+ * (path in @p tmp, 32 bytes); @return the line number of @p new's first line */
+static int broken_copy(const char *old, const char *new, char *tmp)
+{
+	char src[512], *text, *at;
+	FILE *in, *out;
+	long n;
+	int fd, line = 1;
+
+	snprintf(src, sizeof(src), "%s/onprem.ini", dir);
+	in = fopen(src, "r");
+	ck_assert_ptr_nonnull(in);
+	fseek(in, 0, SEEK_END);
+	n = ftell(in);
+	rewind(in);
+	text = calloc(1, (size_t)n + 1);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_eq(fread(text, 1, (size_t)n, in), n);
+	fclose(in);
+	at = strstr(text, old);
+	ck_assert_msg(at != NULL, "'%s' not in %s", old, src);
+	for (const char *p = text; p < at; p++)
+		line += *p == '\n';
+	strcpy(tmp, "/tmp/isthmus-cfg-XXXXXX");
+	fd = mkstemp(tmp);
+	ck_assert_int_ge(fd, 0);
+	out = fdopen(fd, "w");
+	fwrite(text, 1, (size_t)(at - text), out);
+	fputs(new, out);
+	fputs(at + strlen(old), out);
+	fclose(out);
+	free(text);
+	return line;
+}
+
+/* Both parsers refuse the copy with "FILE:LINE: " and @p want in the message. */
+static void refused(const char *old, const char *new, int line_offset, const char *want)
+{
+	char tmp[32], err[512], prefix[64];
+	struct dp_config dp;
+	struct ike_settings ike;
+	int line = broken_copy(old, new, tmp) + line_offset;
+
+	snprintf(prefix, sizeof(prefix), "%s:%d: ", tmp, line);
+	ck_assert_int_eq(config_load(tmp, &dp, err, sizeof(err)), -1);
+	ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0 && strstr(err, want),
+		      "isthmus-dp, %s: expected '%s...%s', got '%s'", new, prefix, want, err);
+	ck_assert_int_eq(ike_config_load(tmp, &ike, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, prefix) && strstr(err, want),
+		      "isthmusd, %s: expected '%s...%s', got '%s'", new, prefix, want, err);
+	unlink(tmp);
+}
+
+/* rte_cfgfile alone keeps the first of two sections or keys and gives no
+ * line for a stray line: each is an error with its line (cfg_lint.c). */
+START_TEST(test_structure)
+{
+	refused("[ike]", "[appliance]\nburst = 8\n\n[ike]", 0,
+		"[appliance] appears twice (first at line 20)");
+	refused("burst = 32\n", "burst = 32\nburst = 7\n", 1,
+		"[appliance] burst: set twice (first at line 27)");
+	refused("dpd = 10s\n", "dpd = 10s\ndpd = 1h\n", 1, "[ike] dpd: set twice (first at line 122)");
+	refused("burst = 32\n", "burst 7\n", 0, "neither a comment (;), a [section] header nor");
+	refused("[appliance]", "name = x\n[appliance]", 0, "key outside any [section]");
+	refused("[ike]", "[ike", 0, "section header without ']'");
+}
+END_TEST
+
+/* Names end up in paths, JSON, Prometheus labels and logs (names.h). */
+START_TEST(test_names)
+{
+	static const char *const good[] = { "onprem", "site-a", "a.b_c-1", "A0", "x",
+					    "0123456789012345678901234567890", NULL };
+	static const char *const bad[] = { "", ".hidden", "-a", "_a", "a..b", "../../tmp/x", "a/b",
+					   "a\"b", "a b", "a\\b", "a\nb", "{x}", "caf\xc3\xa9",
+					   "01234567890123456789012345678901", NULL };
+	char err[256];
+
+	for (const char *const *n = good; *n; n++)
+		ck_assert_msg(name_ok(*n), "'%s' refused", *n);
+	for (const char *const *n = bad; *n; n++) {
+		ck_assert_msg(!name_ok(*n), "'%s' accepted", *n);
+		ck_assert_int_eq(name_check("segment name", *n, err, sizeof(err)), -1);
+		ck_assert_msg(strspn(err, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				     "0123456789 '.,_-?:()") == strlen(err), "unsafe message '%s'", err);
+	}
+
+	refused("name = onprem", "name = ../../tmp/x", 0, "appliance name '..?..?tmp?x' is not a safe name");
+	refused("name = onprem", "name = on prem", 0, "appliance name 'on?prem' is not a safe name");
+	refused("[segment workload-web]", "[segment web\"}]", 0, "segment name 'web?" "?' is not a safe name");
+	refused("[local trunk]", "[local tr/unk]", 0, "local port name 'tr?unk' is not a safe name");
+	refused("tap = isth-up", "tap = isth$(x)", 0, "interface name 'isth??x?' is not a safe name");
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s = suite_create("configs");
@@ -136,6 +234,8 @@ int main(int argc, char **argv)
 	dir = argv[1];
 	tcase_add_test(tc, test_examples_parse_and_pair);
 	tcase_add_test(tc, test_broken_copy_fails);
+	tcase_add_test(tc, test_structure);
+	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -3,12 +3,19 @@
  * appliances, with real libsodium crypto: a good token pairs both ways and
  * only once; wrong, reused and expired tokens, keys that do not match the
  * token's fingerprint, and tampered or malformed messages are all refused.
+ * And site B's side over real UDP sockets on loopback (pairing_run): stray
+ * datagrams on its pairing port do not abort the pairing.
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sodium.h>
 
 #include "pairing.h"
@@ -203,6 +210,129 @@ START_TEST(test_tampering_and_malformed)
 }
 END_TEST
 
+
+/* UDP socket on 127.0.0.1, any port; its port (host order) in @p port */
+static int udp_loopback(uint16_t *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* A stand-in site A on loopback: before answering B's request it sends B's
+ * pairing port what anyone could (and what an on-path party could forge). */
+struct fake_a {
+	int fd, noise_fd;      /* A's pairing socket; another sender */
+	bool wrong_token;      /* answer with the refusal B's tampered token earns */
+	unsigned noise;        /* datagrams sent before the answer */
+};
+
+static void *fake_a_thread(void *arg)
+{
+	struct fake_a *a = arg;
+	uint8_t req[PAIRING_MSG_MAX + 1], got[PAIRING_SPKI_MAX], buf[PAIRING_MSG_MAX],
+		other_req[PAIRING_MSG_MAX], nonce[PAIRING_NONCE_LEN];
+	struct sockaddr_in b;
+	socklen_t blen = sizeof(b);
+	size_t got_len, n2, rn;
+	ssize_t n = recvfrom(a->fd, req, sizeof(req), 0, (struct sockaddr *)&b, &blen);
+	enum pairing_result r;
+	struct pairing_token t = offer.t;
+
+	ck_assert_int_gt(n, 0);
+	/* 1. garbage from another port, 2. garbage from A's own address and port */
+	sendto(a->noise_fd, "hello", 5, 0, (struct sockaddr *)&b, blen);
+	sendto(a->fd, "ISP2garbage", 11, 0, (struct sockaddr *)&b, blen);
+	/* 3. a well-formed refusal of another request (another nonce) */
+	n2 = pairing_request(&t, a_spki, sizeof(a_spki), nonce, other_req, sizeof(other_req));
+	rn = pairing_refusal(PAIRING_BAD_SECRET, other_req, n2, buf, sizeof(buf));
+	sendto(a->fd, buf, rn, 0, (struct sockaddr *)&b, blen);
+	a->noise = 3;
+	r = pairing_handle_request(&offer, a_spki, sizeof(a_spki), req, (size_t)n,
+				   (uint64_t)time(NULL), got, &got_len);
+	if (a->wrong_token) {
+		ck_assert_int_eq(r, PAIRING_BAD_SECRET);
+		rn = pairing_refusal(r, req, (size_t)n, buf, sizeof(buf));
+		sendto(a->fd, buf, rn, 0, (struct sockaddr *)&b, blen);
+		return NULL;
+	}
+	ck_assert_int_eq(r, PAIRING_OK);
+	/* 4. the right answer with its MAC broken (forged on the path) */
+	memcpy(buf, offer.reply, offer.reply_len);
+	buf[offer.reply_len - 1] ^= 1;
+	sendto(a->fd, buf, offer.reply_len, 0, (struct sockaddr *)&b, blen);
+	a->noise = 4;
+	usleep(50 * 1000);
+	/* then the real answer */
+	sendto(a->fd, offer.reply, offer.reply_len, 0, (struct sockaddr *)&b, blen);
+	return NULL;
+}
+
+static int run_b(bool wrong_token, unsigned *noise, unsigned *stray, char *err, size_t errlen,
+		 uint8_t *got, size_t *got_len)
+{
+	uint16_t a_port, b_port, x_port;
+	struct fake_a a = { .fd = udp_loopback(&a_port), .noise_fd = udp_loopback(&x_port),
+			    .wrong_token = wrong_token };
+	int b_fd = udp_loopback(&b_port), rc;
+	uint8_t fpr[PAIRING_FPR_LEN];
+	struct pairing_token t;
+	pthread_t th;
+
+	crypto_hash_sha256(fpr, a_spki, sizeof(a_spki));
+	pairing_offer_init(&offer, htonl(INADDR_LOOPBACK), a_port, fpr, (uint64_t)time(NULL), 600);
+	t = token_via_text();
+	if (wrong_token)
+		t.secret[0] ^= 1;
+	ck_assert_int_eq(pthread_create(&th, NULL, fake_a_thread, &a), 0);
+	rc = pairing_run(b_fd, &t, b_spki, sizeof(b_spki), 4, 300, got, got_len, stray, err, errlen);
+	pthread_join(th, NULL);
+	*noise = a.noise;
+	close(a.fd);
+	close(a.noise_fd);
+	close(b_fd);
+	return rc;
+}
+
+START_TEST(test_stray_datagrams_do_not_abort)
+{
+	uint8_t got[PAIRING_SPKI_MAX];
+	size_t got_len = 0;
+	unsigned noise, stray;
+	char err[256] = "";
+
+	ck_assert_msg(run_b(false, &noise, &stray, err, sizeof(err), got, &got_len) == 0,
+		      "pairing aborted: %s", err);
+	ck_assert_uint_eq(got_len, sizeof(a_spki));
+	ck_assert_mem_eq(got, a_spki, sizeof(a_spki));
+	ck_assert_uint_eq(stray, noise);
+}
+END_TEST
+
+/* ... while A's own refusal still ends it at once, with A's reason */
+START_TEST(test_refusal_still_ends_it)
+{
+	uint8_t got[PAIRING_SPKI_MAX];
+	size_t got_len = 0;
+	unsigned noise, stray;
+	char err[256] = "";
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(run_b(true, &noise, &stray, err, sizeof(err), got, &got_len), -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_msg(strstr(err, "the peer refused: wrong pairing token"), "%s", err);
+	ck_assert_uint_eq(stray, noise);
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 2); /* not after all 4 tries of 300 ms */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pairing");
@@ -217,6 +347,8 @@ int main(void)
 	tcase_add_test(tc, test_expired_token);
 	tcase_add_test(tc, test_key_not_matching_fingerprint);
 	tcase_add_test(tc, test_tampering_and_malformed);
+	tcase_add_test(tc, test_stray_datagrams_do_not_abort);
+	tcase_add_test(tc, test_refusal_still_ends_it);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -171,7 +171,9 @@ class Lab:
         Incoming only: af_packet's qdisc bypass hides what the dataplane sends,
         so each direction is captured where it arrives."""
         path = "%s/%s-%s.pcap" % (self.run, tag, site)
-        p = self.bg(site, "dumpcap", "-q", "-i", "up0", "-P", "-f", "udp port 4500", "-w", path)
+        # 80 bytes: the outer headers and the ESP header are all we read
+        p = self.bg(site, "dumpcap", "-q", "-i", "up0", "-P", "-s", "80", "-f", "udp port 4500",
+                    "-w", path)
         time.sleep(0.5)  # dumpcap opens the interface
         return p, path
 
@@ -199,6 +201,13 @@ class Lab:
         """What the appliances logged, to tell a failure's cause from CI output:
         isthmusd's IKE, kernel and daemon lines (not its packet dumps), and the
         end of each dataplane log."""
+        for site in "ab":
+            try:
+                c = self.stats(site)["counters"]
+                print("---- site %s drops and L2 safety: %s" % (site.upper(), {
+                    k: v for k, v in c.items() if v and (k.startswith("drop_") or "flap" in k)}))
+            except Exception as e:  # noqa: BLE001 - a dead appliance is a finding too
+                print("---- site %s: no stats (%s)" % (site.upper(), e))
         for what in ("isthmusd", "dp"):
             for site in "ab":
                 try:
@@ -219,17 +228,19 @@ class Lab:
 
 def esp_packets(path, dst=None):
     """(outer source, SPI, sequence number) of every ESP-in-UDP packet in a
-    pcap (RFC 3948: a non-zero first word; 0 is the non-ESP marker of IKE,
-    0xff a NAT keepalive), optionally only those to @dst."""
-    from scapy.all import IP, UDP, rdpcap  # python3-scapy (tools/setup)
+    pcap (RFC 3948; tshark tells ESP from IKE's non-ESP marker and NAT
+    keepalives), optionally only those to @dst. tshark, not scapy: a TCP
+    test captures millions of packets."""
+    flt = "esp" + (" && ip.dst == %s" % dst if dst else "")
+    r = subprocess.run(["tshark", "-n", "-r", path, "-Y", flt, "-T", "fields", "-e", "ip.src",
+                        "-e", "esp.spi", "-e", "esp.sequence"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+    if r.returncode != 0:
+        raise Fail("tshark %s: %s" % (path, r.stderr.strip()[-300:]))
     out = []
-    for pkt in rdpcap(path):
-        if IP not in pkt or UDP not in pkt or (dst and pkt[IP].dst != dst):
-            continue
-        b = bytes(pkt[UDP].payload)
-        if len(b) < 8 or b[:4] == b"\0\0\0\0":
-            continue
-        out.append((pkt[IP].src, int.from_bytes(b[:4], "big"), int.from_bytes(b[4:8], "big")))
+    for line in r.stdout.splitlines():
+        src, spi, seq = line.split("\t")
+        out.append((src, int(spi.split()[0], 0), int(seq)))
     return out
 
 

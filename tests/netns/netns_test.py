@@ -379,13 +379,13 @@ A_UP, B_UP = "198.18.0.1", "198.18.0.2"
 
 
 def gap_around(times, t0, t1):
-    """Longest wait for a reply in [t0, t1), counted from the last reply before t0."""
+    """Longest wait for a reply in [t0, t1): between the last reply before t0
+    and the replies inside, and from the last one to t1 (an outage that lasts
+    past the window counts too)."""
     before = [t for t in times if t < t0]
     inside = [t for t in times if t0 <= t < t1]
-    pts = before[-1:] + inside
-    if not inside:
-        return t1 - (pts[0] if pts else t0)
-    return max(b - a for a, b in zip(pts, pts[1:])) if len(pts) > 1 else 0.0
+    pts = before[-1:] + inside + [t1]
+    return max(b - a for a, b in zip(pts, pts[1:])) if len(pts) > 1 else t1 - t0
 
 
 def check_nonces(lab, paths, what):

@@ -422,7 +422,13 @@ def case_nonce(top, build):
     for what, site, limit in plan:
         t = lab.kill_start(what, site)
         check(lab.wait_tunnel(20) is not None, "tunnel up after %s %s restarted" % (what, site.upper()))
+        c0 = {s: lab.stats(s)["counters"] for s in "ab"}
         time.sleep(5)  # recovery, and the retired SAs of an isthmusd restart replaced
+        c1 = {s: lab.stats(s)["counters"] for s in "ab"}
+        print("  after %s %s restarted, over the next 5 s: %s" % (what, site.upper(), "; ".join(
+            "%s %s" % (s.upper(), {k: c1[s][k] - c0[s].get(k, 0) for k in c1[s]
+                                   if k.startswith(("drop_", "tunnel_", "local_")) and
+                                   c1[s][k] != c0[s].get(k, 0)}) for s in "ab")))
         events.append((what, site, limit, t))
     t_end = time.time()
     pinger.send_signal(2)

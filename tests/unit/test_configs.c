@@ -178,6 +178,45 @@ static void refused(const char *old, const char *new, int line_offset, const cha
 	unlink(tmp);
 }
 
+/* The anti-replay window and ESN of IKE-negotiated SAs: what docs/config.md
+ * promises (1024, ESN offered first), configurable, and bad windows refused. */
+START_TEST(test_replay_window_and_esn)
+{
+	char tmp[32], err[512];
+	struct ike_settings ike;
+
+	static struct site a;
+
+	load("onprem", &a); /* sets neither */
+	ck_assert_uint_eq(a.ike.replay_window, 1024);
+	ck_assert_msg(strstr(a.ike.esp_proposals, "aes256gcm16-x25519-esn-noesn") ==
+		      a.ike.esp_proposals, "default esp_proposals do not offer ESN first: %s",
+		      a.ike.esp_proposals);
+	config_free(&a.dp);
+
+	broken_copy("dpd = 10s\n", "dpd = 10s\nreplay_window = 4096\n", tmp);
+	ck_assert_int_eq(ike_config_load(tmp, &ike, err, sizeof(err)), 0);
+	ck_assert_uint_eq(ike.replay_window, 4096);
+	unlink(tmp);
+	/* isthmus-dp ignores [ike] values: only isthmusd refuses these */
+	static const char *const bad[][2] = {
+		{ "1000", "a power of two from 32" },
+		{ "16", "a power of two from 32" },
+		{ "8192", "not a number up to 4096" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), "dpd = 10s\nreplay_window = %s\n", bad[i][0]);
+		broken_copy("dpd = 10s\n", line, tmp);
+		ck_assert_int_eq(ike_config_load(tmp, &ike, err, sizeof(err)), -1);
+		ck_assert_msg(strstr(err, "replay_window") && strstr(err, bad[i][1]),
+			      "replay_window = %s: %s", bad[i][0], err);
+		unlink(tmp);
+	}
+}
+END_TEST
+
 /* rte_cfgfile alone keeps the first of two sections or keys and gives no
  * line for a stray line: each is an error with its line (cfg_lint.c). */
 START_TEST(test_structure)
@@ -236,6 +275,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_broken_copy_fails);
 	tcase_add_test(tc, test_structure);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_replay_window_and_esn);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

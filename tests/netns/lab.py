@@ -106,6 +106,25 @@ class Lab:
         self.procs.append(p)
         return p
 
+    def bg_file(self, ns, name, *cmd):
+        """Like bg(), for a long talker: its output goes to a file under the
+        lab's run directory (a pipe nobody reads fills at 64 KiB and then
+        blocks the program: a ping every 20 ms stops after about 18 s).
+        Returns the process; read the output with output_of()."""
+        path = "%s/%s.out" % (self.run, name)
+        with open(path, "w") as f:
+            p = subprocess.Popen(["ip", "netns", "exec", self.ns(ns)] + list(cmd),
+                                 stdout=f, stderr=subprocess.STDOUT, text=True)
+        p.out_path = path
+        self.procs.append(p)
+        return p
+
+    @staticmethod
+    def output_of(p, timeout=10):
+        p.wait(timeout=timeout)
+        with open(p.out_path) as f:
+            return f.read()
+
     def add_ns(self, name):
         ns = self.ns(name)
         subprocess.run(["ip", "netns", "add", ns], check=True)

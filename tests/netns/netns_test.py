@@ -414,7 +414,8 @@ def case_nonce(top, build):
     lab = new_lab(top, build)
     lab.up("--no-traffic")
     caps = [(s, lab.capture(s, "nonce")) for s in "ab"]
-    pinger = lab.bg("a-web", "ping", "-D", "-n", "-i", "0.02", "-W", "1", "-w", "150", WEB_B)
+    pinger = lab.bg_file("a-web", "nonce-ping", "ping", "-D", "-n", "-i", "0.02", "-W", "1",
+                         "-w", "150", WEB_B)
     time.sleep(2)
     plan = (("dp", "a", 3.0), ("dp", "b", 3.0), ("isthmusd", "a", 1.0), ("isthmusd", "b", 1.0),
             ("both", "a", 3.0), ("both", "b", 5.0))
@@ -432,7 +433,7 @@ def case_nonce(top, build):
         events.append((what, site, limit, t))
     t_end = time.time()
     pinger.send_signal(2)
-    out = pinger.communicate(timeout=10)[0]
+    out = lab.output_of(pinger)
     paths = [(s, lab.stop_capture(c)) for s, c in caps]
     times = ping_times(out)
     tx, rx = ping_stats(out)

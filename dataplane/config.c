@@ -298,7 +298,8 @@ static int parse_uplink(struct parse *ps)
 {
 	static const char *const keys[] = { "port", "vdev", "address", "peer", "gateway", "peer_mac",
 					    "mtu", "local_vtep", "peer_vtep", "src_port_base", "tap",
-					    "tap_prefix", "reass_flows", "reass_timeout_ms", NULL };
+					    "tap_prefix", "reass_flows", "reass_timeout_ms",
+					    "exception_rate", "exception_burst", NULL };
 	const char *s = "uplink";
 	struct dp_config *c = ps->cfg;
 	char mac[32];
@@ -349,6 +350,15 @@ static int parse_uplink(struct parse *ps)
 	if (get_uint(ps, s, "tap_prefix", 1, 32, &v, false) < 0)
 		return -1;
 	c->tap_prefix = v;
+	/* exception path policer (exc_hook.c): all but the peer's IKE */
+	v = 2000;
+	if (get_uint(ps, s, "exception_rate", 0, 10000000, &v, false) < 0)
+		return -1;
+	c->exc_rate = v;
+	v = 500;
+	if (get_uint(ps, s, "exception_burst", 1, 10000000, &v, false) < 0)
+		return -1;
+	c->exc_burst = v;
 	if (c->uplink_ip == c->peer_ip)
 		return fail(ps, s, "peer", "same as the uplink address");
 	if (c->local_vtep == c->peer_vtep)

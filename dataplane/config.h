@@ -101,6 +101,8 @@ struct dp_config {
 	uint16_t src_port_base;   /**< worker i sends from src_port_base + i */
 	char tap[16];             /**< exception TAP interface name ("" = none) */
 	uint8_t tap_prefix;       /**< prefix length of the uplink address on the TAP */
+	uint32_t exc_rate;        /**< exception path, all but the peer's IKE: packets/s, 0: unpoliced */
+	uint32_t exc_burst;       /**< its bucket, packets */
 	/* [local NAME] */
 	struct cfg_local local[DP_MAX_LOCAL_PORTS];
 	uint16_t nb_local;

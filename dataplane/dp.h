@@ -180,7 +180,10 @@ struct dp {
 	struct rte_rcu_qsbr *qsbr;       /**< workers report quiescent states here */
 	struct nexthop nh;               /**< peer's next-hop MAC (nexthop.h) */
 	bool nexthop_fixed;              /**< peer_mac= in the config: never resolved */
-	struct rte_ring *exc_ring;       /**< workers -> main lcore: exception packets */
+	struct rte_ring *exc_ring;       /**< workers -> main lcore: exception packets, policed */
+	struct rte_ring *exc_ike_ring;   /**< workers -> main lcore: the peer's IKE, served first */
+	struct rte_meter_srtcm_profile exc_prof; /**< [uplink] exception_rate, split over workers */
+	bool exc_policed;                /**< exception_rate is not 0 */
 	struct exc_path exc;             /**< kernel TAP, when [uplink] tap= is set */
 	bool exc_tap;
 	struct dp_stats main_stats;      /**< counters of the main lcore */
@@ -236,6 +239,7 @@ struct worker {
 	uint64_t reass_seq;              /**< fragments received: the clock's distance part (reass.c) */
 	uint64_t reass_dist_cycles;      /**< what one fragment adds to the reassembly clock */
 	struct rte_meter_srtcm *pmtu_meter; /**< one per segment (DP_MAX_SEGMENTS) */
+	struct rte_meter_srtcm exc_meter;   /**< exception path's policed class (exc_hook.c) */
 	struct rte_ip_frag_death_row reass_dr; /**< fragments to free (large: last) */
 } __rte_cache_aligned;
 
@@ -348,15 +352,28 @@ void inbound_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n);
 /** The same for packets another worker handed over (w->handoff): not counted as uplink_rx again. */
 void inbound_handed(struct worker *w, struct rte_mbuf **pkts, uint16_t n);
 /**
- * The exception path hook: uplink packets for the appliance itself (ARP,
- * ICMP, IKE, UDP 4500 with the non-ESP marker, NAT keepalives). Takes
- * ownership; they reach the main lcore through dp->exc_ring.
+ * The exception path hook, policed class: uplink packets for the appliance
+ * itself (ARP, ICMP, NAT keepalives, pairing, IKE not from the configured
+ * peer). Takes ownership. Those within [uplink] exception_rate reach the main
+ * lcore through dp->exc_ring; the rest are dropped and counted
+ * (drop_exception_policed, drop_exception_full).
  */
 void exception_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n);
-/** Main lcore: serve the exception path (ARP snooping and requests, TAP). */
+/**
+ * The exception path hook, priority class: IKE from the configured peer's
+ * address (uplink_classify() said UPLINK_IKE). Takes ownership; not policed;
+ * through dp->exc_ike_ring, which the main lcore serves first
+ * (exception_ike, drop_exception_ike_full).
+ */
+void exception_input_ike(struct worker *w, struct rte_mbuf **pkts, uint16_t n);
+/** Main lcore: serve the exception path (the peer's IKE first; ARP snooping
+ * and requests; TAP in both directions). */
 void exception_service(struct dp *dp);
-/** Create the exception ring and, if configured, the kernel TAP. */
+/** Create the exception rings and, if configured, the kernel TAP. */
 int exception_init(struct dp *dp, char *err, size_t errlen);
+/** Set up each worker's policer of the exception path (after ports_assign():
+ * the rate is split over the workers that poll the uplink). @return 0 or -1 */
+int exception_policer_init(struct dp *dp, char *err, size_t errlen);
 void exception_fini(struct dp *dp);
 
 /* telemetry.c */

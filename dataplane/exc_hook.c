@@ -1,18 +1,46 @@
 /*
  * exc_hook.c: where the fast path lets go of packets for the appliance
- * itself. Workers hand them to the main lcore through one multi-producer
- * ring (a handful per second: ARP, ICMP, IKE); the main lcore snoops ARP for
+ * itself (ARP, ICMP, IKE, NAT keepalives, pairing). Workers hand them to the
+ * main lcore through two multi-producer rings; the main lcore snoops ARP for
  * the next hop (nexthop.h), passes everything to the kernel TAP when one is
  * configured (exception.h), sends the kernel's answers and its own ARP
  * requests out of the uplink (through the uplink's TX ring).
+ *
+ * Anyone on the underlay can send to the uplink address, and the main lcore,
+ * the TAP and charon's sockets take a few thousand packets a second, not a
+ * line rate. One unpoliced ring would let a flood (spoofed UDP 500, ARP,
+ * ICMP) crowd out the peer's IKE messages until a rekey fails and the
+ * tunnel drops. So the exception path has two classes:
+ *
+ *   priority  IKE from the configured peer's underlay address (UDP 500, UDP
+ *             4500 behind the non-ESP marker; uplink_classify() says
+ *             UPLINK_IKE): its own ring, which the main lcore empties before
+ *             every burst it takes from the other; not policed
+ *   policed   everything else: an rte_meter srTCM (RFC 2697, colour-blind,
+ *             in packets like storm.c) per worker, [uplink] exception_rate
+ *             and exception_burst divided by the workers that poll the
+ *             uplink; over the rate the packet is dropped
+ *             (drop_exception_policed) before it reaches the ring
+ *
+ * Every drop has its counter: drop_exception_policed, drop_exception_full
+ * (policed ring full), drop_exception_ike_full (priority ring full),
+ * drop_exception_tap_full (the TAP did not take it), exception_no_tap.
+ *
+ * The peer's address is not authenticated here: a flood that spoofs it
+ * lands in the priority class, and is then bounded only by that ring and by
+ * charon (which answers unauthenticated IKE_SA_INITs with cookies under load,
+ * RFC 7296 section 2.6). Filtering spoofed sources is the underlay's job
+ * (RFC 2827 ingress filtering); docs/deploy.md says so.
  */
 #include <rte_cycles.h>
 #include <rte_errno.h>
+#include <rte_meter.h>
 #include <rte_ring.h>
 
 #include "dp.h"
 
 #define EXC_RING_SIZE 1024
+#define EXC_IKE_RING_SIZE 256   /**< the peer's IKE: a few messages per exchange */
 
 int exception_init(struct dp *dp, char *err, size_t errlen)
 {
@@ -20,7 +48,9 @@ int exception_init(struct dp *dp, char *err, size_t errlen)
 	const struct dp_port *up = &dp->port[dp->uplink];
 
 	dp->exc_ring = rte_ring_create("isthmus_exc", EXC_RING_SIZE, rte_socket_id(), RING_F_SC_DEQ);
-	if (dp->exc_ring == NULL) {
+	dp->exc_ike_ring = rte_ring_create("isthmus_exc_ike", EXC_IKE_RING_SIZE, rte_socket_id(),
+					   RING_F_SC_DEQ);
+	if (dp->exc_ring == NULL || dp->exc_ike_ring == NULL) {
 		snprintf(err, errlen, "exception ring: %s", rte_strerror(rte_errno));
 		return -1;
 	}
@@ -38,28 +68,120 @@ int exception_init(struct dp *dp, char *err, size_t errlen)
 	return 0;
 }
 
-void exception_fini(struct dp *dp)
+int exception_policer_init(struct dp *dp, char *err, size_t errlen)
+{
+	const struct dp_config *c = dp->cfg;
+	unsigned nw = 0;
+	struct rte_meter_srtcm_params prm;
+
+	dp->exc_policed = c->exc_rate != 0;
+	if (!dp->exc_policed)
+		return 0;
+	/* Workers with an RX queue on the uplink share the rate (as storm.c). */
+	for (unsigned i = 0; i < dp->nb_workers; i++)
+		for (uint16_t q = 0; q < dp->worker[i]->nb_rxq; q++)
+			if (dp->worker[i]->rxq[q].port == dp->uplink) {
+				nw++;
+				break;
+			}
+	nw = RTE_MAX(nw, 1u);
+	/* packet mode: each packet is metered as 1 "byte"; EBS 0: green or red */
+	prm = (struct rte_meter_srtcm_params){
+		.cir = RTE_MAX(c->exc_rate / nw, 1u),
+		.cbs = RTE_MAX(c->exc_burst / nw, 1u),
+		.ebs = 0,
+	};
+	if (rte_meter_srtcm_profile_config(&dp->exc_prof, &prm) != 0) {
+		snprintf(err, errlen, "[uplink] exception_rate %u / exception_burst %u: refused by rte_meter",
+			 c->exc_rate, c->exc_burst);
+		return -1;
+	}
+	for (unsigned i = 0; i < dp->nb_workers; i++)
+		rte_meter_srtcm_config(&dp->worker[i]->exc_meter, &dp->exc_prof);
+	return 0;
+}
+
+static void ring_free(struct rte_ring **r)
 {
 	struct rte_mbuf *m;
 
+	while (*r != NULL && rte_ring_dequeue(*r, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	rte_ring_free(*r);
+	*r = NULL;
+}
+
+void exception_fini(struct dp *dp)
+{
 	if (dp->exc_tap)
 		exc_close(&dp->exc);
 	dp->exc_tap = false;
-	while (dp->exc_ring != NULL && rte_ring_dequeue(dp->exc_ring, (void **)&m) == 0)
-		rte_pktmbuf_free(m);
-	rte_ring_free(dp->exc_ring);
-	dp->exc_ring = NULL;
+	ring_free(&dp->exc_ike_ring);
+	ring_free(&dp->exc_ring);
+}
+
+/* One class onto its ring; what does not fit is freed and counted.
+ * @return packets enqueued */
+static unsigned exc_enqueue(struct worker *w, struct rte_ring *r, struct rte_mbuf **pkts,
+			    uint16_t n, enum dp_counter full)
+{
+	unsigned done = n ? rte_ring_mp_enqueue_burst(r, (void **)pkts, n, NULL) : 0;
+
+	dp_count(&w->stats, DP_C_exception, done);
+	if (unlikely(done < n)) {
+		dp_count(&w->stats, full, n - done);
+		rte_pktmbuf_free_bulk(pkts + done, n - done);
+	}
+	return done;
 }
 
 void exception_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
-	unsigned done = rte_ring_mp_enqueue_burst(w->dp->exc_ring, (void **)pkts, n, NULL);
+	struct dp *dp = w->dp;
+	uint16_t passed = 0;
 
-	dp_count(&w->stats, DP_C_exception, done);
-	if (unlikely(done < n)) {
-		dp_count(&w->stats, DP_C_drop_exception_full, n - done);
-		rte_pktmbuf_free_bulk(pkts + done, n - done);
+	if (dp->exc_policed) {
+		uint64_t now = rte_rdtsc();
+		struct rte_mbuf *over[DP_BURST_MAX];
+		uint16_t nover = 0;
+
+		for (uint16_t i = 0; i < n; i++)
+			if (rte_meter_srtcm_color_blind_check(&w->exc_meter, &dp->exc_prof, now, 1) ==
+			    RTE_COLOR_GREEN)
+				pkts[passed++] = pkts[i];
+			else
+				over[nover++] = pkts[i];
+		if (nover) {
+			dp_count(&w->stats, DP_C_drop_exception_policed, nover);
+			rte_pktmbuf_free_bulk(over, nover);
+		}
+	} else {
+		passed = n;
 	}
+	(void)exc_enqueue(w, dp->exc_ring, pkts, passed, DP_C_drop_exception_full);
+}
+
+void exception_input_ike(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	dp_count(&w->stats, DP_C_exception_ike,
+		 exc_enqueue(w, w->dp->exc_ike_ring, pkts, n, DP_C_drop_exception_ike_full));
+}
+
+/* Main lcore: a burst from one ring to the kernel (or released without a TAP). */
+static void exc_deliver(struct dp *dp, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t sent;
+
+	if (!dp->nexthop_fixed)
+		for (uint16_t i = 0; i < n; i++)
+			nexthop_snoop(&dp->nh, pkts[i]);
+	if (!dp->exc_tap) {
+		dp_count(&dp->main_stats, DP_C_exception_no_tap, n);
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
+	sent = exc_to_kernel(&dp->exc, pkts, n);
+	dp_count(&dp->main_stats, DP_C_drop_exception_tap_full, n - sent);
 }
 
 void exception_service(struct dp *dp)
@@ -67,16 +189,15 @@ void exception_service(struct dp *dp)
 	struct rte_mbuf *pkts[DP_BURST_MAX], *arp;
 	unsigned n;
 
-	while ((n = rte_ring_sc_dequeue_burst(dp->exc_ring, (void **)pkts, DP_BURST_MAX, NULL)) > 0) {
-		if (!dp->nexthop_fixed)
-			for (unsigned i = 0; i < n; i++)
-				nexthop_snoop(&dp->nh, pkts[i]);
-		if (dp->exc_tap) {
-			exc_to_kernel(&dp->exc, pkts, n);
-		} else {
-			dp_count(&dp->main_stats, DP_C_exception_no_tap, n);
-			rte_pktmbuf_free_bulk(pkts, n);
-		}
+	for (;;) {
+		/* The peer's IKE first, all of it, before each burst of the rest. */
+		while ((n = rte_ring_sc_dequeue_burst(dp->exc_ike_ring, (void **)pkts, DP_BURST_MAX,
+						      NULL)) > 0)
+			exc_deliver(dp, pkts, (uint16_t)n);
+		n = rte_ring_sc_dequeue_burst(dp->exc_ring, (void **)pkts, DP_BURST_MAX, NULL);
+		if (n == 0)
+			break;
+		exc_deliver(dp, pkts, (uint16_t)n);
 	}
 	if (dp->exc_tap)
 		while ((n = exc_from_kernel(&dp->exc, pkts, DP_BURST_MAX)) > 0)

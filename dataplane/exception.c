@@ -1,7 +1,7 @@
 /*
  * exception.c: the kernel TAP of the exception path (see exception.h).
  * Runs on the main lcore, off the fast path: a handful of ARP, ICMP and IKE
- * packets per second.
+ * packets per second, a few thousand at most (exc_hook.c polices the rest).
  */
 #include "exception.h"
 
@@ -52,7 +52,7 @@ int exc_open(struct exc_path *x, const char *ifname, const struct rte_ether_addr
 	return tap_if_configure(ifname, addr, prefixlen, mtu, err, errlen);
 }
 
-void exc_to_kernel(struct exc_path *x, struct rte_mbuf **pkts, uint16_t n)
+uint16_t exc_to_kernel(struct exc_path *x, struct rte_mbuf **pkts, uint16_t n)
 {
 	uint16_t sent = n ? rte_eth_tx_burst(x->port, 0, pkts, n) : 0;
 
@@ -61,6 +61,7 @@ void exc_to_kernel(struct exc_path *x, struct rte_mbuf **pkts, uint16_t n)
 		x->st.to_kernel_drops += n - sent;
 		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
 	}
+	return sent;
 }
 
 uint16_t exc_from_kernel(struct exc_path *x, struct rte_mbuf **pkts, uint16_t max)

@@ -27,7 +27,10 @@
 /** What the uplink RX path does with a frame. */
 enum uplink_class {
 	UPLINK_ESP = 0,        /**< ESP in UDP 4500 to us: the tunnel */
-	UPLINK_KERNEL,         /**< ARP, ICMP, IKE, NAT keepalive: exception path */
+	UPLINK_KERNEL,         /**< ARP, ICMP, NAT keepalive, pairing, IKE from elsewhere:
+				    exception path, policed (exc_hook.c) */
+	UPLINK_IKE,            /**< IKE (UDP 500, UDP 4500 with the non-ESP marker) from the
+				    configured peer: exception path, priority class */
 	UPLINK_DROP_SHORT,     /**< truncated Ethernet/IPv4/UDP header */
 	UPLINK_DROP_IP_BAD,    /**< outer IPv4 header malformed */
 	UPLINK_FRAG,           /**< outer IPv4 fragment for us: reassemble (reass.c), classify again */
@@ -43,12 +46,19 @@ enum uplink_class {
  * (the non-ESP marker) is IKE; a single 0xff byte is a NAT keepalive; anything
  * else is ESP (the SPI is never zero, RFC 4303 section 2.1).
  *
+ * IKE (RFC 7296 section 2: UDP 500, or UDP 4500 behind the marker) whose
+ * outer source is the configured peer is UPLINK_IKE, the exception path's
+ * priority class: a flood of anything else toward the appliance must not
+ * crowd out the peer's rekeys (exc_hook.c). The source address is not
+ * authenticated here; it only sorts the traffic into queues.
+ *
  * @param m         frame as received (Ethernet first, no VLAN on the uplink)
  * @param local_ip  the uplink address (network order)
+ * @param peer_ip   the configured peer's underlay address (network order)
  * @param l4_off    out: for UPLINK_ESP, offset of the ESP header
  */
 static inline enum uplink_class uplink_classify(const struct rte_mbuf *m, rte_be32_t local_ip,
-						uint16_t *l4_off)
+						rte_be32_t peer_ip, uint16_t *l4_off)
 {
 	const uint32_t len = rte_pktmbuf_data_len(m);
 	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
@@ -83,8 +93,9 @@ static inline enum uplink_class uplink_classify(const struct rte_mbuf *m, rte_be
 	if (plen < sizeof(*udp))
 		return UPLINK_DROP_SHORT;
 	udp = (const struct rte_udp_hdr *)((const uint8_t *)eh + off);
-	if (udp->dst_port == rte_cpu_to_be_16(IKE_PORT) ||
-	    udp->dst_port == rte_cpu_to_be_16(PAIRING_UDP_PORT))
+	if (udp->dst_port == rte_cpu_to_be_16(IKE_PORT))
+		return ip->src_addr == peer_ip ? UPLINK_IKE : UPLINK_KERNEL;
+	if (udp->dst_port == rte_cpu_to_be_16(PAIRING_UDP_PORT))
 		return UPLINK_KERNEL;
 	if (udp->dst_port != rte_cpu_to_be_16(NATT_PORT))
 		return UPLINK_DROP_PROTO;
@@ -93,7 +104,8 @@ static inline enum uplink_class uplink_classify(const struct rte_mbuf *m, rte_be
 	if (plen == 1 && *((const uint8_t *)eh + off) == 0xff)
 		return UPLINK_KERNEL; /* NAT keepalive: the kernel socket discards it */
 	if (plen >= 4 && memcmp((const uint8_t *)eh + off, "\0\0\0\0", 4) == 0)
-		return UPLINK_KERNEL; /* non-ESP marker: IKE */
+		/* non-ESP marker: IKE */
+		return ip->src_addr == peer_ip ? UPLINK_IKE : UPLINK_KERNEL;
 	*l4_off = (uint16_t)off;
 	return UPLINK_ESP;
 }
@@ -126,8 +138,9 @@ int exc_open(struct exc_path *x, const char *ifname, const struct rte_ether_addr
 /**
  * Hand frames to the kernel. Takes ownership of all @p n mbufs: those the TAP
  * does not take are freed and counted in to_kernel_drops.
+ * @return frames the TAP took (the caller counts the rest as dropped)
  */
-void exc_to_kernel(struct exc_path *x, struct rte_mbuf **pkts, uint16_t n);
+uint16_t exc_to_kernel(struct exc_path *x, struct rte_mbuf **pkts, uint16_t n);
 
 /**
  * Frames the kernel wants sent on the uplink; the caller owns them.

@@ -3,9 +3,10 @@
  *
  *   1. classify (exception.h): ESP in UDP 4500 for our address (RFC 3948)
  *      stays on the fast path; ARP, ICMP, IKE, UDP 4500 with the non-ESP
- *      marker and NAT keepalives go to the exception path; outer fragments
- *      for us are reassembled first (reass.c) and then classified whole;
- *      the rest is dropped
+ *      marker and NAT keepalives go to the exception path (exc_hook.c): the
+ *      configured peer's IKE in its priority class, the rest policed;
+ *      outer fragments for us are reassembled first (reass.c) and then
+ *      classified whole; the rest is dropped
  *   2. SA by SPI (rte_hash), outer source must be the SA's peer; a packet
  *      of an SA another worker opens is handed to that worker (its ring)
  *   3. open: anti-replay and ICV (esp_open_burst, one call per SA in the burst)
@@ -32,6 +33,7 @@
 #define TO_EXCEPTION (-1)
 #define TO_ESP (-2)
 #define TO_REASS (-3)
+#define TO_IKE (-4)
 
 /* Drop counter of each ESP status (open and seal). */
 static const uint8_t esp_status_counter[ESP_STATUS_MAX] = {
@@ -51,8 +53,10 @@ struct in_burst {
 	struct esp_pkt ep[DP_BURST_MAX];
 	struct sa_in *sa[DP_BURST_MAX];
 	uint16_t n;
-	struct rte_mbuf *exc[DP_BURST_MAX];
+	struct rte_mbuf *exc[DP_BURST_MAX];   /* exception path, policed */
 	uint16_t nexc;
+	struct rte_mbuf *ike[DP_BURST_MAX];   /* exception path, the peer's IKE: priority */
+	uint16_t nike;
 	struct rte_mbuf *dead[DP_BURST_MAX];
 	uint16_t ndead;
 };
@@ -66,7 +70,8 @@ static inline void in_drop(struct worker *w, struct in_burst *b, struct rte_mbuf
 /*
  * Step 1, on top of exception.h's uplink_classify(): the ESP length comes
  * from the UDP length field, which must fit the IPv4 packet. @return TO_ESP
- * (with *esp and *esp_len set), TO_EXCEPTION, or a drop counter id.
+ * (with *esp and *esp_len set), TO_IKE (the peer's IKE), TO_EXCEPTION, TO_REASS,
+ * or a drop counter id.
  */
 static inline int uplink_sort(const struct dp_config *c, struct rte_mbuf *m, uint8_t **esp,
 			      uint32_t *esp_len)
@@ -85,7 +90,9 @@ static inline int uplink_sort(const struct dp_config *c, struct rte_mbuf *m, uin
 
 	if (unlikely(m->nb_segs != 1))
 		return DROP(multiseg);
-	k = uplink_classify(m, c->uplink_ip, &off);
+	k = uplink_classify(m, c->uplink_ip, c->peer_ip, &off);
+	if (k == UPLINK_IKE)
+		return TO_IKE;
 	if (k == UPLINK_KERNEL)
 		return TO_EXCEPTION;
 	if (k == UPLINK_FRAG)
@@ -212,7 +219,7 @@ static void inbound_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 	struct vni_memo memo = { .vni = UINT32_MAX, .seg = 0 };
 	bool touched[DP_MAX_PORTS] = { false };
 
-	b.n = b.nexc = b.ndead = 0;
+	b.n = b.nexc = b.nike = b.ndead = 0;
 	w->now_s = rte_rdtsc() / dp->tsc_hz;
 
 	/* 1. Classify. */
@@ -240,6 +247,8 @@ static void inbound_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 			memcpy(&spi[b.n], esp, sizeof(spi[b.n])); /* not 4-byte aligned */
 			spi[b.n] = rte_be_to_cpu_32(spi[b.n]);
 			b.m[b.n++] = m;
+		} else if (v == TO_IKE) {
+			b.ike[b.nike++] = m;
 		} else if (v == TO_EXCEPTION) {
 			b.exc[b.nexc++] = m;
 		} else {
@@ -379,6 +388,8 @@ static void inbound_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 	for (uint16_t p = 0; p < dp->nb_ports; p++)
 		if (touched[p])
 			port_tx_flush(w, p);
+	if (b.nike)
+		exception_input_ike(w, b.ike, b.nike);
 	if (b.nexc)
 		exception_input(w, b.exc, b.nexc);
 	if (b.ndead)

@@ -1,7 +1,8 @@
 /*
  * test_exception.c: the uplink classifier sends ESP to the tunnel and ARP, ICMP,
  * IKE (UDP 500, UDP 4500 with the non-ESP marker) and NAT keepalives to the
- * kernel, and drops the rest with a reason; the next-hop resolver asks by ARP
+ * kernel, the configured peer's IKE in the priority class (UPLINK_IKE), IKE
+ * from anyone else in the policed one, and drops the rest with a reason; the next-hop resolver asks by ARP
  * while unresolved and learns the MAC from the next hop's ARP only.
  * Frames are built in real mbufs from a real DPDK mempool.
  */
@@ -21,6 +22,7 @@
 static struct rte_mempool *mp;
 static const rte_be32_t US = RTE_BE32(0xc6120001) /* 198.18.0.1 */;
 static const rte_be32_t PEER = RTE_BE32(0xc6120002) /* 198.18.0.2 */;
+static const rte_be32_t OTHER = RTE_BE32(0xc6120063) /* 198.18.0.99 */;
 
 static void eal_setup(void)
 {
@@ -66,7 +68,7 @@ static struct rte_mbuf *ipv4(rte_be32_t dst, uint8_t proto, uint16_t dport,
 
 static enum uplink_class classify(struct rte_mbuf *m, uint16_t *off)
 {
-	enum uplink_class c = uplink_classify(m, US, off);
+	enum uplink_class c = uplink_classify(m, US, PEER, off);
 
 	rte_pktmbuf_free(m);
 	return c;
@@ -83,10 +85,19 @@ START_TEST(test_classify)
 	eal_setup();
 	ck_assert_int_eq(classify(ipv4(US, IPPROTO_UDP, 4500, esp, sizeof(esp), 0), &off), UPLINK_ESP);
 	ck_assert_uint_eq(off, sizeof(struct rte_ether_hdr) + 20 + 8);
+	/* the peer's IKE: the priority class */
 	ck_assert_int_eq(classify(ipv4(US, IPPROTO_UDP, 4500, marker, sizeof(marker), 0), &off),
-			 UPLINK_KERNEL);
+			 UPLINK_IKE);
+	ck_assert_int_eq(classify(ipv4(US, IPPROTO_UDP, 500, marker, 8, 0), &off), UPLINK_IKE);
+	/* IKE from any other source: the policed class */
+	m = ipv4(US, IPPROTO_UDP, 500, marker, 8, 0);
+	rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14)->src_addr = OTHER;
+	ck_assert_int_eq(classify(m, &off), UPLINK_KERNEL);
+	m = ipv4(US, IPPROTO_UDP, 4500, marker, sizeof(marker), 0);
+	rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14)->src_addr = OTHER;
+	ck_assert_int_eq(classify(m, &off), UPLINK_KERNEL);
+	/* NAT keepalives and pairing, even from the peer: policed */
 	ck_assert_int_eq(classify(ipv4(US, IPPROTO_UDP, 4500, keepalive, 1, 0), &off), UPLINK_KERNEL);
-	ck_assert_int_eq(classify(ipv4(US, IPPROTO_UDP, 500, marker, 8, 0), &off), UPLINK_KERNEL);
 	ck_assert_int_eq(classify(ipv4(US, IPPROTO_UDP, 4501, esp, 8, 0), &off), UPLINK_KERNEL);
 	ck_assert_int_eq(classify(ipv4(US, IPPROTO_ICMP, 0, NULL, 0, 0), &off), UPLINK_KERNEL);
 	ck_assert_int_eq(classify(ipv4(US, IPPROTO_TCP, 0, NULL, 0, 0), &off), UPLINK_DROP_PROTO);

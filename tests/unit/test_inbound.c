@@ -1,0 +1,242 @@
+/*
+ * test_inbound.c: the real inbound path (dataplane/inbound.c, exc_hook.c) in
+ * one process, two workers, net_ring ports; every call made from this one
+ * thread, so the order of events between "workers" is exact.
+ *
+ *  exc_police a flood of spoofed UDP 500 and ARP is cut to [uplink]
+ *             exception_burst by the policer (drop_exception_policed), while
+ *             every IKE packet from the configured peer, sent in the middle
+ *             of the flood, reaches the main lcore through the priority ring
+ *  exc_unpoliced  exception_rate = 0: nothing policed, and a flood that fills
+ *             the shared ring (drop_exception_full) still does not cost the
+ *             peer's IKE a packet
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_ring.h>
+
+#include "config.h"
+#include "dp.h"
+#include "encap.h"
+#include "esp.h"
+
+#define NW 2
+#define SPI_IN 0x00001001u
+
+static const uint8_t KEY[ESP_KEYMAT_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+					     17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30,
+					     31, 32, 0xa0, 0xa1, 0xa2, 0xa3 };
+
+static struct dp_config cfg;
+static struct dp D;
+static struct esp_sa *peer;   /* the peer's sealing SA */
+static struct rte_ring *urx[NW], *utx[NW], *lrx[NW], *ltx[NW];
+static struct rte_mempool *mp;
+
+static void eal_setup(const char *tag)
+{
+	char prefix[64];
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=isthmus-ut-in-%s-%d", tag, (int)getpid());
+	char *argv[] = { "test_inbound", "--no-huge", "--no-pci", "-m", "256", prefix,
+			 "--lcores", "0@0,1@0,2@0", "--log-level=lib.eal:error", "--no-telemetry" };
+	ck_assert_int_ge(rte_eal_init(RTE_DIM(argv), argv), 0);
+}
+
+static void ring_port(const char *name, struct rte_ring **rx, struct rte_ring **tx, char *dev)
+{
+	for (int k = 0; k < NW; k++) {
+		char n[RTE_RING_NAMESIZE];
+
+		snprintf(n, sizeof(n), "%s_rx%d", name, k);
+		rx[k] = rte_ring_create(n, 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(n, sizeof(n), "%s_tx%d", name, k);
+		tx[k] = rte_ring_create(n, 4096, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		ck_assert(rx[k] != NULL && tx[k] != NULL);
+	}
+	int id = rte_eth_from_rings(name, rx, NW, tx, NW, rte_socket_id());
+
+	ck_assert_int_ge(id, 0);
+	ck_assert_int_eq(rte_eth_dev_get_name_by_port((uint16_t)id, dev), 0);
+}
+
+/* A dataplane like the lab's site A, no TAP; @p uplink_extra: more [uplink] lines. */
+static void dp_setup(const char *tag, const char *uplink_extra)
+{
+	char up[RTE_ETH_NAME_MAX_LEN], lo[RTE_ETH_NAME_MAX_LEN], path[] = "/tmp/isthmus-ut-in-XXXXXX";
+	char err[256];
+	struct sa_spec si = { .dir = ESP_DIR_INBOUND, .spi = SPI_IN, .cipher = ESP_CIPHER_AES256GCM,
+			      .replay_window = ESP_REPLAY_WINDOW_DEFAULT, .keymat = KEY, .worker = -1 };
+	struct esp_sa_params pp = { .cipher = ESP_CIPHER_AES256GCM, .backend = ESP_BACKEND_SODIUM,
+				    .dir = ESP_DIR_OUTBOUND, .spi = SPI_IN, .keymat = KEY,
+				    .keymat_len = ESP_KEYMAT_LEN };
+	int fd;
+	FILE *f;
+
+	eal_setup(tag);
+	ring_port("ut_up", urx, utx, up);
+	ring_port("ut_lo", lrx, ltx, lo);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	fprintf(f,
+		"[appliance]\nname = ut\nrx_mode = poll\nburst = 32\nmbufs = 16384\nmac_table_size = 1024\n"
+		"run_dir = /tmp\n"
+		"[uplink]\nport = %s\naddress = 198.18.0.1\npeer = 198.18.0.2\n"
+		"peer_mac = 02:00:5e:12:00:02\nmtu = 1700\nlocal_vtep = 198.19.0.1\n"
+		"peer_vtep = 198.19.0.2\n%s"
+		"[local lan]\nport = %s\nmode = access\nmtu = 1500\n"
+		"[segment web]\nlocal = lan\nvni = 5101\n",
+		up, uplink_extra, lo);
+	fclose(f);
+	if (config_load(path, &cfg, err, sizeof(err)) < 0)
+		ck_abort_msg("config: %s", err);
+	unlink(path);
+	cfg.backend = ESP_BACKEND_SODIUM;
+	if (dp_init(&D, &cfg, err, sizeof(err)) < 0)
+		ck_abort_msg("dp_init: %s", err);
+	ck_assert_uint_eq(D.nb_workers, NW);
+	if (sa_add(&D, &si, err, sizeof(err)) < 0)
+		ck_abort_msg("sa_add: %s", err);
+	peer = esp_sa_create(&pp, err, sizeof(err));
+	ck_assert_ptr_nonnull(peer);
+	mp = D.pool;
+}
+
+static void dp_teardown(void)
+{
+	esp_sa_destroy(peer);
+	dp_halt(&D);
+	dp_fini(&D);
+	config_free(&cfg);
+	rte_eal_cleanup();
+}
+
+static uint64_t cnt(unsigned w, enum dp_counter c)
+{
+	return D.worker[w]->stats.c[c];
+}
+
+/* A UDP datagram (or, @p arp, an ARP request) toward the uplink address. */
+static struct rte_mbuf *exc_packet(rte_be32_t src, uint16_t dport, bool arp)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, 14 + 20 + 8 + 32);
+	struct rte_ether_hdr *e = (struct rte_ether_hdr *)p;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(e + 1);
+	struct rte_udp_hdr *u = (struct rte_udp_hdr *)(ip + 1);
+
+	memset(p, 0, 14 + 20 + 8 + 32);
+	e->dst_addr = D.port[D.uplink].mac;
+	e->src_addr = (struct rte_ether_addr){ { 2, 0, 0, 0xee, 0, 1 } };
+	if (arp) {
+		/* only the EtherType matters to the classifier */
+		e->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+		return m;
+	}
+	e->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16(20 + 8 + 32);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = src;
+	ip->dst_addr = cfg.uplink_ip;
+	u->src_port = RTE_BE16(500);
+	u->dst_port = rte_cpu_to_be_16(dport);
+	u->dgram_len = rte_cpu_to_be_16(8 + 32);
+	return m;
+}
+
+/* @p flood spoofed packets (UDP 500 from 203.0.113.x, every fourth an ARP)
+ * and @p ike IKE packets from the peer in the middle, on worker 0 in bursts
+ * of 32, with no exception_service() in between (a main lcore that is
+ * late). @return the IKE packets that reached the main lcore. */
+static uint64_t flood(unsigned nflood, unsigned nike)
+{
+	struct rte_mbuf *pk[32];
+	unsigned sent = 0, ike = 0;
+
+	while (sent < nflood || ike < nike) {
+		uint16_t n = 0;
+
+		while (n < 32 && (sent < nflood || ike < nike)) {
+			if (ike < nike && sent >= nflood / 2) {
+				/* UDP 500, and UDP 4500 behind the non-ESP marker
+				 * (the payload is zeros) */
+				pk[n++] = exc_packet(cfg.peer_ip, (ike & 1) ? 4500 : 500, false);
+				ike++;
+			} else {
+				pk[n++] = exc_packet(rte_cpu_to_be_32(0xcb007100 | (sent & 0xff)), 500,
+						     sent % 4 == 3);
+				sent++;
+			}
+		}
+		inbound_input(D.worker[0], pk, n);
+	}
+	return cnt(0, DP_C_exception_ike);
+}
+
+START_TEST(test_exc_police)
+{
+	uint64_t before;
+
+	/* 2 workers poll the uplink: each gets 100 pps, a bucket of 50 */
+	dp_setup("pol", "exception_rate = 200\nexception_burst = 100\n");
+	ck_assert(D.exc_policed);
+	ck_assert_uint_eq(flood(2000, 40), 40);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_exception_ike_full), 0);
+	/* the bucket (50) and what 100 pps adds while this runs: a few */
+	ck_assert_uint_le(cnt(0, DP_C_exception) - 40, 60);
+	ck_assert_uint_ge(cnt(0, DP_C_exception) - 40, 50);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_exception_policed) + cnt(0, DP_C_exception) - 40, 2000);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_exception_full), 0);
+	/* the main lcore: the peer's IKE and what passed, nothing lost (no TAP: released) */
+	before = cnt(0, DP_C_exception);
+	exception_service(&D);
+	ck_assert_uint_eq(D.main_stats.c[DP_C_exception_no_tap], before);
+	ck_assert(rte_ring_empty(D.exc_ring) && rte_ring_empty(D.exc_ike_ring));
+	/* the names reach the reports */
+	ck_assert_str_eq(dp_counter_name(DP_C_drop_exception_policed), "drop_exception_policed");
+	dp_teardown();
+}
+END_TEST
+
+START_TEST(test_exc_unpoliced)
+{
+	dp_setup("unpol", "exception_rate = 0\n");
+	ck_assert(!D.exc_policed);
+	/* 3000 spoofed packets: the shared ring (1024) overflows; the peer's
+	 * 40 IKE packets, sent after 1500 of them, all get through */
+	ck_assert_uint_eq(flood(3000, 40), 40);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_exception_policed), 0);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_exception_full), 3000 - (rte_ring_get_capacity(D.exc_ring)));
+	ck_assert_uint_eq(cnt(0, DP_C_drop_exception_ike_full), 0);
+	exception_service(&D);
+	dp_teardown();
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("inbound");
+	TCase *tc = tcase_create("inbound");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_exc_police);
+	tcase_add_test(tc, test_exc_unpoliced);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

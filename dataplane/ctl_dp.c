@@ -221,7 +221,7 @@ static void sa_list(struct dp *dp, FILE *f)
 	for (uint16_t i = 0; i < dp->nb_sa_in; i++) {
 		const struct sa_in *in = dp->sa_in[i];
 
-		json_sa(f, "in", in->sa, atomic_load(&in->owner), in->cipher, in->esn,
+		json_sa(f, "in", in->sa, sa_in_owner(in), in->cipher, in->esn,
 			in->replay_window ? in->replay_window : ESP_REPLAY_WINDOW_DEFAULT,
 			in->retire_ms, &first);
 	}

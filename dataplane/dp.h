@@ -132,7 +132,12 @@ struct sa_in {
 	uint32_t spi;
 	uint32_t peer_ip;        /**< outer source it must come from */
 	uint32_t peer_vtep, local_vtep; /**< inner source and destination */
-	_Atomic int owner;       /**< worker that opens it (-1: none yet) */
+	/**
+	 * Worker that opens it: SA_OWNER_NONE until a packet authenticated;
+	 * SA_OWNER_TRYING | worker while that worker opens a burst of it on
+	 * trial (inbound.c): confirmed after a good ICV, released after none.
+	 */
+	_Atomic int owner;
 	int32_t hash_pos;        /**< position in spi_hash (freed after a grace period) */
 	uint64_t last_packets;   /**< main lcore: idle tracking for SA_QUERY */
 	uint64_t last_change_ms;
@@ -141,6 +146,17 @@ struct sa_in {
 	bool esn;
 	enum esp_cipher cipher;
 };
+
+#define SA_OWNER_NONE (-1)       /**< struct sa_in's owner: no worker yet */
+#define SA_OWNER_TRYING 0x100     /**< | worker index: claimed on trial, not authenticated yet */
+
+/** The worker that opens @p in, or SA_OWNER_NONE (also while one only tries). */
+static inline int sa_in_owner(const struct sa_in *in)
+{
+	int o = atomic_load_explicit(&((struct sa_in *)in)->owner, memory_order_acquire);
+
+	return o & SA_OWNER_TRYING ? SA_OWNER_NONE : o;
+}
 
 /** Outbound SA as the main lcore tracks it (sa.c). */
 struct sa_out {

@@ -8,8 +8,10 @@
  *      outer fragments for us are reassembled first (reass.c) and then
  *      classified whole; the rest is dropped
  *   2. SA by SPI (rte_hash), outer source must be the SA's peer; a packet
- *      of an SA another worker opens is handed to that worker (its ring)
- *   3. open: anti-replay and ICV (esp_open_burst, one call per SA in the burst)
+ *      of an SA another worker opens is handed to that worker (its ring); an
+ *      SA no worker opens yet is claimed on trial
+ *   3. open: anti-replay and ICV (esp_open_burst, one call per SA in the
+ *      burst); a trial claim becomes ownership only if a packet authenticated
  *   4. policy check (inner IPv4 VTEP -> VTEP, UDP 4789, VXLAN VNI of an
  *      extended segment), decapsulate
  *   5. learn the source MAC as remote (a flapping MAC may be dampened); note
@@ -21,6 +23,7 @@
  */
 #include <rte_ethdev.h>
 #include <rte_hash.h>
+#include <rte_pause.h>
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 
@@ -59,6 +62,9 @@ struct in_burst {
 	uint16_t nike;
 	struct rte_mbuf *dead[DP_BURST_MAX];
 	uint16_t ndead;
+	struct sa_in *trial[DP_BURST_MAX];    /* SAs this burst claimed on trial (step 2) */
+	uint16_t ntrial;
+	const struct sa_in *waited_out;       /* another's trial on it did not settle in time */
 };
 
 static inline void in_drop(struct worker *w, struct in_burst *b, struct rte_mbuf *m, int reason)
@@ -112,6 +118,81 @@ static inline int uplink_sort(const struct dp_config *c, struct rte_mbuf *m, uin
 	rte_pktmbuf_trim(m, m->data_len - (off + *esp_len));
 	*esp = rte_pktmbuf_mtod_offset(m, uint8_t *, off);
 	return TO_ESP;
+}
+
+#define SA_CLAIM_WAIT_US 100   /* longest wait for another worker's trial (one burst) */
+
+/*
+ * Step 2: which worker opens @p sa: this one, or the one to hand it to.
+ *
+ * Ownership must not be given before an ICV: anyone who spoofs the peer's
+ * address could then pin an SA to the worker of their choice (RSS on their
+ * UDP ports). A worker that finds the SA unowned claims it on trial
+ * (SA_OWNER_TRYING | its index) for the rest of the burst; after step 3, sa_trials_settle()
+ * confirms the claim if a packet authenticated and releases it otherwise.
+ * esp.h's one-thread rule holds throughout: a trial claim is exclusive, and
+ * release/acquire order hands the SA's state (replay window) from one
+ * opener to the next.
+ *
+ * A worker that meets another's trial waits for it (one burst of opens, a
+ * few microseconds); after SA_CLAIM_WAIT_US (that worker descheduled) it
+ * hands the packet to that worker, which decides when it comes to it, and
+ * does not wait again for that SA in this burst.
+ */
+static inline int sa_claim(struct worker *w, struct sa_in *sa, struct in_burst *b)
+{
+	const int me = (int)w->idx, trying = SA_OWNER_TRYING | me;
+	int owner = atomic_load_explicit(&sa->owner, memory_order_acquire);
+	uint64_t deadline = 0;
+
+	for (;;) {
+		if (likely(owner == me) || owner == trying)
+			return me;
+		if (owner == SA_OWNER_NONE) {
+			if (atomic_compare_exchange_strong_explicit(&sa->owner, &owner, trying,
+								    memory_order_acq_rel,
+								    memory_order_acquire)) {
+				b->trial[b->ntrial++] = sa;
+				return me;
+			}
+			continue; /* owner holds what another worker wrote */
+		}
+		if (!(owner & SA_OWNER_TRYING))
+			return owner;
+		/* another worker opens it on trial right now */
+		if (sa == b->waited_out)
+			return owner & ~SA_OWNER_TRYING;
+		if (deadline == 0) {
+			deadline = rte_rdtsc() + w->dp->tsc_hz * SA_CLAIM_WAIT_US / 1000000;
+		} else if (rte_rdtsc() > deadline) {
+			dp_count(&w->stats, DP_C_sa_claim_waited_out, 1);
+			b->waited_out = sa;
+			return owner & ~SA_OWNER_TRYING;
+		}
+		rte_pause();
+		owner = atomic_load_explicit(&sa->owner, memory_order_acquire);
+	}
+}
+
+/*
+ * After step 3: confirm each trial claim of this burst whose SA opened a
+ * packet (a good ICV, RFC 4303 section 3.4.4: only then is it the peer's),
+ * release the others for the next worker.
+ */
+static inline void sa_trials_settle(struct worker *w, struct in_burst *b)
+{
+	for (uint16_t t = 0; t < b->ntrial; t++) {
+		struct sa_in *sa = b->trial[t];
+		bool good = false;
+
+		for (uint16_t i = 0; i < b->n && !good; i++)
+			good = b->sa[i] == sa && b->ep[i].status == ESP_OK;
+		if (!good)
+			dp_count(&w->stats, DP_C_sa_claim_released, 1);
+		atomic_store_explicit(&sa->owner, good ? (int)w->idx : SA_OWNER_NONE,
+				      memory_order_release);
+	}
+	b->ntrial = 0;
 }
 
 /* Step 3: esp_open_burst once per distinct SA of the burst (usually one). */
@@ -219,7 +300,8 @@ static void inbound_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 	struct vni_memo memo = { .vni = UINT32_MAX, .seg = 0 };
 	bool touched[DP_MAX_PORTS] = { false };
 
-	b.n = b.nexc = b.nike = b.ndead = 0;
+	b.n = b.nexc = b.nike = b.ndead = b.ntrial = 0;
+	b.waited_out = NULL;
 	w->now_s = rte_rdtsc() / dp->tsc_hz;
 
 	/* 1. Classify. */
@@ -278,22 +360,13 @@ static void inbound_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 				in_drop(w, &b, m, DROP(outer_src));
 				continue;
 			}
-			/* esp.h: one thread opens an SA. The first worker to see it
-			 * owns it; RSS on the outer UDP ports keeps it there. */
-			owner = atomic_load_explicit(&sa->owner, memory_order_relaxed);
+			/* esp.h: one thread opens an SA. Claimed on trial here,
+			 * confirmed only after step 3 authenticated a packet. */
+			owner = sa_claim(w, sa, &b);
 			if (unlikely(owner != (int)w->idx)) {
-				int none = -1;
-
-				if (owner == -1 &&
-				    atomic_compare_exchange_strong(&sa->owner, &none, (int)w->idx))
-					owner = (int)w->idx;
-				else if (owner == -1)
-					owner = none;
-			}
-			if (unlikely(owner != (int)w->idx)) {
-				/* RSS put it here: a reassembled datagram (NICs hash
-				 * fragments on the addresses only), or a flow the
-				 * underlay moved. The owner opens it. */
+				/* Another worker opens it: RSS put it here (a
+				 * reassembled datagram, NICs hash fragments on the
+				 * addresses only), or the underlay moved a flow. */
 				struct worker *o = dp->worker[owner];
 
 				if (rte_ring_mp_enqueue(o->handoff, m) != 0) {
@@ -311,8 +384,11 @@ static void inbound_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 		b.n = k;
 	}
 
-	/* 3. Anti-replay, ICV, decrypt. */
+	/* 3. Anti-replay, ICV, decrypt; then the SAs claimed on trial get their
+	 * owner (a packet authenticated) or are released (none did). */
 	open_by_sa(&b);
+	if (unlikely(b.ntrial))
+		sa_trials_settle(w, &b);
 
 	/* 4. Policy check and decapsulation, in arrival order. */
 	for (uint16_t i = 0; i < b.n; i++) {

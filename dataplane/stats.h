@@ -73,6 +73,8 @@
 	X(drop_reass_foreign, "outer fragment from another address than the peer (not reassembled)")\
 	X(drop_handoff_shutdown, "packets left in a hand-off ring at shutdown")       \
 	X(handoff, "uplink packets handed to the worker that opens their SA")         \
+	X(sa_claim_released, "inbound SA left unowned: none of a worker's first packets authenticated (forged?)")\
+	X(sa_claim_waited_out, "another worker's trial claim on an inbound SA not settled in 100 us: handed to it")\
 	X(pmtu_icmp4, "ICMP fragmentation needed sent back (RFC 1191)")              \
 	X(pmtu_icmp6, "ICMPv6 packet too big sent back (RFC 4443, RFC 8201)")        \
 	X(pmtu_rate_limited, "oversize DF/IPv6 frames over pmtu_rate: fragmented instead")\

@@ -3,6 +3,11 @@
  * one process, two workers, net_ring ports; every call made from this one
  * thread, so the order of events between "workers" is exact.
  *
+ *  sa_owner   a forged packet (right SPI, the peer's outer address, bad ICV)
+ *             leaves the inbound SA unowned; the worker of the first genuine
+ *             packet owns it; later packets on the other worker are handed
+ *             to it; another worker's trial claim that does not settle is
+ *             waited out and the packet handed over
  *  exc_police a flood of spoofed UDP 500 and ARP is cut to [uplink]
  *             exception_burst by the policer (drop_exception_policed), while
  *             every IKE packet from the configured peer, sent in the middle
@@ -39,6 +44,7 @@ static struct dp D;
 static struct esp_sa *peer;   /* the peer's sealing SA */
 static struct rte_ring *urx[NW], *utx[NW], *lrx[NW], *ltx[NW];
 static struct rte_mempool *mp;
+static uint16_t ip_id;
 
 static void eal_setup(const char *tag)
 {
@@ -119,10 +125,116 @@ static void dp_teardown(void)
 	rte_eal_cleanup();
 }
 
+/* What the peer sends: a 64-byte frame in VXLAN in ESP (sealed with the
+ * peer's SA: its next sequence number); @p forge flips a bit of the ICV. */
+static struct rte_mbuf *esp_packet(bool forge)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	const uint16_t flen = 64;
+	uint8_t *p;
+	struct rte_ether_hdr *e;
+	struct esp_pkt ep;
+
+	ck_assert_ptr_nonnull(m);
+	p = (uint8_t *)rte_pktmbuf_append(m, TUN_HDR_LEN + flen);
+	memset(p, 0, TUN_HDR_LEN + flen);
+	e = (struct rte_ether_hdr *)(p + TUN_HDR_LEN);
+	e->dst_addr = (struct rte_ether_addr){ { 2, 0, 0, 0xa0, 0, 1 } };
+	e->src_addr = (struct rte_ether_addr){ { 2, 0, 0, 0xb0, 0, 1 } };
+	e->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	encap_inner(p + OFF_INNER_IP, flen, cfg.peer_vtep, cfg.local_vtep,
+		    ipv4_sum_base(cfg.peer_vtep, cfg.local_vtep), D.seg[0].vxlan_vni_be);
+	ep = (struct esp_pkt){ .buf = p + OFF_ESP, .len = TUN_INNER_LEN + flen,
+			       .room = ESP_PAYLOAD_OFF + TUN_INNER_LEN + flen + rte_pktmbuf_tailroom(m),
+			       .next_header = IPPROTO_IPIP };
+	ck_assert_uint_eq(esp_seal_burst(peer, &ep, 1), 1);
+	rte_pktmbuf_append(m, ep.len - (TUN_INNER_LEN + flen));
+	if (forge)
+		p[OFF_ESP + ep.len - 1] ^= 0x01;
+	encap_outer(p, &D.port[D.uplink].mac, &cfg.peer_mac, cfg.peer_ip, cfg.uplink_ip,
+		    ipv4_sum_base(cfg.peer_ip, cfg.uplink_ip), RTE_BE16(4500), ip_id++, ep.len);
+	return m;
+}
+
 static uint64_t cnt(unsigned w, enum dp_counter c)
 {
 	return D.worker[w]->stats.c[c];
 }
+
+static void feed(unsigned w, struct rte_mbuf *m)
+{
+	inbound_input(D.worker[w], &m, 1);
+}
+
+/* Worker @p w takes what others handed to it, as worker_round does. */
+static void take_handed(unsigned w)
+{
+	struct rte_mbuf *pk[DP_BURST_MAX];
+	unsigned n = rte_ring_sc_dequeue_burst(D.worker[w]->handoff, (void **)pk, DP_BURST_MAX, NULL);
+
+	if (n)
+		inbound_handed(D.worker[w], pk, (uint16_t)n);
+}
+
+static int owner_of(struct sa_in *sa)
+{
+	return atomic_load(&sa->owner);
+}
+
+static struct sa_in *sa_in(void)
+{
+	ck_assert_uint_eq(D.nb_sa_in, 1);
+	return D.sa_in[0];
+}
+
+START_TEST(test_sa_owner)
+{
+	struct sa_in *sa;
+
+	dp_setup("own", "");
+	sa = sa_in();
+	ck_assert_int_eq(owner_of(sa), SA_OWNER_NONE);
+
+	/* 1. a forgery on worker 0: opened on trial, ICV bad, released */
+	feed(0, esp_packet(true));
+	ck_assert_uint_eq(cnt(0, DP_C_drop_icv), 1);
+	ck_assert_int_eq(owner_of(sa), SA_OWNER_NONE);
+	ck_assert_uint_eq(cnt(0, DP_C_sa_claim_released), 1);
+
+	/* 2. the genuine packet on worker 1: authenticated, worker 1 owns it */
+	feed(1, esp_packet(false));
+	ck_assert_uint_eq(cnt(1, DP_C_tunnel_in), 1);
+	ck_assert_int_eq(owner_of(sa), 1);
+	ck_assert_int_eq(sa_in_owner(sa), 1);
+
+	/* 3. more forgeries on worker 0 change nothing: handed to worker 1, dropped there */
+	feed(0, esp_packet(true));
+	ck_assert_uint_eq(cnt(0, DP_C_handoff), 1);
+	take_handed(1);
+	ck_assert_uint_eq(cnt(1, DP_C_drop_icv), 1);
+	ck_assert_int_eq(owner_of(sa), 1);
+
+	/* 4. a genuine packet on worker 0 is opened by worker 1 */
+	feed(0, esp_packet(false));
+	ck_assert_uint_eq(cnt(0, DP_C_handoff), 2);
+	take_handed(1);
+	ck_assert_uint_eq(cnt(1, DP_C_tunnel_in), 2);
+	ck_assert_uint_eq(cnt(0, DP_C_tunnel_in), 0);
+
+	/* 5. a trial claim of worker 1 that never settles (as if it were
+	 * descheduled mid-burst): worker 0 waits it out, then hands over */
+	atomic_store(&sa->owner, SA_OWNER_TRYING | 1);
+	ck_assert_int_eq(sa_in_owner(sa), SA_OWNER_NONE);
+	feed(0, esp_packet(false));
+	ck_assert_uint_eq(cnt(0, DP_C_sa_claim_waited_out), 1);
+	ck_assert_uint_eq(cnt(0, DP_C_handoff), 3);
+	atomic_store(&sa->owner, SA_OWNER_NONE);
+	take_handed(1);
+	ck_assert_uint_eq(cnt(1, DP_C_tunnel_in), 3);
+	ck_assert_int_eq(owner_of(sa), 1);
+	dp_teardown();
+}
+END_TEST
 
 /* A UDP datagram (or, @p arp, an ARP request) toward the uplink address. */
 static struct rte_mbuf *exc_packet(rte_be32_t src, uint16_t dport, bool arp)
@@ -231,6 +343,7 @@ int main(void)
 	int failed;
 
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_sa_owner);
 	tcase_add_test(tc, test_exc_police);
 	tcase_add_test(tc, test_exc_unpoliced);
 	suite_add_tcase(s, tc);

@@ -355,7 +355,7 @@ static int parse_uplink(struct parse *ps)
 	if (get_uint(ps, s, "exception_rate", 0, 10000000, &v, false) < 0)
 		return -1;
 	c->exc_rate = v;
-	v = 500;
+	v = 200;   /* below what one UDP socket's default buffer holds (charon's) */
 	if (get_uint(ps, s, "exception_burst", 1, 10000000, &v, false) < 0)
 		return -1;
 	c->exc_burst = v;

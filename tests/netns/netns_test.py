@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -288,6 +289,97 @@ def case_rekey_load(top, build):
               "site %s: nothing dropped across the rekeys for want of an SA (drop_no_sa %d, "
               "drop_unknown_spi %d)" % (site.upper(), c["drop_no_sa"], c["drop_unknown_spi"]))
     check_nonces(lab, paths, "rekeys under load")
+
+
+def udp_snmp(lab, site):
+    """The kernel's UDP counters in a site's namespace (/proc/net/snmp)."""
+    rows = [l.split() for l in lab.x(site, "cat", "/proc/net/snmp").stdout.splitlines() if l.startswith("Udp:")]
+    return dict(zip(rows[0][1:], (int(v) for v in rows[1][1:])))
+
+
+def attacker(lab):
+    """A namespace P-atk whose frames arrive on site B's uplink as if from the
+    underlay: veth atk0 <-> fl0 (in P-b), and a tc mirred redirect from fl0's
+    ingress to up0's, where B's net_af_packet port receives. Returns B's up0 MAC."""
+    lab.add_ns("atk")
+    subprocess.run(["ip", "-n", lab.ns("atk"), "link", "add", "atk0", "type", "veth", "peer", "name",
+                    "fl0", "netns", lab.ns("b")], check=True)
+    lab.x("atk", "ip", "link", "set", "atk0", "up")
+    lab.x("b", "sysctl", "-qw", "net.ipv6.conf.fl0.disable_ipv6=1")
+    lab.x("b", "ip", "link", "set", "fl0", "up")
+    lab.x("b", "tc", "qdisc", "add", "dev", "fl0", "clsact")
+    lab.x("b", "tc", "filter", "add", "dev", "fl0", "ingress", "u32", "match", "u32", "0", "0",
+          "action", "mirred", "ingress", "redirect", "dev", "up0")
+    return lab.mac("b", "up0")
+
+
+# what site B's one worker still receives on two shared vCPUs; 0: as fast as
+# one Python process sends (ISTHMUS_FLOOD_PPS)
+FLOOD_PPS = int(os.environ.get("ISTHMUS_FLOOD_PPS", "40000"))
+
+
+def case_exc_flood(top, build):
+    """(security) The exception path under a flood: spoofed UDP 500 (IKE_SA_INIT
+    headers) and ARP requests toward site B's uplink address from an attacker
+    namespace, FLOOD_PPS for 25 s, while CHILD_SAs rekey every 10 s (hard
+    expiry 1 s later) under a ping. The peer's IKE has its own ring; the flood
+    is policed (exc_hook.c): the rekeys complete without a lost IKE message,
+    the ping goes on without a gap, drop_exception_policed counts the flood."""
+    lab = new_lab(top, build, ike=["child_rekey = 10"])
+    lab.up("--no-traffic")
+    b_mac = attacker(lab)
+    spis0 = lab.spis("a")
+    check(len(spis0) >= 1, "site A has CHILD_SA(s) %s" % (spis0,))
+    c0 = lab.stats("b")["counters"]
+    retx0 = sum(lab.log("isthmusd", s).count("retransmit") for s in "ab")
+    k0 = udp_snmp(lab, "b")
+    n = 1250  # 25 s at 20 ms: two rekeys
+    pinger = lab.bg("a-web", "ping", "-D", "-n", "-i", "0.02", "-c", str(n), "-W", "2", "-w", "40", WEB_B)
+    # a line per reply: more than a pipe holds, read it as it comes
+    ping_out = []
+    reader = threading.Thread(target=lambda: ping_out.append(pinger.stdout.read()), daemon=True)
+    reader.start()
+    t_flood = time.time()
+    flooder = lab.bg("atk", "/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                             "flood.py"),
+                     "atk0", b_mac, "198.18.0.2", "25", str(FLOOD_PPS * 30 or 10 ** 8), str(FLOOD_PPS))
+    seen, changes, last, t0 = [spis0], 0, spis0, time.monotonic()
+    while pinger.poll() is None:
+        cur = lab.spis("a")
+        if cur and cur != last:
+            changes += 1
+            seen.append(cur)
+            last = cur
+            print("  %5.1f s  site A CHILD_SA(s) now %s" % (time.monotonic() - t0, cur))
+        time.sleep(0.25)
+    flood_out = flooder.communicate(timeout=60)[0].strip()
+    reader.join(10)
+    out = ping_out[0] if ping_out else ""
+    tx, rx = ping_stats(out)
+    gap = outage(ping_times(out), t_flood)
+    c1 = lab.stats("b")["counters"]
+    retx = sum(lab.log("isthmusd", s).count("retransmit") for s in "ab") - retx0
+    k1 = udp_snmp(lab, "b")
+    kin, kbuf = k1["InDatagrams"] - k0["InDatagrams"], k1["RcvbufErrors"] - k0["RcvbufErrors"]
+    sent = int(re.search(r"sent=(\d+)", flood_out).group(1)) if "sent=" in flood_out else 0
+    d = {k: c1[k] - c0.get(k, 0) for k in c1 if k.startswith(("exception", "drop_exception", "uplink_rx"))}
+    print("  flood: %s" % flood_out)
+    print("  site B exception counters during the flood: %s" % d)
+    print("MEASURED exc_flood %s pings_sent=%d received=%d longest_gap_s=%.2f spi_changes=%d "
+          "ike_retransmits=%d policed=%d ike=%d ring_full=%d kernel_udp_in=%d kernel_rcvbuf_errors=%d"
+          % (flood_out.replace(" ", "_"), tx, rx, gap, changes, retx, d.get("drop_exception_policed", 0),
+             d.get("exception_ike", 0), d.get("drop_exception_full", 0), kin, kbuf))
+    check(changes >= 2, "the CHILD_SA SPIs changed %d time(s) during the flood (two rekeys due)" % changes)
+    check(lab.spis("a") != spis0 and lab.spis("b"), "both sites hold new CHILD_SAs at the end")
+    check(rx == n and tx <= n * 1.03 and gap < 1.0, "the ping went on across the rekeys: %d/%d, longest gap %.2f s, %s"
+          % (rx, tx, gap, rtt(out)))
+    # 3 in 4 flood packets are UDP; the policer passes 2000 pps (+ a 500 burst)
+    check(kin < 2500 * 30, "site B's kernel (charon's sockets) got %d UDP datagrams of the %d flood packets"
+          % (kin, sent))
+    check(d.get("drop_exception_policed", 0) > 1000, "the flood was policed: drop_exception_policed +%d"
+          % d.get("drop_exception_policed", 0))
+    check(d.get("exception_ike", 0) >= 4, "the peer's rekey messages came through the priority ring: "
+          "exception_ike +%d" % d.get("exception_ike", 0))
 
 
 def outage(times, t_from):
@@ -1083,6 +1175,7 @@ CASES = {
     "nonce": case_nonce,
     "replay": case_replay,
     "seq_limit": case_seq_limit,
+    "exc_flood": case_exc_flood,
     "restart_isthmusd": case_restart_isthmusd,
     "restart_isthmusd_b": case_restart_isthmusd_b,
     "restart_dp": case_restart_dp,

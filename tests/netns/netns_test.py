@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -291,6 +292,17 @@ def case_rekey_load(top, build):
     check_nonces(lab, paths, "rekeys under load")
 
 
+def telemetry_stats(prefix):
+    """The dataplane's counters from DPDK telemetry (/isthmus/stats)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix)
+    s.recv(16384)
+    s.send(b"/isthmus/stats")
+    out = list(json.loads(s.recv(1 << 20)).values())[0]
+    s.close()
+    return out
+
+
 def udp_snmp(lab, site):
     """The kernel's UDP counters in a site's namespace (/proc/net/snmp)."""
     rows = [l.split() for l in lab.x(site, "cat", "/proc/net/snmp").stdout.splitlines() if l.startswith("Udp:")]
@@ -380,6 +392,14 @@ def case_exc_flood(top, build):
           % d.get("drop_exception_policed", 0))
     check(d.get("exception_ike", 0) >= 4, "the peer's rekey messages came through the priority ring: "
           "exception_ike +%d" % d.get("exception_ike", 0))
+    # the same counter in the Prometheus output and in DPDK telemetry
+    prom = lab.ctl("b", "stats", "--prometheus").stdout
+    m = re.search(r'counter="drop_exception_policed"\} (\d+)', prom)
+    tel = telemetry_stats("%s-lab-b" % lab.P)
+    check(m is not None and int(m.group(1)) >= c1["drop_exception_policed"] and
+          tel.get("drop_exception_policed", 0) >= c1["drop_exception_policed"],
+          "drop_exception_policed in isthmusctl stats --prometheus (%s) and /isthmus/stats (%s)"
+          % (m.group(1) if m else None, tel.get("drop_exception_policed")))
 
 
 def outage(times, t_from):

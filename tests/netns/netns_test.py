@@ -15,7 +15,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -346,11 +345,8 @@ def case_exc_flood(top, build):
     retx0 = sum(lab.log("isthmusd", s).count("retransmit") for s in "ab")
     k0 = udp_snmp(lab, "b")
     n = 1250  # 25 s at 20 ms: two rekeys
-    pinger = lab.bg("a-web", "ping", "-D", "-n", "-i", "0.02", "-c", str(n), "-W", "2", "-w", "40", WEB_B)
-    # a line per reply: more than a pipe holds, read it as it comes
-    ping_out = []
-    reader = threading.Thread(target=lambda: ping_out.append(pinger.stdout.read()), daemon=True)
-    reader.start()
+    pinger = lab.bg_file("a-web", "flood-ping", "ping", "-D", "-n", "-i", "0.02", "-c", str(n), "-W", "2",
+                         "-w", "40", WEB_B)
     t_flood = time.time()
     flooder = lab.bg("atk", "/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                              "flood.py"),
@@ -365,8 +361,7 @@ def case_exc_flood(top, build):
             print("  %5.1f s  site A CHILD_SA(s) now %s" % (time.monotonic() - t0, cur))
         time.sleep(0.25)
     flood_out = flooder.communicate(timeout=60)[0].strip()
-    reader.join(10)
-    out = ping_out[0] if ping_out else ""
+    out = lab.output_of(pinger)
     tx, rx = ping_stats(out)
     gap = outage(ping_times(out), t_flood)
     c1 = lab.stats("b")["counters"]

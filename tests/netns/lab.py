@@ -106,6 +106,29 @@ class Lab:
         self.procs.append(p)
         return p
 
+    def iperf_server(self, ns):
+        """iperf3 -s -1 in @ns, returned once it listens (a client started
+        before that is refused, and the server then waits for ever)."""
+        srv = self.bg(ns, "iperf3", "-s", "-1")
+        for _ in range(100):
+            r = self.x(ns, "ss", "-Hltn", "sport = :5201", check_rc=False)
+            if r.stdout.strip():
+                return srv
+            time.sleep(0.05)
+        raise Fail("iperf3 server in %s not listening after 5 s" % ns)
+
+    @staticmethod
+    def iperf_done(srv, client):
+        """Wait for the one-shot server; if it is still there 10 s after the
+        client ended, the client never reached it: say what the client said."""
+        try:
+            srv.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            srv.wait()
+            raise Fail("iperf3 server still waiting after the client: %s"
+                       % ((client.stdout or "")[-500:] if client else "?"))
+
     def bg_file(self, ns, name, *cmd):
         """Like bg(), for a long talker: its output goes to a file under the
         lab's run directory (a pipe nobody reads fills at 64 KiB and then
@@ -184,15 +207,16 @@ class Lab:
             return int(f.read())
 
     # -- the wire --------------------------------------------------------
-    def capture(self, site, tag):
+    def capture(self, site, tag, snaplen=80):
         """Capture UDP 4500 arriving at @site's uplink (up0 in its namespace) into
         a pcap file under the lab's run directory; stop it with stop_capture().
         Incoming only: af_packet's qdisc bypass hides what the dataplane sends,
         so each direction is captured where it arrives."""
         path = "%s/%s-%s.pcap" % (self.run, tag, site)
-        # 80 bytes: the outer headers and the ESP header are all we read
-        p = self.bg(site, "dumpcap", "-q", "-i", "up0", "-P", "-s", "80", "-f", "udp port 4500",
-                    "-w", path)
+        # 80 bytes: the outer headers and the ESP header are all esp_packets()
+        # reads; snaplen=0 keeps whole frames (to send them again)
+        p = self.bg(site, "dumpcap", "-q", "-i", "up0", "-P", "-s", str(snaplen or 262144),
+                    "-f", "udp port 4500", "-w", path)
         time.sleep(0.5)  # dumpcap opens the interface
         return p, path
 

@@ -31,8 +31,6 @@
 #define DP_SEG_NONE 0xffff
 #define DP_TXQ_RING 0xffff      /**< worker transmits through the port's TX ring */
 #define VXLAN_PORT 4789         /**< RFC 7348 section 5 */
-#define ESP_UDP_PORT 4500       /**< RFC 3948 */
-#define IKE_UDP_PORT 500
 
 /** Bytes in front of the inner frame on the wire: outer Ethernet, IPv4,
  * UDP, ESP header and IV, inner IPv4, UDP and VXLAN. */

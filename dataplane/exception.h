@@ -20,8 +20,8 @@
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
-#define IKE_PORT 500
-#define NATT_PORT 4500 /**< RFC 3948 */
+#define IKE_PORT 500 /**< RFC 7296 section 2 */
+#define NATT_PORT 4500 /**< RFC 3948: ESP in UDP, and IKE behind the non-ESP marker */
 #define PAIRING_UDP_PORT 4501 /**< isthmusd's one-time pairing (docs/pairing.md) */
 
 /** What the uplink RX path does with a frame. */

@@ -253,7 +253,7 @@ struct worker {
 	uint64_t reass_seq;              /**< fragments received: the clock's distance part (reass.c) */
 	uint64_t reass_dist_cycles;      /**< what one fragment adds to the reassembly clock */
 	struct rte_meter_srtcm *pmtu_meter; /**< one per segment (DP_MAX_SEGMENTS) */
-	struct rte_meter_srtcm exc_meter;   /**< exception path's policed class (exc_hook.c) */
+	struct rte_meter_srtcm exc_meter;   /**< exception path's policed class (exception_dp.c) */
 	struct rte_ip_frag_death_row reass_dr; /**< fragments to free (large: last) */
 } __rte_cache_aligned;
 
@@ -358,7 +358,7 @@ struct esp_sa *sa_find(struct dp *dp, uint32_t spi, enum esp_dir dir);
 uint64_t sa_idle_ms(struct dp *dp, uint32_t spi, enum esp_dir dir, uint64_t now_ms);
 void sas_free(struct dp *dp);
 
-/* outbound.c / inbound.c / exception.c */
+/* outbound.c / inbound.c / exception_dp.c */
 /** Local port RX -> tunnel. Takes ownership of the @p n mbufs. */
 void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts, uint16_t n);
 /** Uplink RX -> local ports or exception path. Takes ownership. */

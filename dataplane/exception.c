@@ -1,7 +1,7 @@
 /*
  * exception.c: the kernel TAP of the exception path (see exception.h).
  * Runs on the main lcore, off the fast path: a handful of ARP, ICMP and IKE
- * packets per second, a few thousand at most (exc_hook.c polices the rest).
+ * packets per second, a few thousand at most (exception_dp.c polices the rest).
  */
 #include "exception.h"
 

@@ -336,7 +336,7 @@ def case_exc_flood(top, build):
     headers) and ARP requests toward site B's uplink address from an attacker
     namespace, FLOOD_PPS for 25 s, while CHILD_SAs rekey every 10 s (hard
     expiry 1 s later) under a ping. The peer's IKE has its own ring; the flood
-    is policed (exc_hook.c): the rekeys complete without a lost IKE message,
+    is policed (exception_dp.c): the rekeys complete without a lost IKE message,
     the ping goes on without a gap, drop_exception_policed counts the flood."""
     lab = new_lab(top, build, ike=["child_rekey = 10"])
     lab.up("--no-traffic")

@@ -37,7 +37,7 @@
 #define TUN_OUTER_LEN (RTE_ETHER_HDR_LEN + 20 + 8)
 #define TUN_INNER_LEN (20 + 8 + 8)
 #define TUN_HDR_LEN (TUN_OUTER_LEN + ESP_PAYLOAD_OFF + TUN_INNER_LEN)
-/** Outer IPv4 bytes around an inner frame, at most (DESIGN.md: about 100). */
+/** Outer IPv4 bytes around an inner frame, at most (docs/design.md: 98 to 101). */
 #define TUN_IP_OVERHEAD (20 + 8 + ESP_MAX_OVERHEAD + TUN_INNER_LEN)
 
 /** Print to stderr and abort: an impossible state, a bug. */

@@ -1,6 +1,6 @@
 /**
  * @file encap.h
- * Header writers and readers for the tunnel format of DESIGN.md:
+ * Header writers and readers for the tunnel format of docs/design.md:
  *
  *     outer Ethernet | outer IPv4 | UDP 4500 | ESP hdr + IV |
  *       inner IPv4 (VTEP -> VTEP) | UDP -> 4789 | VXLAN | frame | ESP trailer | ICV

@@ -4,7 +4,7 @@
  *
  * These defines reproduce the struct layouts of Debian's libcharon/libstrongswan
  * build (checked with sizeof/offsetof over the structs isthmusd touches; see
- * DESIGN.md). ME is ABI-critical: Debian builds with mediation support, and
+ * docs/design.md). ME is ABI-critical: Debian builds with mediation support, and
  * without it daemon_t and ike_sa_t shrink and charon crashes at start.
  */
 #ifndef ISTHMUS_STRONGSWAN_CONFIG_H

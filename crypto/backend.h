@@ -53,11 +53,6 @@ struct esp_aead {
 	 * unauthenticated plaintext (it is left as is, or zeroed).
 	 */
 	int (*open)(const union esp_key_state *ks, const struct esp_aead_op *op);
-	/** Optional: seal @p n ops at once (NULL: the ESP layer loops over seal). */
-	void (*seal_burst)(const union esp_key_state *ks, const struct esp_aead_op *ops, unsigned n);
-	/** Optional: open @p n ops at once, res[i] as open() returns. */
-	void (*open_burst)(const union esp_key_state *ks, const struct esp_aead_op *ops,
-			   int *res, unsigned n);
 };
 
 /** The AEAD for a concrete backend (not AUTO) and cipher, or NULL. */

@@ -103,12 +103,8 @@ uint16_t esp_open_burst(struct esp_sa *sa, struct esp_pkt *pkts, uint16_t n)
 			sc[k].idx = (uint16_t)(base + i);
 			k++;
 		}
-		if (sa->aead->open_burst != NULL) {
-			sa->aead->open_burst(&sa->ks, ops, res, k);
-		} else {
-			for (unsigned i = 0; i < k; i++)
-				res[i] = sa->aead->open(&sa->ks, &ops[i]);
-		}
+		for (unsigned i = 0; i < k; i++)
+			res[i] = sa->aead->open(&sa->ks, &ops[i]);
 		/* In burst order, so a duplicate inside one burst meets the window
 		 * as its first copy left it. */
 		for (unsigned i = 0; i < k; i++) {

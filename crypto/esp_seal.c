@@ -104,12 +104,8 @@ uint16_t esp_seal_burst(struct esp_sa *sa, struct esp_pkt *pkts, uint16_t n)
 			bytes += plen;
 			k++;
 		}
-		if (sa->aead->seal_burst != NULL) {
-			sa->aead->seal_burst(&sa->ks, ops, k);
-		} else {
-			for (unsigned i = 0; i < k; i++)
-				sa->aead->seal(&sa->ks, &ops[i]);
-		}
+		for (unsigned i = 0; i < k; i++)
+			sa->aead->seal(&sa->ks, &ops[i]);
 		ok += (uint16_t)k;
 	}
 	esp_stat_add(&sa->st.packets, ok);

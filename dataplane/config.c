@@ -350,7 +350,7 @@ static int parse_uplink(struct parse *ps)
 	if (get_uint(ps, s, "tap_prefix", 1, 32, &v, false) < 0)
 		return -1;
 	c->tap_prefix = v;
-	/* exception path policer (exc_hook.c): all but the peer's IKE */
+	/* exception path policer (exception_dp.c): all but the peer's IKE */
 	v = 2000;
 	if (get_uint(ps, s, "exception_rate", 0, 10000000, &v, false) < 0)
 		return -1;

@@ -31,7 +31,6 @@ struct cfg_portspec {
 
 enum cfg_local_mode { CFG_LOCAL_ACCESS = 0, CFG_LOCAL_TRUNK = 1 };
 
-/** Worker RX mode (only poll for now; adaptive comes with issue 10). */
 /** Worker RX mode (docs/config.md, [appliance] rx_mode). */
 enum cfg_rx_mode {
 	CFG_RX_ADAPTIVE = 0, /**< poll while traffic flows, sleep a little longer each idle round */

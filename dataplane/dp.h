@@ -31,15 +31,13 @@
 #define DP_SEG_NONE 0xffff
 #define DP_TXQ_RING 0xffff      /**< worker transmits through the port's TX ring */
 #define VXLAN_PORT 4789         /**< RFC 7348 section 5 */
-#define ESP_UDP_PORT 4500       /**< RFC 3948 */
-#define IKE_UDP_PORT 500
 
 /** Bytes in front of the inner frame on the wire: outer Ethernet, IPv4,
  * UDP, ESP header and IV, inner IPv4, UDP and VXLAN. */
 #define TUN_OUTER_LEN (RTE_ETHER_HDR_LEN + 20 + 8)
 #define TUN_INNER_LEN (20 + 8 + 8)
 #define TUN_HDR_LEN (TUN_OUTER_LEN + ESP_PAYLOAD_OFF + TUN_INNER_LEN)
-/** Outer IPv4 bytes around an inner frame, at most (DESIGN.md: about 100). */
+/** Outer IPv4 bytes around an inner frame, at most (docs/design.md: 98 to 101). */
 #define TUN_IP_OVERHEAD (20 + 8 + ESP_MAX_OVERHEAD + TUN_INNER_LEN)
 
 /** Print to stderr and abort: an impossible state, a bug. */
@@ -255,7 +253,7 @@ struct worker {
 	uint64_t reass_seq;              /**< fragments received: the clock's distance part (reass.c) */
 	uint64_t reass_dist_cycles;      /**< what one fragment adds to the reassembly clock */
 	struct rte_meter_srtcm *pmtu_meter; /**< one per segment (DP_MAX_SEGMENTS) */
-	struct rte_meter_srtcm exc_meter;   /**< exception path's policed class (exc_hook.c) */
+	struct rte_meter_srtcm exc_meter;   /**< exception path's policed class (exception_dp.c) */
 	struct rte_ip_frag_death_row reass_dr; /**< fragments to free (large: last) */
 } __rte_cache_aligned;
 
@@ -360,7 +358,7 @@ struct esp_sa *sa_find(struct dp *dp, uint32_t spi, enum esp_dir dir);
 uint64_t sa_idle_ms(struct dp *dp, uint32_t spi, enum esp_dir dir, uint64_t now_ms);
 void sas_free(struct dp *dp);
 
-/* outbound.c / inbound.c / exception.c */
+/* outbound.c / inbound.c / exception_dp.c */
 /** Local port RX -> tunnel. Takes ownership of the @p n mbufs. */
 void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts, uint16_t n);
 /** Uplink RX -> local ports or exception path. Takes ownership. */

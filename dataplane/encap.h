@@ -1,6 +1,6 @@
 /**
  * @file encap.h
- * Header writers and readers for the tunnel format of DESIGN.md:
+ * Header writers and readers for the tunnel format of docs/design.md:
  *
  *     outer Ethernet | outer IPv4 | UDP 4500 | ESP hdr + IV |
  *       inner IPv4 (VTEP -> VTEP) | UDP -> 4789 | VXLAN | frame | ESP trailer | ICV
@@ -136,7 +136,7 @@ static inline void encap_outer(uint8_t *eth_start, const struct rte_ether_addr *
 	ip->dst_addr = dst_ip;
 	ip->hdr_checksum = ipv4_cksum_fast(sum_base, ip->total_length, ip->packet_id);
 	udp->src_port = src_port_be;
-	udp->dst_port = RTE_BE16(ESP_UDP_PORT);
+	udp->dst_port = RTE_BE16(NATT_PORT);
 	udp->dgram_len = rte_cpu_to_be_16(8 + esp_len);
 	udp->dgram_cksum = 0;
 }

@@ -1,7 +1,7 @@
 /*
  * exception.c: the kernel TAP of the exception path (see exception.h).
  * Runs on the main lcore, off the fast path: a handful of ARP, ICMP and IKE
- * packets per second, a few thousand at most (exc_hook.c polices the rest).
+ * packets per second, a few thousand at most (exception_dp.c polices the rest).
  */
 #include "exception.h"
 
@@ -13,7 +13,7 @@
 
 #include "tap_if.h"
 
-#define EXC_RING_SIZE 256
+#define EXC_TAP_DESC 256 /**< descriptors of the TAP's RX and TX queue */
 
 int exc_open(struct exc_path *x, const char *ifname, const struct rte_ether_addr *mac,
 	     rte_be32_t addr, unsigned prefixlen, unsigned mtu, struct rte_mempool *mp,
@@ -40,9 +40,9 @@ int exc_open(struct exc_path *x, const char *ifname, const struct rte_ether_addr
 	}
 	memset(&conf, 0, sizeof(conf));
 	if ((rc = rte_eth_dev_configure(x->port, 1, 1, &conf)) < 0 ||
-	    (rc = rte_eth_rx_queue_setup(x->port, 0, EXC_RING_SIZE,
+	    (rc = rte_eth_rx_queue_setup(x->port, 0, EXC_TAP_DESC,
 					 rte_eth_dev_socket_id(x->port), NULL, mp)) < 0 ||
-	    (rc = rte_eth_tx_queue_setup(x->port, 0, EXC_RING_SIZE,
+	    (rc = rte_eth_tx_queue_setup(x->port, 0, EXC_TAP_DESC,
 					 rte_eth_dev_socket_id(x->port), NULL)) < 0 ||
 	    (rc = rte_eth_dev_default_mac_addr_set(x->port, &m)) < 0 ||
 	    (rc = rte_eth_dev_start(x->port)) < 0) {

@@ -20,15 +20,15 @@
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
-#define IKE_PORT 500
-#define NATT_PORT 4500 /**< RFC 3948 */
+#define IKE_PORT 500 /**< RFC 7296 section 2 */
+#define NATT_PORT 4500 /**< RFC 3948: ESP in UDP, and IKE behind the non-ESP marker */
 #define PAIRING_UDP_PORT 4501 /**< isthmusd's one-time pairing (docs/pairing.md) */
 
 /** What the uplink RX path does with a frame. */
 enum uplink_class {
 	UPLINK_ESP = 0,        /**< ESP in UDP 4500 to us: the tunnel */
 	UPLINK_KERNEL,         /**< ARP, ICMP, NAT keepalive, pairing, IKE from elsewhere:
-				    exception path, policed (exc_hook.c) */
+				    exception path, policed (exception_dp.c) */
 	UPLINK_IKE,            /**< IKE (UDP 500, UDP 4500 with the non-ESP marker) from the
 				    configured peer: exception path, priority class */
 	UPLINK_DROP_SHORT,     /**< truncated Ethernet/IPv4/UDP header */
@@ -49,7 +49,7 @@ enum uplink_class {
  * IKE (RFC 7296 section 2: UDP 500, or UDP 4500 behind the marker) whose
  * outer source is the configured peer is UPLINK_IKE, the exception path's
  * priority class: a flood of anything else toward the appliance must not
- * crowd out the peer's rekeys (exc_hook.c). The source address is not
+ * crowd out the peer's rekeys (exception_dp.c). The source address is not
  * authenticated here; it only sorts the traffic into queues.
  *
  * @param m         frame as received (Ethernet first, no VLAN on the uplink)

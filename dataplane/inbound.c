@@ -3,7 +3,7 @@
  *
  *   1. classify (exception.h): ESP in UDP 4500 for our address (RFC 3948)
  *      stays on the fast path; ARP, ICMP, IKE, UDP 4500 with the non-ESP
- *      marker and NAT keepalives go to the exception path (exc_hook.c): the
+ *      marker and NAT keepalives go to the exception path (exception_dp.c): the
  *      configured peer's IKE in its priority class, the rest policed;
  *      outer fragments for us are reassembled first (reass.c) and then
  *      classified whole; the rest is dropped

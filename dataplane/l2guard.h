@@ -42,8 +42,9 @@
  * sites (vMotion) may repeat an identical multicast it sent a moment before at
  * the other site (an MLD or IGMP report retransmitted after a random delay of
  * up to 1 s, an ARP retry), and within the bound that repeat is taken for a
- * loop. With 200 ms netns_migrate saw it in about 1 run in 12 (an MLDv2
- * report 119 ms after its twin); 50 ms makes it four times rarer.
+ * loop (an MLDv2 report has come 119 ms after its twin). The repeat's delay
+ * is random, so the chance of that mistake grows with the bound: 50 ms makes
+ * it four times rarer than 200 ms.
  */
 #define L2G_LOOP_MS 50
 #define L2G_LOOP_ENTRIES 4096    /**< recently sent broadcast signatures */

@@ -28,7 +28,7 @@
 	X(tunnel_in, "frames opened and decapsulated from the peer")                 \
 	X(local_tx, "frames sent on local ports")                                    \
 	X(exception, "uplink packets handed to the exception path")                  \
-	X(exception_ike, "of which the peer's IKE, in the priority class (exc_hook.c)")\
+	X(exception_ike, "of which the peer's IKE, in the priority class (exception_dp.c)")\
 	X(exception_no_tap, "exception packets released: no kernel TAP configured")  \
 	X(drop_exception_policed, "exception packets (not the peer's IKE) over [uplink] exception_rate")\
 	X(drop_exception_full, "policed exception ring toward the main lcore full")  \

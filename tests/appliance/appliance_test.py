@@ -8,7 +8,7 @@ Topology (two namespaces this test creates and removes):
                                          isthmus-dp: TAP ista-up 198.18.0.1/24
                                          local port: net_ring (no traffic)
 
-Checks (issue 4):
+Checks:
   * the exception path: the peer pings the uplink address (ARP and ICMP are
     answered by the kernel through the TAP); a UDP 4500 datagram with the
     non-ESP marker reaches a kernel socket bound to the uplink address, while

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""idle_test.py DP: RX modes on a shared host (issue 10).
+"""idle_test.py DP: RX modes on a shared host.
 
     ns istq-host                 ns istq-dp                      ns istq-peer
     eth0 --- veth --- lan0 (net_af_packet) isthmus-dp up0 (net_af_packet) --- veth --- peer0

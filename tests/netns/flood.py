@@ -4,7 +4,7 @@ toward an appliance's uplink address, for netns_exc_flood (tests/netns).
 
 Sends PPS packets a second (0: as fast as one Python process can) until
 SECONDS have passed or MAX_PACKETS are out, a mix of what anyone on the underlay can send to the
-exception path (exc_hook.c):
+exception path (exception_dp.c):
   - 3 of 4: IKE from spoofed sources (203.0.113.0/24 and 198.18.1.0/24,
     random ports): an IKEv2 IKE_SA_INIT header (RFC 7296 section 3.1) with a
     random initiator SPI, followed by junk; one in three to UDP port 500, two

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """tests/netns/netns_test.py TOP BUILD CASE: end-to-end tests of the two-site
-lab (issues 5 and 6). Each case brings up its own lab (tools/isthmus-lab with
-ISTHMUS_LAB=nt<pid>), checks, prints what it measured and removes the lab.
+lab: stretch, migration, rekeys, restarts, nonces and replays, MTU, MSS
+clamping, pairing, L2 safety. Each case brings up its own lab
+(tools/isthmus-lab with ISTHMUS_LAB=nt<pid>), checks, prints what it measured
+and removes the lab.
 
 Hosts (tools/isthmus-lab): site A web 192.0.2.11 / 2001:db8:5101::11,
 app 198.51.100.11 / 2001:db8:5102::11; site B .21 / ::21. Each site's hosts
@@ -33,7 +35,7 @@ def ping_ok(lab, ns, dst, what, n=5, *extra):
     return r
 
 
-# -- issue 6 test 1 ------------------------------------------------------------
+# -- stretch: both segments across, isolated from each other -------------------
 def case_stretch(top, build):
     """ARP, IPv4, IPv6 (global and link-local), broadcast, multicast across the
     stretch; the two segments isolated from each other."""
@@ -98,7 +100,7 @@ def case_stretch(top, build):
     check(pk and max(pk) > 0, "... with the dataplane's packet counts (inbound packets %s)" % pk)
 
 
-# -- issue 6 test 2 ------------------------------------------------------------
+# -- TCP across the stretch ----------------------------------------------------
 def case_tcp(top, build):
     """iperf3 across the stretch, both directions."""
     lab = new_lab(top, build)
@@ -123,7 +125,7 @@ def case_tcp(top, build):
         print("MEASURED tcp_%s_%s_mbit_s=%.0f" % (seg, "b_to_a" if rev else "a_to_b", mbit))
 
 
-# -- issue 6 test 3 ------------------------------------------------------------
+# -- VM migration: the MAC moves to the other site -----------------------------
 VM_MAC, VM_IP = "02:00:5e:00:02:32", "192.0.2.50"
 
 # Runs in the VM's namespace: waits for a line on stdin, then sends a RARP
@@ -200,7 +202,7 @@ def case_migrate(top, build):
         check(entries and entries[0]["side"] == side, "site %s has M as %s (%s)" % (s.upper(), side, entries))
     ping_ok(lab, "b-web", VM_IP, "after: B host -> VM at site B (local at B)", 3)
     check(lab.stats("a")["counters"]["fdb_moved"] >= 1, "site A counted the MAC move (fdb_moved)")
-    # issue 7: one vMotion is one move, never a MAC flap (docs/l2-safety.md)
+    # one vMotion is one move, never a MAC flap (docs/l2-safety.md)
     for s in "ab":
         c = lab.stats(s)["counters"]
         check(c["mac_flaps"] == 0 and c["drop_loop"] == 0,
@@ -208,7 +210,7 @@ def case_migrate(top, build):
               % (s.upper(), c["mac_flaps"], c["drop_loop"]))
 
 
-# -- issue 6 test 4 / issue 5 ----------------------------------------------------
+# -- rekeys and restarts -------------------------------------------------------
 def case_rekey(top, build):
     """CHILD_SA rekeys (child_rekey = 10 s) under a continuous ping: SPIs change,
     no ping is lost."""
@@ -239,7 +241,7 @@ def case_rekey(top, build):
 
 
 def case_rekey_load(top, build):
-    """(issue 15) Rekeys lose nothing under load: one TCP stream for 26 s with
+    """Rekeys lose nothing under load: one TCP stream for 26 s with
     child_rekey = 10 s. Make-before-break end to end: no frame dropped for want
     of an outbound SA (drop_no_sa) or for an SPI not (yet / any more) known
     (drop_unknown_spi) at either site, and the two sites never start a rekey
@@ -341,7 +343,7 @@ def case_exc_flood(top, build):
     headers) and ARP requests toward site B's uplink address from an attacker
     namespace, FLOOD_PPS for 25 s, while CHILD_SAs rekey every 10 s (hard
     expiry 1 s later) under a ping. The peer's IKE has its own ring; the flood
-    is policed (exc_hook.c): the rekeys complete without a lost IKE message,
+    is policed (exception_dp.c): the rekeys complete without a lost IKE message,
     the ping goes on without a gap, drop_exception_policed counts the flood."""
     lab = new_lab(top, build, ike=["child_rekey = 10"])
     lab.up("--no-traffic")
@@ -488,7 +490,7 @@ def case_restart_dp(top, build):
     print("  isthmusd A: %s" % [l for l in log.splitlines() if "dataplane" in l.lower()][-3:])
 
 
-# -- issue 15: nonces, replays, sequence numbers across lifecycle events ---------
+# -- nonces, replays, sequence numbers across lifecycle events -----------------
 A_UP, B_UP = "198.18.0.1", "198.18.0.2"
 
 
@@ -518,7 +520,7 @@ def check_nonces(lab, paths, what):
 
 
 def case_nonce(top, build):
-    """(issue 15) Whatever restarts, no ESP nonce twice: isthmus-dp alone at A
+    """Whatever restarts, no ESP nonce twice: isthmus-dp alone at A
     and at B, isthmusd alone at A and at B, both at A and at B (the responder:
     it waits 3 s for the initiator before it initiates), with a ping every 20 ms
     throughout. Both directions are captured where they arrive; no (SPI,
@@ -597,7 +599,7 @@ def replay_counted(lab, pcap, n, when):
 
 
 def case_replay(top, build):
-    """(issue 15) ESP captured before a restart and replayed unchanged into the
+    """ESP captured before a restart and replayed unchanged into the
     restarted site is dropped, counted and never delivered: after isthmus-dp B
     restarted (its SAs are new), right after isthmusd B restarted (its SAs are
     retired, never recreated with an empty replay window) and again once new
@@ -622,7 +624,7 @@ def case_replay(top, build):
 
 
 def case_seq_limit(top, build):
-    """(issue 15) Without ESN, an outbound SA whose sequence counter starts just
+    """Without ESN, an outbound SA whose sequence counter starts just
     below 2^32 ([test] outbound_seq_start at site A) is rekeyed on its sequence
     number (child_rekey is an hour) before it runs out, and never seals with a
     wrapped counter: every SPI's numbers on the wire only grow, none below the
@@ -660,7 +662,7 @@ def case_seq_limit(top, build):
     check("without ESN: rekeying" in log, "isthmusd A says why it rekeyed")
 
 
-# -- issue 6 test 5 ------------------------------------------------------------
+# -- MTU 1500: outer fragments, reassembly, path-MTU help ----------------------
 def mtu1500_run(top, build, uplink):
     """MTU-1500 hosts across a 1500-byte underlay with the lab's uplink on
     `uplink` (af_packet or pcap). Pings and TCP both ways; returns the two
@@ -712,7 +714,7 @@ def frag_failures(c):
 
 
 def case_mtu1500(top, build):
-    """(issue 7) MTU-1500 hosts across a 1500-byte underlay: a 1500-byte inner
+    """MTU-1500 hosts across a 1500-byte underlay: a 1500-byte inner
     IP packet (1514-byte frame) makes a 1604-byte ESP packet, which isthmus-dp
     fragments after encryption (frag.c) and the peer reassembles before
     decryption. ping -M do -s 1472 (DF set, 1500 bytes) both ways, IPv6
@@ -733,7 +735,7 @@ def case_mtu1500(top, build):
 
 
 def case_reass_lab(top, build):
-    """(issue 7) netns_mtu1500 with the lab's uplink on net_pcap (libpcap on
+    """netns_mtu1500 with the lab's uplink on net_pcap (libpcap on
     the veth): outer fragments reach the dataplane as they are, and each site
     reassembles the other's with reass.c (per-worker rte_ip_frag table)
     before decryption, at TCP speed.
@@ -760,7 +762,7 @@ def case_reass_lab(top, build):
 
 
 def case_pmtu(top, build):
-    """(issue 7) path-MTU help with real Linux hosts: segment web has pmtu =
+    """path-MTU help with real Linux hosts: segment web has pmtu =
     yes on both sites (hosts and underlay at MTU 1500). A DF ping of 1500
     bytes gets ICMP fragmentation needed from the gateway address, the host
     caches MTU 1388 for the destination (ip route get), and 1388-byte DF pings
@@ -817,7 +819,7 @@ def case_pmtu(top, build):
     check(after["a"]["pmtu_icmp6"] >= 1, "site A sent ICMPv6 packet too big (%d)" % after["a"]["pmtu_icmp6"])
 
 
-# -- issue 7: MSS clamping --------------------------------------------------------
+# -- MSS clamping --------------------------------------------------------------
 def case_mss1500(top, build):
     """Hosts with MTU 1500 (MSS 1460) across a 1500-byte underlay: their TCP
     works without any fragmentation because the appliances clamp the MSS of
@@ -849,7 +851,7 @@ def case_mss1500(top, build):
           % (a["frag_packets"], b["frag_packets"]))
 
 
-# -- issue 5: pairing refusals -------------------------------------------------
+# -- pairing refusals ----------------------------------------------------------
 def tamper(token):
     """The token with one bit of its one-time secret flipped."""
     pre, b64 = token.split("-", 1)
@@ -1072,7 +1074,7 @@ def case_psk_mode(top, build):
               "mode 600: isthmusd starts (%s)" % (out.strip().splitlines()[-1:] if not alive else "running"))
 
 
-# -- issue 7: L2 safety ----------------------------------------------------------
+# -- L2 safety -----------------------------------------------------------------
 # Runs in a namespace: sends COUNT broadcast frames (IPv4/UDP to port 9) from
 # the MAC of eth0, GAP seconds apart, TAG in their payload: a host chatting.
 BCAST_SENDER = r"""

@@ -3,42 +3,42 @@
 
 CASE is one of
   config   bad configuration files are refused with file:line, section and key
-  encap    (issue 4, test 1) local frames -> UDP 4500 ESP, expected SPI,
+  encap    local frames -> UDP 4500 ESP, expected SPI,
            strictly increasing sequence numbers, nothing in clear; decrypted
            independently, each carries VXLAN with the segment's VNI and the
            frame without its tag
-  decap    (test 2) that uplink pcap into the peer yields the original frames
+  decap    that uplink pcap into the peer yields the original frames
            byte for byte, in order, VLAN per the peer's mapping
-  bad      (test 3) bad uplink input: no output, and exactly the right counter
-  bridge   (test 4) local destination not tunnelled, MAC move both ways,
+  bad      bad uplink input: no output, and exactly the right counter
+  bridge   local destination not tunnelled, MAC move both ways,
            aging, the per-segment table limit
   signal   DPDK telemetry (/isthmus/...) answers while the appliance is busy;
            SIGINT and SIGTERM stop it cleanly: exit 0, final counters printed
            and written, every frame accounted for
-  gateway  (issue 5) local egress: ARP for the gateway answered locally,
+  gateway  local egress: ARP for the gateway answered locally,
            the remote gateway's ARP stopped
-  l2guard  (issue 7) L2 safety: a MAC flapping between the trunk and the
+  l2guard  L2 safety: a MAC flapping between the trunk and the
            tunnel is counted and reported, dampening drops and counts, one
            move (vMotion) is no flap; a frame A sent to the trunk coming back
            is a loop, dropped, not tunnelled; one IP claimed by two MACs on
            the two sides is an IP conflict, by one MAC on both sides is not
   segments 1000 segments on one trunk: each VLAN reaches its own VNI, an
            unconfigured VLAN is dropped and counted
-  frag     (issue 7) uplink MTU 1500 and 576: outer fragments after sealing,
+  frag     uplink MTU 1500 and 576: outer fragments after sealing,
            reassembled by tshark, an independent ESP and the peer
-  reass    (issue 7) reassembly at the peer: order, interleaving, timeout,
+  reass    reassembly at the peer: order, interleaving, timeout,
            overlap, duplicates, a full table, IKE through the exception path
-  pmtu     (issue 7) ICMP fragmentation needed / ICMPv6 packet too big from
+  pmtu     ICMP fragmentation needed / ICMPv6 packet too big from
            the gateway, rate-limited
   workers  two workers on each side: each seals with its own SA and UDP
            source port; the peer opens each SA on one worker, and frames for a
            single-queue port reach it through the TX ring
-  mss      (issue 7) TCP MSS clamping of SYN and SYN-ACK, IPv4 and IPv6,
+  mss      TCP MSS clamping of SYN and SYN-ACK, IPv4 and IPv6,
            tagged and untagged, both directions, to the value computed here
            from the uplink MTU; checksums verified by tshark; options at odd
            alignment; malformed options passed untouched; mss_clamp = no and
            mss = N
-  storm    (issue 7) storm control: floods of broadcast, multicast and unknown
+  storm    storm control: floods of broadcast, multicast and unknown
            unicast cut to the bucket, counted per class and per segment; known
            unicast and other segments never limited
 """
@@ -242,7 +242,7 @@ def case_bridge(dp, src, work):
 
 
 def case_gateway(dp, src, work):
-    """(issue 5) local egress on segment web, whose gateway lives at the peer:
+    """local egress on segment web, whose gateway lives at the peer:
     an ARP request for the gateway is answered here with the local router's
     MAC and not tunnelled; the remote gateway's ARP reply from the tunnel is
     stopped; other ARP passes both ways. The same for IPv6 neighbor discovery
@@ -814,7 +814,7 @@ def split_datagrams(pkts):
 
 
 def case_frag(dp, src, work):
-    """(issue 7) uplink MTU 1500: frames whose tunnel packet exceeds it leave
+    """uplink MTU 1500: frames whose tunnel packet exceeds it leave
     in outer fragments (after sealing, RFC 4459), each with a right header;
     tshark reassembles them, the independent ESP opens the original frame;
     B reassembles A's fragments and delivers every frame byte for byte.
@@ -903,7 +903,7 @@ def case_frag(dp, src, work):
 
 
 def case_reass(dp, src, work):
-    """(issue 7) fragments into B's uplink: in order, out of order and
+    """fragments into B's uplink: in order, out of order and
     interleaved datagrams are reassembled and delivered; a missing fragment
     (timeout), overlapping and duplicate fragments, a malformed fragment and
     a full table are counted; a fragmented IKE message reaches the exception
@@ -1078,7 +1078,7 @@ def reass_hardening(dp, src, work, e, outs):
 
 
 def case_pmtu(dp, src, work):
-    """(issue 7) path-MTU help on segment web (pmtu = yes, pmtu_rate 5, uplink
+    """path-MTU help on segment web (pmtu = yes, pmtu_rate 5, uplink
     MTU 1500: 1388-byte inner IP packets fit): an oversize DF IPv4 packet is
     answered with ICMP fragmentation needed (MTU 1388) and an IPv6 one with
     ICMPv6 packet too big, from the gateway, on VLAN 101, checksums right
@@ -1251,7 +1251,7 @@ CONFIG_CASES = [
     ("vni = 5102", "vni = 5102\nflap_moves = 0", r"bad\.ini:\d+: \[segment db\] flap_moves: 0 out of range \[1, 1000\]"),
     ("vni = 5102", "vni = 5102\nflap_window = 3601", r"bad\.ini:\d+: \[segment db\] flap_window: 3601 out of range"),
     ("vni = 5102", "vni = 5102\nflap_dampen = -1", r"bad\.ini:\d+: \[segment db\] flap_dampen: '-1' is not a number"),
-    # issue 7: fragmentation, reassembly, path-MTU help
+    # fragmentation, reassembly, path-MTU help
     ("mtu = 1700", "mtu = 1700\nreass_flows = 8", r"bad\.ini:\d+: \[uplink\] reass_flows: 8 out of range \[16, 65536\]"),
     ("mtu = 1700", "mtu = 1700\nreass_timeout_ms = 0", r"bad\.ini:\d+: \[uplink\] reass_timeout_ms: 0 out of range"),
     ("vni = 5102", "vni = 5102\npmtu = yes", r"bad\.ini:\d+: \[segment db\] pmtu: needs gateway \(IPv4\) or gateway6"),

@@ -1,5 +1,5 @@
 /*
- * test_inbound.c: the real inbound path (dataplane/inbound.c, exc_hook.c) in
+ * test_inbound.c: the real inbound path (dataplane/inbound.c, exception_dp.c) in
  * one process, two workers, net_ring ports; every call made from this one
  * thread, so the order of events between "workers" is exact.
  *

@@ -195,7 +195,7 @@ static int prepare_decap(struct bw *b)
 
 			m->data_len = m->pkt_len = OFF_ESP + ep[j].len;
 			encap_outer(rte_pktmbuf_mtod(m, uint8_t *), &up->mac, &R.peer_mac, c->peer_ip,
-				    c->uplink_ip, out_sum, rte_cpu_to_be_16(ESP_UDP_PORT + 1 + b->k), b->ip_id++,
+				    c->uplink_ip, out_sum, rte_cpu_to_be_16(NATT_PORT + 1 + b->k), b->ip_id++,
 				    ep[j].len);
 		}
 	}

@@ -1,5 +1,5 @@
 /*
- * exc_hook.c: where the fast path lets go of packets for the appliance
+ * exception_dp.c: where the fast path lets go of packets for the appliance
  * itself (ARP, ICMP, IKE, NAT keepalives, pairing). Workers hand them to the
  * main lcore through two multi-producer rings; the main lcore snoops ARP for
  * the next hop (nexthop.h), passes everything to the kernel TAP when one is

@@ -232,10 +232,18 @@ class Lab:
         """kill -9 isthmus-dp, isthmusd or both ("both": dataplane first) at
         @site, leave them down @down_s, start them again; return the kill time."""
         procs = ["dp", "isthmusd"] if what == "both" else [what]
+        pids = [self.pid(w, site) for w in procs]
         t_kill = time.time()
-        for w in procs:
-            os.kill(self.pid(w, site), 9)
+        for pid in pids:
+            os.kill(pid, 9)
+        # the kernel may take a while to tear a big process down (a loaded
+        # machine, DPDK's memory): isthmus-lab refuses to start a second one
+        for _ in range(200):
+            if not any(self.alive(pid) for pid in pids):
+                break
+            time.sleep(0.05)
         time.sleep(down_s)
+        self.t_started = time.time()
         for w in procs:
             self.lab("start", w, site)
         return t_kill
@@ -263,6 +271,15 @@ class Lab:
                 print("---- %s %s (last %d lines)" % (what, site.upper(), len(tail)))
                 for line in tail:
                     print("   | " + line[:200])
+
+    @staticmethod
+    def alive(pid):
+        """Running, and not a zombie waiting for its parent."""
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
 
     def log(self, what, site):
         with open("%s/%s-%s.log" % (self.run, what, site), errors="replace") as f:

@@ -193,6 +193,20 @@ class Lab:
     def spis(self, site):
         return tuple(sorted((c["spi_in"], c["spi_out"]) for c in self.child_sas(site)))
 
+    def watch_spis(self, proc, site="a"):
+        """While @proc runs, note every change of @site's CHILD_SA SPIs (polled
+        every 0.25 s); returns [(seconds since the call, SPIs)], the SPIs at
+        the start first."""
+        t0 = time.monotonic()
+        seen = [(0.0, self.spis(site))]
+        while proc.poll() is None:
+            cur = self.spis(site)
+            if cur and cur != seen[-1][1]:
+                seen.append((time.monotonic() - t0, cur))
+                print("  %5.1f s  site %s CHILD_SA(s) now %s" % (seen[-1][0], site.upper(), cur))
+            time.sleep(0.25)
+        return seen
+
     def wait_tunnel(self, timeout=15.0):
         """Wait until both sites have an INSTALLED CHILD_SA; return the seconds."""
         t0 = time.monotonic()

@@ -220,15 +220,7 @@ def case_rekey(top, build):
     check(len(spis0) >= 1, "site A has CHILD_SA(s) %s" % (spis0,))
     n = 1200  # 24 s at 20 ms: at least two rekeys
     pinger = lab.bg("a-web", "ping", "-n", "-q", "-i", "0.02", "-c", str(n), "-W", "2", "-w", "45", WEB_B)
-    seen, changes, last, t0 = [spis0], 0, spis0, time.monotonic()
-    while pinger.poll() is None:
-        cur = lab.spis("a")
-        if cur and cur != last:
-            changes += 1
-            seen.append(cur)
-            last = cur
-            print("  %5.1f s  site A CHILD_SA(s) now %s" % (time.monotonic() - t0, cur))
-        time.sleep(0.25)
+    changes = len(lab.watch_spis(pinger)) - 1
     out = pinger.communicate()[0]
     tx, rx = ping_stats(out)
     print("MEASURED rekey_pings_sent=%d received=%d spi_changes=%d" % (tx, rx, changes))
@@ -250,20 +242,12 @@ def case_rekey_load(top, build):
     lab = new_lab(top, build, ike=["child_rekey = 10"])
     lab.up("--no-traffic")
     caps = [(s, lab.capture(s, "rekeyload")) for s in "ab"]
-    spis0 = lab.spis("a")
     # from here on (hosts' first frames may precede the first CHILD_SA)
     c0 = {site: lab.stats(site)["counters"] for site in "ab"}
     srv = lab.iperf_server("b-web")
     cli = lab.bg("a-web", "timeout", "60", "iperf3", "-c", WEB_B, "-t", "26", "-J")
-    t0 = time.monotonic()
-    seen, last, when = [spis0], spis0, []
-    while cli.poll() is None:
-        cur = lab.spis("a")
-        if cur and cur != last:
-            seen.append(cur)
-            when.append(time.monotonic() - t0)
-            last = cur
-        time.sleep(0.25)
+    seen = lab.watch_spis(cli)
+    when = [t for t, _ in seen[1:]]
     out = cli.communicate()[0]
     lab.iperf_done(srv, None)
     paths = [(s, lab.stop_capture(c)) for s, c in caps]
@@ -362,15 +346,7 @@ def case_exc_flood(top, build):
     flooder = lab.bg("atk", "/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                              "flood.py"),
                      "atk0", b_mac, "198.18.0.2", "25", str(FLOOD_PPS * 30 or 10 ** 8), str(FLOOD_PPS))
-    seen, changes, last, t0 = [spis0], 0, spis0, time.monotonic()
-    while pinger.poll() is None:
-        cur = lab.spis("a")
-        if cur and cur != last:
-            changes += 1
-            seen.append(cur)
-            last = cur
-            print("  %5.1f s  site A CHILD_SA(s) now %s" % (time.monotonic() - t0, cur))
-        time.sleep(0.25)
+    changes = len(lab.watch_spis(pinger)) - 1
     flood_out = flooder.communicate(timeout=60)[0].strip()
     out = lab.output_of(pinger)
     tx, rx = ping_stats(out)

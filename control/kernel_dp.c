@@ -437,13 +437,14 @@ static void report_expiries(linked_list_t *due)
 }
 
 /*
- * An IKE_SA being deleted keeps its CHILD_SAs until the peer answers the
- * DELETE, or until charon gives up retransmitting (minutes). When the peer
- * restarted and came back with a new IKE_SA (unique = replace), that answer
- * never comes, and the old outbound SA would hold its worker while the new
- * one waits (dataplane/sa.c): every frame would go out under an SPI the peer
- * no longer has. So the outbound SAs of a deleting IKE_SA leave the dataplane
- * at once; their inbound SAs stay until charon deletes them (late packets).
+ * An IKE_SA being deleted with a DELETE exchange keeps its CHILD_SAs until
+ * the peer answers, or until charon gives up retransmitting (minutes). When
+ * it was replaced by a new IKE_SA from a peer that restarted without sending
+ * INITIAL_CONTACT (unique = replace), that answer never comes, and the old
+ * outbound SA would hold its worker while the new one waits (dataplane/sa.c):
+ * every frame would go out under an SPI the peer no longer has. So the
+ * outbound SAs of a deleting IKE_SA leave the dataplane at once; their
+ * inbound SAs stay until charon deletes them (late packets).
  */
 static bool ike_state_change(listener_t *listener, ike_sa_t *ike_sa, ike_sa_state_t state)
 {

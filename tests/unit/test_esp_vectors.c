@@ -204,12 +204,10 @@ START_TEST(esp_open)
 	/* The inbound SA has seen everything up to seq - 1, so ESN inference
 	 * (RFC 4303 Appendix A) must recover the published high half. */
 	sa = tu_sa(b, v->cipher, ESP_DIR_INBOUND, v->spi, d.keymat, v->esn, 0, v->seq - 1);
-	ck_assert_int_eq(tu_open1(sa, pkt, len, &got), ESP_OK);
-	ck_assert_uint_eq(got.seq, v->seq);
 	pad = d.pt[d.pt_len - 2];
-	ck_assert_uint_eq(got.len, d.pt_len - 2 - pad);
+	got = tu_open_eq(sa, pkt, len, d.pt, (uint32_t)(d.pt_len - 2 - pad));
+	ck_assert_uint_eq(got.seq, v->seq);
 	ck_assert_uint_eq(got.next_header, d.pt[d.pt_len - 1]);
-	ck_assert_mem_eq(pkt + ESP_PAYLOAD_OFF, d.pt, got.len);
 	/* The same packet again is a replay. */
 	memcpy(pkt, copy, len);
 	ck_assert_int_eq(tu_open1(sa, pkt, len, NULL), ESP_ERR_REPLAYED);

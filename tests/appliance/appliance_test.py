@@ -31,30 +31,17 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from isthmus_test import check, del_netns, run_test, sh  # noqa: E402
+
 DP, CTL = sys.argv[1], sys.argv[2]
 # names unique to this run: two copies of the test never share a namespace
 PREFIX = "ista%d" % (os.getpid() % 100000)
 NS_DP, NS_PEER = PREFIX + "-dp", PREFIX + "-peer"
-FAILS = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILS.append(what)
-
-
-def sh(*args, ns=None, check_rc=True, **kw):
-    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if check_rc and r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: {r.returncode}: {r.stderr.strip()}")
-    return r
 
 
 def cleanup():
-    for ns in (NS_DP, NS_PEER):
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    del_netns(NS_DP, NS_PEER)
 
 
 def topology():
@@ -162,10 +149,9 @@ def main():
             if dp.poll() is not None:
                 break
             time.sleep(0.1)
-        check(dp.poll() is None, "isthmus-dp is up, with its TAP and control socket")
         if dp.poll() is not None:
             print(open(log.name).read())
-            return
+        check(dp.poll() is None, "isthmus-dp is up, with its TAP and control socket")
 
         # ARP and ICMP for the uplink address: answered by the kernel via the TAP
         t0 = time.time()
@@ -285,9 +271,7 @@ def main():
                 rc = dp.wait()
             check(rc == 0, f"SIGTERM stops isthmus-dp cleanly (exit {rc})")
         cleanup()
-    print(f"{len(FAILS)} failed")
-    sys.exit(1 if FAILS else 0)
 
 
 if __name__ == "__main__":
-    main()
+    run_test(main)

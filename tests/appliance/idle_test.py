@@ -23,11 +23,13 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from isthmus_test import check, del_netns, run_test, sh  # noqa: E402
+
 DP = sys.argv[1]
 # names unique to this run: two copies of the test never share a namespace
 TAG = "istq%d" % (os.getpid() % 100000)
 NS_H, NS_DP, NS_P = TAG + "-host", TAG + "-dp", TAG + "-peer"
-FAILS = []
 # The frame's arrival is processed (veth softirq, packet socket wake-up) on the
 # CPU that sends it. The sender runs on the worker's CPU 1, as a vNIC's
 # interrupt steered to the worker's core would be (docs/deploy.md): a wake-up
@@ -110,20 +112,8 @@ while got < n:
 """
 
 
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILS.append(what)
-
-
-def sh(*args, ns=None):
-    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
-    subprocess.run(cmd, check=True, capture_output=True)
-
-
 def cleanup():
-    for ns in (NS_H, NS_DP, NS_P):
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    del_netns(NS_H, NS_DP, NS_P)
 
 
 def topology():
@@ -216,9 +206,7 @@ def main():
               "is the default")
     finally:
         cleanup()
-    print(f"{len(FAILS)} failed")
-    sys.exit(1 if FAILS else 0)
 
 
 if __name__ == "__main__":
-    main()
+    run_test(main)

@@ -14,23 +14,15 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from isthmus_test import Fail, need_root  # noqa: E402
+
 
 def _sigterm(signum, frame):
     raise KeyboardInterrupt("signal %d" % signum)
 
 
 signal.signal(signal.SIGTERM, _sigterm)
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    """Assert @cond; print the check either way."""
-    print("  %s %s" % ("ok  " if cond else "FAIL", what), flush=True)
-    if not cond:
-        raise Fail(what)
 
 
 class Lab:
@@ -349,9 +341,7 @@ def rtt(out):
 def main(cases):
     """netns_test.py TOP BUILD CASE: run one case with a fresh lab."""
     top, build, case = sys.argv[1], sys.argv[2], sys.argv[3]
-    if os.geteuid() != 0:
-        print("netns tests need root (namespaces, DPDK)")
-        sys.exit(77)
+    need_root("netns tests")
     rc = 1
     t0 = time.monotonic()
     try:

@@ -20,8 +20,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lab import (Fail, check, esp_packets, main, new_lab, ping_stats, ping_times,  # noqa: E402
-                 reused_nonces, rtt)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from isthmus_test import Fail, check  # noqa: E402
+from lab import (esp_packets, main, new_lab, ping_stats, ping_times, reused_nonces, rtt)  # noqa: E402
 
 WEB_A, WEB_B = "192.0.2.11", "192.0.2.21"
 APP_A, APP_B = "198.51.100.11", "198.51.100.21"

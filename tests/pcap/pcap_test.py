@@ -49,18 +49,12 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import gen_pcaps as G  # noqa: E402
+from isthmus_test import Fail, check, run_test  # noqa: E402
 from isthmus_pcap import (A_UP, A_UP_MAC, A_VTEP, B_UP, B_VTEP, KEY_A_TO_B, MARKER, SPI_A_TO_B,  # noqa: E402
                           check_counters, esp_open, read, remove_runtime_dir, run_dp, write,
                           KEY_B_TO_A, SPI_B_TO_A, tunnel_packet, vxlan_inner)
-
-FAILS = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        FAILS.append(what)
 
 
 def unwrap_uplink(frame, key=KEY_A_TO_B):
@@ -1198,15 +1192,21 @@ def case_signal(dp, src, work):
             tel = telemetry("isthmus-pcap-sig-%d" % os.getpid(),
                             ["/isthmus/stats", "/isthmus/segments", "/isthmus/segment,web", "/isthmus/sas",
                              "/isthmus/sa,0x1001", "/isthmus/fdb,web", "/isthmus/worker,0"])
-            check(tel["/isthmus/stats"]["tunnel_out"] > 0 and
-                  set(tel["/isthmus/stats"]) >= {"local_rx", "drop_icv", "drop_unknown_vni", "fdb_aged"},
-                  "telemetry /isthmus/stats: the counters of the running appliance")
-            check(tel["/isthmus/segments"] == ["web", "db", "native"] and tel["/isthmus/segment,web"]["vni"] == 5101 and
-                  tel["/isthmus/segment,web"]["macs"] == 1, "telemetry: segments and segment,web")
-            check(tel["/isthmus/sas"] == [0x1001, 0x2001] and tel["/isthmus/sa,0x1001"]["packets"] > 0 and
-                  tel["/isthmus/sa,0x1001"]["dir"] == "out", "telemetry: sas and sa,0x1001")
-            check(tel["/isthmus/fdb,web"] == [G.H1 + " local"], "telemetry: fdb,web lists H1 as local")
-            check(tel["/isthmus/worker,0"]["local_rx"] > 0, "telemetry: worker,0")
+            try:
+                check(tel["/isthmus/stats"]["tunnel_out"] > 0 and
+                      set(tel["/isthmus/stats"]) >= {"local_rx", "drop_icv", "drop_unknown_vni", "fdb_aged"},
+                      "telemetry /isthmus/stats: the counters of the running appliance")
+                check(tel["/isthmus/segments"] == ["web", "db", "native"] and
+                      tel["/isthmus/segment,web"]["vni"] == 5101 and
+                      tel["/isthmus/segment,web"]["macs"] == 1, "telemetry: segments and segment,web")
+                check(tel["/isthmus/sas"] == [0x1001, 0x2001] and tel["/isthmus/sa,0x1001"]["packets"] > 0 and
+                      tel["/isthmus/sa,0x1001"]["dir"] == "out", "telemetry: sas and sa,0x1001")
+                check(tel["/isthmus/fdb,web"] == [G.H1 + " local"], "telemetry: fdb,web lists H1 as local")
+                check(tel["/isthmus/worker,0"]["local_rx"] > 0, "telemetry: worker,0")
+            except Fail:
+                p.kill()   # the failed check ends the test: stop the dataplane it started
+                p.communicate()
+                raise
         t0 = time.time()
         p.send_signal(sig)
         try:
@@ -1302,12 +1302,7 @@ def main():
      "segments": case_segments, "gateway": case_gateway, "mss": case_mss,
      "storm": case_storm, "l2guard": case_l2guard, "frag": case_frag, "reass": case_reass,
      "pmtu": case_pmtu}[case](dp, src, work)
-    if FAILS:
-        print("%d check(s) failed" % len(FAILS))
-        return 1
-    print("all checks passed")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_test(main)

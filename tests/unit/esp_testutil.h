@@ -84,6 +84,45 @@ static inline enum esp_status tu_open1(struct esp_sa *sa, uint8_t *buf, uint32_t
 	return (enum esp_status)pkt.status;
 }
 
+/*
+ * The ESP round trip: a pair of SAs with the same keys (out seals, in opens),
+ * a payload sealed on one and opened on the other, the result compared.
+ */
+struct tu_pair {
+	struct esp_sa *out, *in;
+};
+
+/* Outbound and inbound SA for @p spi; both start at sequence number @p initial,
+ * the inbound one with a replay window of @p window (0: the default). */
+static inline struct tu_pair tu_pair(enum esp_backend b, enum esp_cipher c, uint32_t spi,
+				     const uint8_t *keymat, bool esn, uint32_t window,
+				     uint64_t initial)
+{
+	return (struct tu_pair){
+		.out = tu_sa(b, c, ESP_DIR_OUTBOUND, spi, keymat, esn, 0, initial),
+		.in = tu_sa(b, c, ESP_DIR_INBOUND, spi, keymat, esn, window, initial),
+	};
+}
+
+static inline void tu_pair_destroy(struct tu_pair *p)
+{
+	esp_sa_destroy(p->out);
+	esp_sa_destroy(p->in);
+}
+
+/* Open the sealed packet at @p buf (@p len bytes) on @p in: it must open to the
+ * @p ptlen bytes at @p pt. Returns the opened packet (seq, next_header). */
+static inline struct esp_pkt tu_open_eq(struct esp_sa *in, uint8_t *buf, uint32_t len,
+					const uint8_t *pt, uint32_t ptlen)
+{
+	struct esp_pkt got;
+
+	ck_assert_int_eq(tu_open1(in, buf, len, &got), ESP_OK);
+	ck_assert_uint_eq(got.len, ptlen);
+	ck_assert_mem_eq(buf + ESP_PAYLOAD_OFF, pt, ptlen);
+	return got;
+}
+
 /* Backends to run the test on: both when ipsec-mb can run, else sodium only. */
 static inline int tu_nbackends(void)
 {

@@ -13,17 +13,13 @@ import sys
 import tempfile
 import threading
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from isthmus_test import check, run_test  # noqa: E402
+
 CTL_MAGIC, CTL_VERSION, CTL_REPLY = 0x4D545349, 1, 0x8000
 CTL_D_PAIRING_TOKEN, CTL_D_PAIR = 0x41, 0x42
 HDR = struct.Struct("<IHHII")
 TOKEN = "isthmus1-AQoAAAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-FAILS = []
-
-
-def check(cond, what):
-    print("  %s %s" % ("ok  " if cond else "FAIL", what), flush=True)
-    if not cond:
-        FAILS.append(what)
 
 
 class FakeIsthmusd:
@@ -105,11 +101,7 @@ def main():
         r = subprocess.run([ctl, "--help"], capture_output=True, text=True)
         check("--token-file" in r.stdout and "24h" in r.stdout and "pair TOKEN" not in r.stdout,
               "--help describes the new forms")
-    if FAILS:
-        print("%d check(s) failed" % len(FAILS))
-        return 1
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_test(main)

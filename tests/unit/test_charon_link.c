@@ -5,7 +5,7 @@
  * charon's kernel interface really dispatches to it. Also checks the start-up
  * guard that isthmusd runs (control/charon_guard.c).
  */
-#include <check.h>
+#include "check_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,21 +129,15 @@ START_TEST(test_guard_refuses_other_library)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
 	Suite *s = suite_create("charon_link");
 	TCase *tc = tcase_create("libcharon");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_static_kernel_ipsec_feature);
 	tcase_add_test(tc, test_guard_accepts_installed_library);
 	tcase_add_test(tc, test_guard_refuses_other_library);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

@@ -8,7 +8,7 @@
  *
  * usage: test_configs CONFIG_DIR
  */
-#include <check.h>
+#include "check_main.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,27 +259,23 @@ START_TEST(test_names)
 }
 END_TEST
 
-int main(int argc, char **argv)
+Suite *test_suite(void)
 {
-	Suite *s = suite_create("configs");
-	TCase *tc = tcase_create("examples");
-	SRunner *sr;
-	int failed;
+	Suite *s;
+	TCase *tc;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s CONFIG_DIR\n", argv[0]);
-		return 2;
+	if (check_argc != 2) {
+		fprintf(stderr, "usage: %s CONFIG_DIR\n", check_argv[0]);
+		exit(2);
 	}
-	dir = argv[1];
+	dir = check_argv[1];
+	s = suite_create("configs");
+	tc = tcase_create("examples");
 	tcase_add_test(tc, test_examples_parse_and_pair);
 	tcase_add_test(tc, test_broken_copy_fails);
 	tcase_add_test(tc, test_structure);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_replay_window_and_esn);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }

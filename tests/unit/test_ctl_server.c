@@ -4,7 +4,7 @@
  * with the right error and counter, and keeps serving well-formed requests on the
  * same and on new connections. Real unix SOCK_SEQPACKET sockets, real client code.
  */
-#include <check.h>
+#include "check_main.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,12 +247,10 @@ START_TEST(test_client_reports_missing_daemon)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
 	Suite *s = suite_create("ctl_server");
 	TCase *tc = tcase_create("robustness");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_hello);
@@ -263,9 +261,5 @@ int main(void)
 	tcase_add_test(tc, test_too_many_clients_and_hangups);
 	tcase_add_test(tc, test_client_reports_missing_daemon);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

@@ -21,7 +21,7 @@
  *    new instance;
  *  - without a dataplane, dp_link_call fails, and runs no callback.
  */
-#include <check.h>
+#include "check_main.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -289,12 +289,10 @@ START_TEST(test_no_dataplane)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
 	Suite *s = suite_create("dp_link");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_up_once_per_boot);
@@ -303,9 +301,5 @@ int main(void)
 	tcase_add_test(tc, test_no_dataplane);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }

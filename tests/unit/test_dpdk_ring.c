@@ -5,7 +5,7 @@
  * back), and every packet sent on port 0 arrives on port 1, counted exactly,
  * with its payload intact.
  */
-#include <check.h>
+#include "check_main.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,19 +102,13 @@ START_TEST(test_ring_pair_delivers_every_packet)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
 	Suite *s = suite_create("dpdk_ring");
 	TCase *tc = tcase_create("net_ring");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_ring_pair_delivers_every_packet);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

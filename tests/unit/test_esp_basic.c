@@ -2,6 +2,7 @@
  * crypto/: SA life cycle, parameter checks, names, round trips, counters and
  * outbound sequence-number exhaustion (RFC 4303 section 3.3.3).
  */
+#include "check_main.h"
 #include "esp_testutil.h"
 
 static uint8_t keymat[ESP_KEYMAT_LEN];
@@ -125,8 +126,7 @@ START_TEST(roundtrip)
 	enum esp_backend b = tu_backend(_i / 4);
 	enum esp_cipher c = (enum esp_cipher)(_i % 2);
 	bool esn = (_i / 2) % 2;
-	struct esp_sa *out = tu_sa(b, c, ESP_DIR_OUTBOUND, 0xabcd0001, keymat, esn, 0, 0);
-	struct esp_sa *in = tu_sa(b, c, ESP_DIR_INBOUND, 0xabcd0001, keymat, esn, 0, 0);
+	struct tu_pair pair = tu_pair(b, c, 0xabcd0001, keymat, esn, 0, 0);
 	uint8_t buf[256], pt[64];
 	struct esp_sa_stats st;
 	uint64_t bytes = 0;
@@ -137,7 +137,7 @@ START_TEST(roundtrip)
 
 		for (uint32_t j = 0; j < len; j++)
 			pt[j] = (uint8_t)(j * 7 + len);
-		total = tu_seal1(out, buf, sizeof(buf), pt, len, ESP_OK);
+		total = tu_seal1(pair.out, buf, sizeof(buf), pt, len, ESP_OK);
 		ck_assert_uint_eq(total, ESP_PAYLOAD_OFF + len + pad + 2 + ESP_ICV_LEN);
 		ck_assert_uint_eq((total - ESP_PAYLOAD_OFF - ESP_ICV_LEN) % 4, 0);
 		/* Header: SPI, low sequence number, IV = 64-bit sequence number. */
@@ -149,44 +149,38 @@ START_TEST(roundtrip)
 		ck_assert_uint_eq(buf[15], (uint8_t)(len + 1));
 		bytes += len;
 
-		ck_assert_int_eq(tu_open1(in, buf, total, &got), ESP_OK);
-		ck_assert_uint_eq(got.len, len);
+		got = tu_open_eq(pair.in, buf, total, pt, len);
 		ck_assert_uint_eq(got.next_header, 4);
 		ck_assert_uint_eq(got.seq, len + 1);
-		ck_assert_mem_eq(buf + ESP_PAYLOAD_OFF, pt, len);
 	}
-	esp_sa_get_stats(out, &st);
+	esp_sa_get_stats(pair.out, &st);
 	ck_assert_uint_eq(st.packets, 65);
 	ck_assert_uint_eq(st.bytes, bytes);
 	ck_assert_uint_eq(st.seq, 65);
-	esp_sa_get_stats(in, &st);
+	esp_sa_get_stats(pair.in, &st);
 	ck_assert_uint_eq(st.packets, 65);
 	ck_assert_uint_eq(st.bytes, bytes);
 	ck_assert_uint_eq(st.seq, 65);
 	for (int s = 1; s < ESP_STATUS_MAX; s++)
 		ck_assert_uint_eq(st.errors[s], 0);
-	esp_sa_destroy(out);
-	esp_sa_destroy(in);
+	tu_pair_destroy(&pair);
 }
 END_TEST
 
 /* next_header is taken from the packet, not assumed. */
 START_TEST(next_header_from_packet)
 {
-	struct esp_sa *out = tu_sa(ESP_BACKEND_SODIUM, ESP_CIPHER_AES256GCM, ESP_DIR_OUTBOUND,
-				   0x3000, keymat, false, 0, 0);
-	struct esp_sa *in = tu_sa(ESP_BACKEND_SODIUM, ESP_CIPHER_AES256GCM, ESP_DIR_INBOUND,
-				  0x3000, keymat, false, 0, 0);
+	struct tu_pair pair = tu_pair(ESP_BACKEND_SODIUM, ESP_CIPHER_AES256GCM, 0x3000, keymat,
+				      false, 0, 0);
 	uint8_t buf[128] = { 0 };
 	struct esp_pkt pkt = { .buf = buf, .len = 10, .room = sizeof(buf), .next_header = 41 };
 
-	ck_assert_uint_eq(esp_seal_burst(out, &pkt, 1), 1);
+	ck_assert_uint_eq(esp_seal_burst(pair.out, &pkt, 1), 1);
 	pkt.next_header = 0;
-	ck_assert_uint_eq(esp_open_burst(in, &pkt, 1), 1);
+	ck_assert_uint_eq(esp_open_burst(pair.in, &pkt, 1), 1);
 	ck_assert_uint_eq(pkt.next_header, 41);
 	ck_assert_uint_eq(pkt.len, 10);
-	esp_sa_destroy(out);
-	esp_sa_destroy(in);
+	tu_pair_destroy(&pair);
 }
 END_TEST
 
@@ -280,20 +274,17 @@ END_TEST
 /* Sealing on an inbound SA or opening on an outbound one is refused. */
 START_TEST(wrong_direction)
 {
-	struct esp_sa *out = tu_sa(ESP_BACKEND_SODIUM, ESP_CIPHER_AES256GCM, ESP_DIR_OUTBOUND,
-				   0x5000, keymat, false, 0, 0);
-	struct esp_sa *in = tu_sa(ESP_BACKEND_SODIUM, ESP_CIPHER_AES256GCM, ESP_DIR_INBOUND,
-				  0x5000, keymat, false, 0, 0);
+	struct tu_pair pair = tu_pair(ESP_BACKEND_SODIUM, ESP_CIPHER_AES256GCM, 0x5000, keymat,
+				      false, 0, 0);
 	uint8_t buf[64] = { 0 };
 	struct esp_pkt p = { .buf = buf, .len = 4, .room = 64, .next_header = 4 };
 
-	ck_assert_uint_eq(esp_seal_burst(in, &p, 1), 0);
+	ck_assert_uint_eq(esp_seal_burst(pair.in, &p, 1), 0);
 	ck_assert_uint_ne(p.status, ESP_OK);
 	p.len = 40;
-	ck_assert_uint_eq(esp_open_burst(out, &p, 1), 0);
+	ck_assert_uint_eq(esp_open_burst(pair.out, &p, 1), 0);
 	ck_assert_uint_ne(p.status, ESP_OK);
-	esp_sa_destroy(out);
-	esp_sa_destroy(in);
+	tu_pair_destroy(&pair);
 }
 END_TEST
 
@@ -301,10 +292,8 @@ END_TEST
 START_TEST(long_burst)
 {
 	enum { N = 100 };
-	struct esp_sa *out = tu_sa(ESP_BACKEND_AUTO, ESP_CIPHER_AES256GCM, ESP_DIR_OUTBOUND,
-				   0x6000, keymat, true, 0, 0);
-	struct esp_sa *in = tu_sa(ESP_BACKEND_AUTO, ESP_CIPHER_AES256GCM, ESP_DIR_INBOUND,
-				  0x6000, keymat, true, 128, 0);
+	struct tu_pair pair = tu_pair(ESP_BACKEND_AUTO, ESP_CIPHER_AES256GCM, 0x6000, keymat,
+				      true, 128, 0);
 	static uint8_t bufs[N][128];
 	struct esp_pkt p[N];
 
@@ -312,28 +301,25 @@ START_TEST(long_burst)
 		memset(bufs[i] + ESP_PAYLOAD_OFF, i, 60);
 		p[i] = (struct esp_pkt){ .buf = bufs[i], .len = 60, .room = 128, .next_header = 4 };
 	}
-	ck_assert_uint_eq(esp_seal_burst(out, p, N), N);
+	ck_assert_uint_eq(esp_seal_burst(pair.out, p, N), N);
 	for (int i = 0; i < N; i++)
 		ck_assert_uint_eq(p[i].seq, (uint64_t)i + 1);
-	ck_assert_uint_eq(esp_open_burst(in, p, N), N);
+	ck_assert_uint_eq(esp_open_burst(pair.in, p, N), N);
 	for (int i = 0; i < N; i++) {
 		ck_assert_uint_eq(p[i].len, 60);
 		ck_assert_uint_eq(bufs[i][ESP_PAYLOAD_OFF + 59], i);
 	}
-	esp_sa_destroy(out);
-	esp_sa_destroy(in);
+	tu_pair_destroy(&pair);
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
 	Suite *s = suite_create("esp_basic");
 	TCase *tc = tcase_create("basic");
-	SRunner *sr;
-	int failed;
 
 	if (esp_crypto_init() != 0)
-		return 1;
+		return NULL;
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, init_idempotent);
 	tcase_add_test(tc, names_and_parse);
@@ -347,9 +333,5 @@ int main(void)
 	tcase_add_test(tc, wrong_direction);
 	tcase_add_test(tc, long_burst);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return s;
 }

@@ -9,6 +9,7 @@
  * packets byte for byte because it always uses IV = sequence number (the
  * vectors use arbitrary IVs); step (1) covers sealing.
  */
+#include "check_main.h"
 #include "esp_testutil.h"
 #include "esp_internal.h"
 
@@ -203,12 +204,10 @@ START_TEST(esp_open)
 	/* The inbound SA has seen everything up to seq - 1, so ESN inference
 	 * (RFC 4303 Appendix A) must recover the published high half. */
 	sa = tu_sa(b, v->cipher, ESP_DIR_INBOUND, v->spi, d.keymat, v->esn, 0, v->seq - 1);
-	ck_assert_int_eq(tu_open1(sa, pkt, len, &got), ESP_OK);
-	ck_assert_uint_eq(got.seq, v->seq);
 	pad = d.pt[d.pt_len - 2];
-	ck_assert_uint_eq(got.len, d.pt_len - 2 - pad);
+	got = tu_open_eq(sa, pkt, len, d.pt, (uint32_t)(d.pt_len - 2 - pad));
+	ck_assert_uint_eq(got.seq, v->seq);
 	ck_assert_uint_eq(got.next_header, d.pt[d.pt_len - 1]);
-	ck_assert_mem_eq(pkt + ESP_PAYLOAD_OFF, d.pt, got.len);
 	/* The same packet again is a replay. */
 	memcpy(pkt, copy, len);
 	ck_assert_int_eq(tu_open1(sa, pkt, len, NULL), ESP_ERR_REPLAYED);
@@ -223,21 +222,15 @@ START_TEST(esp_open)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
 	Suite *s = suite_create("esp_vectors");
 	TCase *tc = tcase_create("vectors");
-	SRunner *sr;
-	int failed;
 
 	if (esp_crypto_init() != 0)
-		return 1;
+		return NULL;
 	tcase_add_loop_test(tc, aead_seal, 0, NVEC * tu_nbackends());
 	tcase_add_loop_test(tc, esp_open, 0, NVEC * tu_nbackends());
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return s;
 }

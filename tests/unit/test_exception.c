@@ -6,7 +6,7 @@
  * while unresolved and learns the MAC from the next hop's ARP only.
  * Frames are built in real mbufs from a real DPDK mempool.
  */
-#include <check.h>
+#include "check_main.h"
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -207,20 +207,14 @@ START_TEST(test_nexthop)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
 	Suite *s = suite_create("exception");
 	TCase *tc = tcase_create("uplink");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_classify);
 	tcase_add_test(tc, test_nexthop);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

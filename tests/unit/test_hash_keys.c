@@ -8,7 +8,7 @@
  * per run of equal keys) must answer every key of a burst exactly as a
  * lookup of that key alone would, on a real rte_hash (EAL without hugepages).
  */
-#include <check.h>
+#include "check_main.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,21 +162,15 @@ START_TEST(test_lookup_runs_answers_like_single_lookups)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
 	Suite *s = suite_create("hash_keys");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_crc_equals_rte_hash_crc);
 	tcase_add_test(tc, test_cmp_is_memcmp_equality);
 	tcase_add_test(tc, test_lookup_runs_answers_like_single_lookups);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }

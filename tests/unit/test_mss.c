@@ -11,7 +11,7 @@
  *    (run under ASan), and a frame is only ever changed in its MSS value and
  *    checksum; what is counted malformed is not changed at all
  */
-#include <check.h>
+#include "check_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -221,21 +221,15 @@ START_TEST(test_garbage_options)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
 	Suite *s = suite_create("mss");
 	TCase *tc = tcase_create("mss");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_default_matches_encap);
 	tcase_add_test(tc, test_random_syns);
 	tcase_add_test(tc, test_garbage_options);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

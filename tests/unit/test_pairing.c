@@ -6,7 +6,7 @@
  * And site B's side over real UDP sockets on loopback (pairing_run): stray
  * datagrams on its pairing port do not abort the pairing.
  */
-#include <check.h>
+#include "check_main.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,12 +333,10 @@ START_TEST(test_refusal_still_ends_it)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
 	Suite *s = suite_create("pairing");
 	TCase *tc = tcase_create("exchange");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_token_roundtrip_and_garbage);
@@ -350,9 +348,5 @@ int main(void)
 	tcase_add_test(tc, test_stray_datagrams_do_not_abort);
 	tcase_add_test(tc, test_refusal_still_ends_it);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

@@ -20,7 +20,7 @@
  *  - an outbound SA without ESN started near 2^32 (initial_seq) seals up to
  *    0xffffffff and then refuses every packet, never wrapping to small numbers.
  */
-#include <check.h>
+#include "check_main.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -600,12 +600,10 @@ START_TEST(test_initial_seq_no_wrap)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
 	Suite *s = suite_create("sa");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, eal_up, NULL);
 	tcase_add_test(tc, test_dup_out_refused_seq_continues);
@@ -619,9 +617,5 @@ int main(void)
 	tcase_add_test(tc, test_initial_seq_no_wrap);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }

@@ -27,6 +27,9 @@
 
 #include "dp.h"
 #include "encap.h"
+#include "gateway.h"
+#include "segment.h"
+#include "worker.h"
 
 static inline struct rte_arp_hdr *arp_of(struct rte_mbuf *m)
 {

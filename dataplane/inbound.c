@@ -27,10 +27,21 @@
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 
+#include "dp.h"
 #include "encap.h"
+#include "exception_dp.h"
 #include "fdb.h"
+#include "gateway.h"
 #include "hash_keys.h"
+#include "inbound.h"
 #include "l2guard.h"
+#include "mss.h"
+#include "port.h"
+#include "reass.h"
+#include "rxwait.h"
+#include "sa.h"
+#include "segment.h"
+#include "worker.h"
 
 #define DROP(reason) DP_C_drop_##reason
 #define TO_EXCEPTION (-1)

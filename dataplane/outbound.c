@@ -21,9 +21,19 @@
 #include <rte_ethdev.h>
 #include <rte_prefetch.h>
 
+#include "dp.h"
 #include "encap.h"
 #include "fdb.h"
+#include "frag.h"
+#include "gateway.h"
 #include "l2guard.h"
+#include "mss.h"
+#include "outbound.h"
+#include "pmtu.h"
+#include "port.h"
+#include "segment.h"
+#include "storm.h"
+#include "worker.h"
 
 /* A packet leaves the burst: counted under its reason, freed at the end. */
 #define DROP(reason) DP_C_drop_##reason

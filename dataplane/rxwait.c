@@ -33,6 +33,8 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dp.h"
+#include "rxwait.h"
+#include "worker.h"
 
 /* The kernel interface behind a net_af_packet port, or 0. */
 static unsigned af_packet_ifindex(uint16_t port_id)

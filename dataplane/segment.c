@@ -20,6 +20,9 @@
 
 #include "dp.h"
 #include "hash_keys.h"
+#include "mss.h"
+#include "port.h"
+#include "segment.h"
 
 int segments_init(struct dp *dp, char *err, size_t errlen)
 {

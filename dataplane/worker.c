@@ -24,6 +24,13 @@
 #include <rte_ring.h>
 
 #include "dp.h"
+#include "gateway.h"
+#include "inbound.h"
+#include "outbound.h"
+#include "port.h"
+#include "reass.h"
+#include "rxwait.h"
+#include "worker.h"
 
 #define ADAPTIVE_SPIN_ROUNDS 512    /**< empty rounds spun before the first sleep */
 #define ADAPTIVE_MIN_SLEEP_US 5

@@ -63,6 +63,12 @@ void nexthop_learn(struct nexthop *nh, const struct rte_ether_addr *mac);
  */
 void nexthop_set_static(struct nexthop *nh, const struct rte_ether_addr *mac);
 
+/** Whether the MAC is known (no ordering: a hint, e.g. whether to learn). Any thread. */
+static inline bool nexthop_known(const struct nexthop *nh)
+{
+	return __atomic_load_n(&nh->packed, __ATOMIC_RELAXED) & NEXTHOP_VALID;
+}
+
 /** Read the MAC; false while unresolved. Any thread. */
 static inline bool nexthop_mac(const struct nexthop *nh, struct rte_ether_addr *mac)
 {

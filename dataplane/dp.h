@@ -8,6 +8,7 @@
 #ifndef ISTHMUS_DP_H
 #define ISTHMUS_DP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,7 +48,7 @@ struct dp {
 	uint16_t nb_ports;
 	uint16_t uplink;                 /**< index of the uplink in port[] */
 	struct segment *seg;             /**< cfg->nb_seg segments */
-	uint16_t nb_seg;
+	_Atomic uint16_t nb_seg;         /**< grows at run time (segment_add) */
 	struct rte_hash *vni_hash;       /**< VNI -> segment index */
 	struct fdb *fdb;
 	struct l2guard *guard;           /**< MAC flaps, loops, IP conflicts (l2guard.h) */
@@ -70,7 +71,7 @@ struct dp {
 	unsigned nb_workers;
 	uint64_t tsc_hz;
 	uint64_t fdb_aged;                /**< entries removed by aging (main lcore) */
-	uint32_t gw_announce;            /**< some segment has announce set (gateway.c) */
+	_Atomic uint32_t gw_announce;    /**< some segment has announce set (gateway.c) */
 	struct ctl_server *ctl;          /**< control socket (ctl_dp.c) */
 	uint64_t boot_id;                /**< random per start: clients notice restarts */
 	volatile bool stop;

@@ -24,6 +24,8 @@
  * port, in a hand-off ring, on the exception path, or dropped and counted
  * (drop.h).
  */
+#include <stdatomic.h>
+
 #include <rte_ethdev.h>
 #include <rte_hash.h>
 #include <rte_pause.h>

@@ -19,6 +19,8 @@
  * Every mbuf handed in ends in the uplink TX buffer, answered locally, or
  * dropped and counted (drop.h).
  */
+#include <stdatomic.h>
+
 #include <rte_ethdev.h>
 #include <rte_prefetch.h>
 
@@ -50,7 +52,7 @@ struct out_burst {
 static inline int local_segment(const struct dp_port *lp, struct rte_mbuf *m)
 {
 	struct rte_ether_hdr *eth;
-	uint16_t vid = 0;
+	uint16_t vid = 0, seg;
 
 	if (unlikely(m->nb_segs != 1))
 		return DROPPED(multiseg);
@@ -69,9 +71,11 @@ static inline int local_segment(const struct dp_port *lp, struct rte_mbuf *m)
 		rte_pktmbuf_adj(m, 4);
 	}
 	/* Access ports carry everything, tags included, into their one segment. */
-	if (unlikely(lp->vlan_seg[vid] == DP_SEG_NONE))
+	/* segment_add() publishes the segment before its VLAN (release) */
+	seg = atomic_load_explicit(&lp->vlan_seg[vid], memory_order_acquire);
+	if (unlikely(seg == DP_SEG_NONE))
 		return DROPPED(unknown_vlan);
-	return lp->vlan_seg[vid];
+	return seg;
 }
 
 /* Step 2: learning and the forward decision for the whole burst. */
@@ -204,7 +208,7 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 		goto out;
 	/* One read per burst: the control socket may swap the SA (rekey); the old
 	 * one lives until this worker's next quiescent state (sa.c). */
-	sa = __atomic_load_n(&w->sa_out, __ATOMIC_ACQUIRE);
+	sa = worker_sa_out(w);
 	if (unlikely(sa == NULL || !nexthop_mac(&dp->nh, &nh))) {
 		for (uint16_t i = 0; i < fwd.n; i++)
 			drop_packet(w, &dead, fwd.m[i], sa ? DROP(no_nexthop) : DROP(no_sa));

@@ -6,6 +6,7 @@
 #ifndef ISTHMUS_DP_PORT_H
 #define ISTHMUS_DP_PORT_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <rte_ether.h>
@@ -40,7 +41,7 @@ struct dp_port {
 	struct rte_ring *tx_ring;
 	unsigned tx_owner;
 	/** Trunk: VLAN id -> segment index (DP_SEG_NONE); [0] is the untagged segment. */
-	uint16_t vlan_seg[4096];
+	_Atomic uint16_t vlan_seg[4096];
 };
 
 /** Probe/find, configure and start every port of the config; plan RX/TX queues. */

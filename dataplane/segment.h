@@ -47,9 +47,9 @@ struct segment {
 	rte_be32_t gw_ip;        /**< gateway address, 0: none configured */
 	uint8_t gw6[16];         /**< gateway IPv6 address, if has_gw6 */
 	bool has_gw6;
-	bool gw_local;           /**< the gateway is on this site (cutover sets it) */
+	_Atomic bool gw_local;   /**< the gateway is on this site (cutover sets it) */
 	bool local_egress;       /**< answer ARP for gw_ip / ND for gw6 here, with router_mac */
-	bool announce;           /**< a gratuitous ARP is due (cutover) */
+	_Atomic bool announce;   /**< a gratuitous ARP is due (cutover) */
 	struct rte_ether_addr router_mac; /**< the local first-hop router */
 	/* TCP MSS clamping (mss.c) */
 	uint16_t mss4, mss6;     /**< largest MSS in IPv4 / IPv6 SYNs, 0: clamping off */

@@ -5,6 +5,7 @@
 #ifndef ISTHMUS_DP_WORKER_H
 #define ISTHMUS_DP_WORKER_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <rte_common.h>
@@ -52,7 +53,7 @@ struct worker {
 	uint32_t now_s;                  /**< coarse clock for MAC aging, per burst */
 	uint32_t idle_rounds;            /**< adaptive RX: rounds in a row without a packet */
 	int wake_fd;                     /**< eventfd: others wake this worker (rxwait.c) */
-	uint32_t blocked;                /**< in rxwait_block(): kick it to wake it */
+	_Atomic uint32_t blocked;        /**< in rxwait_block(): kick it to wake it */
 	uint16_t nb_wait_fds;            /**< 0: cannot block, sleep in steps instead */
 	int wait_fds[RXWAIT_MAX_FDS];    /**< AF_PACKET sockets of its queues + wake_fd */
 	struct storm_state *storm;       /**< per segment index; NULL: no storm control anywhere */
@@ -66,6 +67,19 @@ struct worker {
 	struct rte_meter_srtcm exc_meter;   /**< exception path's policed class (exception_dp.c) */
 	struct rte_ip_frag_death_row reass_dr; /**< fragments to free (large: last) */
 } __rte_cache_aligned;
+
+/**
+ * This worker's outbound SA, read once per burst: the control socket may swap
+ * it (a rekey, sa.c); the old one lives until this worker's next quiescent
+ * state. The one GCC __atomic builtin left in the dataplane: sa.c publishes
+ * the pointer with __atomic_store_n, and clang refuses the builtins on an
+ * _Atomic object, so w->sa_out turns _Atomic (and this an
+ * atomic_load_explicit) together with that line of sa.c.
+ */
+static inline struct esp_sa *worker_sa_out(struct worker *w)
+{
+	return __atomic_load_n(&w->sa_out, __ATOMIC_ACQUIRE);
+}
 
 /** lcore entry point of a worker (arg: struct worker *). */
 int worker_main(void *arg);

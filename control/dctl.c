@@ -1,7 +1,7 @@
 /*
  * dctl.c: isthmusd's control socket, for isthmusctl: status, pairing, the
  * live ESP keys for Wireshark. Same framing and server as the dataplane's
- * socket (dataplane/ctl_server.c), its own message types (CTL_D_*), served by
+ * socket (ctl/ctl_server.c), its own message types (CTL_D_*), served by
  * one thread of its own.
  */
 #include "dctl.h"

@@ -15,10 +15,14 @@
 #include <rte_random.h>
 #include <sodium.h>
 
+#include "ctl_dp.h"
 #include "ctl_server.h"
 #include "dp.h"
 #include "fdb.h"
+#include "gateway.h"
 #include "names.h"
+#include "sa.h"
+#include "segment.h"
 
 _Static_assert(NAME_MAX_LEN < DP_NAME_LEN && NAME_MAX_LEN < CTL_NAME_LEN,
 	       "a safe name fits the configuration's and the control protocol's fields");

@@ -14,9 +14,19 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dp.h"
-#include "l2guard.h"
 #include "encap.h"
+#include "exception_dp.h"
 #include "fdb.h"
+#include "l2guard.h"
+#include "pmtu.h"
+#include "port.h"
+#include "reass.h"
+#include "rxwait.h"
+#include "sa.h"
+#include "segment.h"
+#include "storm.h"
+#include "telemetry.h"
+#include "worker.h"
 
 static int workers_create(struct dp *dp, char *err, size_t errlen)
 {

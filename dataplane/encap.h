@@ -18,7 +18,22 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
-#include "dp.h"
+#include "dp.h"         /* segment_send_now(): w->dp->port */
+#include "esp.h"
+#include "exception.h"  /* NATT_PORT */
+#include "port.h"
+#include "segment.h"
+#include "worker.h"
+
+#define VXLAN_PORT 4789         /**< RFC 7348 section 5 */
+
+/** Bytes in front of the inner frame on the wire: outer Ethernet, IPv4,
+ * UDP, ESP header and IV, inner IPv4, UDP and VXLAN. */
+#define TUN_OUTER_LEN (RTE_ETHER_HDR_LEN + 20 + 8)
+#define TUN_INNER_LEN (20 + 8 + 8)
+#define TUN_HDR_LEN (TUN_OUTER_LEN + ESP_PAYLOAD_OFF + TUN_INNER_LEN)
+/** Outer IPv4 bytes around an inner frame, at most (docs/design.md: 98 to 101). */
+#define TUN_IP_OVERHEAD (20 + 8 + ESP_MAX_OVERHEAD + TUN_INNER_LEN)
 
 #define OFF_OUTER_IP RTE_ETHER_HDR_LEN
 #define OFF_OUTER_UDP (OFF_OUTER_IP + 20)

@@ -38,6 +38,9 @@
 #include <rte_ring.h>
 
 #include "dp.h"
+#include "exception_dp.h"
+#include "port.h"
+#include "worker.h"
 
 #define EXC_RING_SIZE 1024
 #define EXC_IKE_RING_SIZE 256   /**< the peer's IKE: a few messages per exchange */

@@ -14,8 +14,10 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_spinlock.h>
 
+#include "dp.h"
 #include "fdb.h"
 #include "hash_keys.h"
+#include "segment.h"
 
 /* Called by rte_hash once no reader can hold the entry any more. */
 static void fdb_entry_free(void *p, void *key_data)

@@ -24,6 +24,8 @@
 
 #include "dp.h"
 #include "hash_keys.h"
+#include "segment.h"
+#include "worker.h"
 
 enum fdb_side { FDB_LOCAL = 0, FDB_REMOTE = 1 };
 

@@ -23,7 +23,11 @@
 #include <rte_ip.h>
 #include <rte_ip_frag.h>
 
+#include "dp.h"
 #include "encap.h"
+#include "frag.h"
+#include "port.h"
+#include "worker.h"
 
 /* 9600-byte packets (the largest uplink MTU) in 576-byte fragments: 17. */
 #define FRAG_MAX 32

@@ -20,6 +20,7 @@
  * its link-local address, are not touched: hosts keep them, and reach the
  * local router through the same MAC once it answers for that address too.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include <rte_arp.h>
@@ -27,6 +28,9 @@
 
 #include "dp.h"
 #include "encap.h"
+#include "gateway.h"
+#include "segment.h"
+#include "worker.h"
 
 static inline struct rte_arp_hdr *arp_of(struct rte_mbuf *m)
 {
@@ -116,7 +120,7 @@ static void na_fill(struct rte_ether_hdr *eh, const struct segment *s,
 static inline bool egress_here(const struct segment *s)
 {
 	return (s->gw_ip != 0 || s->has_gw6) && s->local_egress &&
-	       !__atomic_load_n(&s->gw_local, __ATOMIC_RELAXED);
+	       !atomic_load_explicit(&s->gw_local, memory_order_relaxed);
 }
 
 /*
@@ -229,11 +233,11 @@ int gateway_cutover(struct dp *dp, struct segment *s)
 {
 	if ((s->gw_ip == 0 && !s->has_gw6) || rte_is_zero_ether_addr(&s->router_mac))
 		return -1;
-	__atomic_store_n(&s->gw_local, true, __ATOMIC_RELEASE);
+	atomic_store_explicit(&s->gw_local, true, memory_order_release);
 	/* The announcement goes out from worker 0, on its own TX queue of the
 	 * segment's port (the main lcore has no queue on local ports). */
-	__atomic_store_n(&s->announce, true, __ATOMIC_RELEASE);
-	__atomic_store_n(&dp->gw_announce, 1, __ATOMIC_RELEASE);
+	atomic_store_explicit(&s->announce, true, memory_order_release);
+	atomic_store_explicit(&dp->gw_announce, 1, memory_order_release);
 	return 0;
 }
 
@@ -281,10 +285,10 @@ static void announce(struct worker *w, struct segment *s)
 void gateway_announce(struct worker *w)
 {
 	struct dp *dp = w->dp;
-	uint16_t n = __atomic_load_n(&dp->nb_seg, __ATOMIC_ACQUIRE);
+	uint16_t n = atomic_load_explicit(&dp->nb_seg, memory_order_acquire);
 
-	__atomic_store_n(&dp->gw_announce, 0, __ATOMIC_RELEASE);
+	atomic_store_explicit(&dp->gw_announce, 0, memory_order_release);
 	for (uint16_t i = 0; i < n; i++)
-		if (__atomic_exchange_n(&dp->seg[i].announce, false, __ATOMIC_ACQ_REL))
+		if (atomic_exchange_explicit(&dp->seg[i].announce, false, memory_order_acq_rel))
 			announce(w, &dp->seg[i]);
 }

@@ -31,7 +31,10 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "dp.h"
 #include "l2guard.h"
+#include "segment.h"
+#include "worker.h"
 
 /*
  * Keys are 8-byte aligned and a multiple of 8 long: rte_hash_crc reads them

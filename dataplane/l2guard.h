@@ -34,6 +34,8 @@
 
 #include "dp.h"
 #include "fdb.h"
+#include "segment.h"
+#include "worker.h"
 
 /*
  * A looped frame is back within this. A loop in the local switching fabric

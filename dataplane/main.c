@@ -22,9 +22,15 @@
 #include <rte_lcore.h>
 
 #include "config.h"
+#include "ctl_dp.h"
 #include "dp.h"
-#include "l2guard.h"
+#include "exception_dp.h"
 #include "fdb.h"
+#include "l2guard.h"
+#include "port.h"
+#include "sa.h"
+#include "telemetry.h"
+#include "worker.h"
 
 static struct dp the_dp;
 

@@ -40,6 +40,10 @@
 #include <rte_tcp.h>
 
 #include "dp.h"
+#include "encap.h"
+#include "mss.h"
+#include "segment.h"
+#include "worker.h"
 
 #define MSS_MAX_TAGS 2
 #define MSS_MAX_EXT_HDRS 8

@@ -5,6 +5,7 @@
  */
 #include "nexthop.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include <rte_arp.h>
@@ -47,8 +48,8 @@ void nexthop_snoop(struct nexthop *nh, const struct rte_mbuf *m)
 	    !rte_is_unicast_ether_addr(&arp->arp_data.arp_sha))
 		return;
 	v = pack(&arp->arp_data.arp_sha);
-	if (v != __atomic_load_n(&nh->packed, __ATOMIC_RELAXED)) {
-		__atomic_store_n(&nh->packed, v, __ATOMIC_RELEASE);
+	if (v != atomic_load_explicit(&nh->packed, memory_order_relaxed)) {
+		atomic_store_explicit(&nh->packed, v, memory_order_release);
 		nh->changes++;
 		/* resolved: next refresh in REFRESH_INTERVAL_S */
 		nh->next_request = rte_get_tsc_cycles() + REFRESH_INTERVAL_S * rte_get_tsc_hz();
@@ -88,7 +89,7 @@ struct rte_mbuf *arp_request_alloc(struct rte_mempool *mp, const struct rte_ethe
 struct rte_mbuf *nexthop_poll(struct nexthop *nh, struct rte_mempool *mp, uint64_t now_tsc)
 {
 	struct rte_mbuf *m;
-	bool known = __atomic_load_n(&nh->packed, __ATOMIC_RELAXED) & NEXTHOP_VALID;
+	bool known = nexthop_known(nh);
 
 	if (now_tsc < nh->next_request)
 		return NULL;
@@ -105,13 +106,13 @@ void nexthop_learn(struct nexthop *nh, const struct rte_ether_addr *mac)
 	uint64_t none = 0;
 
 	/* Only while unresolved: ARP (nexthop_snoop) stays the authority. */
-	__atomic_compare_exchange_n(&nh->packed, &none, pack(mac), false, __ATOMIC_RELEASE,
-				    __ATOMIC_RELAXED);
+	atomic_compare_exchange_strong_explicit(&nh->packed, &none, pack(mac), memory_order_release,
+						memory_order_relaxed);
 }
 
 void nexthop_set_static(struct nexthop *nh, const struct rte_ether_addr *mac)
 {
-	__atomic_store_n(&nh->packed, pack(mac), __ATOMIC_RELEASE);
+	atomic_store_explicit(&nh->packed, pack(mac), memory_order_release);
 	nh->next_request = UINT64_MAX; /* never ask */
 	nh->changes++;
 }

@@ -11,6 +11,7 @@
 #ifndef ISTHMUS_NEXTHOP_H
 #define ISTHMUS_NEXTHOP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -23,7 +24,7 @@ struct nexthop {
 	rte_be32_t ip;                 /**< next hop IPv4 (network order) */
 	rte_be32_t local_ip;           /**< uplink address */
 	struct rte_ether_addr local_mac;
-	uint64_t packed;               /**< MAC in the low 48 bits | NEXTHOP_VALID */
+	_Atomic uint64_t packed;       /**< MAC in the low 48 bits | NEXTHOP_VALID */
 	uint64_t next_request;         /**< TSC of the next ARP request */
 	uint64_t requests;             /**< ARP requests sent */
 	uint64_t changes;              /**< times the MAC was learned or changed */
@@ -63,10 +64,16 @@ void nexthop_learn(struct nexthop *nh, const struct rte_ether_addr *mac);
  */
 void nexthop_set_static(struct nexthop *nh, const struct rte_ether_addr *mac);
 
+/** Whether the MAC is known (no ordering: a hint, e.g. whether to learn). Any thread. */
+static inline bool nexthop_known(const struct nexthop *nh)
+{
+	return atomic_load_explicit(&nh->packed, memory_order_relaxed) & NEXTHOP_VALID;
+}
+
 /** Read the MAC; false while unresolved. Any thread. */
 static inline bool nexthop_mac(const struct nexthop *nh, struct rte_ether_addr *mac)
 {
-	uint64_t v = __atomic_load_n(&nh->packed, __ATOMIC_ACQUIRE);
+	uint64_t v = atomic_load_explicit(&nh->packed, memory_order_acquire);
 
 	if (!(v & NEXTHOP_VALID))
 		return false;

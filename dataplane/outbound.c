@@ -16,51 +16,54 @@
  *   5. outer Ethernet / IPv4 / UDP 4500 to the peer's next hop -> uplink TX,
  *      in outer fragments when over the uplink MTU (frag.c)
  *
- * Every mbuf handed in ends in the uplink TX buffer or freed and counted.
+ * Every mbuf handed in ends in the uplink TX buffer, answered locally, or
+ * dropped and counted (drop.h).
  */
+#include <stdatomic.h>
+
 #include <rte_ethdev.h>
 #include <rte_prefetch.h>
 
+#include "dp.h"
+#include "drop.h"
 #include "encap.h"
 #include "fdb.h"
+#include "frag.h"
+#include "gateway.h"
 #include "l2guard.h"
-
-/* A packet leaves the burst: counted under its reason, freed at the end. */
-#define DROP(reason) DP_C_drop_##reason
+#include "mss.h"
+#include "outbound.h"
+#include "pmtu.h"
+#include "port.h"
+#include "segment.h"
+#include "storm.h"
+#include "worker.h"
 
 struct out_burst {
 	struct rte_mbuf *m[DP_BURST_MAX];
 	uint16_t seg[DP_BURST_MAX];
 	uint16_t n;
-	struct rte_mbuf *dead[DP_BURST_MAX];
-	uint16_t ndead;
 };
-
-static inline void out_drop(struct worker *w, struct out_burst *b, struct rte_mbuf *m, int reason)
-{
-	dp_count(&w->stats, reason, 1);
-	b->dead[b->ndead++] = m;
-}
 
 /*
  * Step 1: which segment, and remove the tag. @return the segment index, or
- * a negative drop counter id.
+ * DROPPED().
  */
 static inline int local_segment(const struct dp_port *lp, struct rte_mbuf *m)
 {
 	struct rte_ether_hdr *eth;
-	uint16_t vid = 0;
+	uint16_t vid = 0, seg;
 
 	if (unlikely(m->nb_segs != 1))
-		return -DROP(multiseg);
+		return DROPPED(multiseg);
 	if (unlikely(m->data_len < RTE_ETHER_HDR_LEN))
-		return -DROP(local_short);
+		return DROPPED(local_short);
 	if (unlikely(m->data_len > lp->max_frame))
-		return -DROP(too_big);
+		return DROPPED(too_big);
 	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	if (lp->mode == CFG_LOCAL_TRUNK && eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_VLAN)) {
 		if (unlikely(m->data_len < RTE_ETHER_HDR_LEN + 4))
-			return -DROP(local_short);
+			return DROPPED(local_short);
 		/* IEEE 802.1Q: VID 0 is a priority tag, i.e. untagged. The PCP is
 		 * not carried (the VNI names the segment; QoS is the underlay's). */
 		vid = rte_be_to_cpu_16(((struct rte_vlan_hdr *)(eth + 1))->vlan_tci) & 0xfff;
@@ -68,14 +71,16 @@ static inline int local_segment(const struct dp_port *lp, struct rte_mbuf *m)
 		rte_pktmbuf_adj(m, 4);
 	}
 	/* Access ports carry everything, tags included, into their one segment. */
-	if (unlikely(lp->vlan_seg[vid] == DP_SEG_NONE))
-		return -DROP(unknown_vlan);
-	return lp->vlan_seg[vid];
+	/* segment_add() publishes the segment before its VLAN (release) */
+	seg = atomic_load_explicit(&lp->vlan_seg[vid], memory_order_acquire);
+	if (unlikely(seg == DP_SEG_NONE))
+		return DROPPED(unknown_vlan);
+	return seg;
 }
 
 /* Step 2: learning and the forward decision for the whole burst. */
 static inline void learn_and_decide(struct worker *w, struct out_burst *in, struct out_burst *fwd,
-				    uint64_t now)
+				    struct drop_bin *dead, uint64_t now)
 {
 	struct dp *dp = w->dp;
 	fdb_key_t keys[2 * DP_BURST_MAX];
@@ -103,7 +108,7 @@ static inline void learn_and_decide(struct worker *w, struct out_burst *in, stru
 		if (ent[i] != NULL) {
 			/* a flapping MAC, dampened: not from this side for now (l2guard.h) */
 			if (unlikely(l2guard_seen(w, s, ent[i], FDB_LOCAL))) {
-				out_drop(w, fwd, m, DROP(mac_dampened));
+				drop_packet(w, dead, m, DROP(mac_dampened));
 				continue;
 			}
 		} else if (fdb_learn_counted(w, s, keys[i], FDB_LOCAL) == 1) {
@@ -114,7 +119,7 @@ static inline void learn_and_decide(struct worker *w, struct out_burst *in, stru
 				bool bc = rte_is_broadcast_ether_addr(&eth->dst_addr);
 
 				if (!storm_pass(w, s, bc ? STORM_BROADCAST : STORM_MULTICAST, now)) {
-					out_drop(w, fwd, m, bc ? DROP(storm_broadcast)
+					drop_packet(w, dead, m, bc ? DROP(storm_broadcast)
 							       : DROP(storm_multicast));
 					continue;
 				}
@@ -130,13 +135,13 @@ static inline void learn_and_decide(struct worker *w, struct out_burst *in, stru
 		for (uint16_t j = 0; dst == NULL && !dst_local && j < nfresh; j++)
 			dst_local = fresh[j] == keys[n + i];
 		if (dst_local) {
-			out_drop(w, fwd, m, DROP(local_dst));
+			drop_packet(w, dead, m, DROP(local_dst));
 			continue;
 		}
 		/* Unknown unicast: no entry for the destination on either side (it
 		 * is flooded at the other site). Known remote is never limited. */
 		if (unlikely(s->storm_on) && dst == NULL && !storm_pass(w, s, STORM_UNKNOWN, now)) {
-			out_drop(w, fwd, m, DROP(storm_unknown));
+			drop_packet(w, dead, m, DROP(storm_unknown));
 			continue;
 		}
 		fwd->seg[fwd->n] = in->seg[i];
@@ -149,7 +154,8 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 	struct dp *dp = w->dp;
 	const struct dp_config *c = dp->cfg;
 	struct dp_port *up = &dp->port[dp->uplink];
-	struct out_burst in = { .n = 0, .ndead = 0 }, fwd = { .n = 0, .ndead = 0 };
+	struct out_burst in, fwd;
+	struct drop_bin dead;
 	struct esp_pkt ep[DP_BURST_MAX];
 	struct rte_ether_addr nh;
 	struct esp_sa *sa;
@@ -157,6 +163,7 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 	uint16_t ne = 0;
 	const uint32_t up_frame = RTE_ETHER_HDR_LEN + c->uplink_mtu;
 
+	in.n = fwd.n = dead.n = 0;
 	dp_count(&w->stats, DP_C_local_rx, n);
 	now = rte_rdtsc();
 	w->now_s = now / dp->tsc_hz;
@@ -170,19 +177,19 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		s = local_segment(lp, m);
 		if (unlikely(s < 0)) {
-			out_drop(w, &in, m, -s);
+			drop_by_answer(w, &dead, m, s);
 			continue;
 		}
 		if (unlikely(rte_is_multicast_ether_addr(
 			    &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr))) {
-			out_drop(w, &in, m, DROP(src_mcast));
+			drop_packet(w, &dead, m, DROP(src_mcast));
 			continue;
 		}
 		/* A broadcast this appliance just sent to the port, back again: a loop.
 		 * Dropped before learning (its source is a remote MAC) and before
 		 * the tunnel, where it would multiply. */
 		if (l2guard_looped(w, &dp->seg[s], m)) {
-			out_drop(w, &in, m, DROP(loop));
+			drop_packet(w, &dead, m, DROP(loop));
 			continue;
 		}
 		l2guard_arp_seen(w, &dp->seg[s], m, FDB_LOCAL);
@@ -196,16 +203,15 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 	}
 
 	/* 2. Learn, and decide: tunnel or drop. */
-	fwd.ndead = 0;
-	learn_and_decide(w, &in, &fwd, now);
+	learn_and_decide(w, &in, &fwd, &dead, now);
 	if (fwd.n == 0)
 		goto out;
 	/* One read per burst: the control socket may swap the SA (rekey); the old
 	 * one lives until this worker's next quiescent state (sa.c). */
-	sa = __atomic_load_n(&w->sa_out, __ATOMIC_ACQUIRE);
+	sa = worker_sa_out(w);
 	if (unlikely(sa == NULL || !nexthop_mac(&dp->nh, &nh))) {
 		for (uint16_t i = 0; i < fwd.n; i++)
-			out_drop(w, &in, fwd.m[i], sa ? DROP(no_nexthop) : DROP(no_sa));
+			drop_packet(w, &dead, fwd.m[i], sa ? DROP(no_nexthop) : DROP(no_sa));
 		fwd.n = 0;
 		goto out;
 	}
@@ -228,7 +234,7 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 			mss_clamp(w, s, m);
 		hdr = (uint8_t *)rte_pktmbuf_prepend(m, TUN_HDR_LEN);
 		if (unlikely(hdr == NULL)) {
-			out_drop(w, &in, m, DROP(no_headroom));
+			drop_packet(w, &dead, m, DROP(no_headroom));
 			continue;
 		}
 		encap_inner(hdr + OFF_INNER_IP, flen, c->local_vtep, c->peer_vtep, w->inner_sum,
@@ -250,7 +256,7 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 		struct rte_mbuf *m = fwd.m[i];
 
 		if (unlikely(ep[i].status != ESP_OK)) {
-			out_drop(w, &in, m, ep[i].status == ESP_ERR_SA_EXPIRED
+			drop_packet(w, &dead, m, ep[i].status == ESP_ERR_SA_EXPIRED
 						    ? DROP(seq_exhausted) : DROP(seal));
 			continue;
 		}
@@ -268,8 +274,5 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 	}
 	port_tx_flush(w, dp->uplink);
 out:
-	if (in.ndead)
-		rte_pktmbuf_free_bulk(in.dead, in.ndead);
-	if (fwd.ndead)
-		rte_pktmbuf_free_bulk(fwd.dead, fwd.ndead);
+	drop_bin_free(&dead);
 }

@@ -26,7 +26,11 @@
 #include <rte_malloc.h>
 #include <rte_meter.h>
 
+#include "dp.h"
 #include "encap.h"
+#include "pmtu.h"
+#include "segment.h"
+#include "worker.h"
 
 #define ICMP4_MAX_LEN 576        /**< RFC 1812 section 4.3.2.3 */
 #define ICMP6_MAX_LEN 1280       /**< RFC 4443 section 2.4 c: the IPv6 minimum MTU */

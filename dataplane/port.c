@@ -27,6 +27,10 @@
 #include <rte_ring.h>
 
 #include "dp.h"
+#include "encap.h"
+#include "port.h"
+#include "rxwait.h"
+#include "worker.h"
 
 #define RX_DESC 1024
 #define TX_DESC 1024

@@ -52,7 +52,10 @@
 #include <rte_malloc.h>
 #include <rte_ring.h>
 
+#include "dp.h"
 #include "encap.h"
+#include "reass.h"
+#include "worker.h"
 
 /* Associativity of the table's buckets (rte_ip_frag's examples use 16). */
 #define REASS_BUCKET_ENTRIES 16

@@ -20,6 +20,7 @@
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dp.h"
+#include "rxwait.h"
+#include "worker.h"
 
 /* The kernel interface behind a net_af_packet port, or 0. */
 static unsigned af_packet_ifindex(uint16_t port_id)
@@ -129,8 +132,8 @@ void rxwait_kick(struct worker *w)
 
 	/* the caller's enqueue must be visible before we look at the flag, as
 	 * the worker sets the flag before it looks at the rings */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (w->nb_wait_fds && __atomic_load_n(&w->blocked, __ATOMIC_SEQ_CST)) {
+	atomic_thread_fence(memory_order_seq_cst);
+	if (w->nb_wait_fds && atomic_load_explicit(&w->blocked, memory_order_seq_cst)) {
 		if (write(w->wake_fd, &one, sizeof(one)) < 0) {
 			/* counter full: it is awake anyway */
 		}
@@ -159,11 +162,11 @@ void rxwait_block(struct worker *w, int timeout_ms)
 		pfd[i] = (struct pollfd){ .fd = w->wait_fds[i], .events = POLLIN };
 	/* Offline while blocked: an RCU grace period need not wait for us. */
 	rte_rcu_qsbr_thread_offline(dp->qsbr, w->idx);
-	__atomic_store_n(&w->blocked, 1, __ATOMIC_SEQ_CST);
+	atomic_store_explicit(&w->blocked, 1, memory_order_seq_cst);
 	/* re-check after announcing: a kick before the flag would be lost */
 	if (!dp->stop && !pending_tx(w))
 		poll(pfd, w->nb_wait_fds, timeout_ms);
-	__atomic_store_n(&w->blocked, 0, __ATOMIC_RELEASE);
+	atomic_store_explicit(&w->blocked, 0, memory_order_release);
 	if (read(w->wake_fd, &v, sizeof(v)) < 0) {
 		/* EAGAIN: nobody kicked */
 	}

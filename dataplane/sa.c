@@ -36,6 +36,8 @@
 
 #include "dp.h"
 #include "hash_keys.h"
+#include "sa.h"
+#include "worker.h"
 
 static uint64_t now_ms(void)
 {

@@ -10,6 +10,7 @@
  * so they can never be mistaken for another segment's).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <rte_rcu_qsbr.h>
@@ -20,6 +21,9 @@
 
 #include "dp.h"
 #include "hash_keys.h"
+#include "mss.h"
+#include "port.h"
+#include "segment.h"
 
 int segments_init(struct dp *dp, char *err, size_t errlen)
 {
@@ -148,8 +152,8 @@ int segment_add(struct dp *dp, const char *name, const char *port, uint16_t vlan
 		return -ENOSPC;
 	}
 	/* the slot is complete before either lookup can lead to it */
-	__atomic_store_n(&dp->nb_seg, (uint16_t)(i + 1), __ATOMIC_RELEASE);
-	__atomic_store_n(&dp->port[p].vlan_seg[vlan], i, __ATOMIC_RELEASE);
+	atomic_store_explicit(&dp->nb_seg, (uint16_t)(i + 1), memory_order_release);
+	atomic_store_explicit(&dp->port[p].vlan_seg[vlan], i, memory_order_release);
 	return 0;
 }
 
@@ -160,8 +164,8 @@ int segment_del(struct dp *dp, uint32_t vni)
 
 	if (s == NULL)
 		return -ENOENT;
-	__atomic_store_n(&dp->port[s->port].vlan_seg[s->vlan], (uint16_t)DP_SEG_NONE,
-			 __ATOMIC_RELEASE);
+	atomic_store_explicit(&dp->port[s->port].vlan_seg[s->vlan], (uint16_t)DP_SEG_NONE,
+			      memory_order_release);
 	pos = rte_hash_del_key(dp->vni_hash, &s->vni);
 	s->removed = true;
 	if (dp->qsbr)

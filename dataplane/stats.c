@@ -11,6 +11,8 @@
 #include "dp.h"
 #include "fdb.h"
 #include "l2guard.h"
+#include "segment.h"
+#include "storm.h"
 
 static const char *const names[DP_C_MAX] = {
 #define DP_X_NAME(name, desc) #name,

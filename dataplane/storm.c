@@ -31,6 +31,9 @@
 #include <rte_malloc.h>
 
 #include "dp.h"
+#include "segment.h"
+#include "storm.h"
+#include "worker.h"
 
 const char *const storm_class_name[STORM_CLASSES] = {
 	[STORM_BROADCAST] = "broadcast",

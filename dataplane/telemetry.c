@@ -26,6 +26,10 @@
 
 #include "dp.h"
 #include "fdb.h"
+#include "sa.h"
+#include "segment.h"
+#include "storm.h"
+#include "telemetry.h"
 
 static struct dp *tel_dp;
 static bool tel_registered;

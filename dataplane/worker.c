@@ -11,6 +11,7 @@
  * appliance then costs next to nothing instead of a whole core (an
  * interconnect appliance is a VM on a shared host).
  */
+#include <stdatomic.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -24,6 +25,13 @@
 #include <rte_ring.h>
 
 #include "dp.h"
+#include "gateway.h"
+#include "inbound.h"
+#include "outbound.h"
+#include "port.h"
+#include "reass.h"
+#include "rxwait.h"
+#include "worker.h"
 
 #define ADAPTIVE_SPIN_ROUNDS 512    /**< empty rounds spun before the first sleep */
 #define ADAPTIVE_MIN_SLEEP_US 5
@@ -81,7 +89,7 @@ uint32_t worker_round(struct worker *w, struct rte_mbuf **pkts)
 		inbound_handed(w, pkts, n);
 	}
 	reass_expire(w, rte_rdtsc());
-	if (unlikely(w->idx == 0 && __atomic_load_n(&dp->gw_announce, __ATOMIC_ACQUIRE)))
+	if (unlikely(w->idx == 0 && atomic_load_explicit(&dp->gw_announce, memory_order_acquire)))
 		gateway_announce(w);
 	/* No table entry read in this round is held past this point. */
 	rte_rcu_qsbr_quiescent(dp->qsbr, w->idx);

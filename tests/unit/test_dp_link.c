@@ -1,6 +1,6 @@
 /*
  * test_dp_link.c: isthmusd's link to the dataplane (control/dp_link.c)
- * against the real control socket server (dataplane/ctl_server.c) on a real
+ * against the real control socket server (ctl/ctl_server.c) on a real
  * unix SOCK_SEQPACKET socket, the server polled by a thread of its own and
  * answering HELLO with a boot id as isthmus-dp does.
  *

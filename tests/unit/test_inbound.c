@@ -32,6 +32,10 @@
 #include "dp.h"
 #include "encap.h"
 #include "esp.h"
+#include "exception_dp.h"
+#include "inbound.h"
+#include "sa.h"
+#include "worker.h"
 
 #define NW 2
 #define SPI_IN 0x00001001u

@@ -20,6 +20,9 @@
 
 #include "dp.h"
 #include "encap.h"
+#include "mss.h"
+#include "segment.h"
+#include "worker.h"
 
 static struct worker w;
 static struct segment seg;

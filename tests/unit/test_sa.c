@@ -33,6 +33,8 @@
 #include <rte_malloc.h>
 
 #include "dp.h"
+#include "sa.h"
+#include "worker.h"
 
 #define PAYLOAD 64
 #define BUFSZ 256

@@ -57,6 +57,11 @@
 #include "dp.h"
 #include "encap.h"
 #include "esp.h"
+#include "inbound.h"
+#include "outbound.h"
+#include "port.h"
+#include "sa.h"
+#include "worker.h"
 
 #define SET_MAX 4096            /* frames per worker set */
 #define RING_SIZE 1024

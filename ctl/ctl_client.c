@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -43,7 +44,7 @@ int ctl_connect(const char *path, char *err, size_t errlen)
 const struct ctl_reply *ctl_call(int fd, void *req, size_t req_len, void *rbuf, size_t rcap,
 				 int timeout_ms, char *err, size_t errlen)
 {
-	static uint32_t next_seq = 1;
+	static _Atomic uint32_t next_seq = 1;
 	struct ctl_hdr *h = req;
 	struct ctl_reply *r = rbuf;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -52,7 +53,7 @@ const struct ctl_reply *ctl_call(int fd, void *req, size_t req_len, void *rbuf, 
 	h->magic = CTL_MAGIC;
 	h->version = CTL_VERSION;
 	h->len = (uint32_t)req_len;
-	h->seq = __atomic_fetch_add(&next_seq, 1, __ATOMIC_RELAXED);
+	h->seq = atomic_fetch_add_explicit(&next_seq, 1, memory_order_relaxed);
 	if (send(fd, req, req_len, MSG_NOSIGNAL) != (ssize_t)req_len) {
 		snprintf(err, errlen, "send to isthmus-dp: %s", strerror(errno));
 		return NULL;

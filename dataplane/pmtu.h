@@ -1,0 +1,31 @@
+/**
+ * @file pmtu.h
+ * Path-MTU help (pmtu.c): ICMP / ICMPv6 answers to oversize frames on segments
+ * with pmtu = yes.
+ */
+#ifndef ISTHMUS_DP_PMTU_H
+#define ISTHMUS_DP_PMTU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <rte_mbuf.h>
+
+struct dp;
+struct segment;
+struct worker;
+
+/** Per-worker meters of the segments with pmtu = yes. @return 0 or -1 */
+int pmtu_init(struct dp *dp, char *err, size_t errlen);
+void pmtu_fini(struct dp *dp);
+/**
+ * Path-MTU help for a frame (802.1Q tag already removed) whose tunnel packet
+ * would exceed the uplink MTU, on a segment with pmtu = yes: if it is IPv4
+ * with DF set, or IPv6, send ICMP fragmentation needed / ICMPv6 packet too
+ * big back out of the local port, from the segment's gateway address, within
+ * pmtu_rate. @return true if the frame was consumed (answered; counted
+ * drop_pmtu), false if it is to be fragmented as usual.
+ */
+bool pmtu_answer(struct worker *w, struct segment *s, struct rte_mbuf *m);
+
+#endif

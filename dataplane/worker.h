@@ -1,0 +1,95 @@
+/**
+ * @file worker.h
+ * One run-to-completion worker (worker.c): its private state and its loop.
+ */
+#ifndef ISTHMUS_DP_WORKER_H
+#define ISTHMUS_DP_WORKER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ip_frag.h>
+#include <rte_mbuf.h>
+#include <rte_meter.h>
+
+#include "config.h"
+#include "rxwait.h"
+#include "stats.h"
+
+struct dp;
+struct esp_sa;
+struct rte_ring;
+struct storm_state;
+
+/** A queue a worker polls. */
+struct rxq {
+	uint16_t port;                   /**< dp->port[] index */
+	uint16_t queue;
+};
+
+/** Packets gathered for one port during a burst. */
+struct txbuf {
+	uint16_t n;
+	struct rte_mbuf *pkts[DP_BURST_MAX];
+};
+
+/** One run-to-completion worker (one lcore). */
+struct worker {
+	struct dp_stats stats;           /**< first: own cache lines */
+	struct dp *dp;
+	unsigned idx;
+	unsigned lcore;
+	uint16_t burst;
+	struct rxq rxq[DP_MAX_PORTS * 4];
+	uint16_t nb_rxq;
+	uint16_t txq[DP_MAX_PORTS];      /**< TX queue per port, or DP_TXQ_RING */
+	struct txbuf tx[DP_MAX_PORTS];
+	struct esp_sa *sa_out;           /**< this worker's own outbound SA */
+	uint16_t udp_src_be;             /**< this worker's own UDP source port */
+	uint16_t ip_id;                  /**< outer IPv4 identification */
+	uint16_t ip_id_step;             /**< workers (power of 2): IDs never shared (reass.c) */
+	uint32_t inner_sum, outer_sum;   /**< IPv4 checksum bases (encap.h) */
+	uint32_t now_s;                  /**< coarse clock for MAC aging, per burst */
+	uint32_t idle_rounds;            /**< adaptive RX: rounds in a row without a packet */
+	int wake_fd;                     /**< eventfd: others wake this worker (rxwait.c) */
+	_Atomic uint32_t blocked;        /**< in rxwait_block(): kick it to wake it */
+	uint16_t nb_wait_fds;            /**< 0: cannot block, sleep in steps instead */
+	int wait_fds[RXWAIT_MAX_FDS];    /**< AF_PACKET sockets of its queues + wake_fd */
+	struct storm_state *storm;       /**< per segment index; NULL: no storm control anywhere */
+	/* outer reassembly (reass.c) and path-MTU rate limit (pmtu.c) */
+	struct rte_ip_frag_tbl *reass_tbl;
+	struct rte_ring *handoff;        /**< packets of SAs this worker opens, from other workers */
+	uint64_t reass_next_expiry;      /**< TSC of the next sweep for timed-out datagrams */
+	uint64_t reass_seq;              /**< fragments received: the clock's distance part (reass.c) */
+	uint64_t reass_dist_cycles;      /**< what one fragment adds to the reassembly clock */
+	struct rte_meter_srtcm *pmtu_meter; /**< one per segment (DP_MAX_SEGMENTS) */
+	struct rte_meter_srtcm exc_meter;   /**< exception path's policed class (exception_dp.c) */
+	struct rte_ip_frag_death_row reass_dr; /**< fragments to free (large: last) */
+} __rte_cache_aligned;
+
+/**
+ * This worker's outbound SA, read once per burst: the control socket may swap
+ * it (a rekey, sa.c); the old one lives until this worker's next quiescent
+ * state. The one GCC __atomic builtin left in the dataplane: sa.c publishes
+ * the pointer with __atomic_store_n, and clang refuses the builtins on an
+ * _Atomic object, so w->sa_out turns _Atomic (and this an
+ * atomic_load_explicit) together with that line of sa.c.
+ */
+static inline struct esp_sa *worker_sa_out(struct worker *w)
+{
+	return __atomic_load_n(&w->sa_out, __ATOMIC_ACQUIRE);
+}
+
+/** lcore entry point of a worker (arg: struct worker *). */
+int worker_main(void *arg);
+/**
+ * One round of the worker loop: poll each RX queue once, run what came
+ * through outbound_input()/inbound_input(), drain the TX rings this worker
+ * owns, report a quiescent state. @p pkts: scratch of DP_BURST_MAX. The
+ * caller must be registered and online in dp->qsbr (worker_main does it;
+ * isthmus-bench dp drives rounds itself). @return packets received.
+ */
+uint32_t worker_round(struct worker *w, struct rte_mbuf **pkts);
+
+#endif

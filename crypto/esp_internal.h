@@ -5,6 +5,7 @@
 #ifndef ISTHMUS_CRYPTO_ESP_INTERNAL_H
 #define ISTHMUS_CRYPTO_ESP_INTERNAL_H
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "backend.h"
@@ -13,6 +14,14 @@
 
 /** Packets handled per backend call; bounds the on-stack op arrays. */
 #define ESP_CHUNK 32
+
+/** esp_sa_stats as the owning thread writes it and others read it. */
+struct esp_sa_counters {
+	_Atomic uint64_t packets;
+	_Atomic uint64_t bytes;
+	_Atomic uint64_t errors[ESP_STATUS_MAX];
+	_Atomic uint64_t seq;
+};
 
 struct esp_sa {
 	/* Key schedule first: 64-byte aligned, and the page-aligned allocation
@@ -28,20 +37,22 @@ struct esp_sa {
 	bool locked;                 /**< sodium_mlock succeeded */
 	size_t alloc_len;
 	uint64_t seq;                /**< outbound: last sequence number used */
-	struct esp_sa_stats st;      /**< written by the owning thread only */
+	struct esp_sa_counters st;   /**< written by the owning thread only */
 	struct replay rp;            /**< inbound */
 };
 
 /* Counters are read by other threads (esp_sa_get_stats): relaxed atomics,
- * which on x86-64 are plain 64-bit moves, keep those reads tear-free. */
-static inline void esp_stat_add(uint64_t *c, uint64_t v)
+ * which on x86-64 are plain 64-bit moves, keep those reads tear-free. One
+ * writer, so a load and a store, not a read-modify-write. */
+static inline void esp_stat_add(_Atomic uint64_t *c, uint64_t v)
 {
-	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
 }
 
-static inline void esp_stat_set(uint64_t *c, uint64_t v)
+static inline void esp_stat_set(_Atomic uint64_t *c, uint64_t v)
 {
-	__atomic_store_n(c, v, __ATOMIC_RELAXED);
+	atomic_store_explicit(c, v, memory_order_relaxed);
 }
 
 static inline void esp_put32(uint8_t *p, uint32_t v)

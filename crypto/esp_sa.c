@@ -171,7 +171,7 @@ struct esp_sa *esp_sa_create(const struct esp_sa_params *p, char *err, size_t er
 	if (p->dir == ESP_DIR_INBOUND)
 		replay_init(&sa->rp, p->replay_window ? p->replay_window : ESP_REPLAY_WINDOW_DEFAULT,
 			    p->initial_seq);
-	sa->st.seq = p->initial_seq;
+	esp_stat_set(&sa->st.seq, p->initial_seq);
 	return sa;
 }
 
@@ -192,11 +192,11 @@ void esp_sa_destroy(struct esp_sa *sa)
 
 void esp_sa_get_stats(const struct esp_sa *sa, struct esp_sa_stats *st)
 {
-	st->packets = __atomic_load_n(&sa->st.packets, __ATOMIC_RELAXED);
-	st->bytes = __atomic_load_n(&sa->st.bytes, __ATOMIC_RELAXED);
+	st->packets = atomic_load_explicit(&sa->st.packets, memory_order_relaxed);
+	st->bytes = atomic_load_explicit(&sa->st.bytes, memory_order_relaxed);
 	for (int i = 0; i < ESP_STATUS_MAX; i++)
-		st->errors[i] = __atomic_load_n(&sa->st.errors[i], __ATOMIC_RELAXED);
-	st->seq = __atomic_load_n(&sa->st.seq, __ATOMIC_RELAXED);
+		st->errors[i] = atomic_load_explicit(&sa->st.errors[i], memory_order_relaxed);
+	st->seq = atomic_load_explicit(&sa->st.seq, memory_order_relaxed);
 }
 
 uint32_t esp_sa_spi(const struct esp_sa *sa)

@@ -56,7 +56,7 @@ static void grace_period(struct dp *dp)
 
 static void publish(struct worker *w, struct esp_sa *sa)
 {
-	__atomic_store_n(&w->sa_out, sa, __ATOMIC_RELEASE);
+	atomic_store_explicit(&w->sa_out, sa, memory_order_release);
 }
 
 static struct esp_sa *sa_make(const struct dp *dp, const struct sa_spec *s, char *err,

@@ -45,7 +45,7 @@ struct worker {
 	uint16_t nb_rxq;
 	uint16_t txq[DP_MAX_PORTS];      /**< TX queue per port, or DP_TXQ_RING */
 	struct txbuf tx[DP_MAX_PORTS];
-	struct esp_sa *sa_out;           /**< this worker's own outbound SA */
+	struct esp_sa *_Atomic sa_out;   /**< this worker's own outbound SA (sa.c swaps it) */
 	uint16_t udp_src_be;             /**< this worker's own UDP source port */
 	uint16_t ip_id;                  /**< outer IPv4 identification */
 	uint16_t ip_id_step;             /**< workers (power of 2): IDs never shared (reass.c) */
@@ -70,15 +70,12 @@ struct worker {
 
 /**
  * This worker's outbound SA, read once per burst: the control socket may swap
- * it (a rekey, sa.c); the old one lives until this worker's next quiescent
- * state. The one GCC __atomic builtin left in the dataplane: sa.c publishes
- * the pointer with __atomic_store_n, and clang refuses the builtins on an
- * _Atomic object, so w->sa_out turns _Atomic (and this an
- * atomic_load_explicit) together with that line of sa.c.
+ * it (a rekey, sa.c, with a release store); the old one lives until this
+ * worker's next quiescent state.
  */
 static inline struct esp_sa *worker_sa_out(struct worker *w)
 {
-	return __atomic_load_n(&w->sa_out, __ATOMIC_ACQUIRE);
+	return atomic_load_explicit(&w->sa_out, memory_order_acquire);
 }
 
 /** lcore entry point of a worker (arg: struct worker *). */

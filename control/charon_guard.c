@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * charon_guard.c: refuse to run against a libcharon other than the one whose
  * headers we compiled with. strongSwan has no stable ABI: a rebuilt or upgraded

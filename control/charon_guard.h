@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file charon_guard.h
  * Start-up check that the libcharon/libstrongswan really loaded are the ones

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * dctl.c: isthmusd's control socket, for isthmusctl: status, pairing, the
  * live ESP keys for Wireshark. Same framing and server as the dataplane's

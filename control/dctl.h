@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file dctl.h
  * isthmusd's control socket (RUN_DIR/isthmusd.sock) for isthmusctl.

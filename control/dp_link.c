@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * dp_link.c: see dp_link.h. The dataplane can be restarted under isthmusd (an
  * upgrade, a crash, an operator): its SAs are then gone. Every change of the

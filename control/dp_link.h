@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file dp_link.h
  * isthmusd's connection to isthmus-dp's control socket: request/reply from any

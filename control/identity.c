@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * identity.c: see identity.h. Keys are made, encoded and parsed by
  * strongSwan's own plugins (curve25519 for Ed25519, pkcs8/pem/pubkey for the

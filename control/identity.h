@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file identity.h
  * The appliance's own identity (an Ed25519 key pair made on first start) and

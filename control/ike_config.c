@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ike_config.c: isthmusd reads the same appliance file as isthmus-dp. The
  * dataplane's parser (dataplane/config.c) checks the whole file and gives the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file ike_config.h
  * isthmusd's view of the appliance configuration file (docs/config.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ike_settings.c: defaults for isthmusd's IKE settings (docs/config.md, [ike]). */
 #include "ike_settings.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file ike_settings.h
  * What isthmusd needs to know to pair with the peer appliance, filled from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * isthmusd: the Isthmus control-plane daemon. charon (Debian's libcharon)
  * negotiates IKEv2 with the peer appliance; our kernel-ipsec backend

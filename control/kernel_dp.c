@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kernel_dp.c: charon's "kernel-ipsec" backend for Isthmus. charon negotiates
  * CHILD_SAs and calls add_sa/del_sa/query_sa as it would on the Linux kernel;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file kernel_dp.h
  * charon "kernel-ipsec" backend that installs SAs in isthmus-dp.

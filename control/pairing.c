@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pairing.c: see pairing.h and docs/pairing.md.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file pairing.h
  * One-time pairing of two appliances (docs/pairing.md): site A prints a token

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pairing_svc.c: runs the pairing exchange of pairing.c for isthmusd, over UDP
  * on the underlay (site A listens on its uplink address only while a token is

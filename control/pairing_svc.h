@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file pairing_svc.h
  * isthmusd's pairing service: issues tokens and answers pairing requests

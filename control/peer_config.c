@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * peer_config.c: see peer_config.h. Built in code from the appliance
  * configuration rather than from swanctl.conf, so an operator configures one

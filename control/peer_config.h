@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file peer_config.h
  * charon configuration for the one peer appliance: an IKEv2 connection with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Forced-include configuration for compiling against Debian's strongSwan 5.9.8
  * headers without running its ./configure.

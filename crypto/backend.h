@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file backend.h
  * Internal AEAD backend interface of the crypto library (not installed, not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file backend_ipsecmb.c
  * intel-ipsec-mb backend (x86 fast path), using its direct (synchronous,

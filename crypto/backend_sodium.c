@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file backend_sodium.c
  * libsodium backend: the portable path, and the reference the ipsec-mb fast

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file esp.h
  * ESP security associations for Isthmus: AEAD sealing and opening of ESP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file esp_internal.h
  * The SA object shared by esp_sa.c, esp_seal.c and esp_open.c.

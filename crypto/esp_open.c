@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file esp_open.c
  * Inbound: length, SPI, anti-replay, ICV + decryption, trailer, window update,

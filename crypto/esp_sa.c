@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file esp_sa.c
  * SA life cycle (create, destroy, parameter checks), library init, counters,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file esp_seal.c
  * Outbound: ESP header, IV, trailer, AEAD, ICV (RFC 4303 section 3.3).

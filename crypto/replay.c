@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file replay.c
  * Anti-replay window and ESN inference. See replay.h.

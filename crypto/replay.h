@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file replay.h
  * Inbound anti-replay window (RFC 4303 section 3.4.3) kept as an RFC 6479

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ctl_client.c: blocking request/reply over the control socket, with a timeout,
  * checking that the reply matches the request (type and sequence number).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file ctl_client.h
  * Client side of the isthmus-dp control socket (ctl_proto.h), for isthmusd,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file ctl_proto.h
  * The isthmus-dp control socket protocol, version 1 (docs/control-protocol.md).

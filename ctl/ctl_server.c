@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ctl_server.c: the control socket server. Everything a client sends is
  * untrusted input (root-only socket, but a buggy or hostile tool must not take

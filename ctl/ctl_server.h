@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file ctl_server.h
  * The control socket server of isthmus-dp: accepts local clients on a unix

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * names.c: see names.h. Plain C, in the control library so that isthmus-dp's
  * configuration parser, its control socket and isthmusctl all use this one

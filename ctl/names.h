@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file names.h
  * The one check for names an operator or a client gives Isthmus: appliance,

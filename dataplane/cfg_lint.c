@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cfg_lint.c: see cfg_lint.h. The parsing proper stays rte_cfgfile's; this
  * only refuses what rte_cfgfile would accept in a way the operator did not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file cfg_lint.h
  * A strict structural pass over the configuration file before rte_cfgfile

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * config.c: the appliance configuration file (docs/config.md), read with
  * DPDK's rte_cfgfile, after cfg_lint.c has checked the file's structure

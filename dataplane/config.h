@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file config.h
  * The appliance configuration: an INI file parsed with DPDK's rte_cfgfile,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ctl_dp.c: isthmus-dp's side of the control socket (docs/control-protocol.md).
  * ctl_server.c has already checked framing, type and size; here each request

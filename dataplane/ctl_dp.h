@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file ctl_dp.h
  * The dataplane's control socket (ctl_dp.c): RUN_DIR/dp.sock served with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * dp.c: bringing the dataplane up and down, in dependency order. Used by
  * isthmus-dp (main.c) and by anything that runs the real paths in-process

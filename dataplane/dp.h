@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file dp.h
  * The dataplane's shared state (struct dp) and its life cycle (dp.c).

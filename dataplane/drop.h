@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file drop.h
  * The one drop convention of both packet paths (outbound.c, inbound.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file encap.h
  * Header writers and readers for the tunnel format of docs/design.md:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * exception.c: the kernel TAP of the exception path (see exception.h).
  * Runs on the main lcore, off the fast path: a handful of ARP, ICMP and IKE

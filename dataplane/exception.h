@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file exception.h
  * The exception path: uplink traffic that is not ESP but is for the appliance

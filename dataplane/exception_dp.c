@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * exception_dp.c: where the fast path lets go of packets for the appliance
  * itself (ARP, ICMP, IKE, NAT keepalives, pairing). Workers hand them to the

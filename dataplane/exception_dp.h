@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file exception_dp.h
  * The exception path inside isthmus-dp (exception_dp.c): workers hand uplink

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fdb.c: MAC table creation, learning and aging. The per-packet part
  * (lookup, refresh, move) is inline in fdb.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file fdb.h
  * The MAC table (forwarding database): one rte_hash keyed by (segment, MAC),

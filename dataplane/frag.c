@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * frag.c: outer IPv4 fragmentation toward the peer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file frag.h
  * Outer IPv4 fragmentation after sealing (frag.c).

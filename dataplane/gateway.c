@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * gateway.c: the segment's first-hop router, and local egress.
  *

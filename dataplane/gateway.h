@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file gateway.h
  * The first-hop router (gateway.c): local egress, the remote gateway's ARP/ND

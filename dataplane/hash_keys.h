@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file hash_keys.h
  * Key hashing and comparison for the dataplane's rte_hash tables with 4- and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * inbound.c: uplink RX -> local ports, in the order packets travel:
  *

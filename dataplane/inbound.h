@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file inbound.h
  * Tunnel (uplink RX) -> local ports (inbound.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * l2guard.c: MAC flap detection and dampening, loop detection, IP conflicts
  * (l2guard.h, docs/l2-safety.md).

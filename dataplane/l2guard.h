@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file l2guard.h
  * L2 safety of a stretched segment (docs/l2-safety.md): what a stretched

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * main.c: isthmus-dp, the Isthmus dataplane. Starts EAL, reads the
  * appliance configuration, brings up ports, segments, the MAC table and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file mss.h
  * TCP MSS clamping of SYNs in both directions (mss.c, docs/conditioning.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * nexthop.c: ARP for the uplink next hop (RFC 826). Snooping both requests and
  * replies means a peer that changes its MAC (a failed-over VM, a new vNIC) is

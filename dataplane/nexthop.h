@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file nexthop.h
  * The uplink next hop (the peer appliance, or the underlay gateway): its MAC is

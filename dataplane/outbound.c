@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * outbound.c: local port RX -> tunnel, in the order packets travel:
  *

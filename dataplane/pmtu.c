@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pmtu.c: optional path-MTU help, per segment ([segment] pmtu = yes).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file pmtu.h
  * Path-MTU help (pmtu.c): ICMP / ICMPv6 answers to oversize frames on segments

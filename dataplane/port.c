@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * port.c: DPDK ports of the appliance (local ports first, then the uplink),
  * the mbuf pool, and the queue plan:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file port.h
  * A DPDK port as the dataplane uses it (port.c): probe, queue plan, and the

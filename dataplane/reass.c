@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * reass.c: reassembly of outer IPv4 fragments addressed to us, before the SA
  * lookup and decryption (the peer fragments after encryption, RFC 4459

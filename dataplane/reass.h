@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file reass.h
  * Outer IPv4 reassembly (reass.c): per-worker rte_ip_frag tables for the

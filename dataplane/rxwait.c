@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * rxwait.c: let an idle worker block in the kernel instead of waking every
  * few microseconds, when it can.

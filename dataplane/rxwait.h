@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file rxwait.h
  * Adaptive RX (rxwait.c): an idle worker blocks on its kernel sockets and its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * sa.c: security associations as the dataplane holds them: each worker's own
  * outbound SA (per-resource SAs in the spirit of RFC 9611: one SA and one UDP

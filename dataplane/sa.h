@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file sa.h
  * The dataplane's SAs (sa.c): inbound by SPI (rte_hash, lock-free readers)

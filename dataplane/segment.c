@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * segment.c: the extended segments and their two lookups: VLAN -> segment on
  * a local port (a 4096-entry array per port, dp_port.vlan_seg) and VNI ->

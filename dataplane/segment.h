@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file segment.h
  * An extended L2 segment (segment.c): a local VLAN or access port <-> a VNI,

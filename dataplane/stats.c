@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * stats.c: reading the workers' counters, for the periodic dump on stdout
  * and the JSON report (--stats-json) until DPDK telemetry serves them.

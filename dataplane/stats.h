@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file stats.h
  * Per-worker counters of isthmus-dp. Every packet the dataplane lets go of

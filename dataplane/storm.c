@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * storm.c: storm control for frames sent into the tunnel (docs/conditioning.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file storm.h
  * Storm control (storm.c): per-segment, per-worker srTCM buckets for the

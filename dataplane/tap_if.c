@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tap_if.c: configure the exception TAP in the kernel. The kernel then owns the
  * uplink address for everything that is not ESP: it answers ARP and ping, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file tap_if.h
  * Kernel side of the exception TAP: give the interface the uplink address, MTU

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * telemetry.c: the dataplane's counters through DPDK telemetry, so that
  * dpdk-telemetry.py (or isthmusctl) reads them from a running appliance:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file telemetry.h
  * The counters and tables through DPDK telemetry, /isthmus/... (telemetry.c).

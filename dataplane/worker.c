@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * worker.c: one run-to-completion worker per lcore. Each polls the RX queues
  * it was dealt (ports_assign), runs every burst through the whole path

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file worker.h
  * One run-to-completion worker (worker.c): its private state and its loop.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * isthmusctl: the operator's command line for an Isthmus appliance. Talks to
  * isthmusd (RUN_DIR/isthmusd.sock) and isthmus-dp (RUN_DIR/dp.sock) over the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """appliance_test.py DP CTL: isthmus-dp's services around the data path.
 
 Topology (two namespaces this test creates and removes):

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """idle_test.py DP: RX modes on a shared host.
 
     ns istq-host                 ns istq-dp                      ns istq-peer

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """bench suite: `isthmus-bench dp --seconds 1 --json` runs and its JSON is sane.
 
 Shape and bookkeeping only (every cell present, every frame the path was

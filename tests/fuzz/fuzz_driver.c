@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Plain driver for fuzz_esp_open.c when the compiler has no libFuzzer (gcc):
  * replays every file of the seed corpus, then a bounded number of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Writes the seed corpus for fuzz_esp_open into a directory: one file per
  * configuration (cipher, ESN, backend, window, start) with a script of seal,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Suite "fuzz": generate the seed corpus, then run the harness for a bounded
 # time. run-fuzz.sh libfuzzer|driver HARNESS SEEDGEN WORKDIR
 #   libfuzzer: HARNESS is the libFuzzer binary (clang, -Dfuzz=enabled)

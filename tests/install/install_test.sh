@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/install: `meson install` into a staging root, then check what landed:
 #  1. the files (binaries, units, host preparation, man pages, examples, docs);
 #  2. `systemd-analyze verify` of the installed units, the staging root laid

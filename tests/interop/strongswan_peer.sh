@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/interop/strongswan_peer.sh: an Isthmus appliance (isthmus-dp + isthmusd,
 # [ike] auth = psk) stretches a segment to a site that runs stock Debian
 # strongSwan (charon with kernel-libipsec, configured with swanctl) plus a

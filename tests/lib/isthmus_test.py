@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """tests/lib/isthmus_test.py: what the Python tests share (pcap, appliance,
 idle, netns, isthmusctl). A test imports it with
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """flood.py IFACE DST_MAC DST_IP SECONDS MAX_PACKETS PPS: a bounded flood
 toward an appliance's uplink address, for netns_exc_flood (tests/netns).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """tests/netns/lab.py: one two-site lab (tools/isthmus-lab) per test.
 
 Each test gets a lab of its own name (ISTHMUS_LAB=nt<pid>: namespaces

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """tests/netns/netns_test.py TOP BUILD CASE: end-to-end tests of the two-site
 lab: stretch, migration, rekeys, restarts, nonces and replays, MTU, MSS
 clamping, pairing, L2 safety. Each case brings up its own lab

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """gen_pcaps.py: input pcaps for the isthmus-dp pcap suite, written at test time.
 
     gen_pcaps.py OUTDIR     writes local.pcap, bad-uplink.pcap, bridge-local.pcap,

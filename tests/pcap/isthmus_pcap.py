@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Shared helpers for the pcap tests of isthmus-dp (tests/pcap/).
 
 Builds frames with scapy, seals and opens ESP (RFC 4303, AES-256-GCM per

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """pcap_test.py DP SRCDIR WORKDIR CASE: one test of the isthmus-dp pcap suite.
 
 CASE is one of

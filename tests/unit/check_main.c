@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The one main() of the Check unit tests: see check_main.h. */
 #include <stdlib.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * check_main.h: the one main() of the Check unit tests (check_main.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Helpers shared by the crypto unit tests (header-only, static). */
 #ifndef ISTHMUS_TESTS_ESP_TESTUTIL_H
 #define ISTHMUS_TESTS_ESP_TESTUTIL_H

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """isthmusctl's handling of pairing secrets and durations, against a stand-in
 isthmusd socket (no daemon, no root): the token never on the command line,
 read from standard input or a mode-0600 file; pairing-token --ttl with units.

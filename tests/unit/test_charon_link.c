@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_charon_link.c: proves the control-plane toolchain. Debian's libcharon and
  * libstrongswan link with the headers fetched from Debian's source package, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_configs.c: the example site configurations (configs/onprem.ini,
  * configs/cloud.ini) parse with the real parsers of both daemons:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_ctl_server.c: the control socket server survives garbage, truncated,
  * oversized, wrong-version, unknown-type and wrong-length messages, answers each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_dp_link.c: isthmusd's link to the dataplane (control/dp_link.c)
  * against the real control socket server (ctl/ctl_server.c) on a real

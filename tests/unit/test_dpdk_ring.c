@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_dpdk_ring.c: proves the dataplane toolchain. DPDK's EAL starts without
  * hugepages or PCI, two net_ring ports are made from two rings crossed over

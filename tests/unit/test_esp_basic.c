@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * crypto/: SA life cycle, parameter checks, names, round trips, counters and
  * outbound sequence-number exhaustion (RFC 4303 section 3.3.3).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * crypto/: the two backends are interchangeable. For random keys, SPIs and
  * starting sequence numbers (ESN on and off), every payload size 0..300 and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * crypto/: tampering. Every single-bit flip of SPI, sequence number, IV,
  * ciphertext (payload and trailer) and ICV is refused, each with its reason,

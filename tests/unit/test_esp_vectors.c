@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * crypto/: published ESP test vectors, reproduced by both backends.
  *

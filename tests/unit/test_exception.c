@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_exception.c: the uplink classifier sends ESP to the tunnel and ARP, ICMP,
  * IKE (UDP 500, UDP 4500 with the non-ESP marker) and NAT keepalives to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_hash_keys.c: dataplane/hash_keys.h against DPDK's own functions. The
  * rte_hash tables of the dataplane (SPI, VNI, MAC table) hash and compare

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_inbound.c: the real inbound path (dataplane/inbound.c, exception_dp.c) in
  * one process, two workers, net_ring ports; every call made from this one

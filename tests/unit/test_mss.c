@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_mss.c: TCP MSS clamping (dataplane/mss.c) without EAL.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_pairing.c: the one-time pairing exchange (control/pairing.c) between two
  * appliances, with real libsodium crypto: a good token pairs both ways and

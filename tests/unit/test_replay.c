@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * crypto/: anti-replay window (RFC 4303 section 3.4.3, RFC 6479 layout) and
  * ESN inference (RFC 4303 Appendix A), first on replay.c directly, then

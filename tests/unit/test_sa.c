@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_sa.c: the dataplane's SA table (dataplane/sa.c) on a real struct dp,
  * with real SAs (crypto/esp.h) and a real lock-free SPI hash (EAL without

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* isthmus-bench: shared helpers (timing, statistics, output). */
 #ifndef ISTHMUS_BENCH_H
 #define ISTHMUS_BENCH_H

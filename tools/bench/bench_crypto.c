@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * isthmus-bench crypto: per-core throughput of each backend x cipher x payload
  * size, two figures side by side:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * isthmus-bench dp: the real dataplane (dataplane/, the same static library
  * isthmus-dp is built from) in one process, with no NIC in the way.

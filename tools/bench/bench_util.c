@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* isthmus-bench: timing and statistics helpers. */
 #include <stdlib.h>
 #include <time.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * isthmus-bench: throughput benchmarks. One subcommand per part measured;
  * "crypto" is the per-core limit (AEAD alone and ESP sealing) the dataplane

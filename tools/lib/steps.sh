@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tools/lib/steps.sh: shared by the entry scripts.
 #   step NAME CMD...     run CMD, print its name and duration; stop the script on failure
 #   step_rc NAME CMD...  the same, but return CMD's exit status instead of stopping

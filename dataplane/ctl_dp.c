@@ -24,6 +24,7 @@
 #include "names.h"
 #include "sa.h"
 #include "segment.h"
+#include "log.h"
 
 _Static_assert(NAME_MAX_LEN < DP_NAME_LEN && NAME_MAX_LEN < CTL_NAME_LEN,
 	       "a safe name fits the configuration's and the control protocol's fields");
@@ -83,12 +84,11 @@ static int sa_add_req(struct dp *dp, const struct ctl_sa_add *m, struct ctl_out 
 	rc = sa_add(dp, &s, err, sizeof(err));
 	if (rc < 0) {
 		ctl_out_printf(o, "%s", err);
-		printf("isthmus-dp: %s\n", err);
-	}
-	else
-		printf("isthmus-dp: %s SA 0x%08x installed (%s%s)\n", out ? "outbound" : "inbound",
+		dp_log(rc == -EEXIST ? LOG_WARNING : LOG_ERR, "%s", err);
+	} else {
+		dp_log(LOG_INFO, "%s SA 0x%08x installed (%s%s)", out ? "outbound" : "inbound",
 		       m->spi, esp_cipher_name(s.cipher), s.esn ? ", ESN" : "");
-	fflush(stdout);
+	}
 	return rc;
 }
 
@@ -105,9 +105,8 @@ static int sa_del_req(struct dp *dp, const struct ctl_sa_id *m, struct ctl_out *
 		ctl_out_printf(o, "no %s SA 0x%08x", m->dir == CTL_SA_OUT ? "outbound" : "inbound",
 			       m->spi);
 	else
-		printf("isthmus-dp: %s SA 0x%08x deleted\n",
-		       m->dir == CTL_SA_OUT ? "outbound" : "inbound", m->spi);
-	fflush(stdout);
+		dp_log(LOG_INFO, "%s SA 0x%08x deleted", m->dir == CTL_SA_OUT ? "outbound" : "inbound",
+		       m->spi);
 	return rc;
 }
 
@@ -154,9 +153,8 @@ static int seg_add_req(struct dp *dp, const struct ctl_seg *m, struct ctl_out *o
 		ctl_out_printf(o, "%s", err);
 		return rc;
 	}
-	printf("isthmus-dp: segment %s extended (VNI %u, port %s, VLAN %u)\n", name, m->vni, port,
+	dp_log(LOG_NOTICE, "segment %s extended (VNI %u, port %s, VLAN %u)", name, m->vni, port,
 	       m->vlan);
-	fflush(stdout);
 	return 0;
 }
 
@@ -263,9 +261,8 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 		unsigned n = sa_retire_all(dp, (uint64_t)m->grace_s * 1000);
 
 		if (n)
-			printf("isthmus-dp: %u SAs retired (the control plane restarted): kept at most "
-			       "%u s, until new ones replace them\n", n, m->grace_s);
-		fflush(stdout);
+			dp_log(LOG_NOTICE, "%u SAs retired (the control plane restarted): kept at most "
+			       "%u s, until new ones replace them", n, m->grace_s);
 		return ctl_out_printf(o, "{\"retired\":%u}", n);
 	}
 	case CTL_SA_FLUSH: {
@@ -275,8 +272,7 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 			sa_del(dp, dp->sa_out[0]->spi, ESP_DIR_OUTBOUND);
 		while (dp->nb_sa_in)
 			sa_del(dp, dp->sa_in[0]->spi, ESP_DIR_INBOUND);
-		printf("isthmus-dp: all %u SAs deleted (control plane (re)connected)\n", n);
-		fflush(stdout);
+		dp_log(LOG_NOTICE, "all %u SAs deleted (SA_FLUSH)", n);
 		return ctl_out_printf(o, "{\"deleted\":%u}", n);
 	}
 	case CTL_STATS:
@@ -297,8 +293,7 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 			ctl_out_printf(o, "segment %s has no gateway and router_mac configured", g->name);
 			return -EINVAL;
 		}
-		printf("isthmus-dp: segment %s: gateway cut over to this site, announced\n", g->name);
-		fflush(stdout);
+		dp_log(LOG_NOTICE, "segment %s: gateway cut over to this site, announced", g->name);
 		return ctl_out_printf(o, "{\"segment\":\"%s\"}", g->name);
 	}
 	case CTL_SEG_DEL: {
@@ -308,8 +303,7 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 			ctl_out_printf(o, "no segment with VNI %u", m->vni);
 			return -ENOENT;
 		}
-		printf("isthmus-dp: segment VNI %u unextended\n", m->vni);
-		fflush(stdout);
+		dp_log(LOG_NOTICE, "segment VNI %u unextended", m->vni);
 		return 0;
 	}
 	default:

@@ -36,6 +36,7 @@
 #include "l2guard.h"
 #include "segment.h"
 #include "worker.h"
+#include "log.h"
 
 /*
  * Keys are 8-byte aligned and a multiple of 8 long: rte_hash_crc reads them
@@ -398,7 +399,6 @@ void l2guard_service(struct dp *dp)
 	struct l2guard *g = dp->guard;
 	struct l2guard_event ev;
 	uint64_t tsc = rte_rdtsc(), sec = tsc / dp->tsc_hz, ms = tsc / g->tsc_per_ms;
-	bool printed = false;
 
 	while (rte_ring_sc_dequeue_elem(g->events, &ev, sizeof(ev)) == 0) {
 		char line[256];
@@ -408,8 +408,8 @@ void l2guard_service(struct dp *dp)
 		g->nhist = RTE_MIN(g->nhist + 1, (unsigned)L2G_HISTORY);
 		if (sec != g->log_second) {
 			if (g->log_lines > L2G_LOG_PER_S)
-				printf("isthmus-dp: l2guard: %u more report(s) not logged (see "
-				       "isthmusctl stats)\n", g->log_lines - L2G_LOG_PER_S);
+				dp_log(LOG_WARNING, "l2guard: %u more report(s) not logged (see "
+				       "isthmusctl stats)", g->log_lines - L2G_LOG_PER_S);
 			g->log_second = sec;
 			g->log_lines = 0;
 		}
@@ -418,11 +418,8 @@ void l2guard_service(struct dp *dp)
 			continue;
 		}
 		format_event(dp, &ev, line, sizeof(line));
-		printf("isthmus-dp: %s\n", line);
-		printed = true;
+		dp_log(LOG_WARNING, "%s", line);
 	}
-	if (printed)
-		fflush(stdout);
 	if (ms - g->last_age_ms >= 100) {
 		loop_age(g, ms);
 		/* ARP senders live as long as MACs: a second's precision is plenty */

@@ -39,6 +39,7 @@
 #include "hash_keys.h"
 #include "sa.h"
 #include "worker.h"
+#include "log.h"
 
 static uint64_t now_ms(void)
 {
@@ -350,7 +351,7 @@ void sa_service(struct dp *dp)
 		struct sa_out *o = dp->sa_out[i];
 
 		if (o->retire_ms && now >= o->retire_ms) {
-			printf("isthmus-dp: retired outbound SA 0x%08x deleted: not replaced in time\n",
+			dp_log(LOG_WARNING, "retired outbound SA 0x%08x deleted: not replaced in time",
 			       o->spi);
 			dp_count(&dp->main_stats, DP_C_sa_retired_expired, 1);
 			sa_del(dp, o->spi, ESP_DIR_OUTBOUND);
@@ -369,13 +370,12 @@ void sa_service(struct dp *dp)
 		if (!out_retired && in->retire_ms > now + SA_RETIRED_IN_LINGER_MS)
 			in->retire_ms = now + SA_RETIRED_IN_LINGER_MS;
 		if (now >= in->retire_ms) {
-			printf("isthmus-dp: retired inbound SA 0x%08x deleted\n", in->spi);
+			dp_log(LOG_INFO, "retired inbound SA 0x%08x deleted", in->spi);
 			dp_count(&dp->main_stats, DP_C_sa_retired_expired, 1);
 			sa_del(dp, in->spi, ESP_DIR_INBOUND);
 			i--;
 		}
 	}
-	fflush(stdout);
 }
 
 int sas_init(struct dp *dp, char *err, size_t errlen)

@@ -122,6 +122,15 @@ static bool seq_due(const sa_entry_t *e, uint64_t seq)
 	return !e->inbound && !e->msg.esn && seq >= at;
 }
 
+/* Whether the tick needs the SA's counters from the dataplane: for byte and
+ * packet lifetimes, and for the sequence number of an outbound SA without
+ * ESN. Not for an SA that went with a restarted dataplane. */
+static bool wants_counters(const sa_entry_t *e)
+{
+	return !e->lost && (e->life.bytes.life || e->life.bytes.rekey || e->life.packets.life ||
+			    e->life.packets.rekey || (!e->inbound && !e->msg.esn));
+}
+
 static void entry_destroy(sa_entry_t *e)
 {
 	memwipe(&e->msg, sizeof(e->msg));
@@ -295,12 +304,20 @@ METHOD(kernel_ipsec_t, query_sa, status_t,
 	struct ctl_sa_id q = { .h.type = CTL_SA_QUERY, .spi = ntohl(id->spi) };
 	struct ctl_sa_counters c;
 	sa_key_t key = { .spi = ntohl(id->spi), .inbound = TRUE };
+	sa_entry_t *e;
+	bool lost;
 	status_t st;
 
 	this->mutex->lock(this->mutex);
-	if (!this->sas->get(this->sas, &key))
+	e = this->sas->get(this->sas, &key);
+	if (!e) {
 		key.inbound = FALSE;
+		e = this->sas->get(this->sas, &key);
+	}
+	lost = e && e->lost;
 	this->mutex->unlock(this->mutex);
+	if (lost) /* went with the dataplane instance that held it */
+		return NOT_FOUND;
 	q.dir = key.inbound ? CTL_SA_IN : CTL_SA_OUT;
 	st = dp_request(this, &q, sizeof(q), "query", q.spi, &c, sizeof(c));
 	if (st != SUCCESS)
@@ -523,12 +540,13 @@ static bool past(uint64_t limit, uint64_t value)
 /** An SA's counters, read from the dataplane outside our lock. */
 typedef struct {
 	sa_key_t key;
-	bool lost;              /**< not asked: time lifetimes only */
+	bool ask;               /**< wants_counters(); else time lifetimes only */
 	uint64_t bytes, packets, seq;
 } counters_t;
 
-/* Read every installed SA's counters: the requests are made without our
- * lock, since a reconnection in dp_link_call runs dataplane_new(). */
+/* The SAs whose lifetimes the tick checks, with the counters of those that
+ * need them (wants_counters): the requests are made without our lock, since a
+ * reconnection in dp_link_call runs dataplane_new(). */
 static linked_list_t *read_counters(private_kernel_dp_t *this)
 {
 	linked_list_t *all = linked_list_create();
@@ -541,7 +559,7 @@ static linked_list_t *read_counters(private_kernel_dp_t *this)
 	en = this->sas->create_enumerator(this->sas);
 	while (en->enumerate(en, &key, &e))
 		if (!e->hard_done) {
-			INIT(k, .key = *key, .lost = e->lost);
+			INIT(k, .key = *key, .ask = wants_counters(e));
 			all->insert_last(all, k);
 		}
 	en->destroy(en);
@@ -549,13 +567,12 @@ static linked_list_t *read_counters(private_kernel_dp_t *this)
 
 	en = all->create_enumerator(all);
 	while (en->enumerate(en, &k)) {
-		if (k->lost)
-			continue;
 		struct ctl_sa_id q = { .h.type = CTL_SA_QUERY, .spi = k->key.spi,
 				       .dir = k->key.inbound ? CTL_SA_IN : CTL_SA_OUT };
 		struct ctl_sa_counters c = { 0 };
 
-		if (dp_request(this, &q, sizeof(q), "query", q.spi, &c, sizeof(c)) == SUCCESS) {
+		if (k->ask &&
+		    dp_request(this, &q, sizeof(q), "query", q.spi, &c, sizeof(c)) == SUCCESS) {
 			k->bytes = c.bytes;
 			k->packets = c.packets;
 			k->seq = c.seq;
@@ -685,6 +702,8 @@ void kernel_dp_wireshark(FILE *f)
 	while (en->enumerate(en, &key, &e)) {
 		const uint8_t *s = (const uint8_t *)&e->msg.src_ip, *d = (const uint8_t *)&e->msg.dst_ip;
 
+		if (e->lost) /* its keys were wiped when its dataplane restarted */
+			continue;
 		fprintf(f, "\"IPv4\",\"%u.%u.%u.%u\",\"%u.%u.%u.%u\",\"0x%08x\",\"%s\",\"0x",
 			s[0], s[1], s[2], s[3], d[0], d[1], d[2], d[3], e->spi,
 			e->msg.cipher == ESP_CIPHER_AES256GCM ? "AES-GCM with 16 octet ICV [RFC4106]"

@@ -386,14 +386,19 @@ def case_exc_flood(top, build):
           % (m.group(1) if m else None, tel.get("drop_exception_policed")))
 
 
-def outage(times, t_from):
-    """Longest gap between replies after @t_from, and the first reply then."""
-    gap, prev = 0.0, None
-    for t in times:
-        if prev is not None and t > t_from:
-            gap = max(gap, t - prev)
-        prev = t
-    return gap
+def outage(times, t0, t1=None):
+    """Longest wait for a ping reply from the last reply before @t0 on: between
+    the replies up to @t1, and from the last of them to @t1 (an outage that
+    lasts past the window counts too). Without @t1, up to the last reply; no
+    reply after @t0 at all is an endless outage."""
+    before = [t for t in times if t < t0]
+    inside = [t for t in times if t >= t0 and (t1 is None or t < t1)]
+    if t1 is None and not inside:
+        return float("inf")
+    pts = before[-1:] + inside + ([] if t1 is None else [t1])
+    if len(pts) > 1:
+        return max(b - a for a, b in zip(pts, pts[1:]))
+    return 0.0 if t1 is None else t1 - t0
 
 
 def restart_case(top, build, what, site):
@@ -472,16 +477,6 @@ def case_restart_dp(top, build):
 A_UP, B_UP = "198.18.0.1", "198.18.0.2"
 
 
-def gap_around(times, t0, t1):
-    """Longest wait for a reply in [t0, t1): between the last reply before t0
-    and the replies inside, and from the last one to t1 (an outage that lasts
-    past the window counts too)."""
-    before = [t for t in times if t < t0]
-    inside = [t for t in times if t0 <= t < t1]
-    pts = before[-1:] + inside + [t1]
-    return max(b - a for a, b in zip(pts, pts[1:])) if len(pts) > 1 else t1 - t0
-
-
 def check_nonces(lab, paths, what):
     """No (source, SPI, sequence) twice in the captures (one per direction)."""
     total, spis = 0, set()
@@ -534,7 +529,7 @@ def case_nonce(top, build):
     print("  pings every 20 ms: %d sent, %d answered" % (tx, rx))
     for i, (what, site, limit, t) in enumerate(events):
         t_next = events[i + 1][3] if i + 1 < len(events) else t_end
-        gap = gap_around(times, t, t_next)
+        gap = outage(times, t, t_next)
         print("MEASURED nonce_restart_%s_%s_gap_s=%.3f" % (what, site, gap))
         check(gap < limit, "restart of %s at %s: longest gap in replies %.2f s (< %.0f s)"
               % (what, site.upper(), gap, limit))

@@ -940,7 +940,7 @@ def case_peer_key(top, build):
     pid = lab.pid("isthmusd", "b")
     os.kill(pid, 15)
     for _ in range(50):
-        if not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] == "Z":
+        if not lab.alive(pid):
             break
         time.sleep(0.1)
     key = "%s/state-b/identity.key" % lab.run

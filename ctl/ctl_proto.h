@@ -34,7 +34,8 @@ enum ctl_type {
 	CTL_STATS = 7,     /**< no body; reply body: JSON text */
 	CTL_MACS = 8,      /**< no body; reply body: JSON text */
 	CTL_SA_LIST = 9,   /**< no body; reply body: JSON text (no key material) */
-	CTL_SA_FLUSH = 10, /**< no body; delete every SA (isthmusd, when it (re)connects) */
+	/* 10 was SA_FLUSH (delete every SA): isthmusd retires them instead (12);
+	 * the number stays unused */
 	CTL_SEG_CUTOVER = 11, /**< struct ctl_seg (by VNI): the gateway moves to this site */
 	CTL_SA_RETIRE = 12, /**< struct ctl_sa_retire: every SA held now is left by a
 			       control plane that is gone (isthmusd, when it starts) */
@@ -150,7 +151,6 @@ static inline long ctl_request_size(uint16_t type)
 	case CTL_STATS:
 	case CTL_MACS:
 	case CTL_SA_LIST:
-	case CTL_SA_FLUSH:
 	case CTL_D_STATUS:
 	case CTL_D_UNPAIR:
 	case CTL_D_SA_KEYS:

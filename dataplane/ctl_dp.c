@@ -265,16 +265,6 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 			       "%u s, until new ones replace them", n, m->grace_s);
 		return ctl_out_printf(o, "{\"retired\":%u}", n);
 	}
-	case CTL_SA_FLUSH: {
-		unsigned n = dp->nb_sa_out + dp->nb_sa_in;
-
-		while (dp->nb_sa_out)
-			sa_del(dp, dp->sa_out[0]->spi, ESP_DIR_OUTBOUND);
-		while (dp->nb_sa_in)
-			sa_del(dp, dp->sa_in[0]->spi, ESP_DIR_INBOUND);
-		dp_log(LOG_NOTICE, "all %u SAs deleted (SA_FLUSH)", n);
-		return ctl_out_printf(o, "{\"deleted\":%u}", n);
-	}
 	case CTL_STATS:
 		return json_reply(dp, stats, o);
 	case CTL_MACS:

@@ -39,6 +39,7 @@ enum ctl_type {
 	CTL_SEG_CUTOVER = 11, /**< struct ctl_seg (by VNI): the gateway moves to this site */
 	CTL_SA_RETIRE = 12, /**< struct ctl_sa_retire: every SA held now is left by a
 			       control plane that is gone (isthmusd, when it starts) */
+	CTL_SEG_SET = 13,   /**< struct ctl_seg_set: extend with settings, apply, or check */
 	CTL_TYPE_MAX,
 
 	/* isthmusd's socket (same framing; isthmusctl is the client) */
@@ -47,6 +48,10 @@ enum ctl_type {
 	CTL_D_PAIR = 0x42,          /**< struct ctl_d_pair; reply: text */
 	CTL_D_UNPAIR = 0x43,        /**< no body */
 	CTL_D_SA_KEYS = 0x44,       /**< no body; reply: Wireshark esp_sa lines (keys!) */
+	CTL_D_SEG = 0x45,           /**< struct ctl_d_seg: extend / unextend / cutover, agreed
+				       with the peer; reply: text */
+	CTL_D_RELOAD = 0x46,        /**< no body: re-read the configuration file; reply: text */
+	CTL_D_SEGMENTS = 0x47,      /**< no body; reply: JSON, the agreed segment set */
 	CTL_REPLY = 0x8000,
 };
 
@@ -131,6 +136,44 @@ struct ctl_seg {
 	uint32_t vni;          /**< 24 bits */
 };
 
+#define CTL_SEG_SPEC_LEN 1024 /**< segment settings text, NUL-terminated */
+
+/** What CTL_SEG_SET does. */
+enum ctl_seg_op {
+	CTL_SEG_OP_ADD = 0,   /**< extend; refused if its VNI, name or VLAN is in use */
+	CTL_SEG_OP_APPLY = 1, /**< extend, or bring the segment of this VNI to these settings */
+	CTL_SEG_OP_CHECK = 2, /**< would ADD succeed? changes nothing */
+};
+
+/**
+ * A segment with all its settings: @c spec holds the keys of a [segment NAME]
+ * section as "key=value key=value ..." (docs/config.md), "vni" and "local"
+ * included, parsed by the configuration file's own parser.
+ */
+struct ctl_seg_set {
+	struct ctl_hdr h;
+	char name[CTL_NAME_LEN];
+	uint32_t op;           /**< enum ctl_seg_op */
+	uint32_t reserved;
+	char spec[CTL_SEG_SPEC_LEN];
+};
+
+/** What CTL_D_SEG asks isthmusd to agree with the peer. */
+enum ctl_d_seg_op { CTL_D_EXTEND = 0, CTL_D_UNEXTEND = 1, CTL_D_CUTOVER = 2 };
+
+/**
+ * Extend (name, VNI and settings for each site), unextend or cut over (by
+ * name, or by VNI when @c name is empty) a segment at both appliances.
+ */
+struct ctl_d_seg {
+	struct ctl_hdr h;
+	uint32_t op;           /**< enum ctl_d_seg_op */
+	uint32_t vni;
+	char name[CTL_NAME_LEN];
+	char spec[CTL_SEG_SPEC_LEN];      /**< EXTEND: this site's settings */
+	char peer_spec[CTL_SEG_SPEC_LEN]; /**< EXTEND: the peer's settings */
+};
+
 /** Ask isthmusd for a one-time pairing token. */
 struct ctl_d_token_req {
 	struct ctl_hdr h;
@@ -154,7 +197,13 @@ static inline long ctl_request_size(uint16_t type)
 	case CTL_D_STATUS:
 	case CTL_D_UNPAIR:
 	case CTL_D_SA_KEYS:
+	case CTL_D_RELOAD:
+	case CTL_D_SEGMENTS:
 		return sizeof(struct ctl_hdr);
+	case CTL_D_SEG:
+		return sizeof(struct ctl_d_seg);
+	case CTL_SEG_SET:
+		return sizeof(struct ctl_seg_set);
 	case CTL_D_PAIRING_TOKEN:
 		return sizeof(struct ctl_d_token_req);
 	case CTL_D_PAIR:

@@ -85,7 +85,9 @@ static int fail(struct parse *ps, const char *section, const char *key, const ch
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (section == NULL)
+	if (ps->cfg->path[0] == '\0') /* settings given over the control socket */
+		snprintf(ps->err, ps->errlen, "%s%s%s", key ? key : "", key ? ": " : "", msg);
+	else if (section == NULL)
 		snprintf(ps->err, ps->errlen, "%s: %s", ps->cfg->path, msg);
 	else if (line > 0)
 		snprintf(ps->err, ps->errlen, "%s:%d: [%s]%s%s: %s", ps->cfg->path, line, section,
@@ -436,7 +438,8 @@ static int parse_segment(struct parse *ps, const char *section)
 		if (strcmp(c->local[i].name, local) == 0)
 			break;
 	if (i == c->nb_local)
-		return fail(ps, section, "local", "no section [local %s]", local);
+		return fail(ps, section, "local", "no local port '%s' (no section [local %s])",
+			    local, local);
 	sg->local = i;
 	if (get_str(ps, section, "vlan", vlan, sizeof(vlan), false) < 0)
 		return -1;
@@ -667,6 +670,74 @@ static int parse_test(struct parse *ps)
 		return -1;
 	return get_uint(ps, s, "outbound_seq_start", 0, UINT32_MAX, &ps->cfg->test_seq_start,
 			false);
+}
+
+/* Split "key=value key=value ..." into @p cf's section; refuses what a file
+ * line could not hold (cfg_lint's limits) and a key given twice. */
+static int spec_to_section(struct rte_cfgfile *cf, const char *section, const char *spec,
+			   char *err, size_t errlen)
+{
+	char buf[CFG_SPEC_MAX + 1], *save = NULL;
+
+	if (strlen(spec) > CFG_SPEC_MAX) {
+		snprintf(err, errlen, "segment settings longer than %d characters", CFG_SPEC_MAX);
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (char *t = strtok_r(buf, " \t\n", &save); t; t = strtok_r(NULL, " \t\n", &save)) {
+		char *eq = strchr(t, '=');
+
+		if (!eq || eq == t || eq[1] == '\0') {
+			snprintf(err, errlen, "'%.64s': segment settings are key=value", t);
+			return -1;
+		}
+		*eq = '\0';
+		if (strlen(t) >= CFG_NAME_LEN || strlen(eq + 1) >= CFG_VALUE_LEN) {
+			snprintf(err, errlen, "%.64s: key or value too long", t);
+			return -1;
+		}
+		if (rte_cfgfile_has_entry(cf, section, t)) {
+			snprintf(err, errlen, "%s: set twice", t);
+			return -1;
+		}
+		if (rte_cfgfile_add_entry(cf, section, t, eq + 1) < 0) {
+			snprintf(err, errlen, "%s: cannot hold more settings", t);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int config_segment_spec(const struct dp_config *base, const char *name, const char *spec,
+			struct cfg_segment *out, char *err, size_t errlen)
+{
+	struct dp_config tmp = *base;
+	struct parse ps = { .cfg = &tmp, .err = err, .errlen = errlen };
+	char section[CFG_NAME_LEN];
+	int r = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (snprintf(section, sizeof(section), "segment %s", name) >= (int)sizeof(section)) {
+		snprintf(err, errlen, "segment name too long");
+		return -1;
+	}
+	/* the one [segment] parser, on a section made in memory: no clash check
+	 * against the file's segments here (the dataplane's table decides) */
+	tmp.path[0] = '\0';
+	tmp.seg = out;
+	tmp.nb_seg = 0;
+	ps.cf = rte_cfgfile_create(0);
+	if (ps.cf == NULL || rte_cfgfile_add_section(ps.cf, section) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	if (spec_to_section(ps.cf, section, spec, err, errlen) < 0)
+		goto done;
+	r = parse_segment(&ps, section);
+done:
+	if (ps.cf)
+		rte_cfgfile_close(ps.cf);
+	return r;
 }
 
 int config_load(const char *path, struct dp_config *cfg, char *err, size_t errlen)

@@ -134,6 +134,19 @@ struct dp_config {
  */
 int config_load(const char *path, struct dp_config *cfg, char *err, size_t errlen);
 
+#define CFG_SPEC_MAX 1023 /**< segment settings as text ("key=value ..."), at most */
+
+/**
+ * Parse one segment's settings given as text, "key=value key=value ...", with
+ * the keys and checks of a [segment NAME] section (docs/config.md): the one
+ * parser for the file's segments and those extended at run time. Ports and
+ * limits come from @p base; clashes with other segments are not checked here.
+ *
+ * @return 0, or -1 with "key: what is wrong" in @p err
+ */
+int config_segment_spec(const struct dp_config *base, const char *name, const char *spec,
+			struct cfg_segment *out, char *err, size_t errlen);
+
 /** Free what config_load() allocated and wipe key material. */
 void config_free(struct dp_config *cfg);
 

@@ -131,31 +131,92 @@ static int sa_query_req(struct dp *dp, const struct ctl_sa_id *m, struct ctl_out
 	return ctl_out_append(o, &cnt, sizeof(cnt));
 }
 
-static int seg_add_req(struct dp *dp, const struct ctl_seg *m, struct ctl_out *o)
+static const char *const seg_result[] = {
+	[SEG_ADDED] = "added", [SEG_REPLACED] = "replaced", [SEG_UNCHANGED] = "unchanged",
+};
+
+/*
+ * Extend, apply or check one segment given with its settings as text: the
+ * configuration file's [segment] parser (config_segment_spec) and the one
+ * apply path (segment_add / segment_apply) the file's segments take too.
+ */
+static int seg_set(struct dp *dp, const char *name, const char *spec, uint32_t op,
+		   struct ctl_out *o)
 {
-	char name[CTL_NAME_LEN + 1], port[CTL_NAME_LEN + 1], err[256];
+	struct cfg_segment cs;
+	char err[256];
 	int rc;
 
-	/* names from the wire: NUL-terminate them here, whatever was sent */
-	memcpy(name, m->name, CTL_NAME_LEN);
-	name[CTL_NAME_LEN] = '\0';
-	memcpy(port, m->port, CTL_NAME_LEN);
-	port[CTL_NAME_LEN] = '\0';
-	/* the name goes into every stats reply (JSON) and the log, the port
-	 * name into error replies: the same rule as the configuration file's */
+	/* the name goes into every stats reply (JSON) and the log: the same
+	 * rule as the configuration file's */
 	if (name_check("segment name", name, err, sizeof(err)) < 0 ||
-	    name_check("port name", port, err, sizeof(err)) < 0) {
-		ctl_out_printf(o, "%s", err);
+	    config_segment_spec(dp->cfg, name, spec, &cs, err, sizeof(err)) < 0) {
+		ctl_out_printf(o, "segment %s: %s", name, err);
 		return -EINVAL;
 	}
-	rc = segment_add(dp, name, port, m->vlan, m->vni, err, sizeof(err));
+	switch (op) {
+	case CTL_SEG_OP_CHECK:
+		rc = segment_check(dp, &cs, 0, err, sizeof(err));
+		break;
+	case CTL_SEG_OP_ADD:
+		rc = segment_add(dp, &cs, err, sizeof(err));
+		rc = rc < 0 ? rc : SEG_ADDED;
+		break;
+	case CTL_SEG_OP_APPLY:
+		rc = segment_apply(dp, &cs, err, sizeof(err));
+		break;
+	default:
+		ctl_out_printf(o, "unknown segment operation %u", op);
+		return -EINVAL;
+	}
 	if (rc < 0) {
 		ctl_out_printf(o, "%s", err);
 		return rc;
 	}
-	dp_log(LOG_NOTICE, "segment %s extended (VNI %u, port %s, VLAN %u)", name, m->vni, port,
-	       m->vlan);
-	return 0;
+	if (op == CTL_SEG_OP_CHECK)
+		return ctl_out_printf(o, "{\"segment\":\"%s\",\"vni\":%u,\"result\":\"ok\"}",
+				      name, cs.vni);
+	if (rc != SEG_UNCHANGED)
+		dp_log(LOG_NOTICE, "segment %s %s (VNI %u, port %s, VLAN %u): %s", name,
+		       rc == SEG_ADDED ? "extended" : "settings changed", cs.vni,
+		       dp->port[cs.local].name, cs.vlan, spec);
+	return ctl_out_printf(o, "{\"segment\":\"%s\",\"vni\":%u,\"result\":\"%s\"}", name,
+			      cs.vni, seg_result[rc]);
+}
+
+/* Names from the wire: NUL-terminated here, whatever was sent. */
+static void wire_str(char *dst, const char *src, size_t n)
+{
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static int seg_set_req(struct dp *dp, const struct ctl_seg_set *m, struct ctl_out *o)
+{
+	char name[CTL_NAME_LEN + 1], spec[CTL_SEG_SPEC_LEN + 1];
+
+	wire_str(name, m->name, CTL_NAME_LEN);
+	wire_str(spec, m->spec, CTL_SEG_SPEC_LEN);
+	return seg_set(dp, name, spec, m->op, o);
+}
+
+/* SEG_ADD (name, port, VLAN, VNI): the same path, with the [segment] defaults. */
+static int seg_add_req(struct dp *dp, const struct ctl_seg *m, struct ctl_out *o)
+{
+	char name[CTL_NAME_LEN + 1], port[CTL_NAME_LEN + 1], err[256], spec[128];
+
+	wire_str(name, m->name, CTL_NAME_LEN);
+	wire_str(port, m->port, CTL_NAME_LEN);
+	/* the port name goes into error replies: the same rule */
+	if (name_check("port name", port, err, sizeof(err)) < 0) {
+		ctl_out_printf(o, "%s", err);
+		return -EINVAL;
+	}
+	if (m->vlan)
+		snprintf(spec, sizeof(spec), "vni=%u local=%s vlan=%u", m->vni, port, m->vlan);
+	else
+		snprintf(spec, sizeof(spec), "vni=%u local=%s", m->vni, port);
+	return seg_set(dp, name, spec, CTL_SEG_OP_ADD, o);
 }
 
 /*
@@ -271,6 +332,8 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 		return json_reply(dp, macs, o);
 	case CTL_SEG_ADD:
 		return seg_add_req(dp, (const struct ctl_seg *)req, o);
+	case CTL_SEG_SET:
+		return seg_set_req(dp, (const struct ctl_seg_set *)req, o);
 	case CTL_SEG_CUTOVER: {
 		const struct ctl_seg *m = (const struct ctl_seg *)req;
 		struct segment *g = segment_by_vni(dp, m->vni);

@@ -93,7 +93,10 @@ int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen
 	}
 	/* Workers got their outbound SAs from sa.c (sa_add). */
 	ports_assign(dp);
-	if (storm_init(dp, err, errlen) < 0 || exception_policer_init(dp, err, errlen) < 0)
+	/* the file's segments after the workers know their ports: storm rates
+	 * are split by the workers polling a segment's port (storm.c) */
+	if (storm_init(dp, err, errlen) < 0 || segments_load(dp, err, errlen) < 0 ||
+	    exception_policer_init(dp, err, errlen) < 0)
 		return -1;
 	if (rxwait_init(dp) < 0) {
 		snprintf(err, errlen, "workers: eventfd: %s", strerror(errno));

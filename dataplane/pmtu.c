@@ -51,32 +51,7 @@ static uint16_t inner_ip_mtu(uint16_t uplink_mtu)
 
 int pmtu_init(struct dp *dp, char *err, size_t errlen)
 {
-	const struct dp_config *c = dp->cfg;
-	bool any = false;
-
-	for (uint16_t i = 0; i < dp->nb_seg; i++) {
-		const struct cfg_segment *cs = &c->seg[i];
-		struct segment *s = &dp->seg[i];
-		struct rte_meter_srtcm_params prm;
-
-		/* gw6 is set with the gateway (segment.c) */
-		s->pmtu_ip_mtu = inner_ip_mtu(c->uplink_mtu);
-		if (!cs->pmtu)
-			continue;
-		/* the rate is the segment's: each worker gets its share */
-		prm.cir = RTE_MAX(cs->pmtu_rate / dp->nb_workers, 1u);
-		prm.cbs = prm.cir;
-		prm.ebs = 0;
-		if (rte_meter_srtcm_profile_config(&s->pmtu_prof, &prm) != 0) {
-			snprintf(err, errlen, "segment %s: pmtu_rate %u: bad meter profile", s->name,
-				 cs->pmtu_rate);
-			return -1;
-		}
-		s->pmtu = true;
-		any = true;
-	}
-	if (!any)
-		return 0;
+	/* every segment slot: a segment extended at run time may ask for it */
 	for (unsigned i = 0; i < dp->nb_workers; i++) {
 		struct worker *w = dp->worker[i];
 
@@ -86,10 +61,32 @@ int pmtu_init(struct dp *dp, char *err, size_t errlen)
 			snprintf(err, errlen, "pmtu meters: out of memory");
 			return -1;
 		}
-		for (uint16_t j = 0; j < dp->nb_seg; j++)
-			if (dp->seg[j].pmtu)
-				rte_meter_srtcm_config(&w->pmtu_meter[j], &dp->seg[j].pmtu_prof);
 	}
+	return 0;
+}
+
+int pmtu_segment_setup(struct dp *dp, struct segment *s, char *err, size_t errlen)
+{
+	const struct cfg_segment *cs = &s->cfg;
+	struct rte_meter_srtcm_params prm;
+
+	/* gw6 is set with the gateway (segment.c) */
+	s->pmtu_ip_mtu = inner_ip_mtu(dp->cfg->uplink_mtu);
+	s->pmtu = false;
+	if (!cs->pmtu)
+		return 0;
+	/* the rate is the segment's: each worker gets its share */
+	prm.cir = RTE_MAX(cs->pmtu_rate / dp->nb_workers, 1u);
+	prm.cbs = prm.cir;
+	prm.ebs = 0;
+	if (rte_meter_srtcm_profile_config(&s->pmtu_prof, &prm) != 0) {
+		snprintf(err, errlen, "pmtu_rate %u: bad meter profile", cs->pmtu_rate);
+		return -1;
+	}
+	/* the slot is not published yet: no worker reads its meter */
+	for (unsigned i = 0; i < dp->nb_workers; i++)
+		rte_meter_srtcm_config(&dp->worker[i]->pmtu_meter[s->idx], &s->pmtu_prof);
+	s->pmtu = true;
 	return 0;
 }
 

@@ -16,8 +16,11 @@ struct dp;
 struct segment;
 struct worker;
 
-/** Per-worker meters of the segments with pmtu = yes. @return 0 or -1 */
+/** Allocate each worker's ICMP rate meters, one per segment slot. */
 int pmtu_init(struct dp *dp, char *err, size_t errlen);
+/** Set up segment @p s's path-MTU help from s->cfg, before the slot is
+ * published (segment.c). */
+int pmtu_segment_setup(struct dp *dp, struct segment *s, char *err, size_t errlen);
 void pmtu_fini(struct dp *dp);
 /**
  * Path-MTU help for a frame (802.1Q tag already removed) whose tunnel packet

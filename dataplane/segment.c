@@ -24,11 +24,13 @@
 #include "hash_keys.h"
 #include "mss.h"
 #include "port.h"
+#include "log.h"
+#include "pmtu.h"
 #include "segment.h"
+#include "storm.h"
 
 int segments_init(struct dp *dp, char *err, size_t errlen)
 {
-	const struct dp_config *c = dp->cfg;
 	struct rte_hash_parameters hp = {
 		.name = "isthmus_vni",
 		.entries = DP_MAX_SEGMENTS * 2u,
@@ -50,39 +52,21 @@ int segments_init(struct dp *dp, char *err, size_t errlen)
 	for (uint16_t p = 0; p < dp->nb_ports; p++)
 		for (int v = 0; v < 4096; v++)
 			dp->port[p].vlan_seg[v] = DP_SEG_NONE;
-	for (uint16_t i = 0; i < c->nb_seg; i++) {
-		const struct cfg_segment *cs = &c->seg[i];
-		struct segment *s = &dp->seg[i];
-		uintptr_t idx = i;
+	return 0;
+}
 
-		snprintf(s->name, sizeof(s->name), "%s", cs->name);
-		s->idx = i;
-		s->port = cs->local;         /* local ports are dp->port[0 .. nb_local-1] */
-		s->vlan = cs->vlan;
-		s->vni = cs->vni;
-		s->vxlan_vni_be = rte_cpu_to_be_32(cs->vni << 8);
-		s->mac_limit = cs->mac_limit;
-		s->aging_s = cs->aging_s;
-		s->gw_ip = cs->gateway;
-		s->has_gw6 = cs->has_gateway6;
-		memcpy(s->gw6, cs->gateway6, sizeof(s->gw6));
-		s->gw_local = cs->gateway_local;
-		s->local_egress = cs->local_egress;
-		s->router_mac = cs->router_mac;
-		if (cs->mss_clamp) {
-			s->mss4 = cs->mss ? cs->mss : mss_default(c->uplink_mtu, false);
-			s->mss6 = cs->mss ? cs->mss - 20 : mss_default(c->uplink_mtu, true);
-		}
-		s->flap_moves = cs->flap_moves;
-		s->flap_window_s = cs->flap_window;
-		s->flap_dampen_s = cs->flap_dampen;
-		dp->port[s->port].vlan_seg[s->vlan] = i;
-		if (rte_hash_add_key_data(dp->vni_hash, &s->vni, (void *)idx) != 0) {
-			snprintf(err, errlen, "segments: cannot add VNI %u", s->vni);
+int segments_load(struct dp *dp, char *err, size_t errlen)
+{
+	const struct dp_config *c = dp->cfg;
+
+	for (uint16_t i = 0; i < c->nb_seg; i++) {
+		char why[256];
+
+		if (segment_add(dp, &c->seg[i], why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "segment %s: %s", c->seg[i].name, why);
 			return -1;
 		}
 	}
-	dp->nb_seg = c->nb_seg;
 	return 0;
 }
 
@@ -95,59 +79,101 @@ struct segment *segment_by_vni(const struct dp *dp, uint32_t vni)
 	return &dp->seg[(uintptr_t)data];
 }
 
-int segment_add(struct dp *dp, const char *name, const char *port, uint16_t vlan, uint32_t vni,
-		char *err, size_t errlen)
+int segment_check(const struct dp *dp, const struct cfg_segment *cs, uint32_t ignore_vni,
+		  char *err, size_t errlen)
 {
-	struct segment *s;
-	uint16_t p, i = dp->nb_seg;
-	uintptr_t idx = i;
+	uint16_t p = cs->local, vlan = cs->vlan, cur;
+	const struct segment *other;
 
-	if (vni == 0 || vni > 0xffffff || vlan > 4094) {
+	if (cs->vni == 0 || cs->vni > 0xffffff || vlan > 4094) {
 		snprintf(err, errlen, "VNI must be 1..16777215 and VLAN 0..4094");
 		return -EINVAL;
 	}
-	for (p = 0; p < dp->nb_ports; p++)
-		if (dp->port[p].role == PORT_LOCAL && strcmp(dp->port[p].name, port) == 0)
-			break;
-	if (p == dp->nb_ports) {
-		snprintf(err, errlen, "no local port '%s'", port);
+	if (p >= dp->nb_ports || dp->port[p].role != PORT_LOCAL) {
+		snprintf(err, errlen, "no local port %u", p);
 		return -ENOENT;
 	}
 	if (dp->port[p].mode == CFG_LOCAL_ACCESS ? vlan != DP_VLAN_UNTAGGED : vlan == 0) {
-		snprintf(err, errlen, "port '%s' is %s: %s", port,
+		snprintf(err, errlen, "port '%s' is %s: %s", dp->port[p].name,
 			 dp->port[p].mode == CFG_LOCAL_ACCESS ? "an access port" : "a trunk",
 			 dp->port[p].mode == CFG_LOCAL_ACCESS ? "no VLAN" : "give the VLAN");
 		return -EINVAL;
 	}
-	if (segment_by_vni(dp, vni) != NULL || dp->port[p].vlan_seg[vlan] != DP_SEG_NONE) {
-		snprintf(err, errlen, "VNI %u or VLAN %u on '%s' is already extended", vni, vlan, port);
+	other = segment_by_vni(dp, cs->vni);
+	if (other != NULL && other->vni != ignore_vni) {
+		snprintf(err, errlen, "VNI %u is already extended (segment '%s')", cs->vni,
+			 other->name);
+		return -EEXIST;
+	}
+	cur = atomic_load_explicit(&dp->port[p].vlan_seg[vlan], memory_order_relaxed);
+	if (cur != DP_SEG_NONE && dp->seg[cur].vni != ignore_vni) {
+		snprintf(err, errlen, "%s on '%s' is already extended (segment '%s', VNI %u)",
+			 dp->port[p].mode == CFG_LOCAL_ACCESS ? "the access port" : "the VLAN",
+			 dp->port[p].name, dp->seg[cur].name, dp->seg[cur].vni);
 		return -EEXIST;
 	}
 	for (uint16_t k = 0; k < dp->nb_seg; k++)
-		if (!dp->seg[k].removed && strcmp(dp->seg[k].name, name) == 0) {
-			snprintf(err, errlen, "a segment '%s' exists", name);
+		if (!dp->seg[k].removed && dp->seg[k].vni != ignore_vni &&
+		    strcmp(dp->seg[k].name, cs->name) == 0) {
+			snprintf(err, errlen, "a segment '%s' exists (VNI %u)", cs->name,
+				 dp->seg[k].vni);
 			return -EEXIST;
 		}
-	if (i == DP_MAX_SEGMENTS) {
+	if (dp->nb_seg == DP_MAX_SEGMENTS) {
 		snprintf(err, errlen, "no room for more segments (%d)", DP_MAX_SEGMENTS);
 		return -ENOSPC;
 	}
+	return 0;
+}
+
+/* Every setting of @p cs into the unpublished slot @p s: what the modules
+ * read (gateway.c, mss.c, storm.c, l2guard.c, pmtu.c). */
+static int segment_configure(struct dp *dp, struct segment *s, const struct cfg_segment *cs,
+			     char *err, size_t errlen)
+{
+	const struct dp_config *c = dp->cfg;
+
+	s->cfg = *cs;
+	snprintf(s->name, sizeof(s->name), "%s", cs->name);
+	s->port = cs->local;         /* local ports are dp->port[0 .. nb_local-1] */
+	s->vlan = cs->vlan;
+	s->vni = cs->vni;
+	s->vxlan_vni_be = rte_cpu_to_be_32(cs->vni << 8);
+	s->mac_limit = cs->mac_limit;
+	s->aging_s = cs->aging_s;
+	s->gw_ip = cs->gateway;
+	s->has_gw6 = cs->has_gateway6;
+	memcpy(s->gw6, cs->gateway6, sizeof(s->gw6));
+	atomic_store_explicit(&s->gw_local, cs->gateway_local, memory_order_relaxed);
+	s->local_egress = cs->local_egress;
+	s->router_mac = cs->router_mac;
+	if (cs->mss_clamp) {
+		s->mss4 = cs->mss ? cs->mss : mss_default(c->uplink_mtu, false);
+		s->mss6 = cs->mss ? cs->mss - 20 : mss_default(c->uplink_mtu, true);
+	}
+	s->flap_moves = cs->flap_moves;
+	s->flap_window_s = cs->flap_window;
+	s->flap_dampen_s = cs->flap_dampen;
+	if (storm_segment_setup(dp, s, err, errlen) < 0 || pmtu_segment_setup(dp, s, err, errlen) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+int segment_add(struct dp *dp, const struct cfg_segment *cs, char *err, size_t errlen)
+{
+	struct segment *s;
+	uint16_t p = cs->local, vlan = cs->vlan, i = dp->nb_seg;
+	uintptr_t idx = i;
+	int rc = segment_check(dp, cs, 0, err, errlen);
+
+	if (rc < 0)
+		return rc;
 	s = &dp->seg[i];
 	memset(s, 0, sizeof(*s));
-	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->idx = i;
-	s->port = p;
-	s->vlan = vlan;
-	s->vni = vni;
-	s->vxlan_vni_be = rte_cpu_to_be_32(vni << 8);
-	s->mac_limit = 4096;
-	s->aging_s = 300;
-	/* the configuration file's defaults: MSS clamping on, no storm control */
-	s->mss4 = mss_default(dp->cfg->uplink_mtu, false);
-	s->mss6 = mss_default(dp->cfg->uplink_mtu, true);
-	s->flap_moves = 5;       /* the [segment] defaults (docs/config.md) */
-	s->flap_window_s = 10;
-	s->flap_dampen_s = 0;
+	rc = segment_configure(dp, s, cs, err, errlen);
+	if (rc < 0)
+		return rc;
 	if (rte_hash_add_key_data(dp->vni_hash, &s->vni, (void *)idx) != 0) {
 		snprintf(err, errlen, "VNI table full");
 		return -ENOSPC;
@@ -156,6 +182,36 @@ int segment_add(struct dp *dp, const char *name, const char *port, uint16_t vlan
 	atomic_store_explicit(&dp->nb_seg, (uint16_t)(i + 1), memory_order_release);
 	atomic_store_explicit(&dp->port[p].vlan_seg[vlan], i, memory_order_release);
 	return 0;
+}
+
+int segment_apply(struct dp *dp, const struct cfg_segment *cs, char *err, size_t errlen)
+{
+	struct segment *old = segment_by_vni(dp, cs->vni);
+	struct cfg_segment prev;
+	int rc;
+
+	if (old == NULL) {
+		rc = segment_add(dp, cs, err, errlen);
+		return rc < 0 ? rc : SEG_ADDED;
+	}
+	if (memcmp(&old->cfg, cs, sizeof(*cs)) == 0)
+		return SEG_UNCHANGED;
+	rc = segment_check(dp, cs, cs->vni, err, errlen);
+	if (rc < 0)
+		return rc;
+	/* Only this segment: unpublished, a grace period, published again with
+	 * the new settings (storm buckets and rates included). */
+	prev = old->cfg;
+	segment_del(dp, cs->vni);
+	rc = segment_add(dp, cs, err, errlen);
+	if (rc < 0) {
+		char again[256];
+
+		if (segment_add(dp, &prev, again, sizeof(again)) < 0)
+			dp_log(LOG_ERR, "segment %s: cannot restore its settings: %s", prev.name, again);
+		return rc;
+	}
+	return SEG_REPLACED;
 }
 
 int segment_del(struct dp *dp, uint32_t vni)

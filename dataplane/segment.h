@@ -71,18 +71,46 @@ struct segment {
 	bool pmtu;               /**< answer oversize DF IPv4 / IPv6 frames with ICMP */
 	uint16_t pmtu_ip_mtu;    /**< largest inner IP packet that crosses unfragmented */
 	struct rte_meter_srtcm_profile pmtu_prof; /**< pmtu_rate, split over the workers */
+	/** The settings it was extended with (from the file or at run time): a
+	 * later apply with equal settings changes nothing (segment_apply). */
+	struct cfg_segment cfg;
 };
 
+/** Allocate the segment tables (no segment yet: segments_load). */
 int segments_init(struct dp *dp, char *err, size_t errlen);
+/**
+ * Extend the configuration file's segments, through segment_add() like those
+ * extended at run time. After ports_assign(), storm_init() and pmtu_init():
+ * a segment's rates are split over the workers that poll its port.
+ */
+int segments_load(struct dp *dp, char *err, size_t errlen);
 /** Segment of VNI @p vni (host order), or NULL. Lock-free read. */
 struct segment *segment_by_vni(const struct dp *dp, uint32_t vni);
 /**
- * Extend a segment at run time (main lcore): local port by name, VLAN (0:
- * untagged on an access port), VNI. @return 0, or a negative errno with a
- * reason in @p err
+ * Whether @p cs could be extended now (main lcore): its port, VLAN, VNI and
+ * name are free (@p ignore_vni: a segment about to be replaced is not a
+ * clash) and there is room. Changes nothing.
+ * @return 0, or a negative errno with a reason in @p err
  */
-int segment_add(struct dp *dp, const char *name, const char *port, uint16_t vlan, uint32_t vni,
-		char *err, size_t errlen);
+int segment_check(const struct dp *dp, const struct cfg_segment *cs, uint32_t ignore_vni,
+		  char *err, size_t errlen);
+/**
+ * Extend a segment with all its settings (main lcore): the one apply path of
+ * the file's segments and those extended at run time (config_segment_spec()).
+ * @return 0, or a negative errno with a reason in @p err
+ */
+int segment_add(struct dp *dp, const struct cfg_segment *cs, char *err, size_t errlen);
+
+/** What segment_apply() did. */
+enum seg_apply_result { SEG_ADDED, SEG_REPLACED, SEG_UNCHANGED };
+
+/**
+ * Extend @p cs, or bring the segment of its VNI to these settings: nothing
+ * when they are equal, else that segment alone is unextended and extended
+ * again with the new settings (its MAC entries are relearned; other segments
+ * are not touched). @return enum seg_apply_result, or a negative errno
+ */
+int segment_apply(struct dp *dp, const struct cfg_segment *cs, char *err, size_t errlen);
 /** Unextend the segment with this VNI (main lcore). @return 0 or -ENOENT */
 int segment_del(struct dp *dp, uint32_t vni);
 

@@ -61,50 +61,52 @@ static unsigned port_workers(const struct dp *dp, uint16_t p)
 
 int storm_init(struct dp *dp, char *err, size_t errlen)
 {
-	const struct dp_config *c = dp->cfg;
-	bool any = false;
-
-	for (uint16_t i = 0; i < c->nb_seg; i++) {
-		const struct cfg_segment *cs = &c->seg[i];
-		struct segment *s = &dp->seg[i];
-		unsigned nw = RTE_MAX(port_workers(dp, s->port), 1u);
-
-		for (int k = 0; k < STORM_CLASSES; k++) {
-			uint64_t burst = cs->storm_burst ? cs->storm_burst : cs->storm_pps[k];
-			struct rte_meter_srtcm_params prm = {
-				.cir = RTE_MAX(cs->storm_pps[k] / nw, 1u),
-				.cbs = RTE_MAX(burst / nw, (uint64_t)1),
-				.ebs = 0,
-			};
-
-			if (cs->storm_pps[k] == 0)
-				continue;
-			if (rte_meter_srtcm_profile_config(&s->storm_prof[k], &prm) != 0) {
-				snprintf(err, errlen, "segment %s: storm control %s: bad rate %u",
-					 s->name, storm_class_name[k], cs->storm_pps[k]);
-				return -1;
-			}
-			s->storm_on |= 1u << k;
-			any = true;
-		}
-	}
-	if (!any)
-		return 0;
+	/* every segment slot, in every worker: a segment extended at run time
+	 * may bring storm control to an appliance that started without any */
 	for (unsigned i = 0; i < dp->nb_workers; i++) {
 		struct worker *w = dp->worker[i];
 
-		/* every segment slot: those extended at run time have no storm
-		 * control, but the index space is the same */
 		w->storm = rte_zmalloc_socket("isthmus_storm", sizeof(*w->storm) * DP_MAX_SEGMENTS,
 					      RTE_CACHE_LINE_SIZE, rte_lcore_to_socket_id(w->lcore));
 		if (w->storm == NULL) {
 			snprintf(err, errlen, "storm control: out of memory");
 			return -1;
 		}
-		for (uint16_t s = 0; s < c->nb_seg; s++)
-			for (int k = 0; k < STORM_CLASSES; k++)
-				if (dp->seg[s].storm_on & (1u << k))
-					rte_meter_srtcm_config(&w->storm[s].m[k], &dp->seg[s].storm_prof[k]);
+	}
+	return 0;
+}
+
+int storm_segment_setup(struct dp *dp, struct segment *s, char *err, size_t errlen)
+{
+	const struct cfg_segment *cs = &s->cfg;
+	unsigned nw = RTE_MAX(port_workers(dp, s->port), 1u);
+
+	s->storm_on = 0;
+	for (int k = 0; k < STORM_CLASSES; k++) {
+		uint64_t burst = cs->storm_burst ? cs->storm_burst : cs->storm_pps[k];
+		struct rte_meter_srtcm_params prm = {
+			.cir = RTE_MAX(cs->storm_pps[k] / nw, 1u),
+			.cbs = RTE_MAX(burst / nw, (uint64_t)1),
+			.ebs = 0,
+		};
+
+		if (cs->storm_pps[k] == 0)
+			continue;
+		if (rte_meter_srtcm_profile_config(&s->storm_prof[k], &prm) != 0) {
+			snprintf(err, errlen, "storm control %s: bad rate %u", storm_class_name[k],
+				 cs->storm_pps[k]);
+			return -1;
+		}
+		s->storm_on |= 1u << k;
+	}
+	/* the slot is not published yet: no worker reads its buckets */
+	for (unsigned i = 0; i < dp->nb_workers; i++) {
+		struct storm_state *st = &dp->worker[i]->storm[s->idx];
+
+		memset(st, 0, sizeof(*st));
+		for (int k = 0; k < STORM_CLASSES; k++)
+			if (s->storm_on & (1u << k))
+				rte_meter_srtcm_config(&st->m[k], &s->storm_prof[k]);
 	}
 	return 0;
 }
@@ -122,7 +124,6 @@ uint64_t storm_drops(const struct dp *dp, uint16_t seg, enum storm_class k)
 	uint64_t n = 0;
 
 	for (unsigned i = 0; i < dp->nb_workers; i++)
-		if (dp->worker[i]->storm != NULL)
-			n += dp->worker[i]->storm[seg].drops[k];
+		n += dp->worker[i]->storm[seg].drops[k];
 	return n;
 }

@@ -25,9 +25,14 @@ struct storm_state {
 };
 
 extern const char *const storm_class_name[STORM_CLASSES];
-/** Set up the segments' storm-control profiles and each worker's buckets
- * (after ports_assign(): rates are split by the workers polling a port). */
+/** Allocate each worker's buckets, one set per segment slot. */
 int storm_init(struct dp *dp, char *err, size_t errlen);
+/**
+ * Set up segment @p s's storm-control profiles from s->cfg and reset each
+ * worker's buckets of its slot, before the slot is published (segment.c).
+ * After ports_assign(): rates are split by the workers polling its port.
+ */
+int storm_segment_setup(struct dp *dp, struct segment *s, char *err, size_t errlen);
 void storm_fini(struct dp *dp);
 /** Frames of class @p k dropped on segment @p seg, over all workers. */
 uint64_t storm_drops(const struct dp *dp, uint16_t seg, enum storm_class k);

@@ -32,10 +32,23 @@ static void usage(FILE *f)
 		"  status                 peer, pairing, tunnel (IKE and CHILD SAs), uptime\n"
 		"  stats [--prometheus]   dataplane counters (every drop reason), per port, per SA\n"
 		"  segments               extended segments (VNI, VLAN, MACs)\n"
-		"  extend NAME VNI PORT [VLAN]  extend a segment on this appliance's dataplane\n"
-		"  unextend SEGMENT       stop extending it (SEGMENT: its name or VNI)\n"
-		"  cutover SEGMENT        the segment's gateway moves to this site (at unextend\n"
-		"                         time): local answers, gratuitous ARP / unsolicited NA\n"
+		"  extend NAME VNI PORT [VLAN] [KEY=VALUE...] [peer.KEY=VALUE...]\n"
+		"                         extend a segment at both sites, agreed with the peer\n"
+		"                         and kept across restarts. KEY=VALUE: the keys of a\n"
+		"                         [segment] section (mss=1300 storm_broadcast=100 ...)\n"
+		"                         for both sites; peer.KEY=VALUE for the peer only (its\n"
+		"                         port and VLAN are PORT and VLAN unless peer.local= /\n"
+		"                         peer.vlan= say otherwise; gateway_site is mirrored)\n"
+		"  unextend SEGMENT       stop extending it at both sites (its name or VNI)\n"
+		"  cutover SEGMENT        the segment's gateway moves to this site, at both\n"
+		"                         (at unextend time): local answers, gratuitous ARP /\n"
+		"                         unsolicited NA\n"
+		"  extend|unextend|cutover --local ...\n"
+		"                         this appliance's dataplane only: not agreed with the\n"
+		"                         peer, lost when it restarts (tests, no isthmusd)\n"
+		"  reload                 re-read the configuration file and apply its segment\n"
+		"                         changes (as systemctl reload); refuses what needs a\n"
+		"                         restart\n"
 		"  segment [list | extend ... | unextend SEGMENT | cutover SEGMENT]\n"
 		"                         the same, grouped\n"
 		"  macs                   the MAC tables (side, flaps, dampened)\n"
@@ -306,14 +319,44 @@ static int segment_vni(void *rbuf, const char *ref, uint32_t *vni)
 	return rc;
 }
 
-/* cutover SEGMENT: the gateway moves to this site */
+static int seg_ref(const char *ref, char *name, size_t len, uint32_t *vni);
+
+/* "--local" first: this appliance's dataplane alone, not agreed, not kept. */
+static int local_flag(int *argc, char ***argv)
+{
+	if (*argc > 0 && !strcmp((*argv)[0], "--local")) {
+		(*argc)--;
+		(*argv)++;
+		return 1;
+	}
+	return 0;
+}
+
+/* A change agreed with the peer through isthmusd: print what it says. */
+static int agreed(void *rbuf, struct ctl_d_seg *m)
+{
+	const struct ctl_reply *r = call("isthmusd.sock", m, sizeof(*m), rbuf, 30000);
+
+	printf("%.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
+	return 0;
+}
+
+/* cutover [--local] SEGMENT: the gateway moves to this site */
 static int cmd_cutover(void *rbuf, int argc, char **argv)
 {
 	struct ctl_seg m = { .h.type = CTL_SEG_CUTOVER };
+	int local = local_flag(&argc, &argv);
 
 	if (argc != 1) {
-		fprintf(stderr, "isthmusctl: cutover SEGMENT (its name or VNI)\n");
+		fprintf(stderr, "isthmusctl: cutover [--local] SEGMENT (its name or VNI)\n");
 		return 2;
+	}
+	if (!local) {
+		static struct ctl_d_seg d = { .h.type = CTL_D_SEG, .op = CTL_D_CUTOVER };
+
+		if (!seg_ref(argv[0], d.name, sizeof(d.name), &d.vni))
+			return 2;
+		return agreed(rbuf, &d);
 	}
 	if (segment_vni(rbuf, argv[0], &m.vni))
 		return 2;
@@ -323,41 +366,164 @@ static int cmd_cutover(void *rbuf, int argc, char **argv)
 	return 0;
 }
 
-/* extend NAME VNI PORT [VLAN] | unextend SEGMENT: this appliance's dataplane */
-static int cmd_extend(void *rbuf, int add, int argc, char **argv)
+/* Append " key=value" to @p spec; 0, or -1 when it does not fit. */
+static int spec_add(char *spec, size_t len, const char *key, const char *value)
 {
-	struct ctl_seg m = { .h.type = add ? CTL_SEG_ADD : CTL_SEG_DEL };
+	size_t n = strlen(spec);
+	int w = snprintf(spec + n, len - n, "%s%s=%s", n ? " " : "", key, value);
+
+	return w < 0 || (size_t)w >= len - n ? -1 : 0;
+}
+
+/*
+ * This site's and the peer's settings from "NAME VNI PORT [VLAN] [KEY=VALUE...]
+ * [peer.KEY=VALUE...]": KEY=VALUE for both sites, peer.KEY=VALUE for the peer
+ * only (its port and VLAN are PORT and VLAN unless peer.local / peer.vlan say
+ * otherwise); gateway_site is mirrored for the peer (local there is peer here).
+ */
+static int extend_specs(int argc, char **argv, char *spec, char *peer_spec, size_t len)
+{
+	const char *vlan = NULL, *peer_local = argv[2], *peer_vlan = NULL, *gw_site = NULL,
+		   *peer_gw_site = NULL;
+	int i = 3, bad = 0;
+
+	spec[0] = peer_spec[0] = '\0';
+	if (i < argc && !strchr(argv[i], '='))
+		vlan = argv[i++];
+	peer_vlan = vlan;
+	bad |= spec_add(spec, len, "vni", argv[1]) | spec_add(spec, len, "local", argv[2]);
+	bad |= spec_add(peer_spec, len, "vni", argv[1]);
+	for (; i < argc; i++) {
+		char key[64], *eq = strchr(argv[i], '=');
+		int peer = !strncmp(argv[i], "peer.", 5);
+		const char *k = argv[i] + (peer ? 5 : 0);
+
+		if (!eq || (size_t)(eq - k) >= sizeof(key) || eq == k) {
+			fprintf(stderr, "isthmusctl: '%s': settings are KEY=VALUE or peer.KEY=VALUE "
+				"(the keys of a [segment] section, docs/config.md)\n", argv[i]);
+			return -1;
+		}
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - k), k);
+		if (!strcmp(key, "vni") || (!peer && (!strcmp(key, "local") || !strcmp(key, "vlan")))) {
+			fprintf(stderr, "isthmusctl: '%s': give the VNI, port and VLAN as NAME VNI PORT "
+				"[VLAN] (peer.local= and peer.vlan= for the peer)\n", argv[i]);
+			return -1;
+		}
+		if (peer && !strcmp(key, "local"))
+			peer_local = eq + 1;
+		else if (peer && !strcmp(key, "vlan"))
+			peer_vlan = eq + 1;
+		else if (peer && !strcmp(key, "gateway_site"))
+			peer_gw_site = eq + 1;
+		else if (peer)
+			bad |= spec_add(peer_spec, len, key, eq + 1);
+		else if (!strcmp(key, "gateway_site"))
+			gw_site = eq + 1;
+		else
+			bad |= spec_add(spec, len, key, eq + 1) | spec_add(peer_spec, len, key, eq + 1);
+	}
+	bad |= spec_add(peer_spec, len, "local", peer_local);
+	if (vlan)
+		bad |= spec_add(spec, len, "vlan", vlan);
+	if (peer_vlan)
+		bad |= spec_add(peer_spec, len, "vlan", peer_vlan);
+	if (gw_site) {
+		bad |= spec_add(spec, len, "gateway_site", gw_site);
+		if (!peer_gw_site)
+			peer_gw_site = !strcmp(gw_site, "local") ? "peer"
+				       : !strcmp(gw_site, "peer") ? "local" : gw_site;
+	}
+	if (peer_gw_site)
+		bad |= spec_add(peer_spec, len, "gateway_site", peer_gw_site);
+	if (bad) {
+		fprintf(stderr, "isthmusctl: the settings are longer than %zu characters\n", len - 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* SEGMENT is a name or a VNI: 1 with one of them set, 0 (with a message) if neither. */
+static int seg_ref(const char *ref, char *name, size_t len, uint32_t *vni)
+{
 	char *end;
 
-	if ((add && (argc < 3 || argc > 4)) || (!add && argc != 1)) {
-		fprintf(stderr, "isthmusctl: extend NAME VNI PORT [VLAN] | unextend SEGMENT\n");
+	if (ref[0] >= '0' && ref[0] <= '9') {
+		unsigned long v = strtoul(ref, &end, 10);
+
+		if (*end || v == 0 || v > 0xffffff) {
+			fprintf(stderr, "isthmusctl: '%s' is not a VNI (1..16777215)\n", ref);
+			return 0;
+		}
+		*vni = (uint32_t)v;
+		return 1;
+	}
+	if (strlen(ref) >= len) {
+		fprintf(stderr, "isthmusctl: segment name '%s' too long\n", ref);
+		return 0;
+	}
+	snprintf(name, len, "%s", ref);
+	return 1;
+}
+
+/*
+ * extend [--local] NAME VNI PORT [VLAN] [KEY=VALUE...] | unextend [--local] SEGMENT.
+ * Without --local: isthmusd agrees it with the peer and both sites apply it
+ * (docs/control-protocol.md); --local: this dataplane only, not kept.
+ */
+static int cmd_extend(void *rbuf, int add, int argc, char **argv)
+{
+	static struct ctl_d_seg d = { .h.type = CTL_D_SEG };
+	static struct ctl_seg_set set = { .h.type = CTL_SEG_SET, .op = CTL_SEG_OP_ADD };
+	struct ctl_seg m = { .h.type = CTL_SEG_DEL };
+	int local = local_flag(&argc, &argv);
+
+	if ((add && argc < 3) || (!add && argc != 1)) {
+		fprintf(stderr, "isthmusctl: extend [--local] NAME VNI PORT [VLAN] [KEY=VALUE...] "
+			"[peer.KEY=VALUE...] | unextend [--local] SEGMENT\n");
 		return 2;
+	}
+	if (!add && !local) {
+		d.op = CTL_D_UNEXTEND;
+		if (!seg_ref(argv[0], d.name, sizeof(d.name), &d.vni))
+			return 2;
+		return agreed(rbuf, &d);
 	}
 	if (!add) {
 		if (segment_vni(rbuf, argv[0], &m.vni))
 			return 2;
 		call("dp.sock", &m, sizeof(m), rbuf, 5000);
-		printf("segment %s unextended\n", argv[0]);
+		printf("segment %s unextended on this appliance only\n", argv[0]);
 		return 0;
 	}
-	if (strlen(argv[0]) >= sizeof(m.name) || strlen(argv[2]) >= sizeof(m.port)) {
-		fprintf(stderr, "isthmusctl: name or port too long\n");
+	if (strlen(argv[0]) >= sizeof(d.name)) {
+		fprintf(stderr, "isthmusctl: name too long\n");
 		return 2;
 	}
 	if (argv[0][0] >= '0' && argv[0][0] <= '9') {
 		fprintf(stderr, "isthmusctl: a segment name must not start with a digit (VNIs do)\n");
 		return 2;
 	}
-	snprintf(m.name, sizeof(m.name), "%s", argv[0]);
-	snprintf(m.port, sizeof(m.port), "%s", argv[2]);
-	m.vlan = argc == 4 ? (uint16_t)strtoul(argv[3], NULL, 10) : 0;
-	m.vni = (uint32_t)strtoul(argv[1], &end, 10);
-	if (*end) {
-		fprintf(stderr, "isthmusctl: VNI must be a number\n");
+	if (extend_specs(argc, argv, d.spec, d.peer_spec, sizeof(d.spec)) < 0)
 		return 2;
+	if (!local) {
+		d.op = CTL_D_EXTEND;
+		snprintf(d.name, sizeof(d.name), "%s", argv[0]);
+		return agreed(rbuf, &d);
 	}
-	call("dp.sock", &m, sizeof(m), rbuf, 5000);
-	printf("segment %s extended\n", argv[0]);
+	snprintf(set.name, sizeof(set.name), "%s", argv[0]);
+	snprintf(set.spec, sizeof(set.spec), "%s", d.spec);
+	call("dp.sock", &set, sizeof(set), rbuf, 5000);
+	printf("segment %s extended on this appliance only\n", argv[0]);
+	return 0;
+}
+
+/* reload: isthmusd re-reads the configuration file and applies its segments */
+static int cmd_reload(void *rbuf)
+{
+	struct ctl_hdr h = { .type = CTL_D_RELOAD };
+	const struct ctl_reply *r = call("isthmusd.sock", &h, sizeof(h), rbuf, 30000);
+
+	printf("%.*s", (int)r->body_len, (const char *)ctl_reply_body(r));
 	return 0;
 }
 
@@ -654,6 +820,8 @@ int main(int argc, char **argv)
 		return cmd_cutover(rbuf, argc - optind, argv + optind);
 	if (!strcmp(cmd, "extend") || !strcmp(cmd, "unextend"))
 		return cmd_extend(rbuf, !strcmp(cmd, "extend"), argc - optind, argv + optind);
+	if (!strcmp(cmd, "reload"))
+		return cmd_reload(rbuf);
 	if (!strcmp(cmd, "macs"))
 		return cmd_simple_json(rbuf, CTL_MACS);
 	if (!strcmp(cmd, "sa"))

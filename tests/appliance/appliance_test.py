@@ -18,7 +18,7 @@ Checks:
   * counters through DPDK telemetry (the stock dpdk-telemetry.py client,
     /isthmus/ commands) agree with the control socket (isthmusctl stats);
   * segments extended and unextended at run time through the control socket
-    (isthmusctl extend / unextend), refusals for duplicates and unknown ports;
+    (isthmusctl extend / unextend --local), refusals for duplicates and unknown ports;
   * cutover of a segment's gateway to this site sends a gratuitous ARP;
   * SIGTERM stops the appliance cleanly (exit 0).
 """
@@ -193,32 +193,32 @@ def main():
         def ctl(*a):
             return subprocess.run([CTL, "-r", run] + list(a), capture_output=True, text=True)
 
-        r = ctl("extend", "db", "200", "lan", "20")
+        r = ctl("extend", "--local", "db", "200", "lan", "20")
         check(r.returncode == 0, f"extend db (VNI 200, VLAN 20) on trunk lan: {r.stdout.strip()}{r.stderr.strip()}")
         segs = json.loads(ctl("--json", "segments").stdout)
         check(sorted(g["name"] for g in segs) == ["db", "web"] and
               any(g["name"] == "db" and g["vni"] == 200 for g in segs),
               "isthmusctl segments lists web and db (VNI 200)")
         check(telemetry("/isthmus/segment,db").get("vni") == 200, "telemetry sees db")
-        r = ctl("extend", "db2", "200", "lan", "30")
+        r = ctl("extend", "--local", "db2", "200", "lan", "30")
         check(r.returncode != 0 and "already extended" in r.stderr,
               f"the same VNI again is refused: {r.stderr.strip()}")
-        r = ctl("extend", "db3", "300", "lan")
+        r = ctl("extend", "--local", "db3", "300", "lan")
         check(r.returncode != 0 and "give the VLAN" in r.stderr,
               f"a trunk segment without a VLAN is refused: {r.stderr.strip()}")
-        r = ctl("extend", "x", "300", "nosuchport")
+        r = ctl("extend", "--local", "x", "300", "nosuchport")
         check(r.returncode != 0 and "no local port" in r.stderr,
               f"an unknown port is refused: {r.stderr.strip()}")
-        r = ctl("unextend", "nosuch")
+        r = ctl("unextend", "--local", "nosuch")
         check(r.returncode != 0 and "no segment named" in r.stderr,
               f"unextending an unknown name is refused: {r.stderr.strip()}")
-        r = ctl("segment", "unextend", "db")
+        r = ctl("segment", "unextend", "--local", "db")
         check(r.returncode == 0, "segment unextend db (by name)")
         segs = json.loads(ctl("--json", "segments").stdout)
         check([g["name"] for g in segs] == ["web"], "db is gone, web remains")
-        r = ctl("unextend", "200")
+        r = ctl("unextend", "--local", "200")
         check(r.returncode != 0 and "no segment" in r.stderr, "unextending it twice is refused")
-        r = ctl("extend", "db", "200", "lan", "20")
+        r = ctl("extend", "--local", "db", "200", "lan", "20")
         check(r.returncode == 0, "db can be extended again (a new slot)")
 
         # names from the wire meet the configuration file's rule (names.c):
@@ -246,10 +246,10 @@ def main():
               "the stats reply is still JSON, with web and db only")
 
         # cutover: the gateway moves here and is announced (gratuitous ARP)
-        r = ctl("cutover", "200")
+        r = ctl("cutover", "--local", "200")
         check(r.returncode != 0 and "no gateway" in r.stderr,
               f"cutover of a segment without a gateway is refused: {r.stderr.strip()}")
-        r = ctl("segment", "cutover", "web")
+        r = ctl("segment", "cutover", "--local", "web")
         check(r.returncode == 0, f"segment cutover web: {r.stdout.strip()}{r.stderr.strip()}")
         announced = 0
         for _ in range(20):

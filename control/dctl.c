@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * dctl.c: isthmusd's control socket, for isthmusctl: status, pairing, the
- * live ESP keys for Wireshark. Same framing and server as the dataplane's
+ * live ESP keys for Wireshark, segment changes agreed with the peer, reload. Same framing and server as the dataplane's
  * socket (ctl/ctl_server.c), its own message types (CTL_D_*), served by
  * one thread of its own.
  */
@@ -20,6 +20,7 @@
 #include "identity.h"
 #include "kernel_dp.h"
 #include "pairing.h"
+#include "segsync.h"
 
 struct dctl {
 	struct ctl_server *srv;
@@ -27,6 +28,7 @@ struct dctl {
 	volatile bool stop;
 	const struct ike_settings *s;
 	struct pairing_svc *pairing;
+	struct segsync *segsync;
 	time_t started;
 	char fingerprint[2 * FINGERPRINT_LEN + 1];
 };
@@ -204,6 +206,12 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 		return ctl_out_printf(o, "%s", msg);
 	case CTL_D_SA_KEYS:
 		return sa_keys(o);
+	case CTL_D_SEG:
+		return segsync_change(d->segsync, (const struct ctl_d_seg *)req, o);
+	case CTL_D_RELOAD:
+		return segsync_reload(d->segsync, o);
+	case CTL_D_SEGMENTS:
+		return segsync_json(d->segsync, o);
 	default:
 		ctl_out_printf(o, "not an isthmusd request (isthmus-dp's socket is another one)");
 		return -EOPNOTSUPP;
@@ -221,7 +229,7 @@ static void *serve(void *arg)
 }
 
 struct dctl *dctl_start(const struct ike_settings *s, struct pairing_svc *pairing,
-			const char *fingerprint, char *err, size_t errlen)
+			struct segsync *segsync, const char *fingerprint, char *err, size_t errlen)
 {
 	struct dctl *d = calloc(1, sizeof(*d));
 
@@ -231,6 +239,7 @@ struct dctl *dctl_start(const struct ike_settings *s, struct pairing_svc *pairin
 	}
 	d->s = s;
 	d->pairing = pairing;
+	d->segsync = segsync;
 	d->started = time_monotonic(NULL);
 	snprintf(d->fingerprint, sizeof(d->fingerprint), "%s", fingerprint);
 	d->srv = ctl_server_open(s->ctl_socket, handle, d, err, errlen);

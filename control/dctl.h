@@ -10,12 +10,13 @@
 
 #include "ike_settings.h"
 #include "pairing_svc.h"
+#include "segsync.h"
 
 struct dctl;
 
 /** Open the socket and serve it from a thread of its own. */
 struct dctl *dctl_start(const struct ike_settings *s, struct pairing_svc *pairing,
-			const char *fingerprint, char *err, size_t errlen);
+			struct segsync *segsync, const char *fingerprint, char *err, size_t errlen);
 
 /** Stop serving, close and free. */
 void dctl_stop(struct dctl *d);

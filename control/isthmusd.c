@@ -24,6 +24,7 @@
 #include "kernel_dp.h"
 #include "pairing_svc.h"
 #include "peer_config.h"
+#include "segsync.h"
 
 /* What charon loads: crypto for IKE (AES-GCM, ChaCha20-Poly1305, SHA-2, x25519,
  * Ed25519), key encodings, kernel-netlink for addresses and routes only (our
@@ -36,7 +37,19 @@ static char plugins[] =
 static struct peer_config *pc;
 static struct pairing_svc *pairing;
 static struct dctl *ctl;
+static struct segsync *segs;
 static struct ike_settings settings;
+
+/* SIGHUP (systemctl reload): the configuration file's segment changes. */
+static void reload_segments(void)
+{
+	static uint8_t buf[16384];
+	struct ctl_out o = { .buf = buf, .cap = sizeof(buf) - 1 };
+	int rc = segsync_reload(segs, &o);
+
+	buf[o.len] = '\0';
+	DBG1(DBG_DMN, "isthmusd: reload%s: %s", rc < 0 ? " refused" : "", buf);
+}
 
 static bool register_kernel_dp(plugin_t *plugin, plugin_feature_t *feature, bool reg, void *data)
 {
@@ -335,7 +348,13 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "isthmusd: cannot start the pairing service\n");
 		return 1;
 	}
-	ctl = dctl_start(&settings, pairing, fpr, err, sizeof(err));
+	segs = segsync_create(&settings, config, settings.auth == IKE_AUTH_PUBKEY ? own : NULL, err,
+			      sizeof(err));
+	if (!segs) {
+		fprintf(stderr, "isthmusd: %s\n", err);
+		return 1;
+	}
+	ctl = dctl_start(&settings, pairing, segs, fpr, err, sizeof(err));
 	if (!ctl) {
 		fprintf(stderr, "isthmusd: %s\n", err);
 		return 1;
@@ -359,6 +378,7 @@ int main(int argc, char *argv[])
 			snprintf(err, sizeof(err), "%s/%s", settings.state_dir, PEER_PUB_FILE);
 			peer_config_set_peer_key(pc, identity_load_pubkey(err));
 			DBG1(DBG_DMN, "isthmusd: peer key reloaded");
+			reload_segments();
 			if (we_initiate())
 				initiate_children();
 			continue;
@@ -370,6 +390,7 @@ int main(int argc, char *argv[])
 	}
 	DBG1(DBG_DMN, "isthmusd: stopping");
 	dctl_stop(ctl);
+	segsync_destroy(segs);
 	pairing_svc_destroy(pairing);
 	peer_config_destroy(pc);
 	own->destroy(own);

@@ -740,6 +740,68 @@ done:
 	return r;
 }
 
+bool config_segment_equal(const struct cfg_segment *a, const struct cfg_segment *b)
+{
+	return !strcmp(a->name, b->name) && a->vni == b->vni && a->local == b->local &&
+	       a->vlan == b->vlan && a->mac_limit == b->mac_limit && a->aging_s == b->aging_s &&
+	       a->gateway == b->gateway && a->has_gateway6 == b->has_gateway6 &&
+	       !memcmp(a->gateway6, b->gateway6, sizeof(a->gateway6)) &&
+	       a->gateway_local == b->gateway_local && a->local_egress == b->local_egress &&
+	       rte_is_same_ether_addr(&a->router_mac, &b->router_mac) &&
+	       a->mss_clamp == b->mss_clamp && a->mss == b->mss &&
+	       !memcmp(a->storm_pps, b->storm_pps, sizeof(a->storm_pps)) &&
+	       a->storm_burst == b->storm_burst && a->flap_moves == b->flap_moves &&
+	       a->flap_window == b->flap_window && a->flap_dampen == b->flap_dampen &&
+	       a->pmtu == b->pmtu && a->pmtu_rate == b->pmtu_rate;
+}
+
+int config_segment_texts(const struct dp_config *cfg, char (*out)[CFG_SPEC_MAX + 1], char *err,
+			 size_t errlen)
+{
+	struct rte_cfgfile_parameters prm = { .comment_character = ';' };
+	struct rte_cfgfile *cf = rte_cfgfile_load_with_params(cfg->path, 0, &prm);
+	int r = 0;
+
+	if (cf == NULL) {
+		snprintf(err, errlen, "%s: cannot read it again", cfg->path);
+		return -1;
+	}
+	for (uint16_t i = 0; i < cfg->nb_seg && r == 0; i++) {
+		char section[CFG_NAME_LEN];
+		struct rte_cfgfile_entry *e;
+		int n;
+		size_t len = 0;
+
+		snprintf(section, sizeof(section), "segment %s", cfg->seg[i].name);
+		n = rte_cfgfile_section_num_entries(cf, section);
+		out[i][0] = '\0';
+		if (n <= 0)
+			continue;
+		e = calloc((size_t)n, sizeof(*e));
+		if (e == NULL) {
+			snprintf(err, errlen, "out of memory");
+			r = -1;
+			break;
+		}
+		rte_cfgfile_section_entries(cf, section, e, n);
+		for (int k = 0; k < n; k++) {
+			int w = snprintf(out[i] + len, CFG_SPEC_MAX + 1 - len, "%s%s=%s", len ? " " : "",
+					 e[k].name, e[k].value);
+
+			if (w < 0 || (size_t)w >= CFG_SPEC_MAX + 1 - len) {
+				snprintf(err, errlen, "%s: [%s]: longer than %d characters as settings",
+					 cfg->path, section, CFG_SPEC_MAX);
+				r = -1;
+				break;
+			}
+			len += (size_t)w;
+		}
+		free(e);
+	}
+	rte_cfgfile_close(cf);
+	return r;
+}
+
 int config_load(const char *path, struct dp_config *cfg, char *err, size_t errlen)
 {
 	struct rte_cfgfile_parameters prm = { .comment_character = ';' };

@@ -147,6 +147,17 @@ int config_load(const char *path, struct dp_config *cfg, char *err, size_t errle
 int config_segment_spec(const struct dp_config *base, const char *name, const char *spec,
 			struct cfg_segment *out, char *err, size_t errlen);
 
+/** Whether two segments have the same settings, field by field. */
+bool config_segment_equal(const struct cfg_segment *a, const struct cfg_segment *b);
+
+/**
+ * The [segment NAME] sections of a loaded configuration as settings texts
+ * (config_segment_spec()'s input), one per cfg->seg[i], read again from
+ * cfg->path. @return 0, or -1 with a reason in @p err
+ */
+int config_segment_texts(const struct dp_config *cfg, char (*out)[CFG_SPEC_MAX + 1], char *err,
+			 size_t errlen);
+
 /** Free what config_load() allocated and wipe key material. */
 void config_free(struct dp_config *cfg);
 

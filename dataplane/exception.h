@@ -24,6 +24,7 @@
 #define IKE_PORT 500 /**< RFC 7296 section 2 */
 #define NATT_PORT 4500 /**< RFC 3948: ESP in UDP, and IKE behind the non-ESP marker */
 #define PAIRING_UDP_PORT 4501 /**< isthmusd's one-time pairing (docs/pairing.md) */
+#define SEGSYNC_UDP_PORT 4502 /**< isthmusd's segment agreements (docs/control-protocol.md) */
 
 /** What the uplink RX path does with a frame. */
 enum uplink_class {
@@ -96,7 +97,8 @@ static inline enum uplink_class uplink_classify(const struct rte_mbuf *m, rte_be
 	udp = (const struct rte_udp_hdr *)((const uint8_t *)eh + off);
 	if (udp->dst_port == rte_cpu_to_be_16(IKE_PORT))
 		return ip->src_addr == peer_ip ? UPLINK_IKE : UPLINK_KERNEL;
-	if (udp->dst_port == rte_cpu_to_be_16(PAIRING_UDP_PORT))
+	if (udp->dst_port == rte_cpu_to_be_16(PAIRING_UDP_PORT) ||
+	    udp->dst_port == rte_cpu_to_be_16(SEGSYNC_UDP_PORT))
 		return UPLINK_KERNEL;
 	if (udp->dst_port != rte_cpu_to_be_16(NATT_PORT))
 		return UPLINK_DROP_PROTO;

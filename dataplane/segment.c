@@ -194,7 +194,7 @@ int segment_apply(struct dp *dp, const struct cfg_segment *cs, char *err, size_t
 		rc = segment_add(dp, cs, err, errlen);
 		return rc < 0 ? rc : SEG_ADDED;
 	}
-	if (memcmp(&old->cfg, cs, sizeof(*cs)) == 0)
+	if (config_segment_equal(&old->cfg, cs))
 		return SEG_UNCHANGED;
 	rc = segment_check(dp, cs, cs->vni, err, errlen);
 	if (rc < 0)

@@ -903,7 +903,7 @@ int segsync_change(struct segsync *ss, const struct ctl_d_seg *req, struct ctl_o
 	struct seg_eff g;
 	const struct seg_entry *cur;
 	const char *what;
-	char msg[300];
+	char msg[300], cut[128];
 	int rc;
 
 	if (!ss->own) {
@@ -968,7 +968,8 @@ int segsync_change(struct segsync *ss, const struct ctl_d_seg *req, struct ctl_o
 				m.e.gw_site = SEG_GW_AS_CONFIGURED;
 			}
 		} else {
-			what = "gateway cut over to this site";
+			snprintf(cut, sizeof(cut), "gateway cut over to %s", ss->s.name);
+			what = cut;
 			if (g.cut_here) {
 				ctl_out_printf(o, "segment %s's gateway is already cut over to this site",
 					       g.name);

@@ -375,6 +375,18 @@ static int spec_add(char *spec, size_t len, const char *key, const char *value)
 	return w < 0 || (size_t)w >= len - n ? -1 : 0;
 }
 
+/* Whether a peer.KEY=VALUE among the arguments sets @p key for the peer. */
+static int peer_overrides(int argc, char **argv, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (int i = 3; i < argc; i++)
+		if (!strncmp(argv[i], "peer.", 5) && !strncmp(argv[i] + 5, key, kl) &&
+		    argv[i][5 + kl] == '=')
+			return 1;
+	return 0;
+}
+
 /*
  * This site's and the peer's settings from "NAME VNI PORT [VLAN] [KEY=VALUE...]
  * [peer.KEY=VALUE...]": KEY=VALUE for both sites, peer.KEY=VALUE for the peer
@@ -419,8 +431,11 @@ static int extend_specs(int argc, char **argv, char *spec, char *peer_spec, size
 			bad |= spec_add(peer_spec, len, key, eq + 1);
 		else if (!strcmp(key, "gateway_site"))
 			gw_site = eq + 1;
-		else
-			bad |= spec_add(spec, len, key, eq + 1) | spec_add(peer_spec, len, key, eq + 1);
+		else {
+			bad |= spec_add(spec, len, key, eq + 1);
+			if (!peer_overrides(argc, argv, key)) /* peer.KEY wins there */
+				bad |= spec_add(peer_spec, len, key, eq + 1);
+		}
 	}
 	bad |= spec_add(peer_spec, len, "local", peer_local);
 	if (vlan)

@@ -1155,6 +1155,210 @@ def case_flap(top, build):
         check(not others, "no other MAC flapped at %s (%s)" % (site.upper(), others))
 
 
+# -- segment changes agreed by both sites, kept, reloaded -----------------------
+DB_A, DB_B = "203.0.113.11", "203.0.113.21"
+
+
+def segment(lab, site, name):
+    """Segment @name in @site's dataplane (its stats entry), or None."""
+    for g in lab.stats(site)["segments"]:
+        if g["name"] == name:
+            return g
+    return None
+
+
+def store_text(lab, site):
+    """@site's agreed segment set as kept on disk, or None."""
+    try:
+        with open("%s/state-%s/segments.state" % (lab.run, site)) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def wait_for(what, fn, timeout=10.0):
+    """Poll @fn until true; the seconds it took, or None."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if fn():
+            return time.monotonic() - t0
+        time.sleep(0.1)
+    return None
+
+
+def storm_drops(lab, site, name):
+    g = segment(lab, site, name)
+    return g["storm_drops"]["broadcast"] if g else 0
+
+
+def case_segsync(top, build):
+    """A third segment extended at site A at run time, with settings, is
+    agreed by site B and extended at both with those settings (MSS, storm
+    control); hosts on it reach each other across; it survives isthmusd
+    restarting at B and isthmus-dp at A; unextended at B, it is gone at both."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    check(segment(lab, "a", "db") is None and segment(lab, "b", "db") is None,
+          "port db carries no segment at either site before the extend")
+    t0 = time.monotonic()
+    r = lab.ctl("a", "extend", "db", "5103", "db", "mss=1300", "storm_broadcast=50",
+                "storm_burst=50", check_rc=False)
+    t_ext = time.monotonic() - t0
+    check(r.returncode == 0 and "at both sites" in r.stdout,
+          "extend db at A, agreed by B (%.2f s): %s" % (t_ext, r.stdout.strip()))
+    print("MEASURED segsync_extend_s=%.3f" % t_ext)
+    for site in "ab":
+        g = segment(lab, site, "db")
+        check(g is not None and g["vni"] == 5103 and g["port"] == "db" and g["mss4"] == 1300,
+              "site %s extends db: VNI 5103 on port db, IPv4 MSS clamp %s (asked 1300)"
+              % (site.upper(), g and g["mss4"]))
+    check(store_text(lab, "a") == store_text(lab, "b") and "extend 5103 db" in store_text(lab, "a"),
+          "both sites keep the same agreed set: %r" % store_text(lab, "a"))
+    ping_ok(lab, "a-db", DB_B, "ping A db -> B db across the new segment")
+    # storm control came with it: 300 broadcasts at once, 50/s with a bucket
+    # of 50 let about 50 through
+    lab.x("a-db", "/usr/bin/python3", "-c",
+          "from scapy.all import Ether, IP, UDP, sendp; "
+          "sendp([Ether(dst='ff:ff:ff:ff:ff:ff')/IP(src='%s', dst='203.0.113.255')/UDP(dport=9)] * 300, "
+          "iface='eth0', verbose=False)" % DB_A)
+    drops = 0
+    wait_for("storm drops", lambda: storm_drops(lab, "a", "db") > 0, 3)
+    drops = storm_drops(lab, "a", "db")
+    check(200 <= drops <= 300, "storm control of the extend at work: %d of 300 broadcasts "
+          "dropped at A (rate 50/s, burst 50)" % drops)
+    print("MEASURED segsync_storm_drops=%d" % drops)
+
+    lab.kill_start("isthmusd", "b")
+    lab.kill_start("dp", "a")
+    check(lab.wait_tunnel(20) is not None, "tunnel up again after isthmusd B and isthmus-dp A restarted")
+    t = wait_for("db at A", lambda: segment(lab, "a", "db") is not None, 10)
+    t = time.time() - lab.t_started if t is not None else None
+    check(t is not None, "the restarted isthmus-dp A got db back from isthmusd (%s s after it "
+          "was started)" % (t and "%.2f" % t))
+    print("MEASURED segsync_reapplied_after_dp_start_s=%.3f" % t)
+    for site in "ab":
+        g = segment(lab, site, "db")
+        check(g is not None and g["mss4"] == 1300,
+              "site %s still extends db with its settings after the restarts" % site.upper())
+    ping_ok(lab, "a-db", DB_B, "ping A db -> B db after the restarts")
+
+    r = lab.ctl("b", "unextend", "db", check_rc=False)
+    check(r.returncode == 0 and "at both sites" in r.stdout, "unextend db at B: %s" % r.stdout.strip())
+    for site in "ab":
+        check(segment(lab, site, "db") is None, "db gone at site %s" % site.upper())
+    check(store_text(lab, "a") == store_text(lab, "b") and "5103" not in store_text(lab, "a"),
+          "both sites keep the same agreed set, without db (version %s)"
+          % store_text(lab, "a").split()[3])
+    ping_ok(lab, "a-web", WEB_B, "the other segments were never touched: ping web A -> B")
+
+
+def case_segsync_refuse(top, build):
+    """An extend that names a VNI the peer uses for another segment is refused
+    at both sites with a clear message, and so is one the peer cannot hear
+    (underlay down): nothing applied anywhere, nothing kept."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    # at B only (not agreed): VNI 5300 on B's db port
+    lab.ctl("b", "extend", "--local", "other", "5300", "db")
+    r = lab.ctl("a", "extend", "db", "5300", "db", "mss=1300", check_rc=False)
+    check(r.returncode != 0 and "refused by the peer" in r.stdout and
+          "VNI 5300 is already extended" in r.stdout and "nothing applied" in r.stdout,
+          "VNI 5300, used at B by another segment, refused: %s" % r.stdout.strip())
+    check(segment(lab, "a", "db") is None, "nothing extended at A")
+    check(segment(lab, "b", "db") is None and segment(lab, "b", "other")["vni"] == 5300,
+          "at B only its own segment 'other'")
+    r = lab.ctl("a", "extend", "db", "5102", "db", check_rc=False)
+    check(r.returncode != 0 and "refused here" in r.stdout and "workload-app" in r.stdout,
+          "VNI 5102 (workload-app) refused at A itself: %s" % r.stdout.strip())
+    r = lab.ctl("a", "extend", "db", "5301", "db", "mss=100", check_rc=False)
+    check(r.returncode != 0 and "mss: 100 out of range" in r.stdout,
+          "bad settings refused, the key named: %s" % r.stdout.strip())
+    r = lab.ctl("a", "extend", "db", "5301", "db", "peer.local=nosuch", check_rc=False)
+    check(r.returncode != 0 and "refused by the peer" in r.stdout and "nosuch" in r.stdout,
+          "a port the peer does not have refused by the peer: %s" % r.stdout.strip())
+    lab.ctl("b", "unextend", "--local", "other")
+
+    # the underlay goes down: the peer cannot be asked
+    lab.x("a", "ip", "link", "set", "up0", "down")
+    t0 = time.monotonic()
+    r = lab.ctl("a", "extend", "db", "5300", "db", check_rc=False)
+    t_fail = time.monotonic() - t0
+    lab.x("a", "ip", "link", "set", "up0", "up")
+    check(r.returncode != 0 and "peer unreachable" in r.stdout and "nothing applied" in r.stdout,
+          "underlay down: refused after %.1f s: %s" % (t_fail, r.stdout.strip()))
+    print("MEASURED segsync_unreachable_error_s=%.2f" % t_fail)
+    time.sleep(1)
+    for site in "ab":
+        check(segment(lab, site, "db") is None, "nothing extended at site %s" % site.upper())
+        st = store_text(lab, site)
+        check(st is None or "version 0" in st, "nothing kept at site %s" % site.upper())
+    # and once the underlay is back, the same extend goes through
+    t = wait_for("extend", lambda: lab.ctl("a", "extend", "db", "5300", "db",
+                                           check_rc=False).returncode == 0, 20)
+    check(t is not None, "the same extend agreed once the underlay is back")
+    check(segment(lab, "b", "db") is not None, "and extended at B")
+
+
+def case_reload(top, build):
+    """isthmusctl reload (and SIGHUP) applies the configuration file's segment
+    changes (settings changed, a segment added, one removed) and prints
+    them; a ping on a segment it does not touch loses nothing; a change of a
+    port is refused and nothing is applied."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    conf = {s: "%s/conf/site-%s.ini" % (lab.run, s) for s in "ab"}
+    orig = {s: open(conf[s]).read() for s in "ab"}
+    pinger = lab.bg("a-web", "ping", "-n", "-i", "0.05", "-W", "1", WEB_B)
+    time.sleep(1)
+
+    def edit(site, text):
+        with open(conf[site], "w") as f:
+            f.write(text)
+
+    db = "\n[segment dbf]\nlocal = db\nvni = 5103\n"
+    for site in "ab":
+        t = orig[site].replace("[segment workload-app]\nlocal = app\nvni = 5102\n",
+                               "[segment workload-app]\nlocal = app\nvni = 5102\nmss = 1200\n"
+                               "storm_broadcast = 100\n")
+        check(t != orig[site], "site %s: workload-app edited" % site.upper())
+        edit(site, t.replace("\n[ike]", db + "\n[ike]"))
+    r = lab.ctl("a", "reload", check_rc=False)
+    check(r.returncode == 0 and "workload-app (VNI 5102): mss (default) -> 1200, "
+          "storm_broadcast (default) -> 100" in r.stdout and "dbf (VNI 5103): added" in r.stdout
+          and "workload-web" not in r.stdout,
+          "reload at A prints what changed:\n%s" % r.stdout.rstrip())
+    os.kill(lab.pid("isthmusd", "b"), 1)   # SIGHUP, as systemctl reload
+    t = wait_for("dbf at B", lambda: segment(lab, "b", "dbf") is not None, 10)
+    check(t is not None, "SIGHUP at B applied it too")
+    check(segment(lab, "a", "workload-app")["mss4"] == 1200, "A's workload-app clamps the MSS to 1200")
+    ping_ok(lab, "a-db", DB_B, "ping across the segment the reload added")
+    ping_ok(lab, "a-app", APP_B, "ping across the segment whose settings changed")
+
+    # removed from the file: unextended
+    edit("a", open(conf["a"]).read().replace(db, "\n"))
+    r = lab.ctl("a", "reload", check_rc=False)
+    check(r.returncode == 0 and "dbf (VNI 5103): removed" in r.stdout,
+          "reload at A: %s" % r.stdout.strip())
+    check(segment(lab, "a", "dbf") is None, "dbf gone at A")
+
+    # what needs a restart is refused, and nothing is applied
+    t = open(conf["a"]).read()
+    edit("a", t.replace("port = net_af_packet2", "port = net_af_packet3", 1)
+         .replace("mss = 1200", "mss = 1100"))
+    r = lab.ctl("a", "reload", check_rc=False)
+    check(r.returncode != 0 and "needs a restart" in r.stdout and "nothing applied" in r.stdout,
+          "a port change is refused: %s" % r.stdout.strip())
+    check(segment(lab, "a", "workload-app")["mss4"] == 1200, "nothing applied (MSS still 1200)")
+    edit("a", t)
+
+    pinger.send_signal(2)
+    out = pinger.communicate(timeout=10)[0]
+    tx, rx = ping_stats(out)
+    check(tx > 50 and rx == tx, "ping on workload-web every 50 ms during the reloads: %d/%d "
+          "answered" % (rx, tx))
+    print("MEASURED reload_other_segment_pings_lost=%d of %d" % (tx - rx, tx))
+
+
 CASES = {
     "mss1500": case_mss1500,
     "mtu1500": case_mtu1500,
@@ -1178,6 +1382,9 @@ CASES = {
     "tcp": case_tcp,
     "loop": case_loop,
     "flap": case_flap,
+    "segsync": case_segsync,
+    "segsync_refuse": case_segsync_refuse,
+    "reload": case_reload,
 }
 
 if __name__ == "__main__":

@@ -376,7 +376,20 @@ static int check_mutation(struct segsync *ss, const struct mutation *m, char *er
 	}
 	g = seg_set_find(&before, m->e.vni);
 	named = seg_set_find_name(&before, m->e.name);
-	if (m->del) {
+	if (m->del && cur && cur->kind == SEG_KIND_UNEXTEND) {
+		/* a file's segment extended again, with the file's settings */
+		rc = -ENOENT;
+		snprintf(err, errlen, "VNI %u is in no [segment] of this site's configuration file",
+			 m->e.vni);
+		for (uint16_t i = 0; i < ss->cfg.nb_seg; i++)
+			if (ss->cfg.seg[i].vni == m->e.vni) {
+				struct seg_eff add = { .vni = m->e.vni };
+
+				snprintf(add.name, sizeof(add.name), "%s", ss->cfg.seg[i].name);
+				snprintf(add.spec, sizeof(add.spec), "%s", ss->specs[i]);
+				rc = dp_seg_set(ss, &add, CTL_SEG_OP_CHECK, err, errlen);
+			}
+	} else if (m->del) {
 		if (!cur || cur->kind != SEG_KIND_EXTEND) {
 			snprintf(err, errlen, "no segment with VNI %u extended at run time here",
 				 m->e.vni);
@@ -439,6 +452,8 @@ static int check_mutation(struct segsync *ss, const struct mutation *m, char *er
 			snprintf(err, errlen, "limit reached: the agreed segment set would exceed %d "
 				 "entries or %d bytes", DP_MAX_SEGMENTS, SEGSTORE_TEXT_MAX);
 			rc = -ENOSPC;
+		} else if (segstore_conflict(&next, &ss->cfg, err, errlen) < 0) {
+			rc = -EEXIST; /* a name or VNI of this site's file */
 		}
 		segstore_free(&next);
 	}
@@ -949,6 +964,13 @@ int segsync_change(struct segsync *ss, const struct ctl_d_seg *req, struct ctl_o
 			m.e.vni = cs.vni;
 		}
 		what = "extended";
+		cur = segstore_find(&ss->st, m.e.vni);
+		if (cur && cur->kind == SEG_KIND_UNEXTEND) {
+			/* a file's segment unextended before: back as the files say */
+			m.del = true;
+			snprintf(m.e.name, sizeof(m.e.name), "%s", cur->name);
+			what = "extended again, with the configuration files' settings";
+		}
 		break;
 	}
 	case CTL_D_UNEXTEND:

@@ -1227,6 +1227,12 @@ def case_segsync(top, build):
     check(200 <= drops <= 300, "storm control of the extend at work: %d of 300 broadcasts "
           "dropped at A (rate 50/s, burst 50)" % drops)
     print("MEASURED segsync_storm_drops=%d" % drops)
+    # a segment of the configuration files, unextended at run time
+    r = lab.ctl("a", "unextend", "workload-app", check_rc=False)
+    check(r.returncode == 0 and "at both sites" in r.stdout, "unextend workload-app (from the "
+          "files) at A: %s" % r.stdout.strip())
+    for site in "ab":
+        check(segment(lab, site, "workload-app") is None, "workload-app gone at site %s" % site.upper())
 
     lab.kill_start("isthmusd", "b")
     lab.kill_start("dp", "a")
@@ -1240,7 +1246,14 @@ def case_segsync(top, build):
         g = segment(lab, site, "db")
         check(g is not None and g["mss4"] == 1300,
               "site %s still extends db with its settings after the restarts" % site.upper())
+        check(segment(lab, site, "workload-app") is None,
+              "site %s still leaves workload-app unextended (the restarted dataplane read it "
+              "from its file; isthmusd took it away again)" % site.upper())
     ping_ok(lab, "a-db", DB_B, "ping A db -> B db after the restarts")
+    r = lab.ctl("b", "extend", "workload-app", "5102", "app", check_rc=False)
+    check(r.returncode == 0 and "at both sites" in r.stdout,
+          "workload-app extended again at B: %s" % r.stdout.strip())
+    ping_ok(lab, "a-app", APP_B, "ping across workload-app again")
 
     r = lab.ctl("b", "unextend", "db", check_rc=False)
     check(r.returncode == 0 and "at both sites" in r.stdout, "unextend db at B: %s" % r.stdout.strip())

@@ -31,7 +31,8 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  status                 peer, pairing, tunnel (IKE and CHILD SAs), uptime\n"
 		"  stats [--prometheus]   dataplane counters (every drop reason), per port, per SA\n"
-		"  segments               extended segments (VNI, VLAN, MACs)\n"
+		"  segments [--agreed]    extended segments (VNI, VLAN, MACs); --agreed: the set\n"
+		"                         agreed with the peer (version, run-time changes)\n"
 		"  extend NAME VNI PORT [VLAN] [KEY=VALUE...] [peer.KEY=VALUE...]\n"
 		"                         extend a segment at both sites, agreed with the peer\n"
 		"                         and kept across restarts. KEY=VALUE: the keys of a\n"
@@ -547,6 +548,12 @@ static int cmd_segment(void *rbuf, int argc, char **argv)
 {
 	if (argc == 0 || !strcmp(argv[0], "list"))
 		return cmd_segments(rbuf);
+	if (!strcmp(argv[0], "--agreed")) {
+		struct ctl_hdr h = { .type = CTL_D_SEGMENTS };
+
+		print_json(call("isthmusd.sock", &h, sizeof(h), rbuf, 5000));
+		return 0;
+	}
 	if (!strcmp(argv[0], "extend") || !strcmp(argv[0], "unextend"))
 		return cmd_extend(rbuf, !strcmp(argv[0], "extend"), argc - 1, argv + 1);
 	if (!strcmp(argv[0], "cutover"))

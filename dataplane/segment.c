@@ -93,10 +93,9 @@ int segment_check(const struct dp *dp, const struct cfg_segment *cs, uint32_t ig
 		snprintf(err, errlen, "no local port %u", p);
 		return -ENOENT;
 	}
-	if (dp->port[p].mode == CFG_LOCAL_ACCESS ? vlan != DP_VLAN_UNTAGGED : vlan == 0) {
-		snprintf(err, errlen, "port '%s' is %s: %s", dp->port[p].name,
-			 dp->port[p].mode == CFG_LOCAL_ACCESS ? "an access port" : "a trunk",
-			 dp->port[p].mode == CFG_LOCAL_ACCESS ? "no VLAN" : "give the VLAN");
+	/* on a trunk, untagged is its native VLAN (docs/config.md, [segment] vlan) */
+	if (dp->port[p].mode == CFG_LOCAL_ACCESS && vlan != DP_VLAN_UNTAGGED) {
+		snprintf(err, errlen, "port '%s' is an access port: no VLAN", dp->port[p].name);
 		return -EINVAL;
 	}
 	other = segment_by_vni(dp, cs->vni);

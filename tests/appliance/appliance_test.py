@@ -203,9 +203,17 @@ def main():
         r = ctl("extend", "--local", "db2", "200", "lan", "30")
         check(r.returncode != 0 and "already extended" in r.stderr,
               f"the same VNI again is refused: {r.stderr.strip()}")
+        # as in the file, untagged on a trunk is its native VLAN (one parser)
         r = ctl("extend", "--local", "db3", "300", "lan")
-        check(r.returncode != 0 and "give the VLAN" in r.stderr,
-              f"a trunk segment without a VLAN is refused: {r.stderr.strip()}")
+        check(r.returncode == 0, f"a trunk segment without a VLAN takes the native VLAN: "
+              f"{r.stdout.strip()}{r.stderr.strip()}")
+        r = ctl("extend", "--local", "db4", "301", "lan")
+        check(r.returncode != 0 and "already extended" in r.stderr,
+              f"the native VLAN twice is refused: {r.stderr.strip()}")
+        r = ctl("extend", "--local", "db4", "301", "lan", "mss=100")
+        check(r.returncode != 0 and "mss: 100 out of range" in r.stderr,
+              f"settings are checked as in the file: {r.stderr.strip()}")
+        check(ctl("unextend", "--local", "db3").returncode == 0, "unextend db3")
         r = ctl("extend", "--local", "x", "300", "nosuchport")
         check(r.returncode != 0 and "no local port" in r.stderr,
               f"an unknown port is refused: {r.stderr.strip()}")

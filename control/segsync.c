@@ -1024,8 +1024,15 @@ static const char *restart_needed(const struct dp_config *a, const struct dp_con
 		return "[appliance]";
 	if (memcmp(&a->uplink, &b->uplink, SPAN(uplink, local)))
 		return "[uplink]";
-	if (a->nb_local != b->nb_local || memcmp(a->local, b->local, sizeof(a->local)))
-		return "a [local NAME] section (ports)";
+	if (a->nb_local != b->nb_local)
+		return "the [local NAME] sections (ports)";
+	for (uint16_t i = 0; i < a->nb_local; i++)
+		if (memcmp(&a->local[i], &b->local[i], sizeof(a->local[i]))) {
+			static __thread char what[64];
+
+			snprintf(what, sizeof(what), "[local %s]", a->local[i].name);
+			return what;
+		}
 	if (memcmp(&a->sa_static, &b->sa_static, sizeof(*a) - offsetof(struct dp_config, sa_static)))
 		return "[sa.static] or [test]";
 	return NULL;

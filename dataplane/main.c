@@ -163,18 +163,26 @@ static void print_setup(const struct dp *dp)
 	fflush(stdout);
 }
 
+/* Often enough that an entry outlives its aging time by at most a quarter;
+ * segments come and go at run time, so asked again after every pass. */
+static uint32_t aging_interval(const struct dp *dp)
+{
+	uint32_t min_aging = UINT32_MAX;
+
+	for (uint16_t i = 0; i < dp->nb_seg; i++)
+		if (!dp->seg[i].removed)
+			min_aging = RTE_MIN(min_aging, dp->seg[i].aging_s);
+	return min_aging > 4 ? 1000u : min_aging * 250u;
+}
+
 /* Main lcore: age, report, and decide when to stop. */
 static void control_loop(struct dp *dp, const struct opts *o)
 {
 	uint64_t start = now_ms(), last_stats = start, last_age = start, last_move = start;
 	uint64_t last_tel = 0;
 	uint64_t last_rx = UINT64_MAX;
-	uint32_t min_aging = UINT32_MAX, age_every;
+	uint32_t age_every = aging_interval(dp);
 
-	for (uint16_t i = 0; i < dp->nb_seg; i++)
-		min_aging = RTE_MIN(min_aging, dp->seg[i].aging_s);
-	/* Check often enough that an entry outlives its aging time by at most a quarter. */
-	age_every = RTE_MIN(1000u, min_aging * 250u);
 	while (!dp->stop) {
 		uint64_t t;
 		struct dp_stats s;
@@ -192,6 +200,7 @@ static void control_loop(struct dp *dp, const struct opts *o)
 		if (t - last_age >= age_every) {
 			dp->fdb_aged += fdb_age(dp->fdb, (uint32_t)(rte_rdtsc() / dp->tsc_hz));
 			last_age = t;
+			age_every = aging_interval(dp);
 		}
 		if (o->stats_interval && t - last_stats >= o->stats_interval * 1000ull) {
 			dp_stats_print(dp, stdout, 0);

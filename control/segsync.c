@@ -822,9 +822,13 @@ static void on_message(struct segsync *ss, const struct ss_msg *q)
 		break;
 	case SS_SYNC:
 		n = segstore_format(&ss->st, ss->scratch, SEGSTORE_TEXT_MAX + 1);
-		if (n >= 0 && segstore_digest(&ss->st, digest) == 0)
+		if (n >= 0 && segstore_digest(&ss->st, digest) == 0) {
+			/* the whole set only to an asker that is behind or differs */
+			bool same = q->version == ss->st.version && !memcmp(digest, q->digest, 32);
+
 			send_msg(ss, SS_SYNC_REPLY, q->nonce, ss->st.version, 0, digest, ss->scratch,
-				 (size_t)n);
+				 same || q->version > ss->st.version ? 0 : (size_t)n);
+		}
 		/* the asker is ahead, or they differ: ask back */
 		if (q->version > ss->st.version ||
 		    (q->version == ss->st.version && memcmp(digest, q->digest, 32)))
@@ -1054,6 +1058,12 @@ int segsync_reload(struct segsync *ss, struct ctl_out *o)
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&ss->lock);
+	if (ss->lead.active || ss->prep.active) {
+		ctl_out_printf(o, "not reloaded, nothing applied: a segment change agreed with the "
+			       "peer is in progress; try again in a few seconds");
+		rc = -EBUSY;
+		goto out;
+	}
 	if ((what = restart_needed(&ss->cfg, &next))) {
 		ctl_out_printf(o, "not reloaded, nothing applied: %s changed in %s: that needs a "
 			       "restart (systemctl restart isthmus-dp@%s isthmusd@%s)", what,

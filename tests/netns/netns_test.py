@@ -1312,6 +1312,94 @@ def case_segsync_refuse(top, build):
     check(segment(lab, "b", "db") is not None, "and extended at B")
 
 
+def case_segsync_faults(top, build):
+    """Agreements under faults converge: both sites extending at once (one
+    change or none, never two sets); the peer's ACK lost after it applied
+    (both end with the change); the peer's yes vote lost (neither applies).
+    Messages are dropped with nftables where they reach site A's kernel."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+
+    def same_everywhere(what):
+        ta, tb = store_text(lab, "a"), store_text(lab, "b")
+        check(ta == tb, "%s: both sites keep the same agreed set (%s)"
+              % (what, ta and ta.splitlines()[1]))
+        for vni, name in ((5103, "db"), (5104, "dbb")):
+            at = [segment(lab, s, name) is not None for s in "ab"]
+            check(at[0] == at[1], "%s: %s (VNI %d) extended at both sites or at neither (%s)"
+                  % (what, name, vni, at))
+
+    # both at once, different segments, same port at each site
+    ctl = [lab.ctl_bin, "-r"]
+    pa = subprocess.Popen(ctl + ["%s/site-a" % lab.run, "extend", "db", "5103", "db"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    pb = subprocess.Popen(ctl + ["%s/site-b" % lab.run, "extend", "dbb", "5104", "db"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    oa, ob = pa.communicate(timeout=30)[0], pb.communicate(timeout=30)[0]
+    ok = (pa.returncode == 0) + (pb.returncode == 0)
+    print("  at once: A: %s\n           B: %s" % (oa.strip(), ob.strip()))
+    check(ok <= 1, "two extends of one port at once: %d succeeded (at most one can)" % ok)
+    time.sleep(1)
+    same_everywhere("both sites at once")
+    for name in ("db", "dbb"):
+        if segment(lab, "a", name):
+            lab.ctl("a", "unextend", name)
+
+    def drop_at_a(msg_type, site="a"):
+        # the message type is the 5th byte after the UDP header: bits 96..103
+        for cmd in (["add", "table", "inet", "segt"],
+                    ["add", "chain", "inet", "segt", "in",
+                     "{ type filter hook input priority 0; }"],
+                    ["add", "rule", "inet", "segt", "in", "udp", "sport", "4502", "@th,96,8",
+                     str(msg_type), "drop"]):
+            subprocess.run(["ip", "netns", "exec", lab.ns(site), "nft"] + cmd, check=True)
+
+    def undrop_at_a(site="a"):
+        subprocess.run(["ip", "netns", "exec", lab.ns(site), "nft", "delete", "table", "inet",
+                        "segt"], check=True)
+
+    # drop VOTEs (type 2) arriving at A: B voted yes, A never hears it
+    drop_at_a(2)
+    t0 = time.monotonic()
+    r = lab.ctl("a", "extend", "dbb", "5104", "db", check_rc=False)
+    undrop_at_a()
+    check(r.returncode != 0 and "peer unreachable" in r.stdout and "nothing applied" in r.stdout,
+          "VOTE lost: A reports nothing applied: %s" % r.stdout.strip())
+    # B's vote is dropped (ABORT from A, or its 10 s expiry) and the sets compared
+    time.sleep(max(0, 12 - (time.monotonic() - t0)))
+    check(segment(lab, "b", "dbb") is None and segment(lab, "a", "dbb") is None,
+          "VOTE lost: dbb extended at neither site")
+    same_everywhere("VOTE lost")
+    # drop ACKs (type 4) arriving at A: B applies, A is not told
+    drop_at_a(4)
+    r = lab.ctl("a", "extend", "db", "5103", "db", check_rc=False)
+    undrop_at_a()
+    check(r.returncode == 0 and "has not confirmed" in r.stdout,
+          "ACK lost: A applied and says B has not confirmed: %s" % r.stdout.strip())
+    t = wait_for("db at B", lambda: segment(lab, "b", "db") is not None, 15)
+    check(t is not None, "B applied it (it had, before its ACK was lost)")
+    same_everywhere("ACK lost")
+
+    # drop COMMITs (type 3) arriving at B: A decided and applied, B never
+    # hears it; B's vote expires, it compares sets and takes A's
+    drop_at_a(3, "b")
+    r = lab.ctl("a", "unextend", "db", check_rc=False)
+    t0 = time.monotonic()
+    check(r.returncode == 0 and "has not confirmed" in r.stdout,
+          "COMMIT lost: A applied and says B has not confirmed: %s" % r.stdout.strip())
+    check(segment(lab, "b", "db") is not None, "B has not applied it yet")
+    undrop_at_a("b")
+    t = wait_for("db gone at B", lambda: segment(lab, "b", "db") is None, 25)
+    check(t is not None, "COMMIT lost: B caught up by comparing sets, %.1f s after A applied"
+          % (time.monotonic() - t0))
+    print("MEASURED segsync_commit_lost_converged_s=%.1f" % (time.monotonic() - t0))
+    same_everywhere("COMMIT lost")
+
+    r = lab.ctl("b", "extend", "db", "5103", "db", check_rc=False)
+    check(r.returncode == 0, "and the sites still agree on the next change: %s" % r.stdout.strip())
+    same_everywhere("after")
+
+
 def case_reload(top, build):
     """isthmusctl reload (and SIGHUP) applies the configuration file's segment
     changes (settings changed, a segment added, one removed) and prints
@@ -1397,6 +1485,7 @@ CASES = {
     "flap": case_flap,
     "segsync": case_segsync,
     "segsync_refuse": case_segsync_refuse,
+    "segsync_faults": case_segsync_faults,
     "reload": case_reload,
 }
 

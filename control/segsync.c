@@ -23,6 +23,7 @@
 #include "segsync.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <endian.h>
 #include <errno.h>
 #include <poll.h>
@@ -1156,14 +1157,11 @@ static int open_socket(struct segsync *ss, char *err, size_t errlen)
 		return -1;
 	}
 	setsockopt(ss->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* the uplink address may reach the TAP a moment after we start */
-	for (int t = 0; t < 50; t++) {
-		if (bind(ss->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-			return 0;
-		if (errno != EADDRNOTAVAIL)
-			break;
-		usleep(100000);
-	}
+	/* the uplink address is the TAP's, which a dataplane not started yet
+	 * has not made: bind to it all the same (ip(7) IP_FREEBIND) */
+	setsockopt(ss->fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+	if (bind(ss->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return 0;
 	snprintf(err, errlen, "segment agreements: cannot listen on %s:%u: %s",
 		 inet_ntoa(sa.sin_addr), SEGSYNC_PORT, strerror(errno));
 	return -1;

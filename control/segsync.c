@@ -848,6 +848,7 @@ static void *serve(void *arg)
 	struct segsync *ss = arg;
 	static uint8_t buf[MSG_MAX + 1];
 	time_t last_ping = 0;
+	bool dp_up = false;
 
 	while (!ss->stop) {
 		struct pollfd pfd = { .fd = ss->fd, .events = POLLIN };
@@ -856,9 +857,11 @@ static void *serve(void *arg)
 		struct ss_msg q;
 		ssize_t n;
 
-		if (now_s() != last_ping) {
-			/* a restarted dataplane is noticed here (dp_new), then set up */
-			dp_link_ping(ss->dp);
+		if (now_s() != last_ping || !dp_up) {
+			/* a restarted dataplane is noticed here (dp_new), then set up:
+			 * while it is away, asked every round (200 ms), so the segments
+			 * of its file that the agreed set removed go soon after it is up */
+			dp_up = dp_link_ping(ss->dp) == 0;
 			last_ping = now_s();
 		}
 		if (atomic_exchange(&ss->reconcile_due, false)) {

@@ -1236,12 +1236,23 @@ def case_segsync(top, build):
 
     lab.kill_start("isthmusd", "b")
     lab.kill_start("dp", "a")
-    check(lab.wait_tunnel(20) is not None, "tunnel up again after isthmusd B and isthmus-dp A restarted")
-    t = wait_for("db at A", lambda: segment(lab, "a", "db") is not None, 10)
+
+    def set_at_a():
+        """db back and workload-app gone at the restarted dataplane A (which
+        read workload-app from its file)."""
+        r = lab.ctl("a", "--json", "stats", check_rc=False)
+        try:
+            names = [g["name"] for g in json.loads(r.stdout)["segments"]]
+        except (ValueError, KeyError):
+            return False
+        return "db" in names and "workload-app" not in names
+
+    t = wait_for("db at A", set_at_a, 15)
     t = time.time() - lab.t_started if t is not None else None
-    check(t is not None, "the restarted isthmus-dp A got db back from isthmusd (%s s after it "
-          "was started)" % (t and "%.2f" % t))
+    check(t is not None, "the restarted isthmus-dp A got the agreed set from isthmusd (%s s "
+          "after it was started)" % (t and "%.2f" % t))
     print("MEASURED segsync_reapplied_after_dp_start_s=%.3f" % t)
+    check(lab.wait_tunnel(20) is not None, "tunnel up again after isthmusd B and isthmus-dp A restarted")
     for site in "ab":
         g = segment(lab, site, "db")
         check(g is not None and g["mss4"] == 1300,
@@ -1410,6 +1421,8 @@ def case_reload(top, build):
     conf = {s: "%s/conf/site-%s.ini" % (lab.run, s) for s in "ab"}
     orig = {s: open(conf[s]).read() for s in "ab"}
     pinger = lab.bg("a-web", "ping", "-n", "-i", "0.05", "-W", "1", WEB_B)
+    # and on the segment whose settings change (unextended and extended again)
+    pinger_app = lab.bg("a-app", "ping", "-n", "-i", "0.05", "-W", "1", "-w", "3", APP_B)
     time.sleep(1)
 
     def edit(site, text):
@@ -1429,6 +1442,9 @@ def case_reload(top, build):
           and "workload-web" not in r.stdout,
           "reload at A prints what changed:\n%s" % r.stdout.rstrip())
     os.kill(lab.pid("isthmusd", "b"), 1)   # SIGHUP, as systemctl reload
+    out = pinger_app.communicate(timeout=10)[0]
+    tx, rx = ping_stats(out)
+    print("MEASURED reload_changed_segment_pings_lost=%d of %d (every 50 ms)" % (tx - rx, tx))
     t = wait_for("dbf at B", lambda: segment(lab, "b", "dbf") is not None, 10)
     check(t is not None, "SIGHUP at B applied it too")
     check(segment(lab, "a", "workload-app")["mss4"] == 1200, "A's workload-app clamps the MSS to 1200")

@@ -121,6 +121,8 @@ struct segsync {
 	/* sync */
 	uint8_t sync_nonce[NONCE_LEN];
 	time_t next_sync;
+	/* datagrams dropped, by reason (D_SEGMENTS; the first few logged) */
+	uint64_t drop_source, drop_malformed, drop_signature;
 	/* the pinned peer key, read again when the file changes */
 	public_key_t *peer;
 	struct timespec peer_mtime;
@@ -534,21 +536,40 @@ static int send_msg(struct segsync *ss, uint8_t type, const uint8_t nonce[NONCE_
 	return n < 0 ? -1 : 0;
 }
 
-/* Decode and authenticate a datagram. @return 0, or -1 (dropped) */
-static int decode(struct segsync *ss, const uint8_t *buf, size_t n, struct ss_msg *m)
+#define DROPS_LOGGED 10 /* per reason: anyone on the path can send to the port */
+
+/* Count a dropped datagram; log the first few of each reason. */
+static void dropped(uint64_t *count, const char *why, const struct sockaddr_in *from)
+{
+	char a[INET_ADDRSTRLEN];
+
+	if (++*count > DROPS_LOGGED)
+		return;
+	inet_ntop(AF_INET, &from->sin_addr, a, sizeof(a));
+	DBG1(DBG_DMN, "isthmusd: segment agreement datagram from %s:%u dropped: %s%s", a,
+	     ntohs(from->sin_port), why, *count == DROPS_LOGGED ? " (further ones counted only)" : "");
+}
+
+/* Decode and authenticate a datagram. @return 0, or -1 (dropped and counted) */
+static int decode(struct segsync *ss, const uint8_t *buf, size_t n, struct ss_msg *m,
+		  const struct sockaddr_in *from)
 {
 	public_key_t *peer = peer_key(ss);
 	uint32_t body_len;
 	uint64_t v;
 
-	if (n < HDR_LEN + SIG_LEN || memcmp(buf, MAGIC, 4) || !peer)
+	if (n < HDR_LEN + SIG_LEN || memcmp(buf, MAGIC, 4) ||
+	    (body_len = get32(buf + 36)) != n - HDR_LEN - SIG_LEN) {
+		dropped(&ss->drop_malformed, "malformed", from);
 		return -1;
-	body_len = get32(buf + 36);
-	if (body_len != n - HDR_LEN - SIG_LEN)
+	}
+	if (!peer || !peer->verify(peer, SIGN_ED25519, NULL,
+				   chunk_create((u_char *)buf, HDR_LEN + body_len),
+				   chunk_create((u_char *)buf + HDR_LEN + body_len, SIG_LEN))) {
+		dropped(&ss->drop_signature, peer ? "not signed by the paired peer's key"
+						  : "not paired", from);
 		return -1;
-	if (!peer->verify(peer, SIGN_ED25519, NULL, chunk_create((u_char *)buf, HDR_LEN + body_len),
-			  chunk_create((u_char *)buf + HDR_LEN + body_len, SIG_LEN)))
-		return -1;
+	}
 	m->type = buf[4];
 	memcpy(m->nonce, buf + 8, NONCE_LEN);
 	memcpy(&v, buf + 24, 8);
@@ -881,11 +902,12 @@ static void *serve(void *arg)
 		if (poll(&pfd, 1, 200) <= 0)
 			continue;
 		n = recvfrom(ss->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
-		if (n <= 0 || from.sin_addr.s_addr != ss->s.peer_ip ||
-		    from.sin_port != htons(SEGSYNC_PORT))
+		if (n < 0)
 			continue;
 		pthread_mutex_lock(&ss->lock);
-		if (decode(ss, buf, (size_t)n, &q) == 0)
+		if (from.sin_addr.s_addr != ss->s.peer_ip || from.sin_port != htons(SEGSYNC_PORT))
+			dropped(&ss->drop_source, "not from the peer's address and port 4502", &from);
+		else if (decode(ss, buf, (size_t)n, &q, &from) == 0)
 			on_message(ss, &q);
 		pthread_mutex_unlock(&ss->lock);
 	}
@@ -1133,7 +1155,10 @@ out:
 int segsync_json(struct segsync *ss, struct ctl_out *o)
 {
 	pthread_mutex_lock(&ss->lock);
-	ctl_out_printf(o, "{\"version\":%llu,\"entries\":[", (unsigned long long)ss->st.version);
+	ctl_out_printf(o, "{\"version\":%llu,\"dropped\":{\"source\":%llu,\"malformed\":%llu,"
+		       "\"signature\":%llu},\"entries\":[", (unsigned long long)ss->st.version,
+		       (unsigned long long)ss->drop_source, (unsigned long long)ss->drop_malformed,
+		       (unsigned long long)ss->drop_signature);
 	for (unsigned i = 0; i < ss->st.n; i++) {
 		const struct seg_entry *e = &ss->st.e[i];
 		static const char *const kinds[] = { "extend", "unextend", "cutover" };

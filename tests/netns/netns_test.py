@@ -1316,11 +1316,51 @@ def case_segsync_refuse(top, build):
         check(segment(lab, site, "db") is None, "nothing extended at site %s" % site.upper())
         st = store_text(lab, site)
         check(st is None or "version 0" in st, "nothing kept at site %s" % site.upper())
-    # and once the underlay is back, the same extend goes through
+    # and once the underlay is back, the same extend goes through; B's side
+    # of it is captured, to be played again below
+    sniff = lab.bg_file("b", "sniff", "/usr/bin/python3", "-c",
+                   "from scapy.all import sniff, UDP, raw\n"
+                   "for p in sniff(iface='isth-up', filter='udp dst port 4502', timeout=8):\n"
+                   "    b = raw(p[UDP].payload)\n"
+                   "    if b[4:5] == b'\\x01': print(b.hex(), flush=True)\n")
+    time.sleep(1.5)
     t = wait_for("extend", lambda: lab.ctl("a", "extend", "db", "5300", "db",
                                            check_rc=False).returncode == 0, 20)
     check(t is not None, "the same extend agreed once the underlay is back")
     check(segment(lab, "b", "db") is not None, "and extended at B")
+    prepares = [l for l in lab.output_of(sniff, 15).split() if re.fullmatch("[0-9a-f]+", l)]
+    check(prepares, "B's PREPARE of the extend captured (%d)" % len(prepares))
+
+    # what an attacker on the path can send: the captured PREPARE again (from
+    # A's address and port), a forged one, one from another port, garbage
+    def agreed(site):
+        return json.loads(lab.ctl(site, "segments", "--agreed").stdout)
+
+    before, state_b = agreed("b"), store_text(lab, "b")
+    forged = bytearray(bytes.fromhex(prepares[0]))
+    forged[-64:] = os.urandom(64)
+    send = ("import socket, sys\n"
+            "def tx(data, port):\n"
+            "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+            "    s.bind(('%s', port))\n"
+            "    s.sendto(data, ('%s', 4502))\n"
+            "tx(bytes.fromhex(sys.argv[1]), 4502)\n"
+            "tx(bytes.fromhex(sys.argv[2]), 4502)\n"
+            "tx(bytes.fromhex(sys.argv[1]), 4599)\n"
+            "tx(b'ISS1garbage', 4502)\n" % (A_UP, B_UP))
+    lab.x("a", "/usr/bin/python3", "-c", send, prepares[0], forged.hex())
+    time.sleep(1)
+    after = agreed("b")
+    d0, d1 = before["dropped"], after["dropped"]
+    check(d1["signature"] - d0["signature"] == 1 and d1["source"] - d0["source"] == 1 and
+          d1["malformed"] - d0["malformed"] == 1,
+          "B dropped and counted the forged, the wrong-port and the malformed datagram: %s" % d1)
+    check(store_text(lab, "b") == state_b and segment(lab, "b", "db") is not None,
+          "the replayed PREPARE (an old base version) changed nothing at B")
+    log = lab.log("isthmusd", "b")
+    check("sets differ" in log, "B refused the replayed PREPARE as stale: %s"
+          % [l for l in log.splitlines() if "refused" in l][-1:])
 
 
 def case_segsync_faults(top, build):

@@ -1202,7 +1202,8 @@ def case_segsync(top, build):
           "port db carries no segment at either site before the extend")
     t0 = time.monotonic()
     r = lab.ctl("a", "extend", "db", "5103", "db", "mss=1300", "storm_broadcast=50",
-                "storm_burst=50", check_rc=False)
+                "storm_burst=50", "gateway=203.0.113.1", "gateway_site=peer",
+                "router_mac=02:00:00:00:db:0a", "peer.router_mac=02:00:00:00:db:0b", check_rc=False)
     t_ext = time.monotonic() - t0
     check(r.returncode == 0 and "at both sites" in r.stdout,
           "extend db at A, agreed by B (%.2f s): %s" % (t_ext, r.stdout.strip()))
@@ -1227,6 +1228,13 @@ def case_segsync(top, build):
     check(200 <= drops <= 300, "storm control of the extend at work: %d of 300 broadcasts "
           "dropped at A (rate 50/s, burst 50)" % drops)
     print("MEASURED segsync_storm_drops=%d" % drops)
+    # the gateway (at B, gateway_site=peer here) cut over to A: agreed, announced
+    r = lab.ctl("a", "cutover", "db", check_rc=False)
+    check(r.returncode == 0 and "cut over to site-a at both sites" in r.stdout,
+          "cutover db at A: %s" % r.stdout.strip())
+    n = wait_for("announced", lambda: lab.stats("a")["counters"]["gw_announced"] >= 1, 3)
+    check(n is not None, "A announced the gateway (gratuitous ARP, gw_announced %d)"
+          % lab.stats("a")["counters"]["gw_announced"])
     # a segment of the configuration files, unextended at run time
     r = lab.ctl("a", "unextend", "workload-app", check_rc=False)
     check(r.returncode == 0 and "at both sites" in r.stdout, "unextend workload-app (from the "
@@ -1261,6 +1269,11 @@ def case_segsync(top, build):
               "site %s still leaves workload-app unextended (the restarted dataplane read it "
               "from its file; isthmusd took it away again)" % site.upper())
     ping_ok(lab, "a-db", DB_B, "ping A db -> B db after the restarts")
+    n = wait_for("announced", lambda: lab.stats("a")["counters"]["gw_announced"] >= 1, 3)
+    check(n is not None, "the restarted isthmus-dp A has the gateway cut over again, announced")
+    here = {s: [e["gateway_here"] for e in json.loads(lab.ctl(s, "segments", "--agreed").stdout)
+                ["entries"] if e["name"] == "db"] for s in "ab"}
+    check(here == {"a": [True], "b": [False]}, "the agreed set says the gateway is at A: %s" % here)
     r = lab.ctl("b", "extend", "workload-app", "5102", "app", check_rc=False)
     check(r.returncode == 0 and "at both sites" in r.stdout,
           "workload-app extended again at B: %s" % r.stdout.strip())

@@ -150,6 +150,19 @@ struct fdb_mac {
 unsigned fdb_list(struct fdb *f, uint16_t seg, struct fdb_mac *out, unsigned max);
 
 /** Write the table as a JSON array to @p out. */
-void fdb_dump_json(const struct fdb *f, FILE *out);
+void fdb_dump_json(struct fdb *f, FILE *out);
+
+/**
+ * Write entries of the table as JSON array elements (no brackets) from
+ * iterator position @p *it on, until about @p budget bytes are written
+ * (@p *written adds what was), so that a long listing is made in bounded
+ * steps across control-loop turns. Start with *it = 0 and *first = true.
+ * Not a snapshot: an entry learned, aged out or moved in the hash between two
+ * steps may be missed or listed twice; one present throughout is listed once.
+ * Main lcore (takes the writer lock per entry read, as aging does).
+ * @return 1 when entries are left, 0 at the end of the table
+ */
+int fdb_json_step(struct fdb *f, uint32_t *it, bool *first, FILE *out, size_t budget,
+		  size_t *written);
 
 #endif

@@ -163,4 +163,21 @@ int dp_stats_write_json(const struct dp *dp, const char *path);
 /** The same JSON document, to an open stream. */
 void dp_stats_json(const struct dp *dp, FILE *f);
 
+/** Where a stats JSON document being written in steps stands. */
+struct dp_json_cursor {
+	unsigned part;      /**< section */
+	uint32_t i;         /**< item within the section */
+	uint32_t it;        /**< MAC table iterator (fdb_json_step) */
+	bool first;         /**< no comma before the next array element */
+	bool with_fdb;      /**< the MAC table too (--stats-json; not the control socket) */
+};
+
+/**
+ * Write the next part of the stats JSON document to @p f: whole items (a
+ * worker, a segment, an SA, MAC table entries) until about @p budget bytes
+ * are written. Start with a zeroed cursor. Main lcore.
+ * @return 1 when more follows, 0 when the document is complete
+ */
+int dp_stats_json_step(const struct dp *dp, struct dp_json_cursor *c, FILE *f, size_t budget);
+
 #endif

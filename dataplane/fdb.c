@@ -181,20 +181,21 @@ uint32_t fdb_age(struct fdb *f, uint32_t now)
 	return removed;
 }
 
-unsigned fdb_list(struct fdb *f, uint16_t seg, struct fdb_mac *out, unsigned max)
+unsigned fdb_list_from(struct fdb *f, uint16_t seg, uint32_t *it, bool *end,
+		       struct fdb_mac *out, unsigned max)
 {
 	const void *key;
 	void *data;
-	uint32_t it = 0;
 	unsigned n = 0;
 
+	*end = false;
 	while (n < max) {
 		const struct fdb_entry *e;
 		fdb_key_t k = 0;
 		int32_t r;
 
 		rte_spinlock_lock(&f->lock);
-		r = rte_hash_iterate(f->h, &key, &data, &it);
+		r = rte_hash_iterate(f->h, &key, &data, it);
 		if (r >= 0) {
 			k = *(const fdb_key_t *)key;
 			e = data;
@@ -209,8 +210,10 @@ unsigned fdb_list(struct fdb *f, uint16_t seg, struct fdb_mac *out, unsigned max
 			}
 		}
 		rte_spinlock_unlock(&f->lock);
-		if (r < 0)
+		if (r < 0) {
+			*end = true;
 			break;
+		}
 	}
 	return n;
 }

@@ -144,10 +144,14 @@ struct fdb_mac {
 };
 
 /**
- * Copy up to @p max entries of segment @p seg into @p out. Any thread (takes
- * the writer lock per entry read). @return number copied
+ * Copy up to @p max entries of segment @p seg into @p out, from the table's
+ * iterator position @p *it (0: the start), which is left after the last entry
+ * read: a listing in pages. @p *end is set when the table was read to its
+ * end. Not a snapshot (fdb_json_step()). Any thread (takes the writer lock
+ * per entry read). @return number copied
  */
-unsigned fdb_list(struct fdb *f, uint16_t seg, struct fdb_mac *out, unsigned max);
+unsigned fdb_list_from(struct fdb *f, uint16_t seg, uint32_t *it, bool *end,
+		       struct fdb_mac *out, unsigned max);
 
 /** Write the table as a JSON array to @p out. */
 void fdb_dump_json(struct fdb *f, FILE *out);

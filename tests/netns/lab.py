@@ -27,7 +27,8 @@ signal.signal(signal.SIGTERM, _sigterm)
 
 
 class Lab:
-    def __init__(self, top, build, ike=None, web=None, uplink=None, site_a=None, iked_args=None):
+    def __init__(self, top, build, ike=None, web=None, uplink=None, site_a=None, iked_args=None,
+                 site_b=None, trunk=False):
         self.top = top
         self.build = build
         self.P = "nt%d" % os.getpid()
@@ -41,6 +42,10 @@ class Lab:
             self.env["ISTHMUS_LAB_UPLINK"] = uplink
         if site_a:
             self.env["ISTHMUS_LAB_A"] = "\n".join(site_a)
+        if site_b:
+            self.env["ISTHMUS_LAB_B"] = "\n".join(site_b)
+        if trunk:
+            self.env["ISTHMUS_LAB_TRUNK"] = "1"
         if iked_args:
             self.env["ISTHMUS_LAB_IKED_ARGS"] = " ".join(iked_args)
         self.extra_ns = []   # namespaces this test created itself

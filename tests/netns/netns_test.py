@@ -16,6 +16,7 @@ import json
 import os
 import re
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -288,12 +289,12 @@ def case_rekey_load(top, build):
     check_nonces(lab, paths, "rekeys under load")
 
 
-def telemetry_stats(prefix):
-    """The dataplane's counters from DPDK telemetry (/isthmus/stats)."""
+def telemetry(prefix, cmd="/isthmus/stats"):
+    """What DPDK telemetry answers to @cmd (default: the dataplane's counters)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix)
     s.recv(16384)
-    s.send(b"/isthmus/stats")
+    s.send(cmd.encode())
     out = list(json.loads(s.recv(1 << 20)).values())[0]
     s.close()
     return out
@@ -379,7 +380,7 @@ def case_exc_flood(top, build):
     # the same counter in the Prometheus output and in DPDK telemetry
     prom = lab.ctl("b", "stats", "--prometheus").stdout
     m = re.search(r'counter="drop_exception_policed"\} (\d+)', prom)
-    tel = telemetry_stats("%s-lab-b" % lab.P)
+    tel = telemetry("%s-lab-b" % lab.P)
     check(m is not None and int(m.group(1)) >= c1["drop_exception_policed"] and
           tel.get("drop_exception_policed", 0) >= c1["drop_exception_policed"],
           "drop_exception_policed in isthmusctl stats --prometheus (%s) and /isthmus/stats (%s)"
@@ -1155,7 +1156,231 @@ def case_flap(top, build):
         check(not others, "no other MAC flapped at %s (%s)" % (site.upper(), others))
 
 
+# -- scale: 1000 segments on a trunk, 50 000 MACs ---------------------------------
+
+SCALE_SEGS = 1000         # segments s0000..s0999 on VLANs 1..1000 of a trunk port
+SCALE_PER_SEG = 49        # MACs per segment, and s0000 gets SCALE_FIRST_EXTRA more:
+SCALE_FIRST_EXTRA = 1000  # 1049 on one segment (telemetry pages), 50 000 in all
+SCALE_MACS = SCALE_SEGS * SCALE_PER_SEG + SCALE_FIRST_EXTRA
+
+# 802.1Q frames from distinct source MACs 02:5c:SS:SS:HH:HH (segment, host),
+# broadcast, sent with a raw AF_PACKET socket: the kernel needs no 8021q.
+TRUNK_SENDER = r"""
+import socket, struct, sys, time
+ifname, nseg, per, extra = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((ifname, 0))
+sent = 0
+for v in range(nseg):
+    tag = struct.pack("!HH", 0x8100, v + 1)
+    for h in range(per + (extra if v == 0 else 0)):
+        src = bytes([0x02, 0x5c, v >> 8, v & 0xff, h >> 8, h & 0xff])
+        frame = b"\xff" * 6 + src + tag + b"\x88\xb5" + struct.pack("!HH", v, h) + bytes(42)
+        for _ in range(1000):
+            try:
+                s.send(frame)
+                break
+            except OSError:
+                time.sleep(0.001)
+        sent += 1
+        if sent % 500 == 0:
+            time.sleep(0.01)
+print(sent)
+"""
+
+
+def scale_config(site):
+    """The trunk port and its 1000 segments (ISTHMUS_LAB_A / _B lines). Site A's
+    last segment has a gateway and router MAC, for cutover."""
+    lines = ["[local trunk]", "port = net_af_packet3", "mode = trunk"]
+    for i in range(SCALE_SEGS):
+        lines += ["[segment s%04d]" % i, "local = trunk", "vlan = %d" % (i + 1), "vni = %d" % (20000 + i)]
+    if site == "a":
+        lines += ["gateway = 203.0.113.1", "router_mac = 02:00:5e:00:99:01"]
+    return lines
+
+
+CTL_MAGIC = 0x4d545349
+
+
+def ctl_raw(path, typ):
+    """One request on a control socket, its reply reassembled here, in Python,
+    by the rules of docs/control-protocol.md (an implementation apart from
+    ctl_client.c): parts in order, each at its offset, the last without
+    CTL_PART_MORE. Returns (status, body bytes, parts, seconds)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(10)
+    s.connect(path)
+    t0 = time.monotonic()
+    s.send(struct.pack("=IHHII", CTL_MAGIC, 1, typ, 16, 7))
+    body, parts = bytearray(), 0
+    try:
+        while True:
+            m = s.recv(65536)
+            if not m:
+                raise Fail("control socket closed after %d parts (%d bytes)" % (parts, len(body)))
+            magic, _, rtype, ln, seq, status, blen = struct.unpack_from("=IHHIIiI", m)
+            if magic != CTL_MAGIC or ln != len(m) or seq != 7 or rtype & 0xbfff != typ | 0x8000:
+                raise Fail("bad reply message: %r" % (m[:24],))
+            if not rtype & 0x4000:                    # one message
+                if parts:
+                    raise Fail("one-message reply after %d parts" % parts)
+                return status, bytes(m[24:24 + blen]), 0, time.monotonic() - t0
+            index, flags, offset = struct.unpack_from("=IIQ", m, 24)
+            if index != parts or offset != len(body) or 40 + blen != len(m):
+                raise Fail("part %d at %d where %d at %d was due" % (index, offset, parts, len(body)))
+            if status < 0:
+                raise Fail("error part: %s" % m[40:].decode(errors="replace"))
+            body += m[40:]
+            parts += 1
+            if not flags & 1:
+                return status, bytes(body), parts, time.monotonic() - t0
+    finally:
+        s.close()
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def scale_learned(lab, site, side):
+    """MACs of the sender (02:5c:...) in @site's table on @side, from MACS."""
+    st, body, _, _ = ctl_raw("%s/site-%s/dp.sock" % (lab.run, site), 8)
+    return sum(1 for m in json.loads(body) if m["mac"].startswith("02:5c:") and m["side"] == side)
+
+
+def case_scale(top, build):
+    """1000 segments on a trunk port at both sites and 50 000 MACs learned
+    across them (802.1Q frames from distinct MACs sent from a namespace, flooded
+    across, learned local at A and remote at B); then every isthmusctl command,
+    --json, --prometheus, unextend and cutover by name, and the DPDK telemetry
+    lists answer completely (entries counted against what was sent) with
+    streamed replies and telemetry pages, while a ping across the stretch and a
+    ping to A's uplink address (its exception path, on the main lcore that
+    builds the replies) keep their replies. Prints reply sizes, times and the
+    dataplanes' memory."""
+    lab = new_lab(top, build, site_a=scale_config("a"), site_b=scale_config("b"), trunk=True)
+    lab.up("--no-traffic")
+    sock_a = "%s/site-a/dp.sock" % lab.run
+    rss0 = {s: rss_kib(lab.pid("dp", s)) for s in "ab"}
+    print("MEASURED isthmus-dp RSS with %d segments, no MACs learned: A %d KiB, B %d KiB"
+          % (SCALE_SEGS + 2, rss0["a"], rss0["b"]))
+
+    # 50 000 MACs; a frame lost on the way (a full RX ring) is sent again
+    t0 = time.monotonic()
+    for attempt in range(6):
+        r = lab.x("a-sw", "/usr/bin/python3", "-c", TRUNK_SENDER, "dp-trunk", str(SCALE_SEGS),
+                  str(SCALE_PER_SEG), str(SCALE_FIRST_EXTRA), timeout=120)
+        check(int(r.stdout.split()[-1]) == SCALE_MACS, "%s frames sent" % r.stdout.split()[-1])
+        time.sleep(1)
+        la, lb = scale_learned(lab, "a", "local"), scale_learned(lab, "b", "remote")
+        print("  round %d: A learned %d local, B %d remote" % (attempt + 1, la, lb))
+        if la == lb == SCALE_MACS:
+            break
+    check(la == SCALE_MACS and lb == SCALE_MACS,
+          "all %d MACs learned: %d local at A, %d remote at B" % (SCALE_MACS, la, lb))
+    print("MEASURED %d MACs on %d segments learned at both sites in %.1f s (%d round(s))"
+          % (SCALE_MACS, SCALE_SEGS, time.monotonic() - t0, attempt + 1))
+    rss1 = {s: rss_kib(lab.pid("dp", s)) for s in "ab"}
+    print("MEASURED isthmus-dp RSS with %d segments, %d MACs: A %d KiB, B %d KiB; isthmusd A %d KiB"
+          % (SCALE_SEGS + 2, SCALE_MACS, rss1["a"], rss1["b"], rss_kib(lab.pid("isthmusd", "a"))))
+
+    # the wire: streamed replies, reassembled by a client of their own
+    for typ, name in ((7, "STATS"), (8, "MACS"), (9, "SA_LIST")):
+        st, body, parts, secs = ctl_raw(sock_a, typ)
+        check(st == 0, "%s answered" % name)
+        json.loads(body)
+        print("MEASURED %s reply %d bytes in %d parts, %.3f s" % (name, len(body), parts, secs))
+
+    # forwarding and the exception path while the big replies are built
+    stretch = lab.bg_file("a-web", "ping-stretch", "ping", "-D", "-i", "0.05", "-W", "1", WEB_B)
+    uplink = lab.bg_file("b", "ping-uplink", "ping", "-D", "-i", "0.05", "-W", "1", "198.18.0.1")
+    time.sleep(2)
+
+    def timed(*args):
+        t = time.monotonic()
+        out = lab.ctl("a", *args).stdout
+        dt = time.monotonic() - t
+        print("MEASURED isthmusctl %s: %d bytes of output in %.2f s" % (" ".join(args), len(out), dt))
+        return out
+
+    for _ in range(3):
+        macs = json.loads(timed("--json", "macs"))
+        mine = [m for m in macs if m["mac"].startswith("02:5c:")]
+        check(len(mine) == SCALE_MACS and len({(m["segment"], m["mac"]) for m in mine}) == SCALE_MACS,
+              "isthmusctl --json macs: %d of the sender's MACs, all distinct" % len(mine))
+    human = timed("macs")
+    check(human.count('"02:5c:') == SCALE_MACS, "isthmusctl macs lists them all")
+    stats = json.loads(timed("--json", "stats"))
+    segs = [g for g in stats["segments"] if re.fullmatch(r"s\d{4}", g["name"])]
+    check(len(segs) == SCALE_SEGS and sum(g["macs"] for g in segs) == SCALE_MACS,
+          "isthmusctl --json stats: %d segments, %d MACs" % (len(segs), sum(g["macs"] for g in segs)))
+    check(stats["fdb_entries"] >= SCALE_MACS, "fdb_entries %d" % stats["fdb_entries"])
+    check("isthmus-dp site-a" in timed("stats"), "isthmusctl stats")
+    prom = timed("stats", "--prometheus")
+    m = re.search(r'^isthmus_fdb_entries\{appliance="site-a"\} (\d+)$', prom, re.M)
+    check(m and int(m.group(1)) == stats["fdb_entries"], "isthmusctl stats --prometheus: %s" %
+          (m.group(0) if m else "no isthmus_fdb_entries"))
+    rows = [l for l in timed("segments").splitlines()[1:] if re.match(r"s\d{4} ", l)]
+    check(len(rows) == SCALE_SEGS, "isthmusctl segments: %d rows" % len(rows))
+    check(len(json.loads(timed("--json", "segments"))) == SCALE_SEGS + 2, "isthmusctl --json segments")
+    sas = json.loads(timed("--json", "sa"))
+    check(len(sas) >= 2 and "active" in timed("sa"), "isthmusctl sa: %d SAs" % len(sas))
+    check(json.loads(timed("--json", "status"))["ike_sas"] and "tunnel      up" in timed("status"),
+          "isthmusctl status: tunnel up")
+
+    # DPDK telemetry: the lists in pages, every entry counted
+    prefix = "%s-lab-a" % lab.P
+    first = telemetry(prefix, "/isthmus/segments")
+    check(isinstance(first, dict) and first["more"] == 1 and first["total"] == SCALE_SEGS + 2,
+          "/isthmus/segments says more follow (%d of %d)" % (first.get("count", 0), first.get("total", 0)))
+    names, off, pages = [], 0, 0
+    while pages < 100:
+        page = telemetry(prefix, "/isthmus/segments,%d" % off)
+        names += page["segments"]
+        pages += 1
+        if not page["more"]:
+            break
+        off = page["next"]
+    check(len(names) == len(set(names)) == SCALE_SEGS + 2 and "s0999" in names,
+          "/isthmus/segments,OFFSET: %d names in %d pages" % (len(names), pages))
+    entries, cur, pages = [], None, 0
+    while pages < 100:
+        page = telemetry(prefix, "/isthmus/fdb,s0000" + ("" if cur is None else ",%d" % cur))
+        entries += page["entries"]
+        pages += 1
+        if not page["more"]:
+            break
+        cur = page["next"]
+    want = SCALE_PER_SEG + SCALE_FIRST_EXTRA
+    check(len(entries) == len(set(entries)) == want and all(e.endswith(" local") for e in entries),
+          "/isthmus/fdb,s0000: %d of %d MACs in %d pages" % (len(entries), want, pages))
+    small = telemetry(prefix, "/isthmus/fdb,s0500")
+    check(isinstance(small, list) and len(small) == SCALE_PER_SEG, "/isthmus/fdb,s0500: %d" % len(small))
+    check(telemetry(prefix)["fdb_entries"] == stats["fdb_entries"], "/isthmus/stats fdb_entries")
+
+    # by name, at the end of a list far longer than one message
+    check("now on this site" in lab.ctl("a", "cutover", "s0999").stdout, "isthmusctl cutover s0999")
+    lab.ctl("a", "unextend", "s0998")
+    st, body, _, _ = ctl_raw(sock_a, 7)
+    left = [g["name"] for g in json.loads(body)["segments"]]
+    check(len(left) == SCALE_SEGS + 1 and "s0998" not in left and "s0999" in left,
+          "isthmusctl unextend s0998: %d segments left" % len(left))
+
+    # the pings: every reply came, during all of the above
+    for p, what in ((stretch, "across the stretch (workers)"), (uplink, "to A's uplink address "
+                                                                         "(exception path, main lcore)")):
+        p.send_signal(2)
+        out = lab.output_of(p)
+        tx, rx = ping_stats(out)
+        print("MEASURED ping %s during the dumps: %d/%d replies, %s" % (what, rx, tx, rtt(out)))
+        check(tx >= 40 and rx >= tx - 1, "ping %s kept its replies (%d/%d)" % (what, rx, tx))
+    check(lab.child_sas("a"), "the tunnel is still up")
+
+
 CASES = {
+    "scale": case_scale,
     "mss1500": case_mss1500,
     "mtu1500": case_mtu1500,
     "reass_lab": case_reass_lab,

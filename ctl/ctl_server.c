@@ -76,7 +76,7 @@ static uint64_t mono_ms(void)
  * copy, wipe, free: replies may carry keys (sa --wireshark), and realloc would
  * leave copies in freed memory.
  */
-static int out_reserve(struct ctl_out *o, size_t n)
+int ctl_out_reserve(struct ctl_out *o, size_t n)
 {
 	size_t need = o->len + n + 1, cap;
 	uint8_t *nb;
@@ -112,7 +112,7 @@ static void out_free(struct ctl_out *o)
 
 int ctl_out_append(struct ctl_out *o, const void *p, size_t n)
 {
-	int rc = out_reserve(o, n);
+	int rc = ctl_out_reserve(o, n);
 
 	if (rc < 0)
 		return rc;
@@ -129,7 +129,7 @@ int ctl_out_printf(struct ctl_out *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf((char *)o->buf + o->len, o->cap - o->len, fmt, ap);
 	va_end(ap);
-	if (n >= 0 && (size_t)n >= o->cap - o->len && out_reserve(o, (size_t)n) == 0) {
+	if (n >= 0 && (size_t)n >= o->cap - o->len && ctl_out_reserve(o, (size_t)n) == 0) {
 		va_start(ap, fmt);
 		n = vsnprintf((char *)o->buf + o->len, o->cap - o->len, fmt, ap);
 		va_end(ap);

@@ -44,6 +44,8 @@ struct ctl_out {
 /** What a step aims to add at a time: half a message. */
 #define CTL_STREAM_STEP (CTL_MAX_MSG / 2)
 
+/** Room for @p n more bytes (and a NUL) in a reply body: 0, or -ENOSPC beyond its limit. */
+int ctl_out_reserve(struct ctl_out *o, size_t n);
 /** Append bytes to a reply body; -ENOSPC when it would exceed its limit. */
 int ctl_out_append(struct ctl_out *o, const void *p, size_t n);
 /** Append formatted text to a reply body; -ENOSPC when it would not fit. */

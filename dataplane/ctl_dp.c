@@ -352,10 +352,32 @@ int ctl_dp_open(struct dp *dp, char *err, size_t errlen)
 	return dp->ctl ? 0 : -1;
 }
 
+static uint64_t poll_max_ns; /* main lcore only */
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 void ctl_dp_poll(struct dp *dp)
 {
-	if (dp->ctl)
-		ctl_server_poll(dp->ctl, 0);
+	uint64_t t0, dt;
+
+	if (!dp->ctl)
+		return;
+	t0 = thread_cpu_ns();
+	ctl_server_poll(dp->ctl, 0);
+	dt = thread_cpu_ns() - t0;
+	if (dt > poll_max_ns)
+		poll_max_ns = dt;
+}
+
+uint64_t ctl_dp_poll_max_us(void)
+{
+	return poll_max_ns / 1000;
 }
 
 void ctl_dp_close(struct dp *dp)

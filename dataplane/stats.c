@@ -10,6 +10,8 @@
 
 #include <rte_ethdev.h>
 
+#include "ctl_dp.h"
+#include "ctl_server.h"
 #include "dp.h"
 #include "fdb.h"
 #include "l2guard.h"
@@ -164,6 +166,26 @@ static void json_middle(const struct dp *dp, FILE *f)
 	fprintf(f, "  \"segments\": [");
 }
 
+/* The control socket's counters (ctl_server.h; docs/control-protocol.md). */
+static void json_ctl(const struct dp *dp, FILE *f)
+{
+	struct ctl_server_stats c;
+
+	if (dp->ctl == NULL) {
+		fprintf(f, ",\n  \"ctl\": null");
+		return;
+	}
+	ctl_server_get_stats(dp->ctl, &c);
+	fprintf(f, ",\n  \"ctl\": {\"accepted\": %" PRIu64 ", \"refused\": %" PRIu64
+		", \"requests\": %" PRIu64 ", \"failed\": %" PRIu64 ", \"bad_magic\": %" PRIu64
+		", \"bad_version\": %" PRIu64 ", \"bad_type\": %" PRIu64 ", \"bad_length\": %" PRIu64
+		", \"oversized\": %" PRIu64 ", \"send_errors\": %" PRIu64 ", \"streams\": %" PRIu64
+		", \"parts\": %" PRIu64 ", \"streams_aborted\": %" PRIu64 ", \"poll_max_us\": %" PRIu64
+		"}", c.accepted, c.refused, c.requests, c.failed, c.bad_magic, c.bad_version, c.bad_type,
+		c.bad_length, c.oversized, c.send_errors, c.streams, c.parts, c.streams_aborted,
+		ctl_dp_poll_max_us());
+}
+
 static void json_ports(const struct dp *dp, FILE *f)
 {
 	fprintf(f, "],\n  \"ports\": [");
@@ -178,6 +200,7 @@ static void json_ports(const struct dp *dp, FILE *f)
 	}
 	fprintf(f, "],\n  \"l2guard\": ");
 	l2guard_json(dp, f);
+	json_ctl(dp, f);
 }
 
 /*

@@ -213,7 +213,7 @@ static struct ctl_reply *exchange(int fd, void *req, size_t req_len, struct ctl_
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	struct ctl_reply *out = NULL;
 	uint8_t *msg = malloc(CTL_MAX_MSG);
-	ssize_t n = 0;
+	ssize_t n;
 
 	h->magic = CTL_MAGIC;
 	h->version = CTL_VERSION;
@@ -248,13 +248,11 @@ static struct ctl_reply *exchange(int fd, void *req, size_t req_len, struct ctl_
 					 a->parts ? " in the middle of a streamed reply" : "");
 			else
 				snprintf(err, errlen, "recv: %s", strerror(errno));
-			n = 0;
 			goto out;
 		}
 		if (n > CTL_MAX_MSG) {
 			snprintf(err, errlen, "message of %zd bytes from isthmus-dp: larger than the "
 				 "protocol allows", n);
-			n = CTL_MAX_MSG;
 			goto out;
 		}
 		rc = ctl_reasm_feed(a, msg, (size_t)n, err, errlen);
@@ -266,7 +264,7 @@ static struct ctl_reply *exchange(int fd, void *req, size_t req_len, struct ctl_
 		}
 	}
 out:
-	sodium_memzero(msg, (size_t)n);
+	sodium_memzero(msg, CTL_MAX_MSG); /* every message received left bytes here */
 	free(msg);
 	return out;
 }

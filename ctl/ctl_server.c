@@ -46,6 +46,7 @@ struct ctl_stream {
 	uint32_t index;         /* the next part's */
 	int produced;           /* 1: the step said the body is complete */
 	uint64_t stalled_ms;    /* since when the client has not been reading, or 0 */
+	int fail;               /* the producer's error: the reply ends with it */
 	uint8_t msg[CTL_MAX_MSG] __attribute__((aligned(8)));
 };
 
@@ -316,33 +317,32 @@ static void stream_done(struct ctl_server *s, int i)
 	s->stream[i] = NULL;
 }
 
-/* The producer failed: the reply ends with an error (a part, or a plain
- * error reply when nothing was sent yet). */
-static void stream_fail(struct ctl_server *s, int i, int rc)
+/* Send the error that ends a reply whose producer failed (st->fail): a part,
+ * or a plain error reply when nothing was sent yet; again on the next poll
+ * while the client's socket is full. */
+static void stream_fail_send(struct ctl_server *s, int i)
 {
 	struct ctl_stream *st = s->stream[i];
 	struct ctl_part *p = (struct ctl_part *)st->msg;
 	struct ctl_hdr h = { .seq = st->seq };
 	char text[160];
-	size_t len;
+	size_t len, n;
 
-	snprintf(text, sizeof(text), "reply abandoned after %llu bytes: %s",
-		 (unsigned long long)st->sent, strerror(-rc));
+	n = (size_t)snprintf(text, sizeof(text), "reply abandoned after %llu bytes: %s",
+			     (unsigned long long)st->sent, strerror(-st->fail));
 	if (st->index == 0) {
-		len = build_reply(st->msg, &h, st->type, rc, text, strlen(text));
+		len = build_reply(st->msg, &h, st->type, st->fail, text, n);
 	} else {
-		build_reply(st->msg, &h, st->type | CTL_PART, rc, NULL, 0);
+		build_reply(st->msg, &h, st->type | CTL_PART, st->fail, NULL, 0);
 		p->index = st->index;
 		p->flags = 0;
 		p->offset = st->sent;
-		memcpy(p + 1, text, strlen(text));
-		p->r.body_len = (uint32_t)strlen(text);
-		p->r.h.len = (uint32_t)(sizeof(*p) + strlen(text));
+		memcpy(p + 1, text, n);
+		p->r.body_len = (uint32_t)n;
+		p->r.h.len = (uint32_t)(sizeof(*p) + n);
 		len = p->r.h.len;
 	}
-	s->st.streams_aborted++;
-	s->st.failed++;
-	if (stream_send(s, i, len) >= 0)
+	if (stream_send(s, i, len) > 0)
 		stream_done(s, i);
 }
 
@@ -380,10 +380,17 @@ static void stream_pump(struct ctl_server *s, int i)
 		size_t avail, chunk, len;
 		int rc, last;
 
+		if (st->fail) {
+			stream_fail_send(s, i);
+			return;
+		}
 		if (st->body.len - st->off < CTL_PART_PAYLOAD_MAX && !st->produced) {
 			rc = stream_produce(st);
 			if (rc < 0) {
-				stream_fail(s, i, rc);
+				st->fail = rc;
+				s->st.streams_aborted++;
+				s->st.failed++;
+				stream_fail_send(s, i);
 				return;
 			}
 		}

@@ -274,7 +274,8 @@ static void stream_free(struct ctl_stream *st)
 static void drop_client(struct ctl_server *s, int i)
 {
 	if (s->stream[i]) {
-		s->st.streams_aborted++;
+		if (!s->stream[i]->fail) /* a failed one was counted when it failed */
+			s->st.streams_aborted++;
 		stream_free(s->stream[i]);
 		s->stream[i] = NULL;
 	}

@@ -161,8 +161,9 @@ void fdb_dump_json(struct fdb *f, FILE *out);
  * iterator position @p *it on, until about @p budget bytes are written
  * (@p *written adds what was), so that a long listing is made in bounded
  * steps across control-loop turns. Start with *it = 0 and *first = true.
- * Not a snapshot: an entry learned, aged out or moved in the hash between two
- * steps may be missed or listed twice; one present throughout is listed once.
+ * Not a snapshot: while MACs are learned or aged out between two steps, an
+ * entry may be missed or listed twice (learning may move entries within the
+ * hash); a table that does not change meanwhile is listed whole, each once.
  * Main lcore (takes the writer lock per entry read, as aging does).
  * @return 1 when entries are left, 0 at the end of the table
  */

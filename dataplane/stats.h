@@ -52,7 +52,9 @@
 	X(drop_too_big, "frame too large for the local or uplink MTU")               \
 	X(drop_no_headroom, "no mbuf headroom for the tunnel headers")               \
 	X(drop_no_nexthop, "peer next-hop MAC not known yet")                        \
-	X(drop_no_sa, "worker has no outbound SA")                                   \
+	X(drop_no_sa, "no outbound SA on this worker nor on any other to hand the frame to")\
+	X(seal_handoff, "frames of a worker without an outbound SA handed to one with an SA to seal")\
+	X(drop_seal_handoff_full, "frames of a worker without an outbound SA: the sealing worker's ring full")\
 	X(drop_seal, "ESP sealing failed: no room for the trailer and ICV")          \
 	X(drop_seq_exhausted, "outbound SA out of sequence numbers (RFC 4303 3.3.3: no wrap), not rekeyed in time")\
 	/* SA lifecycle (main lcore, control socket) */                              \

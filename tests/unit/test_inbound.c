@@ -16,6 +16,10 @@
  *  exc_unpoliced  exception_rate = 0: nothing policed, and a flood that fills
  *             the shared ring (drop_exception_full) still does not cost the
  *             peer's IKE a packet
+ *  seal_handoff  outbound, 2 workers and 1 outbound SA: the worker without
+ *             one hands its frames to the one with it (outbound.c), which
+ *             seals them with its SA and UDP port (the peer opens them); its
+ *             ring full is counted; with no SA at all, drop_no_sa
  */
 #include "check_main.h"
 #include <stdio.h>
@@ -35,6 +39,7 @@
 #include "esp.h"
 #include "exception_dp.h"
 #include "inbound.h"
+#include "outbound.h"
 #include "sa.h"
 #include "worker.h"
 
@@ -343,6 +348,129 @@ START_TEST(test_exc_unpoliced)
 }
 END_TEST
 
+#define SPI_OUT 0x00002002u
+
+/* A 64-byte frame from a local host to an unknown one (into the tunnel). */
+static struct rte_mbuf *local_frame(uint8_t tag)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	uint8_t *p;
+	struct rte_ether_hdr *e;
+
+	ck_assert_ptr_nonnull(m);
+	p = (uint8_t *)rte_pktmbuf_append(m, 64);
+	if (p == NULL)
+		ck_abort_msg("no room for a frame");
+	memset(p, tag, 64);
+	e = (struct rte_ether_hdr *)p;
+	e->dst_addr = (struct rte_ether_addr){ { 2, 0, 0, 0xb0, 0, 1 } };
+	e->src_addr = (struct rte_ether_addr){ { 2, 0, 0, 0xa0, 0, 1 } };
+	e->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	return m;
+}
+
+/* @p n local frames into worker @p w's outbound path, in bursts of 32. */
+static void send_local(unsigned w, unsigned n)
+{
+	struct rte_mbuf *pk[32];
+
+	for (unsigned done = 0; done < n;) {
+		uint16_t k = 0;
+
+		while (k < 32 && done < n)
+			pk[k++] = local_frame((uint8_t)done++);
+		outbound_input(D.worker[w], &D.port[0], pk, k);
+	}
+}
+
+/* Worker @p w seals what others handed to it, as worker_round does. */
+static unsigned take_to_seal(unsigned w)
+{
+	struct rte_mbuf *pk[DP_BURST_MAX];
+	unsigned n, total = 0;
+
+	while ((n = rte_ring_sc_dequeue_burst(D.worker[w]->seal_ring, (void **)pk, DP_BURST_MAX,
+					      NULL)) > 0) {
+		outbound_seal_handed(D.worker[w], pk, (uint16_t)n);
+		total += n;
+	}
+	return total;
+}
+
+START_TEST(test_seal_handoff)
+{
+	static const uint8_t KEY2[ESP_KEYMAT_LEN] = { 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
+						      8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+						      7, 7, 7, 7 };
+	struct sa_spec so = { .dir = ESP_DIR_OUTBOUND, .spi = SPI_OUT, .cipher = ESP_CIPHER_AES256GCM,
+			      .keymat = KEY2, .worker = 1 };
+	struct esp_sa_params pp = { .cipher = ESP_CIPHER_AES256GCM, .backend = ESP_BACKEND_SODIUM,
+				    .dir = ESP_DIR_INBOUND, .spi = SPI_OUT, .keymat = KEY2,
+				    .keymat_len = ESP_KEYMAT_LEN };
+	struct rte_mbuf *out[64];
+	struct esp_sa *opener;
+	char err[256];
+	unsigned n, cap;
+
+	dp_setup("seal", "");
+	/* 1. no outbound SA anywhere: nothing to hand to */
+	ck_assert_int_eq(atomic_load(&D.worker[0]->seal_by), -1);
+	send_local(0, 5);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_no_sa), 5);
+
+	/* 2. one SA, on worker 1: worker 0 hands to worker 1 */
+	if (sa_add(&D, &so, err, sizeof(err)) < 0)
+		ck_abort_msg("sa_add: %s", err);
+	ck_assert_int_eq(atomic_load(&D.worker[0]->seal_by), 1);
+	ck_assert_int_eq(atomic_load(&D.worker[1]->seal_by), -1);
+	send_local(0, 40);
+	ck_assert_uint_eq(cnt(0, DP_C_seal_handoff), 40);
+	ck_assert_uint_eq(cnt(0, DP_C_tunnel_out), 0);
+	ck_assert_uint_eq(take_to_seal(1), 40);
+	ck_assert_uint_eq(cnt(1, DP_C_tunnel_out), 40);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_no_sa) + cnt(1, DP_C_drop_no_sa), 5);
+	/* on the wire: worker 1's queue, its UDP port, the SA's SPI, and the peer opens them */
+	ck_assert_uint_eq(rte_ring_count(utx[0]), 0);
+	n = rte_ring_sc_dequeue_burst(utx[1], (void **)out, RTE_DIM(out), NULL);
+	ck_assert_uint_eq(n, 40);
+	opener = esp_sa_create(&pp, err, sizeof(err));
+	ck_assert_ptr_nonnull(opener);
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *p = rte_pktmbuf_mtod(out[i], uint8_t *);
+		const struct rte_udp_hdr *u = (const struct rte_udp_hdr *)(p + OFF_OUTER_UDP);
+		struct esp_pkt ep = { .buf = p + OFF_ESP, .len = out[i]->data_len - OFF_ESP };
+		const uint8_t *frame;
+
+		ck_assert_uint_eq(u->src_port, D.worker[1]->udp_src_be);
+		ck_assert_uint_eq(rte_be_to_cpu_32(*(const rte_be32_t *)(p + OFF_ESP)), SPI_OUT);
+		ck_assert_uint_eq(esp_open_burst(opener, &ep, 1), 1);
+		ck_assert_uint_eq(ep.status, ESP_OK);
+		ck_assert_uint_eq(ep.seq, i + 1); /* in the order worker 0 sent them */
+		frame = p + OFF_FRAME;
+		ck_assert_uint_eq(ep.len, TUN_INNER_LEN + 64);
+		ck_assert_uint_eq(frame[20], (uint8_t)i); /* local_frame's tag: the i-th frame sent */
+		rte_pktmbuf_free(out[i]);
+	}
+	esp_sa_destroy(opener);
+
+	/* 3. the sealing worker does not drain: its ring full is counted */
+	cap = rte_ring_get_capacity(D.worker[1]->seal_ring);
+	send_local(0, cap + 100);
+	ck_assert_uint_eq(cnt(0, DP_C_seal_handoff), 40 + cap);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_seal_handoff_full), 100);
+	ck_assert_uint_eq(take_to_seal(1), cap);
+	while (rte_ring_sc_dequeue_burst(utx[1], (void **)out, RTE_DIM(out), NULL) > 0)
+		rte_pktmbuf_free_bulk(out, RTE_DIM(out));
+
+	/* 4. the SA goes: nobody seals, worker 0 drops again */
+	ck_assert_int_eq(sa_del(&D, SPI_OUT, ESP_DIR_OUTBOUND), 0);
+	ck_assert_int_eq(atomic_load(&D.worker[0]->seal_by), -1);
+	send_local(0, 3);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_no_sa), 5 + 3);
+	dp_teardown();
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("inbound");
@@ -352,6 +480,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, test_sa_owner);
 	tcase_add_test(tc, test_exc_police);
 	tcase_add_test(tc, test_exc_unpoliced);
+	tcase_add_test(tc, test_seal_handoff);
 	suite_add_tcase(s, tc);
 	return s;
 }

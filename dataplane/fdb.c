@@ -132,7 +132,19 @@ static inline bool fdb_dampened(struct fdb_entry *e, uint32_t now)
 	return until != 0 && (int32_t)(until - now) > 0;
 }
 
-uint32_t fdb_age(struct fdb *f, uint32_t now)
+/* Whether the entry of key @p k goes: aged (@p seg DP_SEG_NONE) or of segment @p seg. */
+static bool goes(const struct fdb *f, fdb_key_t k, struct fdb_entry *e, uint16_t seg, uint32_t now)
+{
+	const struct segment *s = &f->dp->seg[k >> 48];
+
+	if (seg != DP_SEG_NONE)
+		return (uint16_t)(k >> 48) == seg;
+	return now - atomic_load_explicit(&e->last_seen, memory_order_relaxed) > s->aging_s &&
+	       !fdb_dampened(e, now);
+}
+
+/* Remove what goes() says, in batches; the memory waits for RCU (fdb_entry_free). */
+static uint32_t remove_where(struct fdb *f, uint16_t seg, uint32_t now)
 {
 	const void *key;
 	void *data;
@@ -143,8 +155,6 @@ uint32_t fdb_age(struct fdb *f, uint32_t now)
 	do {
 		nold = 0;
 		for (;;) {
-			struct fdb_entry *e;
-			struct segment *s;
 			int32_t r;
 			fdb_key_t k;
 
@@ -158,10 +168,7 @@ uint32_t fdb_age(struct fdb *f, uint32_t now)
 			rte_spinlock_unlock(&f->lock);
 			if (r < 0)
 				break;
-			e = data;
-			s = &f->dp->seg[k >> 48];
-			if (now - atomic_load_explicit(&e->last_seen, memory_order_relaxed) > s->aging_s &&
-			    !fdb_dampened(e, now))
+			if (goes(f, k, data, seg, now))
 				old[nold++] = k;
 		}
 		for (uint32_t i = 0; i < nold; i++) {
@@ -179,6 +186,16 @@ uint32_t fdb_age(struct fdb *f, uint32_t now)
 		}
 	} while (nold == RTE_DIM(old));
 	return removed;
+}
+
+uint32_t fdb_age(struct fdb *f, uint32_t now)
+{
+	return remove_where(f, DP_SEG_NONE, now);
+}
+
+uint32_t fdb_flush_segment(struct fdb *f, uint16_t seg)
+{
+	return remove_where(f, seg, 0);
 }
 
 unsigned fdb_list_from(struct fdb *f, uint16_t seg, uint32_t *it, bool *end,

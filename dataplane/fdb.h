@@ -131,6 +131,12 @@ static inline int fdb_learn_counted(struct worker *w, struct segment *seg, fdb_k
  */
 uint32_t fdb_age(struct fdb *f, uint32_t now);
 
+/**
+ * Remove every entry of segment @p seg (unextended: segment_del(), after no
+ * worker can hold its index any more). Main lcore only. @return number removed
+ */
+uint32_t fdb_flush_segment(struct fdb *f, uint16_t seg);
+
 /** Number of entries (all segments). */
 uint32_t fdb_count(const struct fdb *f);
 

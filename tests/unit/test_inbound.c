@@ -43,97 +43,38 @@
 #include "sa.h"
 #include "worker.h"
 
-#define NW 2
+#include "dp_testutil.h"
+
 #define SPI_IN 0x00001001u
 
 static const uint8_t KEY[ESP_KEYMAT_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
 					     17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30,
 					     31, 32, 0xa0, 0xa1, 0xa2, 0xa3 };
 
-static struct dp_config cfg;
-static struct dp D;
 static struct esp_sa *peer;   /* the peer's sealing SA */
-static struct rte_ring *urx[NW], *utx[NW], *lrx[NW], *ltx[NW];
-static struct rte_mempool *mp;
 static uint16_t ip_id;
 
-static void eal_setup(const char *tag)
-{
-	char prefix[64];
-
-	snprintf(prefix, sizeof(prefix), "--file-prefix=isthmus-ut-in-%s-%d", tag, (int)getpid());
-	char *argv[] = { "test_inbound", "--no-huge", "--no-pci", "-m", "256", prefix,
-			 "--lcores", "0@0,1@0,2@0", "--log-level=lib.eal:error", "--no-telemetry" };
-	ck_assert_int_ge(rte_eal_init(RTE_DIM(argv), argv), 0);
-}
-
-static void ring_port(const char *name, struct rte_ring **rx, struct rte_ring **tx, char *dev)
-{
-	for (int k = 0; k < NW; k++) {
-		char n[RTE_RING_NAMESIZE];
-
-		snprintf(n, sizeof(n), "%s_rx%d", name, k);
-		rx[k] = rte_ring_create(n, 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(n, sizeof(n), "%s_tx%d", name, k);
-		tx[k] = rte_ring_create(n, 4096, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-		ck_assert(rx[k] != NULL && tx[k] != NULL);
-	}
-	int id = rte_eth_from_rings(name, rx, NW, tx, NW, rte_socket_id());
-
-	ck_assert_int_ge(id, 0);
-	ck_assert_int_eq(rte_eth_dev_get_name_by_port((uint16_t)id, dev), 0);
-}
-
-/* A dataplane like the lab's site A, no TAP; @p uplink_extra: more [uplink] lines. */
+/* The dataplane of dp_testutil.h with the inbound SA the peer seals for. */
 static void dp_setup(const char *tag, const char *uplink_extra)
 {
-	char up[RTE_ETH_NAME_MAX_LEN], lo[RTE_ETH_NAME_MAX_LEN], path[] = "/tmp/isthmus-ut-in-XXXXXX";
 	char err[256];
 	struct sa_spec si = { .dir = ESP_DIR_INBOUND, .spi = SPI_IN, .cipher = ESP_CIPHER_AES256GCM,
 			      .replay_window = ESP_REPLAY_WINDOW_DEFAULT, .keymat = KEY, .worker = -1 };
 	struct esp_sa_params pp = { .cipher = ESP_CIPHER_AES256GCM, .backend = ESP_BACKEND_SODIUM,
 				    .dir = ESP_DIR_OUTBOUND, .spi = SPI_IN, .keymat = KEY,
 				    .keymat_len = ESP_KEYMAT_LEN };
-	int fd;
-	FILE *f;
 
-	eal_setup(tag);
-	ring_port("ut_up", urx, utx, up);
-	ring_port("ut_lo", lrx, ltx, lo);
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	f = fdopen(fd, "w");
-	fprintf(f,
-		"[appliance]\nname = ut\nrx_mode = poll\nburst = 32\nmbufs = 16384\nmac_table_size = 1024\n"
-		"run_dir = /tmp\n"
-		"[uplink]\nport = %s\naddress = 198.18.0.1\npeer = 198.18.0.2\n"
-		"peer_mac = 02:00:5e:12:00:02\nmtu = 1700\nlocal_vtep = 198.19.0.1\n"
-		"peer_vtep = 198.19.0.2\n%s"
-		"[local lan]\nport = %s\nmode = access\nmtu = 1500\n"
-		"[segment web]\nlocal = lan\nvni = 5101\n",
-		up, uplink_extra, lo);
-	fclose(f);
-	if (config_load(path, &cfg, err, sizeof(err)) < 0)
-		ck_abort_msg("config: %s", err);
-	unlink(path);
-	cfg.backend = ESP_BACKEND_SODIUM;
-	if (dp_init(&D, &cfg, err, sizeof(err)) < 0)
-		ck_abort_msg("dp_init: %s", err);
-	ck_assert_uint_eq(D.nb_workers, NW);
+	dp_boot("in", tag, uplink_extra);
 	if (sa_add(&D, &si, err, sizeof(err)) < 0)
 		ck_abort_msg("sa_add: %s", err);
 	peer = esp_sa_create(&pp, err, sizeof(err));
 	ck_assert_ptr_nonnull(peer);
-	mp = D.pool;
 }
 
 static void dp_teardown(void)
 {
 	esp_sa_destroy(peer);
-	dp_halt(&D);
-	dp_fini(&D);
-	config_free(&cfg);
-	rte_eal_cleanup();
+	dp_shutdown();
 }
 
 /* What the peer sends: a 64-byte frame in VXLAN in ESP (sealed with the
@@ -165,11 +106,6 @@ static struct rte_mbuf *esp_packet(bool forge)
 	encap_outer(p, &D.port[D.uplink].mac, &cfg.peer_mac, cfg.peer_ip, cfg.uplink_ip,
 		    ipv4_sum_base(cfg.peer_ip, cfg.uplink_ip), RTE_BE16(4500), ip_id++, ep.len);
 	return m;
-}
-
-static uint64_t cnt(unsigned w, enum dp_counter c)
-{
-	return D.worker[w]->stats.c[c];
 }
 
 static void feed(unsigned w, struct rte_mbuf *m)

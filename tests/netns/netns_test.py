@@ -1399,8 +1399,164 @@ def case_scale(top, build):
           "(longest %.2f ms)" % (ctl["poll_max_us"] / 1000))
 
 
+# -- workers: a CHILD_SA per worker, fewer SAs than workers -------------------
+def worker_sas(lab, site):
+    """The outbound SAs of @site's dataplane that seal: {worker: SPI}."""
+    sas = json.loads(lab.ctl(site, "--json", "sa").stdout)
+    return {o["worker"]: o["spi"] for o in sas if o["dir"] == "out" and o["worker"] >= 0}
+
+
+def wire_flows(lab, tag, n=40):
+    """Pings web A -> B and app A -> B at once (the replies come back), captured
+    where they arrive: {site: set of (outer source, UDP source port, SPI)}
+    of the ESP that reached it, and the pings' (sent, received) summed."""
+    caps = {site: lab.capture(site, tag) for site in "ab"}
+    pingers = [lab.bg(ns, "ping", "-n", "-q", "-i", "0.05", "-c", str(n), "-W", "2", dst)
+               for ns, dst in (("a-web", WEB_B), ("a-app", APP_B))]
+    tx = rx = 0
+    for p in pingers:
+        t, r = ping_stats(p.communicate(timeout=30)[0])
+        tx, rx = tx + t, rx + r
+    flows = {site: {k[:3] for k in esp_packets(lab.stop_capture(cap), ports=True)}
+             for site, cap in caps.items()}
+    return flows, (tx, rx)
+
+
+def check_per_worker(lab, what, n_sas):
+    """Each site seals with @n_sas outbound SAs (one per worker), each from its
+    own UDP port, in both directions, and every ping came back."""
+    flows, (tx, rx) = wire_flows(lab, what.replace(" ", "_"))
+    check(tx > 0 and rx == tx, "%s: every ping across both segments answered (%d/%d)" % (what, rx, tx))
+    for site, peer in (("a", "b"), ("b", "a")):
+        f = flows[site]
+        spis, ports = {k[2] for k in f}, {k[1] for k in f}
+        sealing = set(worker_sas(lab, peer).values())
+        print("MEASURED %s_into_%s spis=%d ports=%s flows=%s" % (
+            what.replace(" ", "_"), site, len(spis), sorted(ports),
+            sorted("%s:%d 0x%08x" % k for k in f)))
+        check(len(spis) == n_sas and len(ports) == n_sas and len(f) == n_sas,
+              "%s: ESP into site %s under %d SPI(s) from %d UDP port(s): %s" % (
+                  what, site.upper(), n_sas, n_sas, sorted(f)))
+        check(spis == sealing, "%s: they are site %s's sealing SAs %s" % (
+            what, peer.upper(), sorted(sealing)))
+    return flows
+
+
+def no_sa_drops(lab):
+    """drop_no_sa at both sites must be 0; @return {site: seal_handoff}."""
+    handed = {}
+    for site in "ab":
+        c = lab.stats(site)["counters"]
+        print("MEASURED site_%s drop_no_sa=%d seal_handoff=%d drop_seal_handoff_full=%d" % (
+            site, c["drop_no_sa"], c["seal_handoff"], c["drop_seal_handoff_full"]))
+        check(c["drop_no_sa"] == 0 and c["drop_seal_handoff_full"] == 0,
+              "site %s: no frame dropped for want of an outbound SA" % site.upper())
+        handed[site] = c["seal_handoff"]
+    return handed
+
+
+def wait_children(lab, n, timeout=20):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if all(len(lab.child_sas(s)) == n and len(worker_sas(lab, s)) == n for s in "ab"):
+            return time.monotonic() - t0
+        time.sleep(0.2)
+    raise Fail("not %d CHILD_SA(s) installed at both sites within %d s: A %s, B %s" % (
+        n, timeout, lab.spis("a"), lab.spis("b")))
+
+
+def case_workers2(top, build):
+    """Two workers at each site over the real IKE path: a CHILD_SA per worker
+    (child_sas = 0), each worker sealing with its own SA from its own UDP port
+    in both directions, as seen on the wire; a rekey keeps it so."""
+    lab = new_lab(top, build, workers=2, ike=["child_rekey = 10"])
+    lab.up("--no-traffic")
+    t = wait_children(lab, 2)
+    for site in "ab":
+        ws = worker_sas(lab, site)
+        check(sorted(ws) == [0, 1] and len(set(ws.values())) == 2,
+              "site %s: each worker has its own outbound SA %s" % (site.upper(), ws))
+    print("MEASURED workers2_child_sas=2 up_after_s=%.1f" % t)
+    before = check_per_worker(lab, "two workers", 2)
+    old = set(worker_sas(lab, "a").values()) | set(worker_sas(lab, "b").values())
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 30:
+        now = [worker_sas(lab, s) for s in "ab"]
+        if all(len(w) == 2 and not set(w.values()) & old for w in now):
+            break
+        time.sleep(0.2)
+    else:
+        raise Fail("both workers' SAs not rekeyed at both sites within 30 s (child_rekey = 10)")
+    print("MEASURED workers2_rekeyed_after_s=%.1f" % (time.monotonic() - t0))
+    after = check_per_worker(lab, "after the rekey", 2)
+    check(not {k[2] for f in after.values() for k in f} & {k[2] for f in before.values() for k in f},
+          "new SPIs on the wire after the rekey")
+    no_sa_drops(lab)
+
+
+def case_workers2_one_sa(top, build):
+    """Two workers at each site and child_sas = 1: one CHILD_SA, the worker
+    without an outbound SA hands its frames to the one with it (seal ring):
+    traffic flows both ways in both segments, no drop_no_sa."""
+    lab = new_lab(top, build, workers=2, ike=["child_sas = 1"])
+    lab.up("--no-traffic")
+    wait_children(lab, 1)
+    check_per_worker(lab, "one SA", 1)
+    handed = no_sa_drops(lab)
+    check(all(handed[s] > 0 for s in "ab"),
+          "the worker without an SA handed its frames over at both sites (%s)" % handed)
+
+
+# -- unpair: the tunnel goes with the key ---------------------------------------
+def case_unpair(top, build):
+    """isthmusctl unpair closes the tunnel: IKE_SA and CHILD_SAs deleted, the
+    dataplanes' SAs gone, no ESP on the wire, no traffic, not re-established
+    (the peer keeps trying and is refused); pairing again brings it back."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    ping_ok(lab, "a-web", WEB_B, "tunnel up before unpair", 3)
+    t0 = time.monotonic()
+    r = lab.ctl("a", "unpair")
+    print("  site A: %s" % r.stdout.strip())
+    check("tunnel closed (1 IKE_SA)" in r.stdout, "unpair says it closed the IKE_SA")
+    t_gone = None
+    while time.monotonic() - t0 < 10:
+        if not worker_sas(lab, "a") and not worker_sas(lab, "b") and \
+                not json.loads(lab.ctl("a", "--json", "sa").stdout):
+            t_gone = time.monotonic() - t0
+            break
+        time.sleep(0.1)
+    check(t_gone is not None, "the dataplanes' SAs are gone at both sites")
+    print("MEASURED unpair_sas_gone_s=%.2f" % t_gone)
+    st = lab.status("a")
+    check(st["paired"] is False and not st.get("ike_sas"), "site A: not paired, no IKE_SA")
+    # site B still pins A's key and keeps asking for a tunnel: refused
+    caps = {site: lab.capture(site, "unpaired") for site in "ab"}
+    r = lab.x("a-web", "ping", "-c", "10", "-i", "0.5", "-W", "1", WEB_B, check_rc=False)
+    esp = {site: esp_packets(lab.stop_capture(cap)) for site, cap in caps.items()}
+    print("MEASURED unpaired_esp_into_a=%d into_b=%d pings_answered=%d" % (
+        len(esp["a"]), len(esp["b"]), ping_stats(r.stdout)[1]))
+    check(not esp["a"] and not esp["b"], "no ESP on the wire for 5 s after unpair")
+    check(ping_stats(r.stdout)[1] == 0, "no ping crosses")
+    check(not lab.child_sas("a") and not lab.child_sas("b"), "no CHILD_SA at either site")
+    check(not lab.status("a").get("ike_sas"), "site A has not let an IKE_SA up again")
+    # pairing again (a token at A, entered at B) brings the tunnel back
+    token = lab.ctl("a", "pairing-token", "--ttl", "60").stdout.strip()
+    t0 = time.monotonic()
+    r = lab.ctl("b", "pair", input=token + "\n")
+    check("paired with site-a.isthmus" in r.stdout, "paired again: '%s'" % r.stdout.strip())
+    t = lab.wait_tunnel(20)
+    check(t is not None, "tunnel up again after pairing")
+    print("MEASURED repaired_tunnel_s=%.1f" % (time.monotonic() - t0))
+    check(lab.status("a")["paired"], "site A paired again")
+    ping_ok(lab, "a-web", WEB_B, "traffic crosses again", 3)
+
+
 CASES = {
     "scale": case_scale,
+    "workers2": case_workers2,
+    "workers2_one_sa": case_workers2_one_sa,
+    "unpair": case_unpair,
     "mss1500": case_mss1500,
     "mtu1500": case_mtu1500,
     "reass_lab": case_reass_lab,

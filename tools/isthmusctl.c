@@ -50,7 +50,7 @@ static void usage(FILE *f)
 		"                         from standard input (one line; asked for, not echoed,\n"
 		"                         on a terminal) or from FILE (mode 0600): never on the\n"
 		"                         command line, where any local user could read it\n"
-		"  unpair                 forget the peer's key\n"
+		"  unpair                 forget the peer's key and close the tunnel\n"
 		"\n"
 		"  -n, --name NAME        appliance name: RUN_DIR is /run/isthmus/NAME\n"
 		"  -r, --run-dir DIR      where the appliance's sockets are\n"

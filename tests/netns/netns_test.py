@@ -15,6 +15,7 @@ import base64
 import json
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -1517,6 +1518,80 @@ def case_workers2_one_sa(top, build):
           "the worker without an SA handed its frames over at both sites (%s)" % handed)
 
 
+# -- segment slots reused: extend / unextend through the control socket --------
+CTL_SEG_ADD, CTL_SEG_DEL = 5, 6   # CTL_MAGIC: above
+
+
+class DpSocket:
+    """A client of isthmus-dp's control socket (docs/control-protocol.md) for
+    SEG_ADD / SEG_DEL in a loop: isthmusctl would fork 20 000 times."""
+
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.s.connect(path)
+        self.s.settimeout(10)
+        self.seq = 0
+
+    def seg(self, typ, name, port, vlan, vni):
+        self.seq += 1
+        body = struct.pack("<32s32sHHI", name.encode(), port.encode(), vlan, 0, vni)
+        self.s.send(struct.pack("<IHHII", CTL_MAGIC, 1, typ, 16 + len(body), self.seq) + body)
+        r = self.s.recv(65536)
+        _, _, rtype, _, rseq, status, blen = struct.unpack("<IHHIIiI", r[:24])
+        if rtype != typ | 0x8000 or rseq != self.seq:
+            raise Fail("control socket: reply %#x seq %d to request %d seq %d" % (rtype, rseq, typ, self.seq))
+        return status, r[24:24 + blen].decode(errors="replace")
+
+    def close(self):
+        self.s.close()
+
+
+def case_segment_reuse(top, build):
+    """Segment slots are reused: site A's web segment unextended and extended
+    again (under a new name each time, the same VNI, so the far site still
+    matches) 10 000 times through isthmus-dp's control socket while a host
+    pings across; more than the 4096 slots, so only reuse lets it through.
+    Then the segment works, and a segment in a reused slot starts with no MAC
+    and no counter."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    ping_ok(lab, "a-web", WEB_B, "web across before", 3)
+    dp = DpSocket("%s/site-a/dp.sock" % lab.run)
+    pinger = lab.bg("a-web", "ping", "-n", "-q", "-i", "0.01", "-w", "200", WEB_B)
+    n, name, t0 = 10000, "workload-web", time.monotonic()
+    for k in range(n):
+        st, msg = dp.seg(CTL_SEG_DEL, name, "", 0, 5101)
+        if st:   # (not check() every round: 20 000 "ok" lines)
+            check(False, "round %d: unextend %s: %d %s" % (k, name, st, msg))
+        name = "web-%d" % k
+        st, msg = dp.seg(CTL_SEG_ADD, name, "web", 0, 5101)
+        if st:
+            check(False, "round %d: extend %s again: %d %s" % (k, name, st, msg))
+    dt = time.monotonic() - t0
+    pinger.send_signal(signal.SIGINT)   # ping -q prints its summary
+    tx, rx = ping_stats(pinger.communicate(timeout=10)[0])
+    print("MEASURED segment_reuse rounds=%d seconds=%.1f per_round_ms=%.2f pings=%d/%d" % (
+        n, dt, 1000 * dt / n, rx, tx))
+    check(rx > 0, "pings crossed while the segment came and went (%d/%d)" % (rx, tx))
+    ping_ok(lab, "a-web", WEB_B, "web across after %d extensions" % n, 5)
+    # a fresh extension in a reused slot: nothing of the last one
+    dp.seg(CTL_SEG_DEL, name, "", 0, 5101)
+    st, msg = dp.seg(CTL_SEG_ADD, "web-last", "web", 0, 5101)
+    check(st == 0, "extend web-last: %s" % msg)
+    seg = [g for g in lab.stats("a")["segments"] if g["name"] == "web-last"]
+    check(len(seg) == 1, "web-last listed once")
+    g = seg[0]
+    print("MEASURED reused_slot %s" % {k: g[k] for k in ("macs", "limit_hits", "mac_flaps", "loops",
+                                                           "ip_conflicts")})
+    check(g["limit_hits"] == 0 and g["mac_flaps"] == 0 and g["loops"] == 0 and
+          g["ip_conflicts"] == 0 and g["macs"] <= 2,
+          "the reused slot's counters start at zero (MACs: only what is learned from now on)")
+    names = [x["name"] for x in lab.stats("a")["segments"]]
+    check(sorted(names) == ["web-last", "workload-app"], "segments listed: %s" % names)
+    ping_ok(lab, "a-web", WEB_B, "web across in the reused slot", 3)
+    dp.close()
+
+
 # -- unpair: the tunnel goes with the key ---------------------------------------
 def case_unpair(top, build):
     """isthmusctl unpair closes the tunnel: IKE_SA and CHILD_SAs deleted, the
@@ -1567,6 +1642,7 @@ CASES = {
     "workers2": case_workers2,
     "workers2_one_sa": case_workers2_one_sa,
     "unpair": case_unpair,
+    "segment_reuse": case_segment_reuse,
     "mss1500": case_mss1500,
     "mtu1500": case_mtu1500,
     "reass_lab": case_reass_lab,

@@ -306,6 +306,13 @@ int pairing_svc_unpair(struct pairing_svc *p, char *msg, size_t len)
 	char path[512];
 	unsigned closed;
 
+	if (p->s.auth == IKE_AUTH_PSK) {
+		/* the connection stands on the PSK file: closing it would only
+		 * see it come back */
+		snprintf(msg, len, "[ike] auth = psk: there is no pinned key to forget (unpair is "
+			 "for appliances paired with a token)");
+		return -1;
+	}
 	snprintf(path, sizeof(path), "%s/%s", p->s.state_dir, PEER_PUB_FILE);
 	if (unlink(path) < 0 && errno != ENOENT) {
 		snprintf(msg, len, "cannot remove %s: %s", path, strerror(errno));

@@ -1043,6 +1043,12 @@ def case_psk_mode(top, build):
         p = subprocess.Popen(iked, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         time.sleep(3)
         alive = p.poll() is None
+        # no pinned key with a PSK: unpair is refused, not half done
+        r = subprocess.run([os.path.join(build, "tools", "isthmusctl"), "-r",
+                            os.path.join(d, "site-a"), "unpair"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=30)
+        check(r.returncode != 0 and "auth = psk" in r.stdout,
+              "unpair refused with auth = psk: '%s'" % r.stdout.strip())
         p.terminate()
         out = p.communicate(timeout=20)[0]
         check(alive and "PSK" not in out and "started for peer" in out,

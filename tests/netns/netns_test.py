@@ -1598,6 +1598,36 @@ def case_segment_reuse(top, build):
     dp.close()
 
 
+def case_child_sas_max(top, build):
+    """[ike] child_sas at its limit (64, control/ike_settings.h): 64 CHILD_SAs
+    negotiated (16 before, silently), all in both dataplanes (one worker: 63
+    outbound SAs wait unused), traffic flows, and all are rekeyed."""
+    lab = new_lab(top, build, ike=["child_sas = 64", "child_rekey = 10"])
+    lab.up("--no-traffic")
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 30 and not all(len(lab.child_sas(s)) == 64 for s in "ab"):
+        time.sleep(0.2)
+    n = {s: len(lab.child_sas(s)) for s in "ab"}
+    print("MEASURED child_sas_max installed=%s after_s=%.1f" % (n, time.monotonic() - t0))
+    check(n == {"a": 64, "b": 64}, "64 CHILD_SAs at both sites")
+    for s in "ab":
+        sas = json.loads(lab.ctl(s, "--json", "sa").stdout)
+        dirs = [o["dir"] for o in sas if not o["retired"]]
+        check(dirs.count("out") == 64 and dirs.count("in") == 64,
+              "site %s's dataplane holds 64 outbound and 64 inbound SAs" % s.upper())
+    ping_ok(lab, "a-web", WEB_B, "traffic with 64 CHILD_SAs", 3)
+    old = set(lab.spis("a"))
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 30:
+        cur = set(lab.spis("a"))
+        if len(cur) == 64 and not cur & old:
+            break
+        time.sleep(0.5)
+    print("MEASURED child_sas_max all_rekeyed_after_s=%.1f" % (time.monotonic() - t0))
+    check(len(cur) == 64 and not cur & old, "all 64 CHILD_SAs rekeyed (child_rekey = 10)")
+    ping_ok(lab, "a-web", WEB_B, "traffic after the rekeys", 3)
+
+
 # -- unpair: the tunnel goes with the key ---------------------------------------
 def case_unpair(top, build):
     """isthmusctl unpair closes the tunnel: IKE_SA and CHILD_SAs deleted, the
@@ -1648,6 +1678,7 @@ CASES = {
     "workers2": case_workers2,
     "workers2_one_sa": case_workers2_one_sa,
     "unpair": case_unpair,
+    "child_sas_max": case_child_sas_max,
     "segment_reuse": case_segment_reuse,
     "mss1500": case_mss1500,
     "mtu1500": case_mtu1500,

@@ -1387,7 +1387,9 @@ def case_segsync_refuse(top, build):
 def case_segsync_faults(top, build):
     """Agreements under faults converge: both sites extending at once (one
     change or none, never two sets); the peer's ACK lost after it applied
-    (both end with the change); the peer's yes vote lost (neither applies).
+    (both end with the change); the peer's yes vote lost (neither applies);
+    the COMMIT lost (the peer catches up), also with the peer's isthmusd
+    restarted before its vote expired.
     Messages are dropped with nftables where they reach site A's kernel."""
     lab = new_lab(top, build)
     lab.up("--no-traffic")
@@ -1467,7 +1469,22 @@ def case_segsync_faults(top, build):
     print("MEASURED segsync_commit_lost_converged_s=%.1f" % (time.monotonic() - t0))
     same_everywhere("COMMIT lost")
 
-    r = lab.ctl("b", "extend", "db", "5103", "db", check_rc=False)
+    # a restart in the middle: B voted yes, the COMMIT is lost, and B's
+    # isthmusd is killed and started again before its vote expires: it
+    # compares sets at start and takes A's
+    drop_at_a(3, "b")
+    r = lab.ctl("a", "extend", "db", "5103", "db", check_rc=False)
+    check(r.returncode == 0 and "has not confirmed" in r.stdout,
+          "COMMIT lost again: %s" % r.stdout.strip())
+    lab.kill_start("isthmusd", "b")
+    undrop_at_a("b")
+    t = wait_for("db at B", lambda: segment(lab, "b", "db") is not None, 15)
+    check(t is not None, "B's restarted isthmusd caught up with A's set %.1f s after it was "
+          "started" % (time.time() - lab.t_started))
+    print("MEASURED segsync_restart_in_middle_converged_s=%.1f" % (time.time() - lab.t_started))
+    same_everywhere("restart in the middle")
+
+    r = lab.ctl("b", "unextend", "db", check_rc=False)
     check(r.returncode == 0, "and the sites still agree on the next change: %s" % r.stdout.strip())
     same_everywhere("after")
 

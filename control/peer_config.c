@@ -112,7 +112,7 @@ static traffic_selector_t *vtep_ts(uint32_t be)
 static bool build(struct private_peer_config *this, bool check_only)
 {
 	const struct ike_settings *s = &this->s;
-	char local[INET_ADDRSTRLEN], remote[INET_ADDRSTRLEN];
+	char local[INET_ADDRSTRLEN], remote[INET_ADDRSTRLEN + 16];
 	/* hard expiry 10 % after the soft one, at least 20 s: the side that
 	 * does not lead rekeys half-way between them (kernel_dp_set_lead) */
 	uint32_t child_hard = s->child_rekey_s + (s->child_rekey_s / 10 > 20 ? s->child_rekey_s / 10 : 20);
@@ -122,7 +122,10 @@ static bool build(struct private_peer_config *this, bool check_only)
 		.remote = remote,
 		.local_port = charon->socket->get_port(charon->socket, FALSE),
 		.remote_port = IKEV2_UDP_PORT,
-		.force_encap = TRUE,  /* ESP always in UDP 4500: what the dataplane speaks */
+		/* ESP always in UDP (RFC 3948): what the dataplane speaks. NAT
+		 * detection (RFC 7296 section 2.23) runs all the same, and with a
+		 * NAT on the way charon uses the ports the NAT mapped */
+		.force_encap = TRUE,
 		.fragmentation = FRAGMENTATION_YES,
 		.no_certreq = TRUE,
 	};
@@ -133,7 +136,12 @@ static bool build(struct private_peer_config *this, bool check_only)
 		.rekey_time = s->ike_rekey_s,
 		.jitter_time = s->ike_rekey_s / 20,
 		.over_time = s->ike_rekey_s / 10,
-		.no_mobike = TRUE,    /* fixed underlay addresses (update_sa is refused) */
+		/* No MOBIKE: with it charon makes no implicit address updates
+		 * (task_manager_v2.c), and the appliances' own addresses are
+		 * fixed. Without it, a NAT mapping that changes is followed
+		 * after the peer's next authenticated IKE message (its DPD,
+		 * within dpd of losing our traffic): update_sa (kernel_dp.c) */
+		.no_mobike = TRUE,
 		.dpd = s->dpd_s,
 	};
 	child_cfg_create_t child = {
@@ -161,6 +169,12 @@ static bool build(struct private_peer_config *this, bool check_only)
 
 	ip_str(s->local_ip, local, sizeof(local));
 	ip_str(s->peer_ip, remote, sizeof(remote));
+	/* A peer behind a NAT whose external address may change ([uplink]
+	 * peer_nat): we initiate to the configured address (the first host of the
+	 * list), and accept its IKE from any address; the pinned key
+	 * authenticates it, not the address (RFC 7296 section 2.23). */
+	if (s->peer_nat)
+		strcat(remote, ", 0.0.0.0/0");
 	ike_cfg = ike_cfg_create(&ike);
 	if (!add_proposals(s->ike_proposals, PROTO_IKE, ike_cfg, NULL)) {
 		ike_cfg->destroy(ike_cfg);

@@ -14,8 +14,10 @@
  *      VTEP) / UDP 4789 / VXLAN (or, for a frame too big for the uplink MTU
  *      on a segment with pmtu = yes, answer with ICMP instead: pmtu.c)
  *   4. seal with this worker's own outbound SA (one esp_seal_burst call)
- *   5. outer Ethernet / IPv4 / UDP 4500 to the peer's next hop -> uplink TX,
- *      in outer fragments when over the uplink MTU (frag.c)
+ *   5. outer Ethernet / IPv4 / UDP to the address and port the SA names
+ *      (the peer's, or its NAT's: sa.h struct sa_outer) through the next hop
+ *      (the configured gateway) -> uplink TX, in outer fragments when over
+ *      the uplink MTU (frag.c)
  *
  * Every mbuf handed in ends in the uplink TX buffer, answered locally, or
  * dropped and counted (drop.h).
@@ -160,6 +162,8 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 	struct esp_pkt ep[DP_BURST_MAX];
 	struct rte_ether_addr nh;
 	struct esp_sa *sa;
+	struct sa_outer to;
+	uint16_t sport;
 	uint64_t now;
 	uint16_t ne = 0;
 	const uint32_t up_frame = RTE_ETHER_HDR_LEN + c->uplink_mtu;
@@ -210,6 +214,9 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 	/* One read per burst: the control socket may swap the SA (rekey); the old
 	 * one lives until this worker's next quiescent state (sa.c). */
 	sa = worker_sa_out(w);
+	/* After the SA (acquire): its destination, address and ports as one
+	 * word (sa.h), the same for the whole burst. */
+	to = sa_outer_unpack(atomic_load_explicit(&w->sa_outer, memory_order_acquire));
 	if (unlikely(sa == NULL || !nexthop_mac(&dp->nh, &nh))) {
 		for (uint16_t i = 0; i < fwd.n; i++)
 			drop_packet(w, &dead, fwd.m[i], sa ? DROP(no_nexthop) : DROP(no_sa));
@@ -253,6 +260,12 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 	esp_seal_burst(sa, ep, ne);
 
 	/* 5. Outer headers toward the peer, onto the uplink. */
+	if (unlikely(to.dst_ip != w->outer_dst)) {
+		/* the peer moved (a NAT's new mapping): a new checksum base */
+		w->outer_dst = to.dst_ip;
+		w->outer_sum = ipv4_sum_base(c->uplink_ip, to.dst_ip);
+	}
+	sport = to.src_port_be ? to.src_port_be : w->udp_src_be;
 	for (uint16_t i = 0; i < ne; i++) {
 		struct rte_mbuf *m = fwd.m[i];
 
@@ -263,8 +276,8 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 		}
 		m->data_len = OFF_ESP + ep[i].len;
 		m->pkt_len = m->data_len;
-		encap_outer(rte_pktmbuf_mtod(m, uint8_t *), &nh, &up->mac, c->uplink_ip, c->peer_ip,
-			    w->outer_sum, w->udp_src_be, w->ip_id, ep[i].len);
+		encap_outer(rte_pktmbuf_mtod(m, uint8_t *), &nh, &up->mac, c->uplink_ip, to.dst_ip,
+			    w->outer_sum, sport, to.dst_port_be, w->ip_id, ep[i].len);
 		w->ip_id += w->ip_id_step;
 		dp_count(&w->stats, DP_C_tunnel_out, 1);
 		if (unlikely(m->data_len > up_frame)) {

@@ -59,6 +59,7 @@
 	X(sa_dup_refused, "SA_ADD for an SPI already installed, refused (the same key again would reuse nonces)")\
 	X(sa_retired, "SAs retired: left by a control plane that restarted, kept until replaced")\
 	X(sa_retired_expired, "retired SAs deleted")                                 \
+	X(sa_updated, "SAs moved to new outer addresses or ports (a NAT mapping changed; charon's update_sa)")\
 	/* outer fragmentation, reassembly, path MTU (frag.c, reass.c, pmtu.c) */    \
 	X(frag_packets, "sealed packets over the uplink MTU, fragmented (RFC 4459)") \
 	X(frag_out, "outer IPv4 fragments sent")                                     \

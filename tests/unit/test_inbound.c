@@ -115,6 +115,7 @@ static void dp_setup(const char *tag, const char *uplink_extra)
 	if (dp_init(&D, &cfg, err, sizeof(err)) < 0)
 		ck_abort_msg("dp_init: %s", err);
 	ck_assert_uint_eq(D.nb_workers, NW);
+	si.peer_ip = cfg.peer_ip; /* the outer source its packets must come from */
 	if (sa_add(&D, &si, err, sizeof(err)) < 0)
 		ck_abort_msg("sa_add: %s", err);
 	peer = esp_sa_create(&pp, err, sizeof(err));
@@ -158,7 +159,8 @@ static struct rte_mbuf *esp_packet(bool forge)
 	if (forge)
 		p[OFF_ESP + ep.len - 1] ^= 0x01;
 	encap_outer(p, &D.port[D.uplink].mac, &cfg.peer_mac, cfg.peer_ip, cfg.uplink_ip,
-		    ipv4_sum_base(cfg.peer_ip, cfg.uplink_ip), RTE_BE16(4500), ip_id++, ep.len);
+		    ipv4_sum_base(cfg.peer_ip, cfg.uplink_ip), RTE_BE16(4500), RTE_BE16(4500), ip_id++,
+		    ep.len);
 	return m;
 }
 

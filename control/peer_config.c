@@ -13,6 +13,7 @@
 #include "peer_config.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -24,6 +25,10 @@
 #include "identity.h"
 
 #define PEER_CFG_NAME "isthmus"
+
+/* Peers refused since start for not signing with the pinned key (on_alert):
+ * isthmusctl status shows it, whatever the log's rate limit left out. */
+static _Atomic unsigned long refused_total;
 #define CHILD_CFG_NAME "isthmus"
 
 struct private_peer_config {
@@ -252,6 +257,7 @@ static bool on_alert(listener_t *l, ike_sa_t *ike_sa, alert_t alert, va_list arg
 
 	if (alert != ALERT_PEER_AUTH_FAILED || this->s.auth != IKE_AUTH_PUBKEY)
 		return TRUE;
+	atomic_fetch_add_explicit(&refused_total, 1, memory_order_relaxed);
 	this->lock->write_lock(this->lock);
 	if (now - this->last_refusal < 10) {
 		this->refusals++;
@@ -447,4 +453,9 @@ void peer_config_destroy(struct peer_config *pc)
 	this->peer_id->destroy(this->peer_id);
 	this->lock->destroy(this->lock);
 	free(this);
+}
+
+unsigned long peer_config_refused(void)
+{
+	return atomic_load_explicit(&refused_total, memory_order_relaxed);
 }

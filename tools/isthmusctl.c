@@ -176,6 +176,9 @@ static int cmd_status(void *rbuf)
 		       : "NOT paired (isthmusctl pairing-token / pair)");
 	if (*str(o, "peer_fingerprint"))
 		printf("peer key    %s\n", str(o, "peer_fingerprint"));
+	if (num(o, "peer_refused"))
+		printf("refused     %lld peer(s) not signing with the pinned key (journal: REFUSED)\n",
+		       (long long)num(o, "peer_refused"));
 	printf("dataplane   %s\n", json_object_get_boolean(get(o, "dataplane"))
 				       ? "isthmus-dp answering" : "isthmus-dp NOT answering");
 	printf("uptime      %lld s\n", (long long)num(o, "uptime_s"));

@@ -1180,5 +1180,9 @@ CASES = {
     "flap": case_flap,
 }
 
+# routed and NATed underlays, and their faults (tests/netns/underlay.py)
+from underlay import CASES as UNDERLAY_CASES  # noqa: E402
+CASES.update(UNDERLAY_CASES)
+
 if __name__ == "__main__":
     main(CASES)

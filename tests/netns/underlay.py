@@ -174,7 +174,7 @@ def case_routed(top, build):
 
 # -- NAT -----------------------------------------------------------------------
 def nat_lab(top, build, ike=(), env=None):
-    lab = new_lab(top, build, ike=["nat_keepalive = 2s", "dpd = 3s"] + list(ike), env=env)
+    lab = new_lab(top, build, ike=["nat_keepalive = 2s"] + list(ike), env=env)
     lab.up("--nat", "--no-traffic")
     return lab
 
@@ -203,6 +203,26 @@ def recovery(lab, name, event, what):
     return gap
 
 
+def rekey_from_a(lab, via):
+    """A rekeys its CHILD_SA (swanctl through its vici socket): the
+    CREATE_CHILD_SA exchange reaches B from the NAT's address @via, in B's
+    exception path's priority class (exception_ike)."""
+    ike0 = counters(lab, "b")["exception_ike"]
+    spis0 = lab.spis("b")
+    r = subprocess.run(["swanctl", "--rekey", "--child", "isthmus", "--uri",
+                        "unix://%s/site-a/charon.vici" % lab.run], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=30)
+    for _ in range(50):
+        if lab.spis("b") and lab.spis("b") != spis0:
+            break
+        time.sleep(0.1)
+    ike = counters(lab, "b")["exception_ike"] - ike0
+    check(lab.spis("b") != spis0, "CHILD_SA rekeyed through the NAT (swanctl --rekey at A: %s)"
+          % r.stdout.strip().splitlines()[-1:])
+    check(ike >= 1, "the peer's IKE from %s went to B's priority class (exception_ike +%d)"
+          % (via, ike))
+
+
 def case_nat(top, build):
     """Site A behind a source NAT: NAT detection, ESP in UDP to the NAT's
     mapped port, NAT keepalives keeping the mapping, the peer's IKE through
@@ -229,36 +249,26 @@ def case_nat(top, build):
     check(rx["bytes"] > 1_000_000, "TCP B -> A through the NAT: %.1f MB" % (rx["bytes"] / 1e6))
     print("MEASURED nat_tcp_b_to_a_mbit_s=%.0f" % (rx["bits_per_second"] / 1e6))
 
-    # NAT keepalives (RFC 3948 2.3) from A, idle, every 2 s here: they reach B
+    # NAT keepalives (RFC 3948 2.3) from A, idle, 2 s here: they reach B
     # from the NAT's mapping, through A's exception path; the mapping stays
     cap = lab.capture("b", "keepalive", snaplen=0)
     time.sleep(6.5)
     path = lab.stop_capture(cap)
-    ka = subprocess.run(["tshark", "-n", "-r", path, "-Y", "udp.length == 9 && udp.payload == ff",
-                         "-T", "fields", "-e", "ip.src", "-e", "udp.srcport"],
-                        stdout=subprocess.PIPE, text=True, timeout=60).stdout.split("\n")
-    ka = [l.split("\t") for l in ka if l]
+    ka = subprocess.run(["tshark", "-n", "-r", path, "-Y", "udp.length == 9", "-T", "fields",
+                         "-e", "ip.src", "-e", "udp.srcport", "-e", "udp.payload"],
+                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                        timeout=60).stdout.split("\n")
+    ka = [l.split("\t")[:2] for l in ka if l.endswith("\tff")]
     print("MEASURED nat_keepalives_in_6s=%d" % len(ka))
-    check(len(ka) >= 2 and all(k == [NAT_EXT, str(port)] for k in ka),
+    # charon sends one only when nothing else went out for nat_keepalive
+    # (a DPD every 10 s may replace one)
+    check(len(ka) >= 1 and all(k == [NAT_EXT, str(port)] for k in ka),
           "NAT keepalives from A reach B from the NAT's mapping %s:%d (%d in 6.5 s: %s)"
           % (NAT_EXT, port, len(ka), ka[:3]))
     check(conntrack_port(lab) == port, "the NAT's mapping stayed (port %s)" % conntrack_port(lab))
 
     # the peer's IKE through the NAT: a rekey A starts lands in B's priority class
-    ike0 = counters(lab, "b")["exception_ike"]
-    spis0 = lab.spis("b")
-    r = subprocess.run(["swanctl", "--rekey", "--child", "isthmus", "--uri",
-                        "unix://%s/site-a/charon.vici" % lab.run], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, timeout=30)
-    for _ in range(50):
-        if lab.spis("b") and lab.spis("b") != spis0:
-            break
-        time.sleep(0.1)
-    ike = counters(lab, "b")["exception_ike"] - ike0
-    check(lab.spis("b") != spis0, "CHILD_SA rekeyed through the NAT (swanctl --rekey at A: %s)"
-          % r.stdout.strip().splitlines()[-1:])
-    check(ike >= 1, "the peer's IKE, from the NAT's address, went to B's priority class "
-          "(exception_ike +%d)" % ike)
+    rekey_from_a(lab, NAT_EXT)
     o = out_sa(lab, "b")
     check(o["peer_port"] == port, "the new SA goes to the NAT's port %s too" % o["peer_port"])
     nt.ping_ok(lab, "a-web", WEB_B, "ping after the rekey", 3)
@@ -274,7 +284,8 @@ def case_nat(top, build):
           "B's SA follows the new mapping: port %s -> %s" % (port, o["peer_port"]))
     check(counters(lab, "b")["sa_updated"] > upd0, "B moved its SAs (sa_updated +%d)"
           % (counters(lab, "b")["sa_updated"] - upd0))
-    check(gap < 12, "recovered in %.1f s (dpd = 3 s: within a few DPD intervals)" % gap)
+    check(gap < 25, "recovered in %.1f s (dpd = 10 s, the default: A's DPD, sent once "
+          "nothing came in for 10 s, carries the new mapping to B)" % gap)
 
 
 def case_nat_remap(top, build):
@@ -282,7 +293,8 @@ def case_nat_remap(top, build):
     B ([uplink] peer_nat = yes) drops A's ESP from the new address until an
     authenticated IKE message (A's DPD) moves the SAs there (RFC 7296
     2.23), then the traffic flows again."""
-    lab = nat_lab(top, build, env={"B_UPLINK": "peer_nat = yes\npeer_route = 198.18.0.0/15"})
+    lab = nat_lab(top, build, ike=["dpd = 3s"],
+                  env={"B_UPLINK": "peer_nat = yes\npeer_route = 198.18.0.0/15"})
     nat_detected(lab)
     _nt().ping_ok(lab, "a-web", WEB_B, "ping web A -> B through the NAT", 3)
     drops0 = counters(lab, "b")["drop_outer_src"]
@@ -304,6 +316,10 @@ def case_nat_remap(top, build):
     logl = [l for l in lab.log("isthmusd", "b").splitlines() if "remote endpoint changed" in l]
     check(logl, "charon at B: '%s'" % (logl[-1].strip() if logl else None))
     check(gap < 15, "recovered in %.1f s" % gap)
+    # the peer is now seen at an address that is not B's configured peer:
+    # its IKE still gets the priority class (isthmus-dp follows the SAs)
+    rekey_from_a(lab, NAT_EXT2)
+    _nt().ping_ok(lab, "a-web", WEB_B, "ping after the rekey", 3)
 
 
 def case_nat_responder(top, build):

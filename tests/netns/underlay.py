@@ -338,7 +338,7 @@ def case_nat_responder(top, build):
 
 
 # -- faults --------------------------------------------------------------------
-CUT = "table ip isthmus_cut { chain fwd { type filter hook forward priority 0; policy drop; } }"
+CUT = "add chain ip isthmus_cut fwd { type filter hook forward priority 0; policy drop; }"
 
 
 def case_outage(top, build):
@@ -350,6 +350,7 @@ def case_outage(top, build):
     spis0 = lab.spis("a")
     p = pinger(lab, "outage", 90, interval="0.1")
     time.sleep(2)
+    lab.x("r", "nft", "add table ip isthmus_cut")
     lab.x("r", "nft", CUT)
     t_cut = time.time()
     time.sleep(60)

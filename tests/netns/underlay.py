@@ -338,7 +338,7 @@ def case_nat_responder(top, build):
 
 
 # -- faults --------------------------------------------------------------------
-CUT = "add chain ip isthmus_cut fwd { type filter hook forward priority 0; policy drop; }"
+CUT = "add chain ip isthmus_cut cut { type filter hook forward priority 0; policy drop; }"
 
 
 def case_outage(top, build):

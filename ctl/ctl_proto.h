@@ -77,7 +77,7 @@ struct ctl_sa_add {
 	uint8_t dir;           /**< enum ctl_sa_dir */
 	uint8_t cipher;        /**< enum esp_cipher */
 	uint8_t esn;           /**< 0/1 */
-	uint8_t flags;         /**< CTL_SA_F_* */
+	uint8_t reserved;
 	uint32_t replay_window;/**< inbound; 0 = default */
 	uint16_t worker;       /**< outbound: worker that owns it; 0xffff = any free */
 	uint16_t reserved2;
@@ -88,11 +88,6 @@ struct ctl_sa_add {
 	uint8_t keymat[CTL_KEYMAT_LEN];
 };
 
-/** ctl_sa_add / ctl_sa_update flags: the peer is behind a NAT (charon's NAT
- * detection, RFC 7296 section 2.23): send from the SA's own source port,
- * the one the NAT's mapping was made from. */
-#define CTL_SA_F_PEER_NAT 0x01
-
 /**
  * Move an SA to new outer addresses and ports (kernel-ipsec update_sa: a NAT
  * mapping changed, seen by charon in an authenticated IKE message, RFC 7296
@@ -102,8 +97,7 @@ struct ctl_sa_update {
 	struct ctl_hdr h;
 	uint32_t spi;          /**< host order */
 	uint8_t dir;           /**< enum ctl_sa_dir */
-	uint8_t flags;         /**< CTL_SA_F_* */
-	uint16_t reserved;
+	uint8_t reserved[3];
 	uint32_t src_ip;       /**< outer source, network order */
 	uint32_t dst_ip;       /**< outer destination, network order */
 	uint16_t src_port;     /**< UDP encapsulation ports, host order */

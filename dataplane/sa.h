@@ -119,7 +119,8 @@ struct sa_spec {
 	uint32_t peer_ip;        /**< outbound: destination; inbound: source (network order) */
 	uint16_t peer_port;      /**< outbound: UDP destination port (host order) */
 	uint16_t local_port;     /**< outbound: UDP source port when @c peer_nat (host order) */
-	bool peer_nat;           /**< the peer is behind a NAT (charon's NAT detection) */
+	bool peer_nat;           /**< the peer is behind a NAT (its port is not 4500, or
+				      [uplink] peer_nat): send from local_port */
 	uint64_t initial_seq;    /**< outbound: last sequence number used (TEST ONLY, [test]) */
 };
 /** Create the SA table and the SAs of [sa.static], if any. */

@@ -202,6 +202,22 @@ METHOD(kernel_ipsec_t, get_cpi, status_t,
 	return NOT_SUPPORTED;
 }
 
+/*
+ * CTL_SA_F_NAT_HERE when the IKE_SA this thread works on found us behind a
+ * NAT (RFC 7296 section 2.23): the dataplane then sends all ESP from the SA's
+ * port, so one NAT mapping carries everything and charon's keepalives keep
+ * it. charon calls add_sa and update_sa with the IKE_SA checked out by the
+ * calling thread. (Whether the peer is behind a NAT it cannot say: with
+ * forced UDP encapsulation both sides fake their NAT detection payloads;
+ * dataplane/ctl_dp.c.)
+ */
+static uint8_t nat_here_flag(void)
+{
+	ike_sa_t *ike = charon->bus->get_sa(charon->bus);
+
+	return ike && ike->has_condition(ike, COND_NAT_HERE) ? CTL_SA_F_NAT_HERE : 0;
+}
+
 /* Translate charon's SA into the control message; FALSE if Isthmus cannot run it. */
 static bool to_ctl(kernel_ipsec_sa_id_t *id, kernel_ipsec_add_sa_t *data, struct ctl_sa_add *m)
 {
@@ -251,6 +267,7 @@ static bool to_ctl(kernel_ipsec_sa_id_t *id, kernel_ipsec_add_sa_t *data, struct
 	memcpy(&m->dst_ip, id->dst->get_address(id->dst).ptr, 4);
 	m->src_port = id->src->get_port(id->src);
 	m->dst_port = id->dst->get_port(id->dst);
+	m->flags = nat_here_flag();
 	return TRUE;
 }
 
@@ -331,6 +348,7 @@ METHOD(kernel_ipsec_t, update_sa, status_t,
 	memcpy(&u.dst_ip, data->new_dst->get_address(data->new_dst).ptr, 4);
 	u.src_port = data->new_src->get_port(data->new_src);
 	u.dst_port = data->new_dst->get_port(data->new_dst);
+	u.flags = nat_here_flag();
 
 	this->mutex->lock(this->mutex);
 	e = find_entry(this, id);
@@ -353,6 +371,7 @@ METHOD(kernel_ipsec_t, update_sa, status_t,
 		e->msg.dst_ip = u.dst_ip;
 		e->msg.src_port = u.src_port;
 		e->msg.dst_port = u.dst_port;
+		e->msg.flags = u.flags;
 		e->dst->destroy(e->dst);
 		e->dst = data->new_dst->clone(data->new_dst);
 	}

@@ -58,14 +58,14 @@ static int hello(struct dp *dp, struct ctl_out *o)
  * (the peer's NAT, whose external address may change; IKE authenticated it
  * with the pinned key, RFC 7296 section 2.23). Fills the spec's peer fields.
  *
- * Whether the peer is behind a NAT decides our source port (sa.h struct
- * sa_outer). charon's own NAT detection cannot tell: both appliances force
- * UDP encapsulation, which charon does by faking its NAT detection payloads,
- * so each always sees the other "behind a NAT". A peer port other than 4500
- * proves a NAT translated it; [uplink] peer_nat says so for a NAT that keeps
- * the port.
+ * Whether a NAT is on the path decides our source port (sa.h struct
+ * sa_outer). In front of us, charon knows (CTL_SA_F_NAT_HERE). In front of
+ * the peer, charon cannot tell: both appliances force UDP encapsulation,
+ * which charon does by faking its NAT detection payloads, so each always sees
+ * the other "behind a NAT". A peer port other than 4500 proves a NAT
+ * translated it; [uplink] peer_nat says so for a NAT that keeps the port.
  */
-static int sa_addresses(const struct dp *dp, uint8_t dir, uint32_t src_ip,
+static int sa_addresses(const struct dp *dp, uint8_t dir, uint8_t flags, uint32_t src_ip,
 			uint32_t dst_ip, uint16_t src_port, uint16_t dst_port, struct sa_spec *s,
 			struct ctl_out *o)
 {
@@ -84,14 +84,15 @@ static int sa_addresses(const struct dp *dp, uint8_t dir, uint32_t src_ip,
 					 "[uplink] peer_nat = yes)" : "");
 		return -EINVAL;
 	}
-	if ((out ? dst_port : src_port) == 0 || (out ? src_port : dst_port) == 0) {
-		ctl_out_printf(o, "bad UDP encapsulation port");
+	if ((out ? dst_port : src_port) == 0 || (out ? src_port : dst_port) == 0 ||
+	    (flags & ~CTL_SA_F_NAT_HERE)) {
+		ctl_out_printf(o, "bad UDP encapsulation port or flags");
 		return -EINVAL;
 	}
 	s->peer_ip = theirs;
 	s->peer_port = out ? dst_port : src_port;
 	s->local_port = out ? src_port : dst_port;
-	s->peer_nat = c->peer_nat || s->peer_port != NATT_PORT;
+	s->nat = c->peer_nat || s->peer_port != NATT_PORT || (flags & CTL_SA_F_NAT_HERE);
 	return 0;
 }
 
@@ -128,7 +129,8 @@ static int sa_add_req(struct dp *dp, const struct ctl_sa_add *m, struct ctl_out 
 		ctl_out_printf(o, "bad direction, ESN flag or cipher");
 		return -EINVAL;
 	}
-	rc = sa_addresses(dp, m->dir, m->src_ip, m->dst_ip, m->src_port, m->dst_port, &s, o);
+	rc = sa_addresses(dp, m->dir, m->flags, m->src_ip, m->dst_ip, m->src_port, m->dst_port, &s,
+			  o);
 	if (rc < 0)
 		return rc;
 	rc = sa_add(dp, &s, err, sizeof(err));
@@ -138,7 +140,7 @@ static int sa_add_req(struct dp *dp, const struct ctl_sa_add *m, struct ctl_out 
 	} else {
 		dp_log(LOG_INFO, "%s SA 0x%08x installed (%s%s%s)", out ? "outbound" : "inbound",
 		       m->spi, esp_cipher_name(s.cipher), s.esn ? ", ESN" : "",
-		       s.peer_nat ? ", peer behind NAT" : "");
+		       s.nat ? ", NAT on the path" : "");
 		note_peer(dp, s.peer_ip);
 	}
 	return rc;
@@ -157,7 +159,8 @@ static int sa_update_req(struct dp *dp, const struct ctl_sa_update *m, struct ct
 		ctl_out_printf(o, "bad direction");
 		return -EINVAL;
 	}
-	rc = sa_addresses(dp, m->dir, m->src_ip, m->dst_ip, m->src_port, m->dst_port, &s, o);
+	rc = sa_addresses(dp, m->dir, m->flags, m->src_ip, m->dst_ip, m->src_port, m->dst_port, &s,
+			  o);
 	if (rc < 0)
 		return rc;
 	rc = sa_update(dp, &s);

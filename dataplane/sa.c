@@ -135,7 +135,7 @@ static struct sa_outer outer_of(const struct sa_spec *s)
 	return (struct sa_outer){
 		.dst_ip = s->peer_ip,
 		.dst_port_be = rte_cpu_to_be_16(s->peer_port),
-		.src_port_be = s->peer_nat ? rte_cpu_to_be_16(s->local_port) : 0,
+		.src_port_be = s->nat ? rte_cpu_to_be_16(s->local_port) : 0,
 	};
 }
 

@@ -66,10 +66,12 @@ struct sa_outer {
 	uint16_t dst_port_be;    /**< the peer's NAT-T port (4500, or the NAT's mapping) */
 	/**
 	 * 0: the worker's own source port (src_port_base + worker, so the peer's
-	 * RSS spreads the SAs); the SA's port when the peer is behind a NAT: a
-	 * NAT that filters by address and port (RFC 4787 section 5; Linux
-	 * conntrack) lets in only what comes from the port its mapping was
-	 * made toward, charon's.
+	 * RSS spreads the SAs); the SA's port (charon's, 4500) when a NAT is on
+	 * the path. In front of the peer: a NAT that filters by address and port
+	 * (RFC 4787 section 5; Linux conntrack) lets in only what comes from the
+	 * port its mapping was made toward. In front of us: one mapping, kept
+	 * by all our traffic and by charon's keepalives, which charon leaves
+	 * out while ESP goes out (it cannot tell which port that used).
 	 */
 	uint16_t src_port_be;
 };
@@ -118,9 +120,9 @@ struct sa_spec {
 	int worker;              /**< outbound: preferred worker, -1: any */
 	uint32_t peer_ip;        /**< outbound: destination; inbound: source (network order) */
 	uint16_t peer_port;      /**< outbound: UDP destination port (host order) */
-	uint16_t local_port;     /**< outbound: UDP source port when @c peer_nat (host order) */
-	bool peer_nat;           /**< the peer is behind a NAT (its port is not 4500, or
-				      [uplink] peer_nat): send from local_port */
+	uint16_t local_port;     /**< outbound: UDP source port when @c nat (host order) */
+	bool nat;                /**< a NAT on the path (ctl_dp.c says when): send from
+				      local_port, the one port the NAT's mapping knows */
 	uint64_t initial_seq;    /**< outbound: last sequence number used (TEST ONLY, [test]) */
 };
 /** Create the SA table and the SAs of [sa.static], if any. */
@@ -140,7 +142,7 @@ int sa_add(struct dp *dp, const struct sa_spec *spec, char *err, size_t errlen);
  * Move an SA to the address and ports charon reports now (kernel-ipsec
  * update_sa: a NAT mapping changed, seen in an authenticated IKE message;
  * RFC 7296 section 2.23, RFC 3948). Only @c spi, @c dir, @c peer_ip,
- * @c peer_port, @c local_port and @c peer_nat of @p spec are read. An
+ * @c peer_port, @c local_port and @c nat of @p spec are read. An
  * outbound SA's worker sees the new destination in one atomic store, from
  * its next burst on. Main lcore only. @return 0 or -ENOENT
  */

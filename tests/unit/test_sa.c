@@ -613,7 +613,7 @@ static int add_to(enum esp_dir dir, uint32_t spi, unsigned keytag, uint32_t ip, 
 	struct sa_spec s = {
 		.dir = dir, .spi = spi, .cipher = ESP_CIPHER_AES256GCM, .esn = true,
 		.replay_window = 64, .keymat = key(keytag), .worker = -1,
-		.peer_ip = ip, .peer_port = port, .local_port = 4500, .peer_nat = nat,
+		.peer_ip = ip, .peer_port = port, .local_port = 4500, .nat = nat,
 	};
 
 	return sa_add(&dp, &s, err, sizeof(err));
@@ -622,7 +622,7 @@ static int add_to(enum esp_dir dir, uint32_t spi, unsigned keytag, uint32_t ip, 
 static int update_to(enum esp_dir dir, uint32_t spi, uint32_t ip, uint16_t port, bool nat)
 {
 	struct sa_spec s = { .dir = dir, .spi = spi, .peer_ip = ip, .peer_port = port,
-			     .local_port = 4500, .peer_nat = nat };
+			     .local_port = 4500, .nat = nat };
 
 	return sa_update(&dp, &s);
 }
@@ -673,7 +673,8 @@ END_TEST
 struct reader {
 	struct worker *w;
 	_Atomic bool stop;
-	uint64_t reads, torn;
+	_Atomic uint64_t reads;
+	uint64_t torn;
 	uint64_t a, b;      /* the two values the writer alternates */
 };
 
@@ -685,7 +686,7 @@ static void *read_outer(void *arg)
 		uint64_t v = atomic_load_explicit(&r->w->sa_outer, memory_order_acquire);
 
 		r->torn += v != r->a && v != r->b;
-		r->reads++;
+		atomic_fetch_add_explicit(&r->reads, 1, memory_order_relaxed);
 	}
 	return NULL;
 }
@@ -695,7 +696,11 @@ static void *read_outer(void *arg)
 START_TEST(test_update_outer_consistent)
 {
 	struct reader r = { 0 };
+	pthread_attr_t attr;
+	cpu_set_t all;
 	pthread_t t;
+	uint64_t deadline = mono_ms() + 5000;
+	unsigned i = 0;
 
 	dp_up(1);
 	ck_assert_int_eq(add_to(ESP_DIR_OUTBOUND, 0x1000, 0, NAT1, 30000, true), 0);
@@ -703,12 +708,24 @@ START_TEST(test_update_outer_consistent)
 	r.a = atomic_load(&r.w->sa_outer);
 	ck_assert_int_eq(update_to(ESP_DIR_OUTBOUND, 0x1000, NAT2, 31000, true), 0);
 	r.b = atomic_load(&r.w->sa_outer);
-	ck_assert_int_eq(pthread_create(&t, NULL, read_outer, &r), 0);
-	for (unsigned i = 0; i < 200000; i++)
+	/* EAL pinned this thread to one CPU: the reader may run on any, so the
+	 * two overlap on a machine with more than one */
+	CPU_ZERO(&all);
+	for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
+		CPU_SET(c, &all);
+	pthread_attr_init(&attr);
+	pthread_attr_setaffinity_np(&attr, sizeof(all), &all);
+	ck_assert_int_eq(pthread_create(&t, &attr, read_outer, &r), 0);
+	pthread_attr_destroy(&attr);
+	/* move it back and forth until the reader has looked a million times */
+	while (atomic_load(&r.reads) < 1000000 && mono_ms() < deadline) {
 		update_to(ESP_DIR_OUTBOUND, 0x1000, i & 1 ? NAT2 : NAT1, i & 1 ? 31000 : 30000, true);
+		i++;
+	}
 	atomic_store(&r.stop, true);
 	pthread_join(t, NULL);
-	ck_assert_uint_gt(r.reads, 0);
+	ck_assert_uint_ge(atomic_load(&r.reads), 1000000);
+	ck_assert_uint_gt(i, 1000);
 	ck_assert_uint_eq(r.torn, 0);
 	dp_down();
 }

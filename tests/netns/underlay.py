@@ -24,7 +24,7 @@ import subprocess
 import time
 
 from isthmus_test import Fail, check
-from lab import new_lab, ping_stats, ping_times, rtt
+from lab import new_lab, ping_stats, ping_times
 
 WEB_A, WEB_B = "192.0.2.11", "192.0.2.21"
 APP_A, APP_B = "198.51.100.11", "198.51.100.21"

@@ -3,7 +3,8 @@
  * dctl.c: isthmusd's control socket, for isthmusctl: status, pairing, the
  * live ESP keys for Wireshark. Same framing and server as the dataplane's
  * socket (ctl/ctl_server.c), its own message types (CTL_D_*), served by
- * one thread of its own.
+ * one thread of its own. A reply longer than one message (the status of many
+ * CHILD_SAs, many keys) goes out in parts like the dataplane's lists.
  */
 #include "dctl.h"
 
@@ -123,31 +124,39 @@ static int status(struct dctl *d, struct ctl_out *o)
  * The live ESP keys in Wireshark's esp_sa format, written straight into the
  * reply (which ctl_server.c wipes once sent) through a stdio buffer of our
  * own, wiped here: open_memstream grew its buffer by allocate, copy, free,
- * and left copies of the key text in freed memory.
+ * and left copies of the key text in freed memory. The reply's room is
+ * doubled (ctl_out_reserve wipes what it leaves) until the keys fit.
  */
 static int sa_keys(struct ctl_out *o)
 {
-	size_t room = o->cap - o->len;
-	char iobuf[4096];
-	FILE *f = fmemopen(o->buf + o->len, room, "w");
-	long n;
-	bool bad;
+	for (size_t want = 64 * 1024;; want *= 2) {
+		size_t room;
+		char iobuf[4096];
+		FILE *f;
+		long n;
+		bool bad;
 
-	if (!f)
-		return -ENOMEM;
-	setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
-	kernel_dp_wireshark(f);
-	bad = fflush(f) != 0 || ferror(f);
-	n = ftell(f);
-	fclose(f);
-	sodium_memzero(iobuf, sizeof(iobuf));
-	/* fmemopen keeps the last byte for a NUL: a full buffer may be cut short */
-	if (bad || n < 0 || (size_t)n + 1 >= room) {
+		if (ctl_out_reserve(o, want) < 0) {
+			ctl_out_printf(o, "the keys do not fit a reply");
+			return -EMSGSIZE;
+		}
+		room = o->cap - o->len;
+		f = fmemopen(o->buf + o->len, room, "w");
+		if (!f)
+			return -ENOMEM;
+		setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
+		kernel_dp_wireshark(f);
+		bad = fflush(f) != 0 || ferror(f);
+		n = ftell(f);
+		fclose(f);
+		sodium_memzero(iobuf, sizeof(iobuf));
+		/* fmemopen keeps the last byte for a NUL: a full buffer may be cut short */
+		if (!bad && n >= 0 && (size_t)n + 1 < room) {
+			o->len += (size_t)n;
+			break;
+		}
 		sodium_memzero(o->buf + o->len, room);
-		ctl_out_printf(o, "the keys do not fit one reply");
-		return -EMSGSIZE;
 	}
-	o->len += (size_t)n;
 	DBG1(DBG_DMN, "isthmusd: ESP keys handed out for troubleshooting (isthmusctl sa --wireshark)");
 	return 0;
 }

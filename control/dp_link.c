@@ -61,16 +61,21 @@ static int ensure_connected(struct dp_link *l, char *err, size_t errlen)
 	return l->fd >= 0 ? 1 : -1;
 }
 
-/* One exchange on the current connection (opened if there is none). Call
- * with the lock held; a failed exchange closes the connection. */
+/* One exchange on the current connection (opened if there is none), the
+ * reply into @p rbuf (CTL_MAX_MSG + 1 bytes) or, without it, into memory of
+ * its own of up to @p max_body bytes of body. Call with the lock held; a
+ * failed exchange closes the connection. */
 static const struct ctl_reply *call_once(struct dp_link *l, void *req, size_t len, void *rbuf,
-					 char *err, size_t errlen)
+					 size_t max_body, char *err, size_t errlen)
 {
 	const struct ctl_reply *r;
 
 	if (ensure_connected(l, err, errlen) < 0)
 		return NULL;
-	r = ctl_call(l->fd, req, len, rbuf, CTL_MAX_MSG + 1, CALL_TIMEOUT_MS, err, errlen);
+	if (rbuf)
+		r = ctl_call(l->fd, req, len, rbuf, CTL_MAX_MSG + 1, CALL_TIMEOUT_MS, err, errlen);
+	else
+		r = ctl_call_alloc(l->fd, req, len, max_body, CALL_TIMEOUT_MS, err, errlen);
 	if (r)
 		l->up = 1;
 	else
@@ -78,8 +83,8 @@ static const struct ctl_reply *call_once(struct dp_link *l, void *req, size_t le
 	return r;
 }
 
-const struct ctl_reply *dp_link_call(struct dp_link *l, void *req, size_t len, void *rbuf,
-				     char *err, size_t errlen)
+static const struct ctl_reply *call(struct dp_link *l, void *req, size_t len, void *rbuf,
+				    size_t max_body, char *err, size_t errlen)
 {
 	/* A connection made here may be to a dataplane instance we have not
 	 * seen: the HELLO (dp_link_ping) brings it in step first, through the
@@ -98,12 +103,24 @@ const struct ctl_reply *dp_link_call(struct dp_link *l, void *req, size_t len, v
 			return NULL;
 		}
 		pthread_mutex_lock(&l->lock);
-		r = call_once(l, req, len, rbuf, err, errlen);
+		r = call_once(l, req, len, rbuf, max_body, err, errlen);
 		pthread_mutex_unlock(&l->lock);
 		if (r)
 			return r;
 	}
 	return NULL;
+}
+
+const struct ctl_reply *dp_link_call(struct dp_link *l, void *req, size_t len, void *rbuf,
+				     char *err, size_t errlen)
+{
+	return call(l, req, len, rbuf, 0, err, errlen);
+}
+
+struct ctl_reply *dp_link_call_alloc(struct dp_link *l, void *req, size_t len, size_t max_body,
+				     char *err, size_t errlen)
+{
+	return (struct ctl_reply *)call(l, req, len, NULL, max_body, err, errlen);
 }
 
 /* Parse "boot":N out of the HELLO reply body. */
@@ -124,9 +141,9 @@ int dp_link_ping(struct dp_link *l)
 	int changed = 0;
 
 	pthread_mutex_lock(&l->lock);
-	r = call_once(l, &h, sizeof(h), rbuf, err, sizeof(err));
+	r = call_once(l, &h, sizeof(h), rbuf, 0, err, sizeof(err));
 	if (!r) /* HELLO changes nothing: a stale connection is retried at once */
-		r = call_once(l, &h, sizeof(h), rbuf, err, sizeof(err));
+		r = call_once(l, &h, sizeof(h), rbuf, 0, err, sizeof(err));
 	if (r && r->status == 0) {
 		uint64_t b = boot_id(r);
 

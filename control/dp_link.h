@@ -31,10 +31,19 @@ struct dp_link *dp_link_create(const char *path, dp_link_up_fn up, void *ctx);
  * and the request retried once, after the greeting.
  *
  * @param req    request (ctl_hdr type set); header filled in here
- * @param rbuf   reply buffer, CTL_MAX_MSG + 1 bytes
+ * @param rbuf   reply buffer, CTL_MAX_MSG + 1 bytes (a streamed reply that
+ *               does not fit is refused: dp_link_call_alloc())
  * @return the reply (check its status), or NULL with a reason in @p err
  */
 const struct ctl_reply *dp_link_call(struct dp_link *l, void *req, size_t len, void *rbuf,
+				     char *err, size_t errlen);
+
+/**
+ * dp_link_call() for replies of any length (STATS, MACS and SA_LIST stream
+ * theirs): the reply in memory of its own, up to @p max_body bytes of body;
+ * free it with ctl_reply_free().
+ */
+struct ctl_reply *dp_link_call_alloc(struct dp_link *l, void *req, size_t len, size_t max_body,
 				     char *err, size_t errlen);
 
 /**

@@ -17,8 +17,15 @@
 #include <rte_cfgfile.h>
 
 #include "config.h"
+#include "dp.h"
 #include "esp.h"
 #include "pairing.h"
+#include "sa.h"
+
+/* ike_settings.h: why child_sas stops at IKE_CHILD_SAS_MAX */
+_Static_assert(IKE_CHILD_SAS_MAX <= DP_MAX_WORKERS, "a CHILD_SA per worker at most");
+_Static_assert(3 * IKE_CHILD_SAS_MAX <= DP_MAX_SA,
+	       "the dataplane holds installed, rekeyed and retired SAs at once");
 
 #define S "ike"
 
@@ -158,8 +165,13 @@ static int parse_ike(struct rte_cfgfile *cf, struct ike_settings *s, char *err, 
 		return -1;
 	s->pairing_port = (uint16_t)v;
 	v = s->child_sas;
-	if (get_u64(cf, "child_sas", 64, &v, err, errlen) < 0)
+	if (get_u64(cf, "child_sas", UINT32_MAX, &v, err, errlen) < 0)
 		return -1;
+	if (v > IKE_CHILD_SAS_MAX)
+		return fail(err, errlen, "child_sas", "%llu is more than the %d CHILD_SAs isthmusd "
+			    "can negotiate (one per dataplane worker, at most %d workers); "
+			    "0: one per worker", (unsigned long long)v, IKE_CHILD_SAS_MAX,
+			    DP_MAX_WORKERS);
 	s->child_sas = (unsigned)v;
 	v = s->replay_window;
 	if (get_u64(cf, "replay_window", ESP_REPLAY_WINDOW_MAX, &v, err, errlen) < 0)

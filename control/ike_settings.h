@@ -10,6 +10,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/**
+ * Most CHILD_SAs isthmusd negotiates (`[ike] child_sas`). Each is one
+ * dataplane worker's outbound SA, so more than DP_MAX_WORKERS (64) would never
+ * seal; each needs a CHILD_SA configuration of its own (peer_config.c,
+ * PEER_CHILD_SLOTS, so charon does not refuse it as a duplicate); and the
+ * dataplane's DP_MAX_SA (256 per direction) must hold them three times over:
+ * installed, their rekeyed successors, and retired ones left by a restarted
+ * isthmusd (ike_config.c checks both at compile time).
+ */
+#define IKE_CHILD_SAS_MAX 64
+
 enum ike_auth { IKE_AUTH_PUBKEY = 0, IKE_AUTH_PSK = 1 };
 enum ike_role { IKE_ROLE_AUTO = 0, IKE_ROLE_INITIATOR, IKE_ROLE_RESPONDER };
 
@@ -30,7 +41,7 @@ struct ike_settings {
 	uint64_t child_rekey_packets;
 	uint32_t dpd_s;
 	uint32_t replay_window;    /**< anti-replay window of every CHILD_SA (packets) */
-	unsigned child_sas;        /**< one per dataplane worker */
+	unsigned child_sas;        /**< 0: one per dataplane worker; at most IKE_CHILD_SAS_MAX */
 	enum ike_role role;
 	enum ike_auth auth;
 	char psk_file[256];        /**< IKE_AUTH_PSK: for non-Isthmus peers (interop) */

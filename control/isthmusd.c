@@ -92,12 +92,23 @@ static void initiate_children(void)
 	if (n == 0) {
 		int w = kernel_dp_workers();
 
+		/* DP_MAX_WORKERS == PEER_CHILD_SLOTS (ike_config.c): never cut */
 		n = w > 0 ? (unsigned)w : 1;
-		if (n > PEER_CHILD_SLOTS)
-			n = PEER_CHILD_SLOTS;
 		DBG1(DBG_DMN, "isthmusd: %u CHILD_SA(s), one per dataplane worker%s", n,
 		     w > 0 ? "" : " (isthmus-dp not answering yet)");
+	} else {
+		int w = kernel_dp_workers();
+
+		/* ike_config.c refused more than PEER_CHILD_SLOTS at start */
+		if (w > 0 && n != (unsigned)w)
+			DBG1(DBG_DMN, "isthmusd: child_sas = %u, isthmus-dp has %d worker(s): %s", n, w,
+			     n > (unsigned)w ? "the outbound SAs beyond one per worker wait unused "
+			     "(the peer's workers use their inbound halves)"
+			     : "workers without an SA of their own hand their frames to one that "
+			     "has (docs/dataplane.md)");
 	}
+	if (n > PEER_CHILD_SLOTS)
+		n = PEER_CHILD_SLOTS;
 	for (unsigned i = 0; i < n; i++) {
 		peer_cfg_t *peer = charon->backends->get_peer_cfg_by_name(charon->backends, "isthmus");
 		child_cfg_t *child;

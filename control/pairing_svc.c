@@ -276,20 +276,58 @@ out:
 	return rc;
 }
 
+/*
+ * Close every IKE_SA (isthmusd has one peer) with its CHILD_SAs: a DELETE to
+ * the peer (RFC 7296 section 1.4.1), then destroyed here at once (force), so
+ * charon deletes the CHILD_SAs' SAs from the dataplane (kernel_dp.c del_sa)
+ * without waiting for an answer that may never come. Unique ids first, then
+ * terminate: the enumerator holds each IKE_SA checked out.
+ * @return the number closed
+ */
+static unsigned close_tunnel(void)
+{
+	enumerator_t *en = charon->controller->create_ike_sa_enumerator(charon->controller, TRUE);
+	uint32_t ids[16];
+	unsigned n = 0, closed = 0;
+	ike_sa_t *ike;
+
+	while (n < countof(ids) && en->enumerate(en, &ike))
+		ids[n++] = ike->get_unique_id(ike);
+	en->destroy(en);
+	for (unsigned i = 0; i < n; i++)
+		if (charon->controller->terminate_ike(charon->controller, ids[i], TRUE, NULL, NULL,
+						      0) == SUCCESS)
+			closed++;
+	return closed;
+}
+
 int pairing_svc_unpair(struct pairing_svc *p, char *msg, size_t len)
 {
 	char path[512];
+	unsigned closed;
 
+	if (p->s.auth == IKE_AUTH_PSK) {
+		/* the connection stands on the PSK file: closing it would only
+		 * see it come back */
+		snprintf(msg, len, "[ike] auth = psk: there is no pinned key to forget (unpair is "
+			 "for appliances paired with a token)");
+		return -1;
+	}
 	snprintf(path, sizeof(path), "%s/%s", p->s.state_dir, PEER_PUB_FILE);
 	if (unlink(path) < 0 && errno != ENOENT) {
 		snprintf(msg, len, "cannot remove %s: %s", path, strerror(errno));
 		return -1;
 	}
+	/* No connection first (peer_config.c builds none without a pinned key):
+	 * nothing initiates again (isthmusd.c keep_up, close_action) and the
+	 * peer's next IKE_SA_INIT finds no configuration to answer with. */
 	pthread_mutex_lock(&p->lock);
 	peer_config_set_peer_key(p->pc, NULL);
 	pthread_mutex_unlock(&p->lock);
-	DBG1(DBG_DMN, "isthmusd: unpaired from %s", p->s.peer_id);
-	snprintf(msg, len, "unpaired: the peer's key is forgotten");
+	closed = close_tunnel();
+	DBG1(DBG_DMN, "isthmusd: unpaired from %s, %u IKE_SA(s) closed", p->s.peer_id, closed);
+	snprintf(msg, len, "unpaired: the peer's key is forgotten, the tunnel closed (%u IKE_SA%s)",
+		 closed, closed == 1 ? "" : "s");
 	return 0;
 }
 

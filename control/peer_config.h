@@ -15,7 +15,7 @@
 #include "ike_settings.h"
 
 /** CHILD_SA configurations offered: one per dataplane worker, at most this many. */
-#define PEER_CHILD_SLOTS 16
+#define PEER_CHILD_SLOTS IKE_CHILD_SAS_MAX
 
 /** The backend and the credentials it relies on. */
 struct peer_config {

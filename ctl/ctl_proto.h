@@ -5,8 +5,10 @@
  *
  * A unix SOCK_SEQPACKET socket: one message per datagram, so a message is never
  * split or merged, and a truncated or oversized one is seen as such. Every
- * request gets exactly one reply with the same @c seq. All integers are in host
- * byte order (the socket is local), addresses in network order.
+ * request gets exactly one reply with the same @c seq: one message, or, when it
+ * is larger than one message, a streamed reply of parts (struct ctl_part). All
+ * integers are in host byte order (the socket is local), addresses in network
+ * order.
  *
  * Users: isthmusd (SA hand-off from libcharon), isthmusctl (operator CLI), tests.
  * No DPDK here.
@@ -50,6 +52,7 @@ enum ctl_type {
 	CTL_D_UNPAIR = 0x43,        /**< no body */
 	CTL_D_SA_KEYS = 0x44,       /**< no body; reply: Wireshark esp_sa lines (keys!) */
 	CTL_REPLY = 0x8000,
+	CTL_PART = 0x4000, /**< with CTL_REPLY: one part of a streamed reply (struct ctl_part) */
 };
 
 /** Every message starts with this. */
@@ -67,6 +70,32 @@ struct ctl_reply {
 	int32_t status;   /**< 0, or a negative errno */
 	uint32_t body_len;/**< bytes after this struct; error text if status < 0 */
 };
+
+/**
+ * One part of a streamed reply: a reply body larger than one message travels
+ * as parts 0, 1, 2... in order, each with its byte offset in the body; the last
+ * has CTL_PART_MORE clear. A part whose status is negative ends the reply as an
+ * error (its payload is the message). r.h.type is the request's type with
+ * CTL_REPLY | CTL_PART; r.body_len counts the payload after this struct.
+ * docs/control-protocol.md, "Streamed replies".
+ */
+struct ctl_part {
+	struct ctl_reply r;
+	uint32_t index;   /**< 0, 1, 2, ... */
+	uint32_t flags;   /**< CTL_PART_MORE: more parts follow */
+	uint64_t offset;  /**< of this payload in the whole body */
+};
+
+#define CTL_PART_MORE 1u
+/** Largest payload of one part. */
+#define CTL_PART_PAYLOAD_MAX (CTL_MAX_MSG - sizeof(struct ctl_part))
+/** Largest body of a one-message reply. */
+#define CTL_SINGLE_BODY_MAX (CTL_MAX_MSG - sizeof(struct ctl_reply))
+/**
+ * Largest reply body a client reassembles (isthmusctl): 256 MiB, about 1.5
+ * million MAC table entries in MACS' JSON. A longer reply is refused, not cut.
+ */
+#define CTL_STREAM_MAX ((size_t)256 << 20)
 
 enum ctl_sa_dir { CTL_SA_OUT = 0, CTL_SA_IN = 1 };
 

@@ -14,23 +14,59 @@
 
 #include "ctl_proto.h"
 
+/** Parts of a streamed reply sent per client per ctl_server_poll(). */
+#define CTL_PARTS_PER_POLL 2
+/** A streamed reply whose client reads nothing for this long is abandoned. */
+#define CTL_STREAM_STALL_MS 10000
+
+struct ctl_out;
+
+/**
+ * Produce the next piece of a streamed reply's body (ctl_out_stream()): append
+ * to @p o, about CTL_STREAM_STEP bytes (a bounded amount of work: the main
+ * lcore of isthmus-dp calls it between exception-path polls).
+ * @return 1 when more follows, 0 when the body is complete, or a negative errno:
+ *         the reply then ends with an error part
+ */
+typedef int (*ctl_step_fn)(void *state, struct ctl_out *o);
+
 /** Reply body under construction. */
 struct ctl_out {
 	uint8_t *buf;
 	size_t len;
 	size_t cap;
+	size_t limit;           /**< > cap: buf is malloc'ed and grows up to limit */
+	ctl_step_fn step;       /**< set by ctl_out_stream() */
+	void (*fini)(void *state);
+	void *state;
 };
 
-/** Append bytes to a reply body; -ENOSPC when it would exceed CTL_MAX_MSG. */
+/** What a step aims to add at a time: half a message. */
+#define CTL_STREAM_STEP (CTL_MAX_MSG / 2)
+
+/** Room for @p n more bytes (and a NUL) in a reply body: 0, or -ENOSPC beyond its limit. */
+int ctl_out_reserve(struct ctl_out *o, size_t n);
+/** Append bytes to a reply body; -ENOSPC when it would exceed its limit. */
 int ctl_out_append(struct ctl_out *o, const void *p, size_t n);
 /** Append formatted text to a reply body; -ENOSPC when it would not fit. */
 int ctl_out_printf(struct ctl_out *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /**
+ * Make the reply a streamed one: after the handler returns 0 (with the start of
+ * the body, if any, in @p o), the server calls @p step on later polls, each
+ * time its output is about to run out, and sends the body in parts
+ * (docs/control-protocol.md, "Streamed replies"); @p fini(@p state) is called
+ * once it is done or abandoned (the client gone). A body that turns out to fit
+ * one message is sent as one.
+ */
+void ctl_out_stream(struct ctl_out *o, ctl_step_fn step, void (*fini)(void *state), void *state);
+
+/**
  * Request handler. @p req has been validated: magic, version, known type and the
- * exact size for that type. Returns 0 with the reply body in @p out, or a
- * negative errno with a human-readable message in @p out.
+ * exact size for that type. Returns 0 with the reply body in @p out (a body
+ * longer than one message is sent in parts), or a negative errno with a
+ * human-readable message in @p out.
  */
 typedef int (*ctl_handler_fn)(void *ctx, const struct ctl_hdr *req, struct ctl_out *out);
 
@@ -46,6 +82,10 @@ struct ctl_server_stats {
 	uint64_t bad_length;    /**< truncated, or the wrong size for the type */
 	uint64_t oversized;     /**< longer than CTL_MAX_MSG */
 	uint64_t send_errors;   /**< reply could not be sent (client gone) */
+	uint64_t streams;       /**< replies sent in parts */
+	uint64_t parts;         /**< parts sent */
+	uint64_t streams_aborted; /**< streamed replies not finished: the client went
+				     away or stopped reading, or the producer failed */
 };
 
 struct ctl_server;
@@ -59,7 +99,8 @@ struct ctl_server *ctl_server_open(const char *path, ctl_handler_fn fn, void *ct
 				   char *err, size_t errlen);
 
 /**
- * Serve whatever is pending: accept, read and answer, waiting up to
+ * Serve whatever is pending: accept, read and answer, send the next parts of
+ * streamed replies (at most CTL_PARTS_PER_POLL per client), waiting up to
  * @p timeout_ms for the first event (0: do not wait).
  * @return number of messages processed, or -1 on a fatal socket error
  */

@@ -24,6 +24,7 @@
 #include "names.h"
 #include "sa.h"
 #include "segment.h"
+#include "stats.h"
 #include "log.h"
 
 _Static_assert(NAME_MAX_LEN < DP_NAME_LEN && NAME_MAX_LEN < CTL_NAME_LEN,
@@ -279,59 +280,101 @@ static void json_sa(FILE *f, const char *dir, const struct esp_sa *sa, int worke
 	*first = false;
 }
 
-/* Run @p fn into a memory stream and copy the result into the reply. */
-static int json_reply(struct dp *dp, void (*fn)(struct dp *, FILE *), struct ctl_out *o)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	int rc;
+/*
+ * The JSON list replies (STATS, MACS, SA_LIST) are streamed: built a step at
+ * a time (about CTL_STREAM_STEP bytes: whole segments, SAs, MAC entries) on
+ * later control-loop turns, so that 50 000 MACs or 1000 segments never hold
+ * the main lcore, which serves the exception path, for more than a step
+ * (docs/control-protocol.md, "Streamed replies").
+ */
+struct json_stream {
+	struct dp *dp;
+	uint16_t kind;          /* CTL_STATS, CTL_MACS or CTL_SA_LIST */
+	struct dp_json_cursor c;
+};
 
-	if (!f)
-		return -ENOMEM;
-	fn(dp, f);
-	fclose(f);
-	rc = ctl_out_append(o, buf, len);
-	free(buf);
-	if (rc < 0) {
-		o->len = 0;
-		ctl_out_printf(o, "reply larger than the control protocol allows (%zu bytes): "
-			       "read it through DPDK telemetry instead", len);
-		return -EMSGSIZE;
+static int sa_list_step(struct dp *dp, struct dp_json_cursor *c, FILE *f)
+{
+	size_t used = 0;
+
+	if (c->i == 0 && c->first)
+		fputc('[', f);
+	for (; used < CTL_STREAM_STEP; c->i++, used += 360) {
+		if (c->i < dp->nb_sa_out) {
+			const struct sa_out *o = dp->sa_out[c->i];
+
+			json_sa(f, "out", o->sa, o->worker, o->cipher, o->esn, 0, o->retire_ms,
+				o->outer.dst_ip, rte_be_to_cpu_16(o->outer.dst_port_be), &c->first);
+		} else if (c->i - dp->nb_sa_out < dp->nb_sa_in) {
+			const struct sa_in *in = dp->sa_in[c->i - dp->nb_sa_out];
+
+			json_sa(f, "in", in->sa, sa_in_owner(in), in->cipher, in->esn,
+				in->replay_window ? in->replay_window : ESP_REPLAY_WINDOW_DEFAULT,
+				in->retire_ms,
+				atomic_load_explicit(&in->peer_ip, memory_order_relaxed), -1,
+				&c->first);
+		} else {
+			fputc(']', f);
+			return 0;
+		}
 	}
+	return 1;
+}
+
+static int macs_step(struct dp *dp, struct dp_json_cursor *c, FILE *f)
+{
+	size_t n = 0;
+
+	if (c->part == 0) {
+		fputc('[', f);
+		c->part = 1;
+	}
+	if (fdb_json_step(dp->fdb, &c->it, &c->first, f, CTL_STREAM_STEP, &n))
+		return 1;
+	fputc(']', f);
 	return 0;
 }
 
-static void sa_list(struct dp *dp, FILE *f)
+static int json_step(void *state, struct ctl_out *o)
 {
-	bool first = true;
+	struct json_stream *js = state;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int more, rc;
 
-	fputc('[', f);
-	for (uint16_t i = 0; i < dp->nb_sa_out; i++) {
-		const struct sa_out *o = dp->sa_out[i];
-
-		json_sa(f, "out", o->sa, o->worker, o->cipher, o->esn, 0, o->retire_ms,
-			o->outer.dst_ip, rte_be_to_cpu_16(o->outer.dst_port_be), &first);
+	if (!f)
+		return -ENOMEM;
+	if (js->kind == CTL_STATS)
+		more = dp_stats_json_step(js->dp, &js->c, f, CTL_STREAM_STEP);
+	else if (js->kind == CTL_MACS)
+		more = macs_step(js->dp, &js->c, f);
+	else
+		more = sa_list_step(js->dp, &js->c, f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
 	}
-	for (uint16_t i = 0; i < dp->nb_sa_in; i++) {
-		const struct sa_in *in = dp->sa_in[i];
-
-		json_sa(f, "in", in->sa, sa_in_owner(in), in->cipher, in->esn,
-			in->replay_window ? in->replay_window : ESP_REPLAY_WINDOW_DEFAULT,
-			in->retire_ms, atomic_load_explicit(&in->peer_ip, memory_order_relaxed), -1,
-			&first);
-	}
-	fputc(']', f);
+	rc = ctl_out_append(o, buf, len);
+	free(buf);
+	return rc < 0 ? rc : more;
 }
 
-static void stats(struct dp *dp, FILE *f)
+/* Answer @p kind with a streamed JSON reply. The control socket's STATS
+ * leaves the MAC table out: MACS lists it. */
+static int json_stream_start(struct dp *dp, uint16_t kind, struct ctl_out *o)
 {
-	dp_stats_json(dp, f);
-}
+	struct json_stream *js = calloc(1, sizeof(*js));
 
-static void macs(struct dp *dp, FILE *f)
-{
-	fdb_dump_json(dp->fdb, f);
+	if (!js) {
+		ctl_out_printf(o, "out of memory");
+		return -ENOMEM;
+	}
+	js->dp = dp;
+	js->kind = kind;
+	js->c.first = true;
+	ctl_out_stream(o, json_step, free, js);
+	return 0;
 }
 
 static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
@@ -350,7 +393,9 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 	case CTL_SA_QUERY:
 		return sa_query_req(dp, (const struct ctl_sa_id *)req, o);
 	case CTL_SA_LIST:
-		return json_reply(dp, sa_list, o);
+	case CTL_STATS:
+	case CTL_MACS:
+		return json_stream_start(dp, req->type, o);
 	case CTL_SA_RETIRE: {
 		const struct ctl_sa_retire *m = (const struct ctl_sa_retire *)req;
 		unsigned n = sa_retire_all(dp, (uint64_t)m->grace_s * 1000);
@@ -360,10 +405,6 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 			       "%u s, until new ones replace them", n, m->grace_s);
 		return ctl_out_printf(o, "{\"retired\":%u}", n);
 	}
-	case CTL_STATS:
-		return json_reply(dp, stats, o);
-	case CTL_MACS:
-		return json_reply(dp, macs, o);
 	case CTL_SEG_ADD:
 		return seg_add_req(dp, (const struct ctl_seg *)req, o);
 	case CTL_SEG_CUTOVER: {
@@ -407,10 +448,32 @@ int ctl_dp_open(struct dp *dp, char *err, size_t errlen)
 	return dp->ctl ? 0 : -1;
 }
 
+static uint64_t poll_max_ns; /* main lcore only */
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 void ctl_dp_poll(struct dp *dp)
 {
-	if (dp->ctl)
-		ctl_server_poll(dp->ctl, 0);
+	uint64_t t0, dt;
+
+	if (!dp->ctl)
+		return;
+	t0 = thread_cpu_ns();
+	ctl_server_poll(dp->ctl, 0);
+	dt = thread_cpu_ns() - t0;
+	if (dt > poll_max_ns)
+		poll_max_ns = dt;
+}
+
+uint64_t ctl_dp_poll_max_us(void)
+{
+	return poll_max_ns / 1000;
 }
 
 void ctl_dp_close(struct dp *dp)

@@ -19,6 +19,7 @@
 #include "exception_dp.h"
 #include "fdb.h"
 #include "l2guard.h"
+#include "outbound.h"
 #include "pmtu.h"
 #include "port.h"
 #include "reass.h"
@@ -74,8 +75,9 @@ int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen
 {
 	dp->cfg = cfg;
 	dp->tsc_hz = rte_get_tsc_hz();
-	if (workers_create(dp, err, errlen) < 0 || ports_init(dp, err, errlen) < 0 ||
-	    segments_init(dp, err, errlen) < 0 || sas_init(dp, err, errlen) < 0)
+	if (workers_create(dp, err, errlen) < 0 || outbound_init(dp, err, errlen) < 0 ||
+	    ports_init(dp, err, errlen) < 0 || segments_init(dp, err, errlen) < 0 ||
+	    sas_init(dp, err, errlen) < 0)
 		return -1;
 	dp->fdb = fdb_create(dp, cfg->fdb_size);
 	if (dp->fdb == NULL) {
@@ -121,8 +123,9 @@ void dp_halt(struct dp *dp)
 	exception_service(dp);
 	l2guard_service(dp);   /* the last reports of the workers */
 	ports_drain(dp);
-	/* fragments still waiting are counted now, before the final report */
+	/* fragments and frames still waiting are counted now, before the final report */
 	reass_fini(dp);
+	outbound_fini(dp);
 }
 
 void dp_fini(struct dp *dp)
@@ -143,6 +146,7 @@ void dp_fini(struct dp *dp)
 	dp->seg = NULL;
 	storm_fini(dp);
 	reass_fini(dp);
+	outbound_fini(dp);
 	pmtu_fini(dp);
 	for (unsigned w = 0; w < dp->nb_workers; w++)
 		rte_free(dp->worker[w]);

@@ -132,7 +132,19 @@ static inline bool fdb_dampened(struct fdb_entry *e, uint32_t now)
 	return until != 0 && (int32_t)(until - now) > 0;
 }
 
-uint32_t fdb_age(struct fdb *f, uint32_t now)
+/* Whether the entry of key @p k goes: aged (@p seg DP_SEG_NONE) or of segment @p seg. */
+static bool goes(const struct fdb *f, fdb_key_t k, struct fdb_entry *e, uint16_t seg, uint32_t now)
+{
+	const struct segment *s = &f->dp->seg[k >> 48];
+
+	if (seg != DP_SEG_NONE)
+		return (uint16_t)(k >> 48) == seg;
+	return now - atomic_load_explicit(&e->last_seen, memory_order_relaxed) > s->aging_s &&
+	       !fdb_dampened(e, now);
+}
+
+/* Remove what goes() says, in batches; the memory waits for RCU (fdb_entry_free). */
+static uint32_t remove_where(struct fdb *f, uint16_t seg, uint32_t now)
 {
 	const void *key;
 	void *data;
@@ -143,8 +155,6 @@ uint32_t fdb_age(struct fdb *f, uint32_t now)
 	do {
 		nold = 0;
 		for (;;) {
-			struct fdb_entry *e;
-			struct segment *s;
 			int32_t r;
 			fdb_key_t k;
 
@@ -158,10 +168,7 @@ uint32_t fdb_age(struct fdb *f, uint32_t now)
 			rte_spinlock_unlock(&f->lock);
 			if (r < 0)
 				break;
-			e = data;
-			s = &f->dp->seg[k >> 48];
-			if (now - atomic_load_explicit(&e->last_seen, memory_order_relaxed) > s->aging_s &&
-			    !fdb_dampened(e, now))
+			if (goes(f, k, data, seg, now))
 				old[nold++] = k;
 		}
 		for (uint32_t i = 0; i < nold; i++) {
@@ -181,20 +188,31 @@ uint32_t fdb_age(struct fdb *f, uint32_t now)
 	return removed;
 }
 
-unsigned fdb_list(struct fdb *f, uint16_t seg, struct fdb_mac *out, unsigned max)
+uint32_t fdb_age(struct fdb *f, uint32_t now)
+{
+	return remove_where(f, DP_SEG_NONE, now);
+}
+
+uint32_t fdb_flush_segment(struct fdb *f, uint16_t seg)
+{
+	return remove_where(f, seg, 0);
+}
+
+unsigned fdb_list_from(struct fdb *f, uint16_t seg, uint32_t *it, bool *end,
+		       struct fdb_mac *out, unsigned max)
 {
 	const void *key;
 	void *data;
-	uint32_t it = 0;
 	unsigned n = 0;
 
+	*end = false;
 	while (n < max) {
 		const struct fdb_entry *e;
 		fdb_key_t k = 0;
 		int32_t r;
 
 		rte_spinlock_lock(&f->lock);
-		r = rte_hash_iterate(f->h, &key, &data, &it);
+		r = rte_hash_iterate(f->h, &key, &data, it);
 		if (r >= 0) {
 			k = *(const fdb_key_t *)key;
 			e = data;
@@ -209,8 +227,10 @@ unsigned fdb_list(struct fdb *f, uint16_t seg, struct fdb_mac *out, unsigned max
 			}
 		}
 		rte_spinlock_unlock(&f->lock);
-		if (r < 0)
+		if (r < 0) {
+			*end = true;
 			break;
+		}
 	}
 	return n;
 }
@@ -222,33 +242,63 @@ uint32_t fdb_count(const struct fdb *f)
 	return n < 0 ? 0 : (uint32_t)n;
 }
 
-void fdb_dump_json(const struct fdb *f, FILE *out)
+int fdb_json_step(struct fdb *f, uint32_t *it, bool *first, FILE *out, size_t budget,
+		  size_t *written)
 {
-	const void *key;
-	void *data;
-	uint32_t it = 0;
-	const char *sep = "";
 	uint32_t now = (uint32_t)(rte_rdtsc() / f->dp->tsc_hz);
+	size_t used = 0;
+
+	while (used < budget) {
+		const struct fdb_entry *e;
+		const struct segment *s;
+		const void *key;
+		void *data;
+		fdb_key_t k = 0;
+		uint32_t until;
+		int32_t r, left;
+		int n;
+
+		/* The iterator reads the key store: not while a worker learns. */
+		rte_spinlock_lock(&f->lock);
+		r = rte_hash_iterate(f->h, &key, &data, it);
+		if (r >= 0)
+			k = *(const fdb_key_t *)key;
+		rte_spinlock_unlock(&f->lock);
+		if (r < 0) {
+			*written += used;
+			return 0;
+		}
+		/* the entry itself is freed only after a grace period of the
+		 * workers, and the main lcore (here) is the only one that ages */
+		e = data;
+		s = &f->dp->seg[k >> 48];
+		until = atomic_load(&e->damp_until);
+		left = until ? (int32_t)(until - now) : 0;
+		n = fprintf(out, "%s\n    {\"segment\": \"%s\", \"vni\": %u, "
+			    "\"mac\": \"%02x:%02x:%02x:%02x:%02x:%02x\", \"side\": \"%s\", "
+			    "\"last_seen\": %u, \"flaps\": %u, \"dampened\": %s, \"dampened_s\": %d}",
+			    *first ? "" : ",", s->name, s->vni,
+			    (unsigned)(k >> 40) & 0xff, (unsigned)(k >> 32) & 0xff,
+			    (unsigned)(k >> 24) & 0xff, (unsigned)(k >> 16) & 0xff,
+			    (unsigned)(k >> 8) & 0xff, (unsigned)k & 0xff,
+			    atomic_load(&e->side) == FDB_LOCAL ? "local" : "remote",
+			    atomic_load(&e->last_seen), atomic_load(&e->flaps),
+			    left > 0 ? "true" : "false", left > 0 ? left : 0);
+		*first = false;
+		used += n > 0 ? (size_t)n : 0;
+	}
+	*written += used;
+	return 1;
+}
+
+void fdb_dump_json(struct fdb *f, FILE *out)
+{
+	uint32_t it = 0;
+	bool first = true;
+	size_t n = 0;
 
 	fputc('[', out);
-	while (rte_hash_iterate(f->h, &key, &data, &it) >= 0) {
-		const struct fdb_entry *e = data;
-		fdb_key_t k = *(const fdb_key_t *)key;
-		const struct segment *s = &f->dp->seg[k >> 48];
-		uint32_t until = atomic_load(&e->damp_until);
-		int32_t left = until ? (int32_t)(until - now) : 0;
-
-		fprintf(out, "%s\n    {\"segment\": \"%s\", \"vni\": %u, "
-			"\"mac\": \"%02x:%02x:%02x:%02x:%02x:%02x\", \"side\": \"%s\", "
-			"\"last_seen\": %u, \"flaps\": %u, \"dampened\": %s, \"dampened_s\": %d}",
-			sep, s->name, s->vni,
-			(unsigned)(k >> 40) & 0xff, (unsigned)(k >> 32) & 0xff,
-			(unsigned)(k >> 24) & 0xff, (unsigned)(k >> 16) & 0xff,
-			(unsigned)(k >> 8) & 0xff, (unsigned)k & 0xff,
-			atomic_load(&e->side) == FDB_LOCAL ? "local" : "remote",
-			atomic_load(&e->last_seen), atomic_load(&e->flaps),
-			left > 0 ? "true" : "false", left > 0 ? left : 0);
-		sep = ",";
-	}
+	while (fdb_json_step(f, &it, &first, out, SIZE_MAX, &n))
+		;
 	fputs("]", out);
 }

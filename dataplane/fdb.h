@@ -131,6 +131,12 @@ static inline int fdb_learn_counted(struct worker *w, struct segment *seg, fdb_k
  */
 uint32_t fdb_age(struct fdb *f, uint32_t now);
 
+/**
+ * Remove every entry of segment @p seg (unextended: segment_del(), after no
+ * worker can hold its index any more). Main lcore only. @return number removed
+ */
+uint32_t fdb_flush_segment(struct fdb *f, uint16_t seg);
+
 /** Number of entries (all segments). */
 uint32_t fdb_count(const struct fdb *f);
 
@@ -144,12 +150,30 @@ struct fdb_mac {
 };
 
 /**
- * Copy up to @p max entries of segment @p seg into @p out. Any thread (takes
- * the writer lock per entry read). @return number copied
+ * Copy up to @p max entries of segment @p seg into @p out, from the table's
+ * iterator position @p *it (0: the start), which is left after the last entry
+ * read: a listing in pages. @p *end is set when the table was read to its
+ * end. Not a snapshot (fdb_json_step()). Any thread (takes the writer lock
+ * per entry read). @return number copied
  */
-unsigned fdb_list(struct fdb *f, uint16_t seg, struct fdb_mac *out, unsigned max);
+unsigned fdb_list_from(struct fdb *f, uint16_t seg, uint32_t *it, bool *end,
+		       struct fdb_mac *out, unsigned max);
 
 /** Write the table as a JSON array to @p out. */
-void fdb_dump_json(const struct fdb *f, FILE *out);
+void fdb_dump_json(struct fdb *f, FILE *out);
+
+/**
+ * Write entries of the table as JSON array elements (no brackets) from
+ * iterator position @p *it on, until about @p budget bytes are written
+ * (@p *written adds what was), so that a long listing is made in bounded
+ * steps across control-loop turns. Start with *it = 0 and *first = true.
+ * Not a snapshot: while MACs are learned or aged out between two steps, an
+ * entry may be missed or listed twice (learning may move entries within the
+ * hash); a table that does not change meanwhile is listed whole, each once.
+ * Main lcore (takes the writer lock per entry read, as aging does).
+ * @return 1 when entries are left, 0 at the end of the table
+ */
+int fdb_json_step(struct fdb *f, uint32_t *it, bool *first, FILE *out, size_t budget,
+		  size_t *written);
 
 #endif

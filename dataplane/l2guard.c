@@ -341,8 +341,9 @@ static void format_event(const struct dp *dp, const struct l2guard_event *ev, ch
 
 static const char *const kind_name[] = { "mac_flap", "loop", "ip_conflict" };
 
-/* Forget frames sent longer ago than a loop takes to bring them back. */
-static void loop_age(struct l2guard *g, uint64_t now_ms)
+/* Forget frames sent longer ago than a loop takes to bring them back, or
+ * (@p seg not DP_SEG_NONE) every frame of segment @p seg. */
+static void loop_age(struct l2guard *g, uint64_t now_ms, uint16_t seg)
 {
 	const void *key;
 	void *data;
@@ -355,7 +356,8 @@ static void loop_age(struct l2guard *g, uint64_t now_ms)
 		rte_spinlock_lock(&g->loop_lock);
 		while (n < RTE_DIM(old) && rte_hash_iterate(g->loop, &key, &data, &it) >= 0)
 			/* signed: a worker may have recorded it after now_ms was read */
-			if ((intptr_t)(now_ms - (uintptr_t)data) > L2G_LOOP_MS)
+			if (seg != DP_SEG_NONE ? ((const struct loop_key *)key)->seg == seg
+					       : (intptr_t)(now_ms - (uintptr_t)data) > L2G_LOOP_MS)
 				old[n++] = *(const struct loop_key *)key;
 		for (unsigned i = 0; i < n; i++)
 			rte_hash_del_key(g->loop, &old[i]);
@@ -363,8 +365,9 @@ static void loop_age(struct l2guard *g, uint64_t now_ms)
 	} while (n == RTE_DIM(old));
 }
 
-/* Forget ARP senders not heard for their segment's MAC aging time. */
-static void arp_age(struct l2guard *g, uint32_t now)
+/* Forget ARP senders not heard for their segment's MAC aging time, or (@p seg
+ * not DP_SEG_NONE) every sender of segment @p seg. */
+static void arp_age(struct l2guard *g, uint32_t now, uint16_t seg)
 {
 	const void *key;
 	void *data;
@@ -385,7 +388,9 @@ static void arp_age(struct l2guard *g, uint32_t now)
 				break;
 			const struct arp_key *k = key;
 
-			if ((int32_t)(now - g->arp_ent[pos].seen) > (int32_t)g->dp->seg[k->seg].aging_s)
+			if (seg != DP_SEG_NONE ? k->seg == seg
+					       : (int32_t)(now - g->arp_ent[pos].seen) >
+							 (int32_t)g->dp->seg[k->seg].aging_s)
 				old[n++] = *k;
 		}
 		for (unsigned i = 0; i < n; i++)
@@ -421,12 +426,35 @@ void l2guard_service(struct dp *dp)
 		dp_log(LOG_WARNING, "%s", line);
 	}
 	if (ms - g->last_age_ms >= 100) {
-		loop_age(g, ms);
+		loop_age(g, ms, DP_SEG_NONE);
 		/* ARP senders live as long as MACs: a second's precision is plenty */
 		if (ms / 1000 != g->last_age_ms / 1000)
-			arp_age(g, (uint32_t)sec);
+			arp_age(g, (uint32_t)sec, DP_SEG_NONE);
 		g->last_age_ms = ms;
 	}
+}
+
+void l2guard_forget_segment(struct dp *dp, uint16_t seg)
+{
+	struct l2guard *g = dp->guard;
+	struct l2guard_event keep[L2G_HISTORY];
+	unsigned n = 0;
+
+	/* reports still queued are written while the segment has its name */
+	l2guard_service(dp);
+	loop_age(g, 0, seg);
+	arp_age(g, 0, seg);
+	/* and the report history forgets it: the slot may get another name */
+	for (unsigned i = 0; i < g->nhist; i++) {
+		const struct l2guard_event *ev =
+			&g->hist[(g->hist_next + L2G_HISTORY - g->nhist + i) % L2G_HISTORY];
+
+		if (ev->seg != seg)
+			keep[n++] = *ev;
+	}
+	memcpy(g->hist, keep, n * sizeof(keep[0]));
+	g->nhist = n;
+	g->hist_next = n % L2G_HISTORY;
 }
 
 void l2guard_json(const struct dp *dp, FILE *f)

@@ -107,6 +107,14 @@ void l2guard_fini(struct dp *dp);
  */
 void l2guard_service(struct dp *dp);
 
+/**
+ * Main lcore, segment @p seg unextended and no worker holding its index any
+ * more: write its pending reports, then forget its loop signatures, ARP
+ * senders and past reports, so nothing of it is taken for the segment that
+ * reuses the slot (segment.c).
+ */
+void l2guard_forget_segment(struct dp *dp, uint16_t seg);
+
 /** JSON object {"events": [...], "log_suppressed": N} for the stats report. */
 void l2guard_json(const struct dp *dp, FILE *f);
 

@@ -19,13 +19,24 @@
  *      (the configured gateway) -> uplink TX, in outer fragments when over
  *      the uplink MTU (frag.c)
  *
- * Every mbuf handed in ends in the uplink TX buffer, answered locally, or
- * dropped and counted (drop.h).
+ * A worker without an outbound SA of its own (fewer CHILD_SAs than workers:
+ * [ike] child_sas, or the peer initiated fewer) does steps 1-3 and hands the
+ * encapsulated frames to the worker sa.c named in w->seal_by, through that
+ * worker's seal ring; that worker does steps 4-5 with its SA, its UDP source
+ * port and its IP ids. An SA is still sealed with by one thread only (esp.h),
+ * and a flow, always on one worker, keeps its order.
+ *
+ * Every mbuf handed in ends in the uplink TX buffer, in another worker's seal
+ * ring, answered locally, or dropped and counted (drop.h).
  */
 #include <stdatomic.h>
+#include <stdio.h>
 
+#include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_lcore.h>
 #include <rte_prefetch.h>
+#include <rte_ring.h>
 
 #include "dp.h"
 #include "drop.h"
@@ -38,6 +49,7 @@
 #include "outbound.h"
 #include "pmtu.h"
 #include "port.h"
+#include "rxwait.h"
 #include "segment.h"
 #include "storm.h"
 #include "worker.h"
@@ -152,21 +164,78 @@ static inline void learn_and_decide(struct worker *w, struct out_burst *in, stru
 	}
 }
 
-void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts, uint16_t n)
+/* Steps 4 and 5: seal @p ne encapsulated frames with @p sa (this worker's,
+ * read by the caller with worker_sa_out()), outer headers toward the SA's
+ * destination through @p nh, onto the uplink. */
+static void seal_and_send(struct worker *w, struct esp_sa *sa, const struct rte_ether_addr *nh,
+			  struct rte_mbuf **m, struct esp_pkt *ep, uint16_t ne, struct drop_bin *dead)
 {
 	struct dp *dp = w->dp;
 	const struct dp_config *c = dp->cfg;
 	struct dp_port *up = &dp->port[dp->uplink];
+	const uint32_t up_frame = RTE_ETHER_HDR_LEN + c->uplink_mtu;
+	/* After the SA (acquire): its destination, address and ports as one
+	 * word (sa.h), the same for the whole burst. */
+	struct sa_outer to = sa_outer_unpack(atomic_load_explicit(&w->sa_outer,
+								  memory_order_acquire));
+	uint16_t sport = to.src_port_be ? to.src_port_be : w->udp_src_be;
+
+	/* 4. Seal the burst with this worker's SA. */
+	esp_seal_burst(sa, ep, ne);
+
+	/* 5. Outer headers toward the peer, onto the uplink. */
+	if (unlikely(to.dst_ip != w->outer_dst)) {
+		/* the peer moved (a NAT's new mapping): a new checksum base */
+		w->outer_dst = to.dst_ip;
+		w->outer_sum = ipv4_sum_base(c->uplink_ip, to.dst_ip);
+	}
+	for (uint16_t i = 0; i < ne; i++) {
+		if (unlikely(ep[i].status != ESP_OK)) {
+			drop_packet(w, dead, m[i], ep[i].status == ESP_ERR_SA_EXPIRED
+						     ? DROP(seq_exhausted) : DROP(seal));
+			continue;
+		}
+		m[i]->data_len = OFF_ESP + ep[i].len;
+		m[i]->pkt_len = m[i]->data_len;
+		encap_outer(rte_pktmbuf_mtod(m[i], uint8_t *), nh, &up->mac, c->uplink_ip, to.dst_ip,
+			    w->outer_sum, sport, to.dst_port_be, w->ip_id, ep[i].len);
+		w->ip_id += w->ip_id_step;
+		dp_count(&w->stats, DP_C_tunnel_out, 1);
+		if (unlikely(m[i]->data_len > up_frame)) {
+			frag_output(w, m[i]); /* RFC 4459 section 4.2: outer fragments */
+			continue;
+		}
+		port_tx_queue(w, dp->uplink, m[i]);
+	}
+	port_tx_flush(w, dp->uplink);
+}
+
+/* No SA here: the encapsulated frames go to worker @p to, which seals them. */
+static void hand_to_sealer(struct worker *w, int to, struct rte_mbuf **m, uint16_t ne,
+			   struct drop_bin *dead)
+{
+	struct worker *s = w->dp->worker[to];
+	unsigned k = rte_ring_mp_enqueue_burst(s->seal_ring, (void **)m, ne, NULL);
+
+	dp_count(&w->stats, DP_C_seal_handoff, k);
+	for (unsigned i = k; i < ne; i++)
+		drop_packet(w, dead, m[i], DROP(seal_handoff_full));
+	if (k)
+		rxwait_kick(s);
+}
+
+void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct dp *dp = w->dp;
+	const struct dp_config *c = dp->cfg;
 	struct out_burst in, fwd;
 	struct drop_bin dead;
 	struct esp_pkt ep[DP_BURST_MAX];
 	struct rte_ether_addr nh;
 	struct esp_sa *sa;
-	struct sa_outer to;
-	uint16_t sport;
+	int sealer = -1;
 	uint64_t now;
 	uint16_t ne = 0;
-	const uint32_t up_frame = RTE_ETHER_HDR_LEN + c->uplink_mtu;
 
 	in.n = fwd.n = dead.n = 0;
 	dp_count(&w->stats, DP_C_local_rx, n);
@@ -212,14 +281,14 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 	if (fwd.n == 0)
 		goto out;
 	/* One read per burst: the control socket may swap the SA (rekey); the old
-	 * one lives until this worker's next quiescent state (sa.c). */
+	 * one lives until this worker's next quiescent state (sa.c). Without one,
+	 * the worker sa.c names seals for this one. */
 	sa = worker_sa_out(w);
-	/* After the SA (acquire): its destination, address and ports as one
-	 * word (sa.h), the same for the whole burst. */
-	to = sa_outer_unpack(atomic_load_explicit(&w->sa_outer, memory_order_acquire));
-	if (unlikely(sa == NULL || !nexthop_mac(&dp->nh, &nh))) {
+	if (unlikely(sa == NULL))
+		sealer = atomic_load_explicit(&w->seal_by, memory_order_acquire);
+	if (unlikely((sa == NULL && sealer < 0) || !nexthop_mac(&dp->nh, &nh))) {
 		for (uint16_t i = 0; i < fwd.n; i++)
-			drop_packet(w, &dead, fwd.m[i], sa ? DROP(no_nexthop) : DROP(no_sa));
+			drop_packet(w, &dead, fwd.m[i], sa || sealer >= 0 ? DROP(no_nexthop) : DROP(no_sa));
 		fwd.n = 0;
 		goto out;
 	}
@@ -256,37 +325,73 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 		fwd.m[ne++] = m;
 	}
 
-	/* 4. Seal the burst with this worker's SA. */
-	esp_seal_burst(sa, ep, ne);
-
-	/* 5. Outer headers toward the peer, onto the uplink. */
-	if (unlikely(to.dst_ip != w->outer_dst)) {
-		/* the peer moved (a NAT's new mapping): a new checksum base */
-		w->outer_dst = to.dst_ip;
-		w->outer_sum = ipv4_sum_base(c->uplink_ip, to.dst_ip);
-	}
-	sport = to.src_port_be ? to.src_port_be : w->udp_src_be;
-	for (uint16_t i = 0; i < ne; i++) {
-		struct rte_mbuf *m = fwd.m[i];
-
-		if (unlikely(ep[i].status != ESP_OK)) {
-			drop_packet(w, &dead, m, ep[i].status == ESP_ERR_SA_EXPIRED
-						    ? DROP(seq_exhausted) : DROP(seal));
-			continue;
-		}
-		m->data_len = OFF_ESP + ep[i].len;
-		m->pkt_len = m->data_len;
-		encap_outer(rte_pktmbuf_mtod(m, uint8_t *), &nh, &up->mac, c->uplink_ip, to.dst_ip,
-			    w->outer_sum, sport, to.dst_port_be, w->ip_id, ep[i].len);
-		w->ip_id += w->ip_id_step;
-		dp_count(&w->stats, DP_C_tunnel_out, 1);
-		if (unlikely(m->data_len > up_frame)) {
-			frag_output(w, m); /* RFC 4459 section 4.2: outer fragments */
-			continue;
-		}
-		port_tx_queue(w, dp->uplink, m);
-	}
-	port_tx_flush(w, dp->uplink);
+	if (unlikely(sa == NULL))
+		hand_to_sealer(w, sealer, fwd.m, ne, &dead);
+	else
+		seal_and_send(w, sa, &nh, fwd.m, ep, ne, &dead);
 out:
 	drop_bin_free(&dead);
+}
+
+void outbound_seal_handed(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct esp_sa *sa = worker_sa_out(w);
+	struct esp_pkt ep[DP_BURST_MAX];
+	struct rte_ether_addr nh;
+	struct drop_bin dead = { .n = 0 };
+
+	if (unlikely(sa == NULL || !nexthop_mac(&w->dp->nh, &nh))) {
+		/* this worker lost its SA since sa.c named it (the tunnel is going down) */
+		for (uint16_t i = 0; i < n; i++)
+			drop_packet(w, &dead, pkts[i], sa ? DROP(no_nexthop) : DROP(no_sa));
+		goto out;
+	}
+	/* as the handing worker's step 3 left them: headers in front, VXLAN inside */
+	for (uint16_t i = 0; i < n; i++)
+		ep[i] = (struct esp_pkt){
+			.buf = rte_pktmbuf_mtod(pkts[i], uint8_t *) + OFF_ESP,
+			.len = pkts[i]->data_len - OFF_INNER_IP,
+			.room = pkts[i]->data_len - OFF_ESP + rte_pktmbuf_tailroom(pkts[i]),
+			.next_header = IPPROTO_IPIP,
+		};
+	seal_and_send(w, sa, &nh, pkts, ep, n, &dead);
+out:
+	drop_bin_free(&dead);
+}
+
+#define SEAL_RING 1024 /**< frames waiting for a sealing worker: 32 bursts */
+
+int outbound_init(struct dp *dp, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < dp->nb_workers; i++) {
+		struct worker *w = dp->worker[i];
+		char name[RTE_RING_NAMESIZE];
+
+		atomic_store_explicit(&w->seal_by, -1, memory_order_relaxed);
+		snprintf(name, sizeof(name), "isthmus_seal%u", i);
+		w->seal_ring = rte_ring_create(name, SEAL_RING, rte_lcore_to_socket_id(w->lcore),
+					       RING_F_SC_DEQ);
+		if (w->seal_ring == NULL) {
+			snprintf(err, errlen, "seal ring of worker %u: %s", i, rte_strerror(rte_errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void outbound_fini(struct dp *dp)
+{
+	for (unsigned i = 0; i < dp->nb_workers; i++) {
+		struct worker *w = dp->worker[i];
+		void *m;
+
+		if (w == NULL || w->seal_ring == NULL)
+			continue;
+		while (rte_ring_sc_dequeue(w->seal_ring, &m) == 0) {
+			dp_count(&w->stats, DP_C_drop_handoff_shutdown, 1);
+			rte_pktmbuf_free(m);
+		}
+		rte_ring_free(w->seal_ring);
+		w->seal_ring = NULL;
+	}
 }

@@ -150,7 +150,8 @@ static bool pending_tx(const struct worker *w)
 		if (dp->port[p].tx_ring != NULL && dp->port[p].tx_owner == w->idx &&
 		    !rte_ring_empty(dp->port[p].tx_ring))
 			return true;
-	return w->handoff != NULL && !rte_ring_empty(w->handoff);
+	return (w->handoff != NULL && !rte_ring_empty(w->handoff)) ||
+	       (w->seal_ring != NULL && !rte_ring_empty(w->seal_ring));
 }
 
 void rxwait_block(struct worker *w, int timeout_ms)

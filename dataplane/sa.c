@@ -57,9 +57,43 @@ static void grace_period(struct dp *dp)
 		rte_rcu_qsbr_synchronize(dp->qsbr, RTE_QSBR_THRID_INVALID);
 }
 
-static void publish(struct worker *w, struct esp_sa *sa)
+/* Outbound SA whose worker is @p w, or -1. */
+static int out_of_worker(const struct dp *dp, unsigned w)
+{
+	for (int i = 0; i < dp->nb_sa_out; i++)
+		if (dp->sa_out[i]->worker == (int)w)
+			return i;
+	return -1;
+}
+
+/*
+ * Fewer outbound SAs than workers ([ike] child_sas, or a peer that initiated
+ * fewer): each worker without one hands its frames to a worker with one
+ * (outbound.c), the SA-less workers dealt round-robin over those with an SA.
+ * An SA is still sealed with by one thread only (esp.h). -1: it has its own,
+ * or nobody has one (drop_no_sa).
+ */
+static void assign_sealers(struct dp *dp)
+{
+	int with[DP_MAX_WORKERS];
+	unsigned nwith = 0, k = 0;
+
+	for (unsigned w = 0; w < dp->nb_workers; w++)
+		if (out_of_worker(dp, w) >= 0)
+			with[nwith++] = (int)w;
+	for (unsigned w = 0; w < dp->nb_workers; w++) {
+		int to = -1;
+
+		if (out_of_worker(dp, w) < 0 && nwith)
+			to = with[k++ % nwith];
+		atomic_store_explicit(&dp->worker[w]->seal_by, to, memory_order_release);
+	}
+}
+
+static void publish(struct dp *dp, struct worker *w, struct esp_sa *sa)
 {
 	atomic_store_explicit(&w->sa_out, sa, memory_order_release);
+	assign_sealers(dp);
 }
 
 static struct esp_sa *sa_make(const struct dp *dp, const struct sa_spec *s, char *err,
@@ -127,7 +161,7 @@ static void give_worker(struct dp *dp, struct sa_out *o, unsigned w)
 	/* the destination first: the release store of the SA publishes it too */
 	atomic_store_explicit(&dp->worker[w]->sa_outer, sa_outer_pack(o->outer),
 			      memory_order_relaxed);
-	publish(dp->worker[w], o->sa);
+	publish(dp, dp->worker[w], o->sa);
 }
 
 static struct sa_outer outer_of(const struct sa_spec *s)
@@ -137,15 +171,6 @@ static struct sa_outer outer_of(const struct sa_spec *s)
 		.dst_port_be = rte_cpu_to_be_16(s->peer_port),
 		.src_port_be = s->nat ? rte_cpu_to_be_16(s->local_port) : 0,
 	};
-}
-
-/* Outbound SA whose worker is @p w, or -1. */
-static int out_of_worker(const struct dp *dp, unsigned w)
-{
-	for (int i = 0; i < dp->nb_sa_out; i++)
-		if (dp->sa_out[i]->worker == (int)w)
-			return i;
-	return -1;
 }
 
 /* A worker whose SA is retired (the oldest such), or -1. */
@@ -303,7 +328,7 @@ int sa_del(struct dp *dp, uint32_t spi, enum esp_dir dir)
 			if (p >= 0)
 				give_worker(dp, dp->sa_out[p], (unsigned)o->worker);
 			else
-				publish(dp->worker[o->worker], NULL);
+				publish(dp, dp->worker[o->worker], NULL);
 		}
 		grace_period(dp);
 		esp_sa_destroy(o->sa);
@@ -439,10 +464,8 @@ int sas_init(struct dp *dp, char *err, size_t errlen)
 	rte_hash_set_cmp_func(dp->spi_hash, hash_key_cmp32);
 	if (!c->sa_static)
 		return 0; /* SAs come from isthmusd over the control socket */
-	if (c->nb_sa_out < dp->nb_workers) {
-		snprintf(err, errlen, "%u workers but only %u outbound SAs: each worker needs its own "
-			 "([sa.static] out.0 .. out.%u)", dp->nb_workers, c->nb_sa_out,
-			 dp->nb_workers - 1);
+	if (c->nb_sa_out == 0) {
+		snprintf(err, errlen, "[sa.static] without an outbound SA (out.0)");
 		return -1;
 	}
 	for (unsigned k = 0; k < c->nb_sa_out + c->nb_sa_in; k++) {

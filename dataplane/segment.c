@@ -5,12 +5,18 @@
  * segment from the tunnel (rte_hash, lock-free readers).
  *
  * Segments can be extended and unextended at run time (control socket): a new
- * one takes the next slot and is published by its two lookups; an unextended
- * one is unpublished, and after an RCU grace period no worker holds it. Its
- * slot stays a tombstone (MAC entries of it age out; a slot is never reused,
- * so they can never be mistaken for another segment's).
+ * one takes the lowest free slot and is published by its two lookups; an
+ * unextended one is unpublished, and after an RCU grace period no worker
+ * holds its index (workers get it only from those lookups, per burst). Then
+ * everything that names the slot by index goes: its MAC entries (fdb.c), its
+ * loop signatures, ARP senders and reports (l2guard.c), the workers' storm
+ * and path-MTU buckets and their drop counters; only then is the slot free.
+ * A segment that reuses it so starts from zero, and no frame, MAC or report
+ * of the old one is ever counted or delivered on it. Without reuse, the
+ * 4097th extension since start would fail (DP_MAX_SEGMENTS).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -21,10 +27,14 @@
 #include <rte_malloc.h>
 
 #include "dp.h"
+#include "fdb.h"
 #include "hash_keys.h"
+#include "l2guard.h"
 #include "mss.h"
 #include "port.h"
 #include "segment.h"
+#include "storm.h"
+#include "worker.h"
 
 int segments_init(struct dp *dp, char *err, size_t errlen)
 {
@@ -95,11 +105,22 @@ struct segment *segment_by_vni(const struct dp *dp, uint32_t vni)
 	return &dp->seg[(uintptr_t)data];
 }
 
+/* The lowest free slot (unextended earlier, segment_del), else the next new one. */
+static uint16_t free_slot(const struct dp *dp)
+{
+	uint16_t n = atomic_load_explicit(&dp->nb_seg, memory_order_relaxed);
+
+	for (uint16_t k = 0; k < n; k++)
+		if (atomic_load_explicit(&dp->seg[k].removed, memory_order_relaxed))
+			return k;
+	return n;
+}
+
 int segment_add(struct dp *dp, const char *name, const char *port, uint16_t vlan, uint32_t vni,
 		char *err, size_t errlen)
 {
 	struct segment *s;
-	uint16_t p, i = dp->nb_seg;
+	uint16_t p, i = free_slot(dp);
 	uintptr_t idx = i;
 
 	if (vni == 0 || vni > 0xffffff || vlan > 4094) {
@@ -133,7 +154,13 @@ int segment_add(struct dp *dp, const char *name, const char *port, uint16_t vlan
 		return -ENOSPC;
 	}
 	s = &dp->seg[i];
-	memset(s, 0, sizeof(*s));
+	/* No worker holds index i (segment_del); readers of the listings (the
+	 * telemetry thread) skip the slot until it is whole: all but the flag. */
+	memset(s, 0, offsetof(struct segment, removed));
+	memset((char *)s + offsetof(struct segment, removed) + sizeof(s->removed), 0,
+	       sizeof(*s) - offsetof(struct segment, removed) - sizeof(s->removed));
+	if (i == dp->nb_seg)
+		atomic_store_explicit(&s->removed, true, memory_order_relaxed);
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->idx = i;
 	s->port = p;
@@ -150,12 +177,27 @@ int segment_add(struct dp *dp, const char *name, const char *port, uint16_t vlan
 	s->flap_dampen_s = 0;
 	if (rte_hash_add_key_data(dp->vni_hash, &s->vni, (void *)idx) != 0) {
 		snprintf(err, errlen, "VNI table full");
-		return -ENOSPC;
+		return -ENOSPC; /* the slot stays free (removed) */
 	}
 	/* the slot is complete before either lookup can lead to it */
-	atomic_store_explicit(&dp->nb_seg, (uint16_t)(i + 1), memory_order_release);
+	atomic_store_explicit(&s->removed, false, memory_order_release);
+	if (i == dp->nb_seg)
+		atomic_store_explicit(&dp->nb_seg, (uint16_t)(i + 1), memory_order_release);
 	atomic_store_explicit(&dp->port[p].vlan_seg[vlan], i, memory_order_release);
 	return 0;
+}
+
+/* The workers' own state of slot @p i (no worker holds the index any more). */
+static void workers_forget(struct dp *dp, uint16_t i)
+{
+	for (unsigned w = 0; w < dp->nb_workers; w++) {
+		struct worker *wk = dp->worker[w];
+
+		if (wk->storm != NULL)
+			memset(&wk->storm[i], 0, sizeof(wk->storm[i]));
+		if (wk->pmtu_meter != NULL)
+			memset(&wk->pmtu_meter[i], 0, sizeof(wk->pmtu_meter[i]));
+	}
 }
 
 int segment_del(struct dp *dp, uint32_t vni)
@@ -168,10 +210,17 @@ int segment_del(struct dp *dp, uint32_t vni)
 	atomic_store_explicit(&dp->port[s->port].vlan_seg[s->vlan], (uint16_t)DP_SEG_NONE,
 			      memory_order_release);
 	pos = rte_hash_del_key(dp->vni_hash, &s->vni);
-	s->removed = true;
+	/* out of the listings now; free for segment_add only once this returns */
+	atomic_store_explicit(&s->removed, true, memory_order_release);
 	if (dp->qsbr)
 		rte_rcu_qsbr_synchronize(dp->qsbr, RTE_QSBR_THRID_INVALID);
+	/* No worker holds the index now: nothing new of the segment can appear. */
 	if (pos >= 0)
 		rte_hash_free_key_with_position(dp->vni_hash, pos);
+	if (dp->fdb != NULL)
+		fdb_flush_segment(dp->fdb, s->idx);
+	if (dp->guard != NULL)
+		l2guard_forget_segment(dp, s->idx);
+	workers_forget(dp, s->idx);
 	return 0;
 }

@@ -43,7 +43,7 @@ struct segment {
 	uint32_t aging_s;
 	_Atomic uint32_t mac_count;
 	_Atomic uint64_t limit_hits;
-	bool removed;            /**< unextended at run time: the slot is never reused */
+	_Atomic bool removed;    /**< unextended: not listed; a free slot segment_add() reuses */
 	/* first-hop router (gateway.c) */
 	rte_be32_t gw_ip;        /**< gateway address, 0: none configured */
 	uint8_t gw6[16];         /**< gateway IPv6 address, if has_gw6 */

@@ -5,10 +5,13 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <rte_ethdev.h>
 
+#include "ctl_dp.h"
+#include "ctl_server.h"
 #include "dp.h"
 #include "fdb.h"
 #include "l2guard.h"
@@ -110,20 +113,46 @@ int dp_stats_write_json(const struct dp *dp, const char *path)
 
 void dp_stats_json(const struct dp *dp, FILE *f)
 {
+	struct dp_json_cursor c = { .with_fdb = true };
+
+	while (dp_stats_json_step(dp, &c, f, SIZE_MAX))
+		;
+}
+
+static size_t json_segment(const struct dp *dp, uint16_t i, const char *sep, FILE *f)
+{
+	const struct segment *g = &dp->seg[i];
+	int n = fprintf(f, "%s\n    {\"name\": \"%s\", \"vni\": %u, \"port\": \"%s\", \"vlan\": %u, "
+			"\"macs\": %u, \"mac_limit\": %u, \"limit_hits\": %" PRIu64 ", "
+			"\"mac_flaps\": %" PRIu64 ", \"loops\": %" PRIu64 ", \"ip_conflicts\": %" PRIu64
+			", \"mss4\": %u, \"mss6\": %u, \"storm_drops\": {",
+			sep, g->name, g->vni, dp->port[g->port].name, g->vlan,
+			atomic_load(&g->mac_count), g->mac_limit, atomic_load(&g->limit_hits),
+			atomic_load(&g->guard.mac_flaps), atomic_load(&g->guard.loops),
+			atomic_load(&g->guard.ip_conflicts), g->mss4, g->mss6);
+
+	for (int k = 0; k < STORM_CLASSES; k++)
+		n += fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", storm_class_name[k],
+			     storm_drops(dp, i, k));
+	n += fprintf(f, "}}");
+	return n > 0 ? (size_t)n : 0;
+}
+
+static void json_head(const struct dp *dp, FILE *f)
+{
 	struct dp_stats s;
-	struct rte_ether_addr nh;
-	const char *sep = "";
 
 	dp_stats_sum(dp, &s);
 	fprintf(f, "{\n  \"appliance\": \"%s\",\n  \"workers\": %u,\n  \"counters\": {\n",
 		dp->cfg->name, dp->nb_workers);
 	json_counters(f, &s, "    ");
 	fprintf(f, "  },\n  \"per_worker\": [");
-	for (unsigned w = 0; w < dp->nb_workers; w++) {
-		fprintf(f, "%s\n    {\n", w ? "," : "");
-		json_counters(f, &dp->worker[w]->stats, "      ");
-		fprintf(f, "    }");
-	}
+}
+
+static void json_middle(const struct dp *dp, FILE *f)
+{
+	struct rte_ether_addr nh;
+
 	fprintf(f, "],\n  \"fdb_aged\": %" PRIu64 ",\n  \"fdb_entries\": %u,\n", dp->fdb_aged,
 		fdb_count(dp->fdb));
 	if (nexthop_mac(&dp->nh, &nh)) {
@@ -135,36 +164,30 @@ void dp_stats_json(const struct dp *dp, FILE *f)
 		fprintf(f, "  \"nexthop\": null,\n");
 	}
 	fprintf(f, "  \"segments\": [");
-	sep = "";
-	for (uint16_t i = 0; i < dp->nb_seg; i++) {
-		const struct segment *g = &dp->seg[i];
+}
 
-		if (g->removed)
-			continue;
-		fprintf(f, "%s\n    {\"name\": \"%s\", \"vni\": %u, \"port\": \"%s\", \"vlan\": %u, "
-			"\"macs\": %u, \"mac_limit\": %u, \"limit_hits\": %" PRIu64 ", "
-			"\"mac_flaps\": %" PRIu64 ", \"loops\": %" PRIu64 ", \"ip_conflicts\": %" PRIu64
-			", \"mss4\": %u, \"mss6\": %u, \"storm_drops\": {",
-			sep, g->name, g->vni, dp->port[g->port].name, g->vlan,
-			atomic_load(&g->mac_count), g->mac_limit, atomic_load(&g->limit_hits),
-			atomic_load(&g->guard.mac_flaps), atomic_load(&g->guard.loops),
-			atomic_load(&g->guard.ip_conflicts), g->mss4, g->mss6);
-		for (int k = 0; k < STORM_CLASSES; k++)
-			fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", storm_class_name[k],
-				storm_drops(dp, i, k));
-		fputs("}}", f);
-		sep = ",";
+/* The control socket's counters (ctl_server.h; docs/control-protocol.md). */
+static void json_ctl(const struct dp *dp, FILE *f)
+{
+	struct ctl_server_stats c;
+
+	if (dp->ctl == NULL) {
+		fprintf(f, ",\n  \"ctl\": null");
+		return;
 	}
-	sep = "";
-	fprintf(f, "],\n  \"sas\": [");
-	for (uint16_t i = 0; i < dp->nb_sa_out; i++) {
-		json_sa(f, "out", dp->sa_out[i]->sa, sep);
-		sep = ",";
-	}
-	for (uint16_t i = 0; i < dp->nb_sa_in; i++) {
-		json_sa(f, "in", dp->sa_in[i]->sa, sep);
-		sep = ",";
-	}
+	ctl_server_get_stats(dp->ctl, &c);
+	fprintf(f, ",\n  \"ctl\": {\"accepted\": %" PRIu64 ", \"refused\": %" PRIu64
+		", \"requests\": %" PRIu64 ", \"failed\": %" PRIu64 ", \"bad_magic\": %" PRIu64
+		", \"bad_version\": %" PRIu64 ", \"bad_type\": %" PRIu64 ", \"bad_length\": %" PRIu64
+		", \"oversized\": %" PRIu64 ", \"send_errors\": %" PRIu64 ", \"streams\": %" PRIu64
+		", \"parts\": %" PRIu64 ", \"streams_aborted\": %" PRIu64 ", \"poll_max_us\": %" PRIu64
+		"}", c.accepted, c.refused, c.requests, c.failed, c.bad_magic, c.bad_version, c.bad_type,
+		c.bad_length, c.oversized, c.send_errors, c.streams, c.parts, c.streams_aborted,
+		ctl_dp_poll_max_us());
+}
+
+static void json_ports(const struct dp *dp, FILE *f)
+{
 	fprintf(f, "],\n  \"ports\": [");
 	for (uint16_t i = 0; i < dp->nb_ports; i++) {
 		struct rte_eth_stats es = { 0 };
@@ -177,7 +200,99 @@ void dp_stats_json(const struct dp *dp, FILE *f)
 	}
 	fprintf(f, "],\n  \"l2guard\": ");
 	l2guard_json(dp, f);
-	fprintf(f, ",\n  \"fdb\": ");
-	fdb_dump_json(dp->fdb, f);
-	fprintf(f, "\n}\n");
+	json_ctl(dp, f);
+}
+
+/*
+ * The document in sections, each list item by item: the control socket sends
+ * it in parts (ctl_dp.c) and the main lcore formats about one part between
+ * two exception-path polls, whatever the number of segments or MACs.
+ */
+enum { J_HEAD, J_WORKERS, J_MIDDLE, J_SEGMENTS, J_SAS_START, J_SAS, J_TAIL, J_FDB, J_END, J_DONE };
+
+int dp_stats_json_step(const struct dp *dp, struct dp_json_cursor *c, FILE *f, size_t budget)
+{
+	size_t used = 0;
+
+	while (used < budget) {
+		switch (c->part) {
+		case J_HEAD:
+			json_head(dp, f);
+			c->part = J_WORKERS;
+			c->i = 0;
+			break;
+		case J_WORKERS:
+			if (c->i >= dp->nb_workers) {
+				c->part = J_MIDDLE;
+				break;
+			}
+			fprintf(f, "%s\n    {\n", c->i ? "," : "");
+			json_counters(f, &dp->worker[c->i]->stats, "      ");
+			fprintf(f, "    }");
+			used += 64 * DP_C_MAX; /* about what a worker's counters take */
+			c->i++;
+			break;
+		case J_MIDDLE:
+			json_middle(dp, f);
+			c->part = J_SEGMENTS;
+			c->i = 0;
+			c->first = true;
+			break;
+		case J_SEGMENTS:
+			if (c->i >= dp->nb_seg) {
+				c->part = J_SAS_START;
+				break;
+			}
+			if (!dp->seg[c->i].removed) {
+				used += json_segment(dp, (uint16_t)c->i, c->first ? "" : ",", f);
+				c->first = false;
+			}
+			c->i++;
+			break;
+		case J_SAS_START:
+			fprintf(f, "],\n  \"sas\": [");
+			c->part = J_SAS;
+			c->i = 0;
+			break;
+		case J_SAS:
+			/* outbound, then inbound */
+			if (c->i < dp->nb_sa_out)
+				json_sa(f, "out", dp->sa_out[c->i]->sa, c->i ? "," : "");
+			else if (c->i - dp->nb_sa_out < dp->nb_sa_in)
+				json_sa(f, "in", dp->sa_in[c->i - dp->nb_sa_out]->sa, c->i ? "," : "");
+			else {
+				c->part = J_TAIL;
+				break;
+			}
+			used += 256;
+			c->i++;
+			break;
+		case J_TAIL:
+			json_ports(dp, f);
+			used += 4096;
+			c->part = c->with_fdb ? J_FDB : J_END;
+			c->it = 0;
+			c->first = true;
+			if (c->with_fdb)
+				fprintf(f, ",\n  \"fdb\": [");
+			break;
+		case J_FDB: {
+			size_t n = 0;
+
+			if (!fdb_json_step(dp->fdb, &c->it, &c->first, f, budget - used, &n)) {
+				fputc(']', f);
+				c->part = J_END;
+			}
+			used += n;
+			break;
+		}
+		case J_END:
+			fprintf(f, "\n}\n");
+			c->part = J_DONE;
+			return 0;
+		default:
+			return 0;
+		}
+	}
+	return 1;
 }

@@ -52,7 +52,9 @@
 	X(drop_too_big, "frame too large for the local or uplink MTU")               \
 	X(drop_no_headroom, "no mbuf headroom for the tunnel headers")               \
 	X(drop_no_nexthop, "peer next-hop MAC not known yet")                        \
-	X(drop_no_sa, "worker has no outbound SA")                                   \
+	X(drop_no_sa, "no outbound SA on this worker nor on any other to hand the frame to")\
+	X(seal_handoff, "frames of a worker without an outbound SA handed to one with an SA to seal")\
+	X(drop_seal_handoff_full, "frames of a worker without an outbound SA: the sealing worker's ring full")\
 	X(drop_seal, "ESP sealing failed: no room for the trailer and ICV")          \
 	X(drop_seq_exhausted, "outbound SA out of sequence numbers (RFC 4303 3.3.3: no wrap), not rekeyed in time")\
 	/* SA lifecycle (main lcore, control socket) */                              \
@@ -163,5 +165,22 @@ void dp_stats_print(const struct dp *dp, FILE *f, int all);
 int dp_stats_write_json(const struct dp *dp, const char *path);
 /** The same JSON document, to an open stream. */
 void dp_stats_json(const struct dp *dp, FILE *f);
+
+/** Where a stats JSON document being written in steps stands. */
+struct dp_json_cursor {
+	unsigned part;      /**< section */
+	uint32_t i;         /**< item within the section */
+	uint32_t it;        /**< MAC table iterator (fdb_json_step) */
+	bool first;         /**< no comma before the next array element */
+	bool with_fdb;      /**< the MAC table too (--stats-json; not the control socket) */
+};
+
+/**
+ * Write the next part of the stats JSON document to @p f: whole items (a
+ * worker, a segment, an SA, MAC table entries) until about @p budget bytes
+ * are written. Start with a zeroed cursor. Main lcore.
+ * @return 1 when more follows, 0 when the document is complete
+ */
+int dp_stats_json_step(const struct dp *dp, struct dp_json_cursor *c, FILE *f, size_t budget);
 
 #endif

@@ -5,13 +5,20 @@
  *
  *   /isthmus/stats               all counters, summed over workers
  *   /isthmus/worker,N            one worker's counters
- *   /isthmus/segments            segment names
+ *   /isthmus/segments[,OFFSET]   segment names, in pages (below)
  *   /isthmus/segment,NAME        VNI, VLAN, port, MAC count, limit, limit hits,
  *                                MSS clamps, storm-control drops,
  *                                MAC flaps, loops, IP conflicts
  *   /isthmus/sas                 SPIs, outbound then inbound
  *   /isthmus/sa,SPI              one SA's counters (SPI decimal or 0x hex)
- *   /isthmus/fdb,NAME            a segment's MAC table, "MAC side" (first 256)
+ *   /isthmus/fdb,NAME[,CURSOR]   a segment's MAC table, "MAC side", in pages
+ *
+ * DPDK telemetry answers in one message of at most 16 KiB, with at most
+ * RTE_TEL_MAX_ARRAY_ENTRIES (512) elements per array, and drops what does not
+ * fit without a word. So lists come in pages: without a parameter, the plain
+ * array as before when the whole list fits one page; otherwise (and always
+ * with an OFFSET or CURSOR) a dict saying where the page starts, how many
+ * there are, whether more follow and where the next page starts ("next").
  *
  * Callbacks run on the telemetry thread: counters are read as they are (a
  * burst behind at worst), the MAC table under its writer lock, SAs from a
@@ -124,16 +131,72 @@ static const struct segment *seg_by_name(const char *name)
 	return NULL;
 }
 
+/* A page of names: at most this many JSON bytes (16 KiB replies, room
+ * left for the dict around it) and RTE_TEL_MAX_ARRAY_ENTRIES entries. */
+#define TEL_PAGE_BYTES 12000
+
+/* Whether @p s is a decimal number; its value in @p v. */
+static bool tel_number(const char *s, unsigned long *v)
+{
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return false;
+	*v = strtoul(s, &end, 10);
+	return *end == '\0';
+}
+
+/*
+ * /isthmus/segments[,OFFSET]: the names of the extended segments from the
+ * OFFSET-th on, as many as fit a page. Without OFFSET and when all fit, the
+ * array alone (as before paging); otherwise {"offset", "count", "total",
+ * "more", "next", "segments": [...]}: "more" is 1 and "next" the OFFSET of the
+ * next page when the list goes on.
+ */
 static int tel_segments(const char *cmd, const char *params, struct rte_tel_data *d)
 {
+	unsigned long offset = 0;
+	unsigned total = 0, count = 0;
+	size_t bytes = 2;
+	struct rte_tel_data *names;
+	bool paged = params != NULL && *params != '\0';
+
 	(void)cmd;
-	if (tel_dp == NULL)
+	if (paged && !tel_number(params, &offset))
 		return -1;
-	(void)params;
-	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
-	for (uint16_t i = 0; i < tel_dp->nb_seg; i++)
-		if (!tel_dp->seg[i].removed)
-			rte_tel_data_add_array_string(d, tel_dp->seg[i].name);
+	names = rte_tel_data_alloc();
+	if (names == NULL)
+		return -1;
+	rte_tel_data_start_array(names, RTE_TEL_STRING_VAL);
+	for (uint16_t i = 0; i < tel_dp->nb_seg; i++) {
+		const char *name = tel_dp->seg[i].name;
+
+		if (tel_dp->seg[i].removed)
+			continue;
+		/* safe names (names.c): no JSON escapes, 3 bytes of quotes and comma */
+		if (total++ < offset || count == RTE_TEL_MAX_ARRAY_ENTRIES ||
+		    bytes + strlen(name) + 3 > TEL_PAGE_BYTES)
+			continue;
+		rte_tel_data_add_array_string(names, name);
+		bytes += strlen(name) + 3;
+		count++;
+	}
+	if (!paged && count == total) {
+		/* the plain array, as before paging; the copy is small */
+		rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+		for (uint16_t i = 0; i < tel_dp->nb_seg; i++)
+			if (!tel_dp->seg[i].removed && count-- > 0)
+				rte_tel_data_add_array_string(d, tel_dp->seg[i].name);
+		rte_tel_data_free(names);
+		return 0;
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "offset", offset);
+	rte_tel_data_add_dict_u64(d, "count", count);
+	rte_tel_data_add_dict_u64(d, "total", total);
+	rte_tel_data_add_dict_u64(d, "more", offset + count < total);
+	rte_tel_data_add_dict_u64(d, "next", offset + count);
+	rte_tel_data_add_dict_container(d, "segments", names, 0);
 	return 0;
 }
 
@@ -222,27 +285,73 @@ static int tel_sa(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/*
+ * /isthmus/fdb,NAME[,CURSOR]: the segment's MAC table, "MAC side", a page at
+ * a time. CURSOR is where the previous page left the MAC table's iterator
+ * ("next"): a page costs what it lists, however large the table. Without a
+ * CURSOR and when the segment's MACs fit one page, the array alone (as
+ * before paging); otherwise {"segment", "macs" (the segment's count),
+ * "cursor", "count", "more", "next", "entries": [...]}.
+ */
 static int tel_fdb(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	const struct segment *s = seg_by_name(params);
-	struct fdb_mac list[256];
+	/* "02:00:00:00:00:01 remote" and quotes: 27 bytes */
+	enum { PAGE = TEL_PAGE_BYTES / 28 };
+	struct fdb_mac list[PAGE];
+	char name[DP_NAME_LEN];
+	const struct segment *s;
+	const char *comma;
+	unsigned long cursor = 0;
+	uint32_t it;
 	unsigned n;
+	bool end, paged = false;
+	struct rte_tel_data *arr;
 
 	(void)cmd;
-	if (tel_dp == NULL)
+	if (params == NULL)
 		return -1;
+	comma = strchr(params, ',');
+	if (comma != NULL) {
+		if (!tel_number(comma + 1, &cursor) || cursor > UINT32_MAX)
+			return -1;
+		paged = true;
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)(comma ? comma - params : (long)strlen(params)),
+		 params);
+	s = seg_by_name(name);
 	if (s == NULL)
 		return -1;
-	n = fdb_list(tel_dp->fdb, s->idx, list, RTE_DIM(list));
-	/* "MAC side" strings: a MAC is no valid telemetry dict key. */
-	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+	it = (uint32_t)cursor;
+	n = fdb_list_from(tel_dp->fdb, s->idx, &it, &end, list, RTE_DIM(list));
+	if (!end) {
+		/* a full page: is there anything of this segment after it? */
+		struct fdb_mac probe;
+		uint32_t it2 = it;
+
+		if (fdb_list_from(tel_dp->fdb, s->idx, &it2, &end, &probe, 1) == 0)
+			end = true;
+	}
+	arr = paged || !end ? rte_tel_data_alloc() : d;
+	if (arr == NULL)
+		return -1;
+	rte_tel_data_start_array(arr, RTE_TEL_STRING_VAL);
 	for (unsigned i = 0; i < n; i++) {
 		char mac[RTE_ETHER_ADDR_FMT_SIZE], line[RTE_ETHER_ADDR_FMT_SIZE + 8];
 
 		rte_ether_format_addr(mac, sizeof(mac), &list[i].mac);
 		snprintf(line, sizeof(line), "%s %s", mac, list[i].side == FDB_LOCAL ? "local" : "remote");
-		rte_tel_data_add_array_string(d, line);
+		rte_tel_data_add_array_string(arr, line);
 	}
+	if (arr == d)
+		return 0;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "segment", s->name);
+	rte_tel_data_add_dict_u64(d, "macs", atomic_load(&s->mac_count));
+	rte_tel_data_add_dict_u64(d, "cursor", cursor);
+	rte_tel_data_add_dict_u64(d, "count", n);
+	rte_tel_data_add_dict_u64(d, "more", !end);
+	rte_tel_data_add_dict_u64(d, "next", it);
+	rte_tel_data_add_dict_container(d, "entries", arr, 0);
 	return 0;
 }
 
@@ -277,13 +386,13 @@ int telemetry_init(struct dp *dp)
 	    rte_telemetry_register_cmd("/isthmus/worker", tel_worker_locked,
 				       "One worker's counters. Parameter: worker index") ||
 	    rte_telemetry_register_cmd("/isthmus/segments", tel_segments_locked,
-				       "Extended segments. No parameters") ||
+				       "Extended segments, in pages. Parameter: none or OFFSET") ||
 	    rte_telemetry_register_cmd("/isthmus/segment", tel_segment_locked,
 				       "One segment: VNI, VLAN, MACs, limit. Parameter: name") ||
 	    rte_telemetry_register_cmd("/isthmus/sas", tel_sas, "SPIs of the SAs. No parameters") ||
 	    rte_telemetry_register_cmd("/isthmus/sa", tel_sa, "One SA's counters. Parameter: SPI") ||
 	    rte_telemetry_register_cmd("/isthmus/fdb", tel_fdb_locked,
-				       "A segment's MAC table (256 entries at most). Parameter: name"))
+				       "A segment's MAC table, in pages. Parameter: NAME or NAME,CURSOR"))
 		return -1;
 	return 0;
 }

@@ -89,6 +89,13 @@ uint32_t worker_round(struct worker *w, struct rte_mbuf **pkts)
 		moved += n;
 		inbound_handed(w, pkts, n);
 	}
+	/* frames of workers without an outbound SA, for this one to seal (outbound.c) */
+	if (unlikely(!rte_ring_empty(w->seal_ring))) {
+		uint16_t n = (uint16_t)rte_ring_sc_dequeue_burst(w->seal_ring, (void **)pkts, burst, NULL);
+
+		moved += n;
+		outbound_seal_handed(w, pkts, n);
+	}
 	reass_expire(w, rte_rdtsc());
 	if (unlikely(w->idx == 0 && atomic_load_explicit(&dp->gw_announce, memory_order_acquire)))
 		gateway_announce(w);

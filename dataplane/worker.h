@@ -64,6 +64,13 @@ struct worker {
 	/* outer reassembly (reass.c) and path-MTU rate limit (pmtu.c) */
 	struct rte_ip_frag_tbl *reass_tbl;
 	struct rte_ring *handoff;        /**< packets of SAs this worker opens, from other workers */
+	/**
+	 * Outbound frames of workers without an SA of their own, encapsulated,
+	 * for this worker to seal with its SA (outbound.c; multi-producer).
+	 */
+	struct rte_ring *seal_ring;
+	/** Worker that seals this one's frames while it has no SA (sa.c), -1: none or not needed. */
+	_Atomic int seal_by;
 	uint64_t reass_next_expiry;      /**< TSC of the next sweep for timed-out datagrams */
 	uint64_t reass_seq;              /**< fragments received: the clock's distance part (reass.c) */
 	uint64_t reass_dist_cycles;      /**< what one fragment adds to the reassembly clock */

@@ -51,7 +51,7 @@ static void usage(FILE *f)
 		"                         from standard input (one line; asked for, not echoed,\n"
 		"                         on a terminal) or from FILE (mode 0600): never on the\n"
 		"                         command line, where any local user could read it\n"
-		"  unpair                 forget the peer's key\n"
+		"  unpair                 forget the peer's key and close the tunnel\n"
 		"\n"
 		"  -n, --name NAME        appliance name: RUN_DIR is /run/isthmus/NAME\n"
 		"  -r, --run-dir DIR      where the appliance's sockets are\n"
@@ -86,14 +86,27 @@ static int find_run_dir(char *out, size_t len)
 	return rc;
 }
 
-/* One request to SOCK (dp.sock or isthmusd.sock); exits with a clear message on failure. */
-static const struct ctl_reply *call(const char *sock, void *req, size_t len, void *rbuf,
-				    int timeout_ms)
+/* The last reply received (replies of any size: streamed ones reassembled). */
+static struct ctl_reply *last_reply;
+
+/* Wipe and free the last reply (it may hold keys or a token). */
+static void forget_reply(void)
+{
+	ctl_reply_free(last_reply);
+	last_reply = NULL;
+}
+
+/*
+ * One request to SOCK (dp.sock or isthmusd.sock); exits with a clear message
+ * on failure. The reply stays valid until the next call.
+ */
+static const struct ctl_reply *call(const char *sock, void *req, size_t len, int timeout_ms)
 {
 	char path[256], err[400];
 	const struct ctl_reply *r;
 	int fd;
 
+	forget_reply();
 	snprintf(path, sizeof(path), "%.200s/%s", run_dir, sock);
 	fd = ctl_connect(path, err, sizeof(err));
 	if (fd < 0) {
@@ -103,7 +116,9 @@ static const struct ctl_reply *call(const char *sock, void *req, size_t len, voi
 		fprintf(stderr, "isthmusctl: %s\n", err);
 		exit(3);
 	}
-	r = ctl_call(fd, req, len, rbuf, CTL_MAX_MSG + 1, timeout_ms, err, sizeof(err));
+	/* timeout_ms: for each message; a streamed reply of any length (up to
+	 * CTL_STREAM_MAX) arrives as long as the parts keep coming */
+	r = last_reply = ctl_call_alloc(fd, req, len, CTL_STREAM_MAX, timeout_ms, err, sizeof(err));
 	close(fd);
 	if (!r) {
 		fprintf(stderr, "isthmusctl: %s\n", err);
@@ -157,10 +172,10 @@ static void print_json(const struct ctl_reply *r)
 	json_object_put(o);
 }
 
-static int cmd_status(void *rbuf)
+static int cmd_status(void)
 {
 	struct ctl_hdr h = { .type = CTL_D_STATUS };
-	const struct ctl_reply *r = call("isthmusd.sock", &h, sizeof(h), rbuf, 5000);
+	const struct ctl_reply *r = call("isthmusd.sock", &h, sizeof(h), 5000);
 	struct json_object *o, *ikes;
 	size_t n;
 
@@ -204,10 +219,10 @@ static int cmd_status(void *rbuf)
 	return 0;
 }
 
-static int cmd_stats(void *rbuf, int prometheus)
+static int cmd_stats(int prometheus)
 {
 	struct ctl_hdr h = { .type = CTL_STATS };
-	const struct ctl_reply *r = call("dp.sock", &h, sizeof(h), rbuf, 5000);
+	const struct ctl_reply *r = call("dp.sock", &h, sizeof(h), 5000);
 	struct json_object *o, *c, *g, *ev;
 	size_t n;
 
@@ -249,10 +264,10 @@ static int cmd_stats(void *rbuf, int prometheus)
 	return 0;
 }
 
-static int cmd_segments(void *rbuf)
+static int cmd_segments(void)
 {
 	struct ctl_hdr h = { .type = CTL_STATS };
-	const struct ctl_reply *r = call("dp.sock", &h, sizeof(h), rbuf, 5000);
+	const struct ctl_reply *r = call("dp.sock", &h, sizeof(h), 5000);
 	struct json_object *o = parse(r), *segs = get(o, "segments");
 	size_t n = segs ? json_object_array_length(segs) : 0;
 
@@ -276,7 +291,7 @@ static int cmd_segments(void *rbuf)
  * A segment named by its VNI (digits) or by its name (looked up in the
  * dataplane's segment list). @return 0, or 2 with a message
  */
-static int segment_vni(void *rbuf, const char *ref, uint32_t *vni)
+static int segment_vni(const char *ref, uint32_t *vni)
 {
 	struct ctl_hdr h = { .type = CTL_STATS };
 	struct json_object *o, *segs;
@@ -293,7 +308,7 @@ static int segment_vni(void *rbuf, const char *ref, uint32_t *vni)
 		*vni = (uint32_t)v;
 		return 0;
 	}
-	o = parse(call("dp.sock", &h, sizeof(h), rbuf, 5000));
+	o = parse(call("dp.sock", &h, sizeof(h), 5000));
 	segs = get(o, "segments");
 	for (size_t i = 0; segs && i < json_object_array_length(segs); i++) {
 		struct json_object *g = json_object_array_get_idx(segs, i);
@@ -311,7 +326,7 @@ static int segment_vni(void *rbuf, const char *ref, uint32_t *vni)
 }
 
 /* cutover SEGMENT: the gateway moves to this site */
-static int cmd_cutover(void *rbuf, int argc, char **argv)
+static int cmd_cutover(int argc, char **argv)
 {
 	struct ctl_seg m = { .h.type = CTL_SEG_CUTOVER };
 
@@ -319,16 +334,16 @@ static int cmd_cutover(void *rbuf, int argc, char **argv)
 		fprintf(stderr, "isthmusctl: cutover SEGMENT (its name or VNI)\n");
 		return 2;
 	}
-	if (segment_vni(rbuf, argv[0], &m.vni))
+	if (segment_vni(argv[0], &m.vni))
 		return 2;
-	call("dp.sock", &m, sizeof(m), rbuf, 5000);
+	call("dp.sock", &m, sizeof(m), 5000);
 	printf("gateway of segment %s (VNI %u) is now on this site, announced with a gratuitous "
 	       "ARP / unsolicited neighbor advertisement\n", argv[0], m.vni);
 	return 0;
 }
 
 /* extend NAME VNI PORT [VLAN] | unextend SEGMENT: this appliance's dataplane */
-static int cmd_extend(void *rbuf, int add, int argc, char **argv)
+static int cmd_extend(int add, int argc, char **argv)
 {
 	struct ctl_seg m = { .h.type = add ? CTL_SEG_ADD : CTL_SEG_DEL };
 	char *end;
@@ -338,9 +353,9 @@ static int cmd_extend(void *rbuf, int add, int argc, char **argv)
 		return 2;
 	}
 	if (!add) {
-		if (segment_vni(rbuf, argv[0], &m.vni))
+		if (segment_vni(argv[0], &m.vni))
 			return 2;
-		call("dp.sock", &m, sizeof(m), rbuf, 5000);
+		call("dp.sock", &m, sizeof(m), 5000);
 		printf("segment %s unextended\n", argv[0]);
 		return 0;
 	}
@@ -360,30 +375,30 @@ static int cmd_extend(void *rbuf, int add, int argc, char **argv)
 		fprintf(stderr, "isthmusctl: VNI must be a number\n");
 		return 2;
 	}
-	call("dp.sock", &m, sizeof(m), rbuf, 5000);
+	call("dp.sock", &m, sizeof(m), 5000);
 	printf("segment %s extended\n", argv[0]);
 	return 0;
 }
 
 /* segment [list | extend ... | unextend SEGMENT | cutover SEGMENT] */
-static int cmd_segment(void *rbuf, int argc, char **argv)
+static int cmd_segment(int argc, char **argv)
 {
 	if (argc == 0 || !strcmp(argv[0], "list"))
-		return cmd_segments(rbuf);
+		return cmd_segments();
 	if (!strcmp(argv[0], "extend") || !strcmp(argv[0], "unextend"))
-		return cmd_extend(rbuf, !strcmp(argv[0], "extend"), argc - 1, argv + 1);
+		return cmd_extend(!strcmp(argv[0], "extend"), argc - 1, argv + 1);
 	if (!strcmp(argv[0], "cutover"))
-		return cmd_cutover(rbuf, argc - 1, argv + 1);
+		return cmd_cutover(argc - 1, argv + 1);
 	fprintf(stderr, "isthmusctl: segment list | extend | unextend | cutover, not '%s'\n",
 		argv[0]);
 	return 2;
 }
 
-static int cmd_simple_json(void *rbuf, uint16_t type)
+static int cmd_simple_json(uint16_t type)
 {
 	struct ctl_hdr h = { .type = type };
 
-	print_json(call("dp.sock", &h, sizeof(h), rbuf, 5000));
+	print_json(call("dp.sock", &h, sizeof(h), 5000));
 	return 0;
 }
 
@@ -392,10 +407,10 @@ static int cmd_simple_json(void *rbuf, uint16_t type)
  * SA may still seal before isthmusd rekeys it on its sequence number (without
  * ESN, at CTL_SEQ_REKEY_32); with ESN only time and volume rekey it.
  */
-static int cmd_sa_table(void *rbuf)
+static int cmd_sa_table(void)
 {
 	struct ctl_hdr h = { .type = CTL_SA_LIST };
-	const struct ctl_reply *r = call("dp.sock", &h, sizeof(h), rbuf, 5000);
+	const struct ctl_reply *r = call("dp.sock", &h, sizeof(h), 5000);
 	struct json_object *a;
 
 	if (json_out) {
@@ -432,7 +447,7 @@ static int cmd_sa_table(void *rbuf)
 	return 0;
 }
 
-static int cmd_sa(void *rbuf, int wireshark)
+static int cmd_sa(int wireshark)
 {
 	if (wireshark) {
 		struct ctl_hdr h = { .type = CTL_D_SA_KEYS };
@@ -445,14 +460,14 @@ static int cmd_sa(void *rbuf, int wireshark)
 		fprintf(stderr, "WARNING: these are the live ESP keys of the tunnel. Anyone holding "
 			"them can read the traffic:\nkeep them out of tickets and chats, delete them "
 			"after use.\n# Wireshark: Preferences > Protocols > ESP > ESP SAs (esp_sa)\n");
-		r = call("isthmusd.sock", &h, sizeof(h), rbuf, 5000);
+		r = call("isthmusd.sock", &h, sizeof(h), 5000);
 		/* unbuffered: no stdio buffer left holding a copy of the keys */
 		setvbuf(stdout, NULL, _IONBF, 0);
 		fwrite(ctl_reply_body(r), 1, r->body_len, stdout);
-		explicit_bzero(rbuf, CTL_MAX_MSG + 1);
+		forget_reply();
 		return 0;
 	}
-	return cmd_sa_table(rbuf);
+	return cmd_sa_table();
 }
 
 
@@ -560,7 +575,7 @@ static int read_token(const char *file, char *tok, size_t len)
 	return 0;
 }
 
-static int cmd_pairing_token(void *rbuf, int argc, char **argv)
+static int cmd_pairing_token(int argc, char **argv)
 {
 	struct ctl_d_token_req t = { .h.type = CTL_D_PAIRING_TOKEN };
 	const struct ctl_reply *r;
@@ -578,17 +593,17 @@ static int cmd_pairing_token(void *rbuf, int argc, char **argv)
 		fprintf(stderr, "isthmusctl: pairing-token [--ttl DURATION]\n");
 		return 2;
 	}
-	r = call("isthmusd.sock", &t, sizeof(t), rbuf, 5000);
+	r = call("isthmusd.sock", &t, sizeof(t), 5000);
 	setvbuf(stdout, NULL, _IONBF, 0); /* the token is a secret: no copy in a stdio buffer */
 	if (json_out)
 		printf("{\"token\":\"%.*s\"}\n", (int)r->body_len, (const char *)ctl_reply_body(r));
 	else
 		printf("%.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
-	explicit_bzero(rbuf, CTL_MAX_MSG + 1);
+	forget_reply();
 	return 0;
 }
 
-static int cmd_pair(void *rbuf, int argc, char **argv)
+static int cmd_pair(int argc, char **argv)
 {
 	struct ctl_d_pair p = { .h.type = CTL_D_PAIR };
 	const struct ctl_reply *r;
@@ -608,7 +623,7 @@ static int cmd_pair(void *rbuf, int argc, char **argv)
 	}
 	if (read_token(file, p.token, sizeof(p.token)) != 0)
 		return 2;
-	r = call("isthmusd.sock", &p, sizeof(p), rbuf, 15000);
+	r = call("isthmusd.sock", &p, sizeof(p), 15000);
 	explicit_bzero(&p, sizeof(p));
 	printf("%.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
 	return 0;
@@ -623,7 +638,6 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static uint8_t rbuf[CTL_MAX_MSG + 1] __attribute__((aligned(8)));
 	static char dir[256];
 	const char *cmd;
 	int c;
@@ -655,26 +669,26 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[optind++];
 	if (!strcmp(cmd, "status"))
-		return cmd_status(rbuf);
+		return cmd_status();
 	if (!strcmp(cmd, "stats"))
-		return cmd_stats(rbuf, optind < argc && !strcmp(argv[optind], "--prometheus"));
+		return cmd_stats(optind < argc && !strcmp(argv[optind], "--prometheus"));
 	if (!strcmp(cmd, "segments") || !strcmp(cmd, "segment"))
-		return cmd_segment(rbuf, argc - optind, argv + optind);
+		return cmd_segment(argc - optind, argv + optind);
 	if (!strcmp(cmd, "cutover"))
-		return cmd_cutover(rbuf, argc - optind, argv + optind);
+		return cmd_cutover(argc - optind, argv + optind);
 	if (!strcmp(cmd, "extend") || !strcmp(cmd, "unextend"))
-		return cmd_extend(rbuf, !strcmp(cmd, "extend"), argc - optind, argv + optind);
+		return cmd_extend(!strcmp(cmd, "extend"), argc - optind, argv + optind);
 	if (!strcmp(cmd, "macs"))
-		return cmd_simple_json(rbuf, CTL_MACS);
+		return cmd_simple_json(CTL_MACS);
 	if (!strcmp(cmd, "sa"))
-		return cmd_sa(rbuf, optind < argc && !strcmp(argv[optind], "--wireshark"));
+		return cmd_sa(optind < argc && !strcmp(argv[optind], "--wireshark"));
 	if (!strcmp(cmd, "pairing-token"))
-		return cmd_pairing_token(rbuf, argc - optind, argv + optind);
+		return cmd_pairing_token(argc - optind, argv + optind);
 	if (!strcmp(cmd, "pair"))
-		return cmd_pair(rbuf, argc - optind, argv + optind);
+		return cmd_pair(argc - optind, argv + optind);
 	if (!strcmp(cmd, "unpair")) {
 		struct ctl_hdr h = { .type = CTL_D_UNPAIR };
-		const struct ctl_reply *r = call("isthmusd.sock", &h, sizeof(h), rbuf, 5000);
+		const struct ctl_reply *r = call("isthmusd.sock", &h, sizeof(h), 5000);
 
 		printf("%.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
 		return 0;

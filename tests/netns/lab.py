@@ -28,7 +28,7 @@ signal.signal(signal.SIGTERM, _sigterm)
 
 class Lab:
     def __init__(self, top, build, ike=None, web=None, uplink=None, site_a=None, iked_args=None,
-                 env=None):
+                 site_b=None, trunk=False, workers=None, env=None):
         self.top = top
         self.build = build
         self.P = "nt%d" % os.getpid()
@@ -42,8 +42,14 @@ class Lab:
             self.env["ISTHMUS_LAB_UPLINK"] = uplink
         if site_a:
             self.env["ISTHMUS_LAB_A"] = "\n".join(site_a)
+        if site_b:
+            self.env["ISTHMUS_LAB_B"] = "\n".join(site_b)
+        if trunk:
+            self.env["ISTHMUS_LAB_TRUNK"] = "1"
         if iked_args:
             self.env["ISTHMUS_LAB_IKED_ARGS"] = " ".join(iked_args)
+        if workers:
+            self.env["ISTHMUS_LAB_WORKERS"] = str(workers)
         # more ISTHMUS_LAB_* settings (tools/isthmus-lab: UNDERLAY, NAT_INIT,
         # B_UPLINK, ...)
         self.env.update({"ISTHMUS_LAB_" + k: v for k, v in (env or {}).items()})
@@ -297,21 +303,24 @@ class Lab:
             return f.read()
 
 
-def esp_packets(path, dst=None):
+def esp_packets(path, dst=None, ports=False):
     """(outer source, SPI, sequence number) of every ESP-in-UDP packet in a
     pcap (RFC 3948; tshark tells ESP from IKE's non-ESP marker and NAT
-    keepalives), optionally only those to @dst. tshark, not scapy: a TCP
+    keepalives), optionally only those to @dst; with @ports, (outer source,
+    UDP source port, SPI, sequence number). tshark, not scapy: a TCP
     test captures millions of packets."""
     flt = "esp" + (" && ip.dst == %s" % dst if dst else "")
-    r = subprocess.run(["tshark", "-n", "-r", path, "-Y", flt, "-T", "fields", "-e", "ip.src",
-                        "-e", "esp.spi", "-e", "esp.sequence"],
+    fields = ["ip.src"] + (["udp.srcport"] if ports else []) + ["esp.spi", "esp.sequence"]
+    r = subprocess.run(["tshark", "-n", "-r", path, "-Y", flt, "-T", "fields"] +
+                       [a for f in fields for a in ("-e", f)],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
     if r.returncode != 0:
         raise Fail("tshark %s: %s" % (path, r.stderr.strip()[-300:]))
     out = []
     for line in r.stdout.splitlines():
-        src, spi, seq = line.split("\t")
-        out.append((src, int(spi.split()[0], 0), int(seq)))
+        v = line.split("\t")
+        spi, seq = int(v[-2].split()[0], 0), int(v[-1])
+        out.append((v[0], int(v[1]), spi, seq) if ports else (v[0], spi, seq))
     return out
 
 

@@ -15,7 +15,9 @@ import base64
 import json
 import os
 import re
+import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -288,12 +290,12 @@ def case_rekey_load(top, build):
     check_nonces(lab, paths, "rekeys under load")
 
 
-def telemetry_stats(prefix):
-    """The dataplane's counters from DPDK telemetry (/isthmus/stats)."""
+def telemetry(prefix, cmd="/isthmus/stats"):
+    """What DPDK telemetry answers to @cmd (default: the dataplane's counters)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix)
     s.recv(16384)
-    s.send(b"/isthmus/stats")
+    s.send(cmd.encode())
     out = list(json.loads(s.recv(1 << 20)).values())[0]
     s.close()
     return out
@@ -379,7 +381,7 @@ def case_exc_flood(top, build):
     # the same counter in the Prometheus output and in DPDK telemetry
     prom = lab.ctl("b", "stats", "--prometheus").stdout
     m = re.search(r'counter="drop_exception_policed"\} (\d+)', prom)
-    tel = telemetry_stats("%s-lab-b" % lab.P)
+    tel = telemetry("%s-lab-b" % lab.P)
     check(m is not None and int(m.group(1)) >= c1["drop_exception_policed"] and
           tel.get("drop_exception_policed", 0) >= c1["drop_exception_policed"],
           "drop_exception_policed in isthmusctl stats --prometheus (%s) and /isthmus/stats (%s)"
@@ -1041,6 +1043,12 @@ def case_psk_mode(top, build):
         p = subprocess.Popen(iked, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         time.sleep(3)
         alive = p.poll() is None
+        # no pinned key with a PSK: unpair is refused, not half done
+        r = subprocess.run([os.path.join(build, "tools", "isthmusctl"), "-r",
+                            os.path.join(d, "site-a"), "unpair"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=30)
+        check(r.returncode != 0 and "auth = psk" in r.stdout,
+              "unpair refused with auth = psk: '%s'" % r.stdout.strip())
         p.terminate()
         out = p.communicate(timeout=20)[0]
         check(alive and "PSK" not in out and "started for peer" in out,
@@ -1155,7 +1163,523 @@ def case_flap(top, build):
         check(not others, "no other MAC flapped at %s (%s)" % (site.upper(), others))
 
 
+# -- scale: 1000 segments on a trunk, 50 000 MACs ---------------------------------
+
+SCALE_SEGS = 1000         # segments s0000..s0999 on VLANs 1..1000 of a trunk port
+SCALE_PER_SEG = 49        # MACs per segment, and s0000 gets SCALE_FIRST_EXTRA more:
+SCALE_FIRST_EXTRA = 1000  # 1049 on one segment (telemetry pages), 50 000 in all
+SCALE_MACS = SCALE_SEGS * SCALE_PER_SEG + SCALE_FIRST_EXTRA
+
+# 802.1Q frames from distinct source MACs 02:5c:SS:SS:HH:HH (segment, host),
+# broadcast, sent with a raw AF_PACKET socket: the kernel needs no 8021q.
+TRUNK_SENDER = r"""
+import socket, struct, sys, time
+ifname, nseg, per, extra = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((ifname, 0))
+sent = 0
+for v in range(nseg):
+    tag = struct.pack("!HH", 0x8100, v + 1)
+    for h in range(per + (extra if v == 0 else 0)):
+        src = bytes([0x02, 0x5c, v >> 8, v & 0xff, h >> 8, h & 0xff])
+        frame = b"\xff" * 6 + src + tag + b"\x88\xb5" + struct.pack("!HH", v, h) + bytes(42)
+        for _ in range(1000):
+            try:
+                s.send(frame)
+                break
+            except OSError:
+                time.sleep(0.001)
+        sent += 1
+        if sent % 500 == 0:
+            time.sleep(0.01)
+print(sent)
+"""
+
+
+def scale_config(site):
+    """The trunk port and its 1000 segments (ISTHMUS_LAB_A / _B lines). Site A's
+    last segment has a gateway and router MAC, for cutover."""
+    lines = ["[local trunk]", "port = net_af_packet3", "mode = trunk"]
+    for i in range(SCALE_SEGS):
+        lines += ["[segment s%04d]" % i, "local = trunk", "vlan = %d" % (i + 1), "vni = %d" % (20000 + i)]
+    if site == "a":
+        lines += ["gateway = 203.0.113.1", "router_mac = 02:00:5e:00:99:01"]
+    return lines
+
+
+CTL_MAGIC = 0x4d545349
+
+
+def ctl_raw(path, typ):
+    """One request on a control socket, its reply reassembled here, in Python,
+    by the rules of docs/control-protocol.md (an implementation apart from
+    ctl_client.c): parts in order, each at its offset, the last without
+    CTL_PART_MORE. Returns (status, body bytes, parts, seconds)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(10)
+    s.connect(path)
+    t0 = time.monotonic()
+    s.send(struct.pack("=IHHII", CTL_MAGIC, 1, typ, 16, 7))
+    body, parts = bytearray(), 0
+    try:
+        while True:
+            m = s.recv(65536)
+            if not m:
+                raise Fail("control socket closed after %d parts (%d bytes)" % (parts, len(body)))
+            magic, _, rtype, ln, seq, status, blen = struct.unpack_from("=IHHIIiI", m)
+            if magic != CTL_MAGIC or ln != len(m) or seq != 7 or rtype & 0xbfff != typ | 0x8000:
+                raise Fail("bad reply message: %r" % (m[:24],))
+            if not rtype & 0x4000:                    # one message
+                if parts:
+                    raise Fail("one-message reply after %d parts" % parts)
+                return status, bytes(m[24:24 + blen]), 0, time.monotonic() - t0
+            index, flags, offset = struct.unpack_from("=IIQ", m, 24)
+            if index != parts or offset != len(body) or 40 + blen != len(m):
+                raise Fail("part %d at %d where %d at %d was due" % (index, offset, parts, len(body)))
+            if status < 0:
+                raise Fail("error part: %s" % m[40:].decode(errors="replace"))
+            body += m[40:]
+            parts += 1
+            if not flags & 1:
+                return status, bytes(body), parts, time.monotonic() - t0
+    finally:
+        s.close()
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def scale_learned(lab, site, side):
+    """MACs of the sender (02:5c:...) in @site's table on @side, from MACS."""
+    st, body, _, _ = ctl_raw("%s/site-%s/dp.sock" % (lab.run, site), 8)
+    return sum(1 for m in json.loads(body) if m["mac"].startswith("02:5c:") and m["side"] == side)
+
+
+def case_scale(top, build):
+    """1000 segments on a trunk port at both sites and 50 000 MACs learned
+    across them (802.1Q frames from distinct MACs sent from a namespace, flooded
+    across, learned local at A and remote at B); then every isthmusctl command,
+    --json, --prometheus, unextend and cutover by name, and the DPDK telemetry
+    lists answer completely (entries counted against what was sent) with
+    streamed replies and telemetry pages, while a ping across the stretch and a
+    ping to A's uplink address (its exception path, on the main lcore that
+    builds the replies) keep their replies. Prints reply sizes, times and the
+    dataplanes' memory."""
+    lab = new_lab(top, build, site_a=scale_config("a"), site_b=scale_config("b"), trunk=True)
+    lab.up("--no-traffic")
+    sock_a = "%s/site-a/dp.sock" % lab.run
+    rss0 = {s: rss_kib(lab.pid("dp", s)) for s in "ab"}
+    print("MEASURED isthmus-dp RSS with %d segments, no MACs learned: A %d KiB, B %d KiB"
+          % (SCALE_SEGS + 2, rss0["a"], rss0["b"]))
+
+    # 50 000 MACs; a frame lost on the way (a full RX ring) is sent again
+    t0 = time.monotonic()
+    for attempt in range(6):
+        r = lab.x("a-sw", "/usr/bin/python3", "-c", TRUNK_SENDER, "dp-trunk", str(SCALE_SEGS),
+                  str(SCALE_PER_SEG), str(SCALE_FIRST_EXTRA), timeout=120)
+        check(int(r.stdout.split()[-1]) == SCALE_MACS, "%s frames sent" % r.stdout.split()[-1])
+        time.sleep(1)
+        la, lb = scale_learned(lab, "a", "local"), scale_learned(lab, "b", "remote")
+        print("  round %d: A learned %d local, B %d remote" % (attempt + 1, la, lb))
+        if la == lb == SCALE_MACS:
+            break
+    check(la == SCALE_MACS and lb == SCALE_MACS,
+          "all %d MACs learned: %d local at A, %d remote at B" % (SCALE_MACS, la, lb))
+    print("MEASURED %d MACs on %d segments learned at both sites in %.1f s (%d round(s))"
+          % (SCALE_MACS, SCALE_SEGS, time.monotonic() - t0, attempt + 1))
+    rss1 = {s: rss_kib(lab.pid("dp", s)) for s in "ab"}
+    print("MEASURED isthmus-dp RSS with %d segments, %d MACs: A %d KiB, B %d KiB; isthmusd A %d KiB"
+          % (SCALE_SEGS + 2, SCALE_MACS, rss1["a"], rss1["b"], rss_kib(lab.pid("isthmusd", "a"))))
+
+    # the wire: streamed replies, reassembled by a client of their own
+    for typ, name in ((7, "STATS"), (8, "MACS"), (9, "SA_LIST")):
+        st, body, parts, secs = ctl_raw(sock_a, typ)
+        check(st == 0, "%s answered" % name)
+        json.loads(body)
+        print("MEASURED %s reply %d bytes in %d parts, %.3f s" % (name, len(body), parts, secs))
+
+    # forwarding and the exception path while the big replies are built
+    r = lab.x("b", "ping", "-c", "20", "-i", "0.05", "-W", "1", "198.18.0.1", check_rc=False)
+    print("MEASURED ping to A's uplink address before the dumps: %d/%d replies, %s"
+          % (ping_stats(r.stdout)[1], ping_stats(r.stdout)[0], rtt(r.stdout)))
+    stretch = lab.bg_file("a-web", "ping-stretch", "ping", "-D", "-i", "0.05", "-W", "1", WEB_B)
+    uplink = lab.bg_file("b", "ping-uplink", "ping", "-D", "-i", "0.05", "-W", "1", "198.18.0.1")
+    time.sleep(2)
+
+    def timed(*args):
+        t = time.monotonic()
+        out = lab.ctl("a", *args).stdout
+        dt = time.monotonic() - t
+        print("MEASURED isthmusctl %s: %d bytes of output in %.2f s" % (" ".join(args), len(out), dt))
+        return out
+
+    for _ in range(3):
+        macs = json.loads(timed("--json", "macs"))
+        mine = [m for m in macs if m["mac"].startswith("02:5c:")]
+        check(len(mine) == SCALE_MACS and len({(m["segment"], m["mac"]) for m in mine}) == SCALE_MACS,
+              "isthmusctl --json macs: %d of the sender's MACs, all distinct" % len(mine))
+    human = timed("macs")
+    check(human.count('"02:5c:') == SCALE_MACS, "isthmusctl macs lists them all")
+    p = subprocess.Popen([lab.ctl_bin, "-r", "%s/site-a" % lab.run, "--json", "macs"],
+                         stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = status
+    check(status == 0, "isthmusctl --json macs again")
+    print("MEASURED isthmusctl --json macs with %d MACs: max RSS %d KiB" % (SCALE_MACS, usage.ru_maxrss))
+    stats = json.loads(timed("--json", "stats"))
+    segs = [g for g in stats["segments"] if re.fullmatch(r"s\d{4}", g["name"])]
+    check(len(segs) == SCALE_SEGS and sum(g["macs"] for g in segs) == SCALE_MACS,
+          "isthmusctl --json stats: %d segments, %d MACs" % (len(segs), sum(g["macs"] for g in segs)))
+    check(stats["fdb_entries"] >= SCALE_MACS, "fdb_entries %d" % stats["fdb_entries"])
+    check("isthmus-dp site-a" in timed("stats"), "isthmusctl stats")
+    prom = timed("stats", "--prometheus")
+    m = re.search(r'^isthmus_fdb_entries\{appliance="site-a"\} (\d+)$', prom, re.M)
+    check(m and int(m.group(1)) == stats["fdb_entries"], "isthmusctl stats --prometheus: %s" %
+          (m.group(0) if m else "no isthmus_fdb_entries"))
+    rows = [l for l in timed("segments").splitlines()[1:] if re.match(r"s\d{4} ", l)]
+    check(len(rows) == SCALE_SEGS, "isthmusctl segments: %d rows" % len(rows))
+    check(len(json.loads(timed("--json", "segments"))) == SCALE_SEGS + 2, "isthmusctl --json segments")
+    sas = json.loads(timed("--json", "sa"))
+    check(len(sas) >= 2 and "active" in timed("sa"), "isthmusctl sa: %d SAs" % len(sas))
+    check(json.loads(timed("--json", "status"))["ike_sas"] and "tunnel      up" in timed("status"),
+          "isthmusctl status: tunnel up")
+
+    # DPDK telemetry: the lists in pages, every entry counted
+    prefix = "%s-lab-a" % lab.P
+    first = telemetry(prefix, "/isthmus/segments")
+    check(isinstance(first, dict) and first["more"] == 1 and first["total"] == SCALE_SEGS + 2,
+          "/isthmus/segments says more follow (%d of %d)" % (first.get("count", 0), first.get("total", 0)))
+    names, off, pages = [], 0, 0
+    while pages < 100:
+        page = telemetry(prefix, "/isthmus/segments,%d" % off)
+        names += page["segments"]
+        pages += 1
+        if not page["more"]:
+            break
+        off = page["next"]
+    check(len(names) == len(set(names)) == SCALE_SEGS + 2 and "s0999" in names,
+          "/isthmus/segments,OFFSET: %d names in %d pages" % (len(names), pages))
+    entries, cur, pages = [], None, 0
+    while pages < 100:
+        page = telemetry(prefix, "/isthmus/fdb,s0000" + ("" if cur is None else ",%d" % cur))
+        entries += page["entries"]
+        pages += 1
+        if not page["more"]:
+            break
+        cur = page["next"]
+    want = SCALE_PER_SEG + SCALE_FIRST_EXTRA
+    check(len(entries) == len(set(entries)) == want and all(e.endswith(" local") for e in entries),
+          "/isthmus/fdb,s0000: %d of %d MACs in %d pages" % (len(entries), want, pages))
+    small = telemetry(prefix, "/isthmus/fdb,s0500")
+    check(isinstance(small, list) and len(small) == SCALE_PER_SEG, "/isthmus/fdb,s0500: %d" % len(small))
+    check(telemetry(prefix)["fdb_entries"] == stats["fdb_entries"], "/isthmus/stats fdb_entries")
+
+    # by name, at the end of a list far longer than one message
+    check("now on this site" in lab.ctl("a", "cutover", "s0999").stdout, "isthmusctl cutover s0999")
+    lab.ctl("a", "unextend", "s0998")
+    st, body, _, _ = ctl_raw(sock_a, 7)
+    left = [g["name"] for g in json.loads(body)["segments"]]
+    check(len(left) == SCALE_SEGS + 1 and "s0998" not in left and "s0999" in left,
+          "isthmusctl unextend s0998: %d segments left" % len(left))
+
+    # the pings: every reply came, during all of the above
+    for p, what in ((stretch, "across the stretch (workers)"), (uplink, "to A's uplink address "
+                                                                         "(exception path, main lcore)")):
+        p.send_signal(2)
+        out = lab.output_of(p)
+        tx, rx = ping_stats(out)
+        print("MEASURED ping %s during the dumps: %d/%d replies, %s" % (what, rx, tx, rtt(out)))
+        check(tx >= 40 and rx >= tx - 1, "ping %s kept its replies (%d/%d)" % (what, rx, tx))
+    check(lab.child_sas("a"), "the tunnel is still up")
+    # What the main lcore spent on one poll of the control socket, in CPU
+    # time (round trips above also count the machine's other load): about two
+    # parts of a reply between two exception-path polls, where building the
+    # 7.7 MB MACS reply in one go would hold it for about 90 ms.
+    ctl = lab.stats("a")["ctl"]
+    print("MEASURED control socket at A: %d requests, %d replies streamed in %d parts, %d aborted; "
+          "longest poll %.2f ms of CPU" % (ctl["requests"], ctl["streams"], ctl["parts"],
+                                          ctl["streams_aborted"], ctl["poll_max_us"] / 1000))
+    check(ctl["streams"] >= 10 and ctl["streams_aborted"] == 0, "no streamed reply abandoned")
+    check(ctl["poll_max_us"] < 20000, "no poll of the control socket held the main lcore 20 ms "
+          "(longest %.2f ms)" % (ctl["poll_max_us"] / 1000))
+
+
+# -- workers: a CHILD_SA per worker, fewer SAs than workers -------------------
+def worker_sas(lab, site):
+    """The outbound SAs of @site's dataplane that seal: {worker: SPI}."""
+    sas = json.loads(lab.ctl(site, "--json", "sa").stdout)
+    return {o["worker"]: o["spi"] for o in sas if o["dir"] == "out" and o["worker"] >= 0}
+
+
+def wire_flows(lab, tag, n=40):
+    """Pings web A -> B and app A -> B at once (the replies come back), captured
+    where they arrive: {site: set of (outer source, UDP source port, SPI)}
+    of the ESP that reached it, and the pings' (sent, received) summed."""
+    caps = {site: lab.capture(site, tag) for site in "ab"}
+    pingers = [lab.bg(ns, "ping", "-n", "-q", "-i", "0.05", "-c", str(n), "-W", "2", dst)
+               for ns, dst in (("a-web", WEB_B), ("a-app", APP_B))]
+    tx = rx = 0
+    for p in pingers:
+        t, r = ping_stats(p.communicate(timeout=30)[0])
+        tx, rx = tx + t, rx + r
+    flows = {site: {k[:3] for k in esp_packets(lab.stop_capture(cap), ports=True)}
+             for site, cap in caps.items()}
+    return flows, (tx, rx)
+
+
+def check_per_worker(lab, what, n_sas):
+    """Each site seals with @n_sas outbound SAs (one per worker), each from its
+    own UDP port, in both directions, and every ping came back."""
+    flows, (tx, rx) = wire_flows(lab, what.replace(" ", "_"))
+    check(tx > 0 and rx == tx, "%s: every ping across both segments answered (%d/%d)" % (what, rx, tx))
+    for site, peer in (("a", "b"), ("b", "a")):
+        f = flows[site]
+        spis, ports = {k[2] for k in f}, {k[1] for k in f}
+        sealing = set(worker_sas(lab, peer).values())
+        print("MEASURED %s_into_%s spis=%d ports=%s flows=%s" % (
+            what.replace(" ", "_"), site, len(spis), sorted(ports),
+            sorted("%s:%d 0x%08x" % k for k in f)))
+        check(len(spis) == n_sas and len(ports) == n_sas and len(f) == n_sas,
+              "%s: ESP into site %s under %d SPI(s) from %d UDP port(s): %s" % (
+                  what, site.upper(), n_sas, n_sas, sorted(f)))
+        check(spis == sealing, "%s: they are site %s's sealing SAs %s" % (
+            what, peer.upper(), sorted(sealing)))
+    return flows
+
+
+SA_COUNTERS = ("drop_no_sa", "seal_handoff", "drop_seal_handoff_full")
+
+
+def sa_counters(lab):
+    return {site: {k: lab.stats(site)["counters"][k] for k in SA_COUNTERS} for site in "ab"}
+
+
+def no_sa_drops(lab, base):
+    """Since @base (sa_counters() once the tunnel was up: before it, with no SA
+    anywhere, the hosts' first frames are drop_no_sa), no frame was dropped for
+    want of an outbound SA at either site; @return {site: seal_handoff}."""
+    handed = {}
+    for site, c0 in base.items():
+        c = {k: lab.stats(site)["counters"][k] - c0[k] for k in SA_COUNTERS}
+        print("MEASURED site_%s since_up %s" % (site, " ".join("%s=%d" % kv for kv in c.items())))
+        check(c["drop_no_sa"] == 0 and c["drop_seal_handoff_full"] == 0,
+              "site %s: no frame dropped for want of an outbound SA" % site.upper())
+        handed[site] = c["seal_handoff"]
+    return handed
+
+
+def wait_children(lab, n, timeout=20):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if all(len(lab.child_sas(s)) == n and len(worker_sas(lab, s)) == n for s in "ab"):
+            return time.monotonic() - t0
+        time.sleep(0.2)
+    raise Fail("not %d CHILD_SA(s) installed at both sites within %d s: A %s, B %s" % (
+        n, timeout, lab.spis("a"), lab.spis("b")))
+
+
+def case_workers2(top, build):
+    """Two workers at each site over the real IKE path: a CHILD_SA per worker
+    (child_sas = 0), each worker sealing with its own SA from its own UDP port
+    in both directions, as seen on the wire; a rekey keeps it so."""
+    lab = new_lab(top, build, workers=2, ike=["child_rekey = 10"])
+    lab.up("--no-traffic")
+    t = wait_children(lab, 2)
+    for site in "ab":
+        ws = worker_sas(lab, site)
+        check(sorted(ws) == [0, 1] and len(set(ws.values())) == 2,
+              "site %s: each worker has its own outbound SA %s" % (site.upper(), ws))
+    print("MEASURED workers2_child_sas=2 up_after_s=%.1f" % t)
+    base = sa_counters(lab)
+    before = check_per_worker(lab, "two workers", 2)
+    old = set(worker_sas(lab, "a").values()) | set(worker_sas(lab, "b").values())
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 30:
+        now = [worker_sas(lab, s) for s in "ab"]
+        if all(len(w) == 2 and not set(w.values()) & old for w in now):
+            break
+        time.sleep(0.2)
+    else:
+        raise Fail("both workers' SAs not rekeyed at both sites within 30 s (child_rekey = 10)")
+    print("MEASURED workers2_rekeyed_after_s=%.1f" % (time.monotonic() - t0))
+    after = check_per_worker(lab, "after the rekey", 2)
+    check(not {k[2] for f in after.values() for k in f} & {k[2] for f in before.values() for k in f},
+          "new SPIs on the wire after the rekey")
+    no_sa_drops(lab, base)
+
+
+def case_workers2_one_sa(top, build):
+    """Two workers at each site and child_sas = 1: one CHILD_SA, the worker
+    without an outbound SA hands its frames to the one with it (seal ring):
+    traffic flows both ways in both segments, no drop_no_sa."""
+    lab = new_lab(top, build, workers=2, ike=["child_sas = 1"])
+    lab.up("--no-traffic")
+    wait_children(lab, 1)
+    base = sa_counters(lab)
+    check_per_worker(lab, "one SA", 1)
+    handed = no_sa_drops(lab, base)
+    check(all(handed[s] > 0 for s in "ab"),
+          "the worker without an SA handed its frames over at both sites (%s)" % handed)
+
+
+# -- segment slots reused: extend / unextend through the control socket --------
+CTL_SEG_ADD, CTL_SEG_DEL = 5, 6   # CTL_MAGIC: above
+
+
+class DpSocket:
+    """A client of isthmus-dp's control socket (docs/control-protocol.md) for
+    SEG_ADD / SEG_DEL in a loop: isthmusctl would fork 20 000 times."""
+
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.s.connect(path)
+        self.s.settimeout(10)
+        self.seq = 0
+
+    def seg(self, typ, name, port, vlan, vni):
+        self.seq += 1
+        body = struct.pack("<32s32sHHI", name.encode(), port.encode(), vlan, 0, vni)
+        self.s.send(struct.pack("<IHHII", CTL_MAGIC, 1, typ, 16 + len(body), self.seq) + body)
+        r = self.s.recv(65536)
+        _, _, rtype, _, rseq, status, blen = struct.unpack("<IHHIIiI", r[:24])
+        if rtype != typ | 0x8000 or rseq != self.seq:
+            raise Fail("control socket: reply %#x seq %d to request %d seq %d" % (rtype, rseq, typ, self.seq))
+        return status, r[24:24 + blen].decode(errors="replace")
+
+    def close(self):
+        self.s.close()
+
+
+def case_segment_reuse(top, build):
+    """Segment slots are reused: site A's web segment unextended and extended
+    again (under a new name each time, the same VNI, so the far site still
+    matches) 10 000 times through isthmus-dp's control socket while a host
+    pings across; more than the 4096 slots, so only reuse lets it through.
+    Then the segment works, and a segment in a reused slot starts with no MAC
+    and no counter."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    ping_ok(lab, "a-web", WEB_B, "web across before", 3)
+    dp = DpSocket("%s/site-a/dp.sock" % lab.run)
+    pinger = lab.bg("a-web", "ping", "-n", "-q", "-i", "0.01", "-w", "200", WEB_B)
+    n, name, t0 = 10000, "workload-web", time.monotonic()
+    for k in range(n):
+        st, msg = dp.seg(CTL_SEG_DEL, name, "", 0, 5101)
+        if st:   # (not check() every round: 20 000 "ok" lines)
+            check(False, "round %d: unextend %s: %d %s" % (k, name, st, msg))
+        name = "web-%d" % k
+        st, msg = dp.seg(CTL_SEG_ADD, name, "web", 0, 5101)
+        if st:
+            check(False, "round %d: extend %s again: %d %s" % (k, name, st, msg))
+    dt = time.monotonic() - t0
+    pinger.send_signal(signal.SIGINT)   # ping -q prints its summary
+    tx, rx = ping_stats(pinger.communicate(timeout=10)[0])
+    print("MEASURED segment_reuse rounds=%d seconds=%.1f per_round_ms=%.2f pings=%d/%d" % (
+        n, dt, 1000 * dt / n, rx, tx))
+    check(rx > 0, "pings crossed while the segment came and went (%d/%d)" % (rx, tx))
+    ping_ok(lab, "a-web", WEB_B, "web across after %d extensions" % n, 5)
+    # a fresh extension in a reused slot: nothing of the last one
+    dp.seg(CTL_SEG_DEL, name, "", 0, 5101)
+    st, msg = dp.seg(CTL_SEG_ADD, "web-last", "web", 0, 5101)
+    check(st == 0, "extend web-last: %s" % msg)
+    seg = [g for g in lab.stats("a")["segments"] if g["name"] == "web-last"]
+    check(len(seg) == 1, "web-last listed once")
+    g = seg[0]
+    print("MEASURED reused_slot %s" % {k: g[k] for k in ("macs", "limit_hits", "mac_flaps", "loops",
+                                                           "ip_conflicts")})
+    check(g["limit_hits"] == 0 and g["mac_flaps"] == 0 and g["loops"] == 0 and
+          g["ip_conflicts"] == 0 and g["macs"] <= 2,
+          "the reused slot's counters start at zero (MACs: only what is learned from now on)")
+    names = [x["name"] for x in lab.stats("a")["segments"]]
+    check(sorted(names) == ["web-last", "workload-app"], "segments listed: %s" % names)
+    ping_ok(lab, "a-web", WEB_B, "web across in the reused slot", 3)
+    dp.close()
+
+
+def case_child_sas_max(top, build):
+    """[ike] child_sas at its limit (64, control/ike_settings.h): 64 CHILD_SAs
+    negotiated (16 before, silently), all in both dataplanes (one worker: 63
+    outbound SAs wait unused), traffic flows, and all are rekeyed."""
+    lab = new_lab(top, build, ike=["child_sas = 64", "child_rekey = 10"])
+    lab.up("--no-traffic")
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 30 and not all(len(lab.child_sas(s)) == 64 for s in "ab"):
+        time.sleep(0.2)
+    n = {s: len(lab.child_sas(s)) for s in "ab"}
+    print("MEASURED child_sas_max installed=%s after_s=%.1f" % (n, time.monotonic() - t0))
+    check(n == {"a": 64, "b": 64}, "64 CHILD_SAs at both sites")
+    for s in "ab":
+        sas = json.loads(lab.ctl(s, "--json", "sa").stdout)
+        dirs = [o["dir"] for o in sas if not o["retired"]]
+        check(dirs.count("out") == 64 and dirs.count("in") == 64,
+              "site %s's dataplane holds 64 outbound and 64 inbound SAs" % s.upper())
+    ping_ok(lab, "a-web", WEB_B, "traffic with 64 CHILD_SAs", 3)
+    old = set(lab.spis("a"))
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 30:
+        cur = set(lab.spis("a"))
+        if len(cur) == 64 and not cur & old:
+            break
+        time.sleep(0.5)
+    print("MEASURED child_sas_max all_rekeyed_after_s=%.1f" % (time.monotonic() - t0))
+    check(len(cur) == 64 and not cur & old, "all 64 CHILD_SAs rekeyed (child_rekey = 10)")
+    ping_ok(lab, "a-web", WEB_B, "traffic after the rekeys", 3)
+
+
+# -- unpair: the tunnel goes with the key ---------------------------------------
+def case_unpair(top, build):
+    """isthmusctl unpair closes the tunnel: IKE_SA and CHILD_SAs deleted, the
+    dataplanes' SAs gone, no ESP on the wire, no traffic, not re-established
+    (the peer keeps trying and is refused); pairing again brings it back."""
+    lab = new_lab(top, build)
+    lab.up("--no-traffic")
+    ping_ok(lab, "a-web", WEB_B, "tunnel up before unpair", 3)
+    t0 = time.monotonic()
+    r = lab.ctl("a", "unpair")
+    print("  site A: %s" % r.stdout.strip())
+    check("tunnel closed (1 IKE_SA)" in r.stdout, "unpair says it closed the IKE_SA")
+    t_gone = None
+    while time.monotonic() - t0 < 10:
+        if not worker_sas(lab, "a") and not worker_sas(lab, "b") and \
+                not json.loads(lab.ctl("a", "--json", "sa").stdout):
+            t_gone = time.monotonic() - t0
+            break
+        time.sleep(0.1)
+    check(t_gone is not None, "the dataplanes' SAs are gone at both sites")
+    print("MEASURED unpair_sas_gone_s=%.2f" % t_gone)
+    st = lab.status("a")
+    check(st["paired"] is False and not st.get("ike_sas"), "site A: not paired, no IKE_SA")
+    # site B still pins A's key and keeps asking for a tunnel: refused
+    caps = {site: lab.capture(site, "unpaired") for site in "ab"}
+    r = lab.x("a-web", "ping", "-c", "10", "-i", "0.5", "-W", "1", WEB_B, check_rc=False)
+    esp = {site: esp_packets(lab.stop_capture(cap)) for site, cap in caps.items()}
+    print("MEASURED unpaired_esp_into_a=%d into_b=%d pings_answered=%d" % (
+        len(esp["a"]), len(esp["b"]), ping_stats(r.stdout)[1]))
+    check(not esp["a"] and not esp["b"], "no ESP on the wire for 5 s after unpair")
+    check(ping_stats(r.stdout)[1] == 0, "no ping crosses")
+    check(not lab.child_sas("a") and not lab.child_sas("b"), "no CHILD_SA at either site")
+    check(not lab.status("a").get("ike_sas"), "site A has not let an IKE_SA up again")
+    # pairing again (a token at A, entered at B) brings the tunnel back
+    token = lab.ctl("a", "pairing-token", "--ttl", "60").stdout.strip()
+    t0 = time.monotonic()
+    r = lab.ctl("b", "pair", input=token + "\n")
+    check("paired with site-a.isthmus" in r.stdout, "paired again: '%s'" % r.stdout.strip())
+    t = lab.wait_tunnel(20)
+    check(t is not None, "tunnel up again after pairing")
+    print("MEASURED repaired_tunnel_s=%.1f" % (time.monotonic() - t0))
+    check(lab.status("a")["paired"], "site A paired again")
+    ping_ok(lab, "a-web", WEB_B, "traffic crosses again", 3)
+
+
 CASES = {
+    "scale": case_scale,
+    "workers2": case_workers2,
+    "workers2_one_sa": case_workers2_one_sa,
+    "unpair": case_unpair,
+    "child_sas_max": case_child_sas_max,
+    "segment_reuse": case_segment_reuse,
     "mss1500": case_mss1500,
     "mtu1500": case_mtu1500,
     "reass_lab": case_reass_lab,

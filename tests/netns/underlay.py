@@ -175,8 +175,8 @@ def case_routed(top, build):
 
 
 # -- NAT -----------------------------------------------------------------------
-def nat_lab(top, build, ike=(), env=None):
-    lab = new_lab(top, build, ike=["nat_keepalive = 2s"] + list(ike), env=env)
+def nat_lab(top, build, ike=(), env=None, workers=None):
+    lab = new_lab(top, build, ike=["nat_keepalive = 2s"] + list(ike), env=env, workers=workers)
     lab.up("--nat", "--no-traffic")
     return lab
 
@@ -239,7 +239,7 @@ def case_nat(top, build):
     lost (conntrack flushed): the tunnel recovers through A's DPD."""
     nt = _nt()
     # two workers a site: one CHILD_SA and one source port each
-    lab = nat_lab(top, build, env={"WORKERS": "2"})
+    lab = nat_lab(top, build, workers=2)
     for _ in range(100):
         if len(lab.child_sas("a")) == 2 and len(lab.child_sas("b")) == 2:
             break

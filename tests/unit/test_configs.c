@@ -218,6 +218,36 @@ START_TEST(test_replay_window_and_esn)
 }
 END_TEST
 
+/* [ike] child_sas: every value up to IKE_CHILD_SAS_MAX is negotiated (17 was
+ * silently cut to 16 before); above it isthmusd refuses to start, naming the
+ * key, the value and the limit. */
+START_TEST(test_child_sas_limit)
+{
+	char tmp[32], err[512], line[64], want[64];
+	struct ike_settings ike;
+	static const unsigned ok[] = { 0, 1, 17, IKE_CHILD_SAS_MAX };
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(line, sizeof(line), "child_sas = %u\n", ok[i]);
+		broken_copy("child_sas = 0\n", line, tmp);
+		ck_assert_msg(ike_config_load(tmp, &ike, err, sizeof(err)) == 0, "%s: %s", line, err);
+		ck_assert_uint_eq(ike.child_sas, ok[i]);
+		unlink(tmp);
+	}
+	static const char *const bad[] = { "65", "1000", "4294967296" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "child_sas = %s\n", bad[i]);
+		broken_copy("child_sas = 0\n", line, tmp);
+		ck_assert_int_eq(ike_config_load(tmp, &ike, err, sizeof(err)), -1);
+		snprintf(want, sizeof(want), "the %d CHILD_SAs", IKE_CHILD_SAS_MAX);
+		ck_assert_msg(strstr(err, "[ike] child_sas") && strstr(err, bad[i]) &&
+			      (strstr(err, want) || i == 2), "child_sas = %s: %s", bad[i], err);
+		unlink(tmp);
+	}
+}
+END_TEST
+
 /* rte_cfgfile alone keeps the first of two sections or keys and gives no
  * line for a stray line: each is an error with its line (cfg_lint.c). */
 START_TEST(test_structure)
@@ -277,6 +307,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, test_structure);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_replay_window_and_esn);
+	tcase_add_test(tc, test_child_sas_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -16,6 +16,10 @@
  *  exc_unpoliced  exception_rate = 0: nothing policed, and a flood that fills
  *             the shared ring (drop_exception_full) still does not cost the
  *             peer's IKE a packet
+ *  seal_handoff  outbound, 2 workers and 1 outbound SA: the worker without
+ *             one hands its frames to the one with it (outbound.c), which
+ *             seals them with its SA and UDP port (the peer opens them); its
+ *             ring full is counted; with no SA at all, drop_no_sa
  */
 #include "check_main.h"
 #include <stdio.h>
@@ -35,101 +39,43 @@
 #include "esp.h"
 #include "exception_dp.h"
 #include "inbound.h"
+#include "outbound.h"
 #include "sa.h"
 #include "worker.h"
 
-#define NW 2
+#include "dp_testutil.h"
+
 #define SPI_IN 0x00001001u
 
 static const uint8_t KEY[ESP_KEYMAT_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
 					     17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30,
 					     31, 32, 0xa0, 0xa1, 0xa2, 0xa3 };
 
-static struct dp_config cfg;
-static struct dp D;
 static struct esp_sa *peer;   /* the peer's sealing SA */
-static struct rte_ring *urx[NW], *utx[NW], *lrx[NW], *ltx[NW];
-static struct rte_mempool *mp;
 static uint16_t ip_id;
 
-static void eal_setup(const char *tag)
-{
-	char prefix[64];
-
-	snprintf(prefix, sizeof(prefix), "--file-prefix=isthmus-ut-in-%s-%d", tag, (int)getpid());
-	char *argv[] = { "test_inbound", "--no-huge", "--no-pci", "-m", "256", prefix,
-			 "--lcores", "0@0,1@0,2@0", "--log-level=lib.eal:error", "--no-telemetry" };
-	ck_assert_int_ge(rte_eal_init(RTE_DIM(argv), argv), 0);
-}
-
-static void ring_port(const char *name, struct rte_ring **rx, struct rte_ring **tx, char *dev)
-{
-	for (int k = 0; k < NW; k++) {
-		char n[RTE_RING_NAMESIZE];
-
-		snprintf(n, sizeof(n), "%s_rx%d", name, k);
-		rx[k] = rte_ring_create(n, 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(n, sizeof(n), "%s_tx%d", name, k);
-		tx[k] = rte_ring_create(n, 4096, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-		ck_assert(rx[k] != NULL && tx[k] != NULL);
-	}
-	int id = rte_eth_from_rings(name, rx, NW, tx, NW, rte_socket_id());
-
-	ck_assert_int_ge(id, 0);
-	ck_assert_int_eq(rte_eth_dev_get_name_by_port((uint16_t)id, dev), 0);
-}
-
-/* A dataplane like the lab's site A, no TAP; @p uplink_extra: more [uplink] lines. */
+/* The dataplane of dp_testutil.h with the inbound SA the peer seals for. */
 static void dp_setup(const char *tag, const char *uplink_extra)
 {
-	char up[RTE_ETH_NAME_MAX_LEN], lo[RTE_ETH_NAME_MAX_LEN], path[] = "/tmp/isthmus-ut-in-XXXXXX";
 	char err[256];
 	struct sa_spec si = { .dir = ESP_DIR_INBOUND, .spi = SPI_IN, .cipher = ESP_CIPHER_AES256GCM,
 			      .replay_window = ESP_REPLAY_WINDOW_DEFAULT, .keymat = KEY, .worker = -1 };
 	struct esp_sa_params pp = { .cipher = ESP_CIPHER_AES256GCM, .backend = ESP_BACKEND_SODIUM,
 				    .dir = ESP_DIR_OUTBOUND, .spi = SPI_IN, .keymat = KEY,
 				    .keymat_len = ESP_KEYMAT_LEN };
-	int fd;
-	FILE *f;
 
-	eal_setup(tag);
-	ring_port("ut_up", urx, utx, up);
-	ring_port("ut_lo", lrx, ltx, lo);
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	f = fdopen(fd, "w");
-	fprintf(f,
-		"[appliance]\nname = ut\nrx_mode = poll\nburst = 32\nmbufs = 16384\nmac_table_size = 1024\n"
-		"run_dir = /tmp\n"
-		"[uplink]\nport = %s\naddress = 198.18.0.1\npeer = 198.18.0.2\n"
-		"peer_mac = 02:00:5e:12:00:02\nmtu = 1700\nlocal_vtep = 198.19.0.1\n"
-		"peer_vtep = 198.19.0.2\n%s"
-		"[local lan]\nport = %s\nmode = access\nmtu = 1500\n"
-		"[segment web]\nlocal = lan\nvni = 5101\n",
-		up, uplink_extra, lo);
-	fclose(f);
-	if (config_load(path, &cfg, err, sizeof(err)) < 0)
-		ck_abort_msg("config: %s", err);
-	unlink(path);
-	cfg.backend = ESP_BACKEND_SODIUM;
-	if (dp_init(&D, &cfg, err, sizeof(err)) < 0)
-		ck_abort_msg("dp_init: %s", err);
-	ck_assert_uint_eq(D.nb_workers, NW);
+	dp_boot("in", tag, uplink_extra);
 	si.peer_ip = cfg.peer_ip; /* the outer source its packets must come from */
 	if (sa_add(&D, &si, err, sizeof(err)) < 0)
 		ck_abort_msg("sa_add: %s", err);
 	peer = esp_sa_create(&pp, err, sizeof(err));
 	ck_assert_ptr_nonnull(peer);
-	mp = D.pool;
 }
 
 static void dp_teardown(void)
 {
 	esp_sa_destroy(peer);
-	dp_halt(&D);
-	dp_fini(&D);
-	config_free(&cfg);
-	rte_eal_cleanup();
+	dp_shutdown();
 }
 
 /* What the peer sends: a 64-byte frame in VXLAN in ESP (sealed with the
@@ -162,11 +108,6 @@ static struct rte_mbuf *esp_packet(bool forge)
 		    ipv4_sum_base(cfg.peer_ip, cfg.uplink_ip), RTE_BE16(4500), RTE_BE16(4500), ip_id++,
 		    ep.len);
 	return m;
-}
-
-static uint64_t cnt(unsigned w, enum dp_counter c)
-{
-	return D.worker[w]->stats.c[c];
 }
 
 static void feed(unsigned w, struct rte_mbuf *m)
@@ -345,6 +286,130 @@ START_TEST(test_exc_unpoliced)
 }
 END_TEST
 
+#define SPI_OUT 0x00002002u
+
+/* A 64-byte frame from a local host to an unknown one (into the tunnel). */
+static struct rte_mbuf *local_frame(uint8_t tag)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	uint8_t *p;
+	struct rte_ether_hdr *e;
+
+	ck_assert_ptr_nonnull(m);
+	p = (uint8_t *)rte_pktmbuf_append(m, 64);
+	if (p == NULL)
+		ck_abort_msg("no room for a frame");
+	memset(p, tag, 64);
+	e = (struct rte_ether_hdr *)p;
+	e->dst_addr = (struct rte_ether_addr){ { 2, 0, 0, 0xb0, 0, 1 } };
+	e->src_addr = (struct rte_ether_addr){ { 2, 0, 0, 0xa0, 0, 1 } };
+	e->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	return m;
+}
+
+/* @p n local frames into worker @p w's outbound path, in bursts of 32. */
+static void send_local(unsigned w, unsigned n)
+{
+	struct rte_mbuf *pk[32];
+
+	for (unsigned done = 0; done < n;) {
+		uint16_t k = 0;
+
+		while (k < 32 && done < n)
+			pk[k++] = local_frame((uint8_t)done++);
+		outbound_input(D.worker[w], &D.port[0], pk, k);
+	}
+}
+
+/* Worker @p w seals what others handed to it, as worker_round does. */
+static unsigned take_to_seal(unsigned w)
+{
+	struct rte_mbuf *pk[DP_BURST_MAX];
+	unsigned n, total = 0;
+
+	while ((n = rte_ring_sc_dequeue_burst(D.worker[w]->seal_ring, (void **)pk, DP_BURST_MAX,
+					      NULL)) > 0) {
+		outbound_seal_handed(D.worker[w], pk, (uint16_t)n);
+		total += n;
+	}
+	return total;
+}
+
+START_TEST(test_seal_handoff)
+{
+	static const uint8_t KEY2[ESP_KEYMAT_LEN] = { 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
+						      8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+						      7, 7, 7, 7 };
+	struct sa_spec so = { .dir = ESP_DIR_OUTBOUND, .spi = SPI_OUT, .cipher = ESP_CIPHER_AES256GCM,
+			      .keymat = KEY2, .worker = 1, .peer_port = 4500 };
+	struct esp_sa_params pp = { .cipher = ESP_CIPHER_AES256GCM, .backend = ESP_BACKEND_SODIUM,
+				    .dir = ESP_DIR_INBOUND, .spi = SPI_OUT, .keymat = KEY2,
+				    .keymat_len = ESP_KEYMAT_LEN };
+	struct rte_mbuf *out[64];
+	struct esp_sa *opener;
+	char err[256];
+	unsigned n, cap;
+
+	dp_setup("seal", "");
+	/* 1. no outbound SA anywhere: nothing to hand to */
+	ck_assert_int_eq(atomic_load(&D.worker[0]->seal_by), -1);
+	send_local(0, 5);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_no_sa), 5);
+
+	/* 2. one SA, on worker 1: worker 0 hands to worker 1 */
+	so.peer_ip = cfg.peer_ip;
+	if (sa_add(&D, &so, err, sizeof(err)) < 0)
+		ck_abort_msg("sa_add: %s", err);
+	ck_assert_int_eq(atomic_load(&D.worker[0]->seal_by), 1);
+	ck_assert_int_eq(atomic_load(&D.worker[1]->seal_by), -1);
+	send_local(0, 40);
+	ck_assert_uint_eq(cnt(0, DP_C_seal_handoff), 40);
+	ck_assert_uint_eq(cnt(0, DP_C_tunnel_out), 0);
+	ck_assert_uint_eq(take_to_seal(1), 40);
+	ck_assert_uint_eq(cnt(1, DP_C_tunnel_out), 40);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_no_sa) + cnt(1, DP_C_drop_no_sa), 5);
+	/* on the wire: worker 1's queue, its UDP port, the SA's SPI, and the peer opens them */
+	ck_assert_uint_eq(rte_ring_count(utx[0]), 0);
+	n = rte_ring_sc_dequeue_burst(utx[1], (void **)out, RTE_DIM(out), NULL);
+	ck_assert_uint_eq(n, 40);
+	opener = esp_sa_create(&pp, err, sizeof(err));
+	ck_assert_ptr_nonnull(opener);
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *p = rte_pktmbuf_mtod(out[i], uint8_t *);
+		const struct rte_udp_hdr *u = (const struct rte_udp_hdr *)(p + OFF_OUTER_UDP);
+		struct esp_pkt ep = { .buf = p + OFF_ESP, .len = out[i]->data_len - OFF_ESP };
+		const uint8_t *frame;
+
+		ck_assert_uint_eq(u->src_port, D.worker[1]->udp_src_be);
+		ck_assert_uint_eq(rte_be_to_cpu_32(*(const rte_be32_t *)(p + OFF_ESP)), SPI_OUT);
+		ck_assert_uint_eq(esp_open_burst(opener, &ep, 1), 1);
+		ck_assert_uint_eq(ep.status, ESP_OK);
+		ck_assert_uint_eq(ep.seq, i + 1); /* in the order worker 0 sent them */
+		frame = p + OFF_FRAME;
+		ck_assert_uint_eq(ep.len, TUN_INNER_LEN + 64);
+		ck_assert_uint_eq(frame[20], (uint8_t)i); /* local_frame's tag: the i-th frame sent */
+		rte_pktmbuf_free(out[i]);
+	}
+	esp_sa_destroy(opener);
+
+	/* 3. the sealing worker does not drain: its ring full is counted */
+	cap = rte_ring_get_capacity(D.worker[1]->seal_ring);
+	send_local(0, cap + 100);
+	ck_assert_uint_eq(cnt(0, DP_C_seal_handoff), 40 + cap);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_seal_handoff_full), 100);
+	ck_assert_uint_eq(take_to_seal(1), cap);
+	while (rte_ring_sc_dequeue_burst(utx[1], (void **)out, RTE_DIM(out), NULL) > 0)
+		rte_pktmbuf_free_bulk(out, RTE_DIM(out));
+
+	/* 4. the SA goes: nobody seals, worker 0 drops again */
+	ck_assert_int_eq(sa_del(&D, SPI_OUT, ESP_DIR_OUTBOUND), 0);
+	ck_assert_int_eq(atomic_load(&D.worker[0]->seal_by), -1);
+	send_local(0, 3);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_no_sa), 5 + 3);
+	dp_teardown();
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("inbound");
@@ -354,6 +419,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, test_sa_owner);
 	tcase_add_test(tc, test_exc_police);
 	tcase_add_test(tc, test_exc_unpoliced);
+	tcase_add_test(tc, test_seal_handoff);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -277,8 +277,10 @@ def case_nat(top, build):
     # NAT keepalives (RFC 3948 2.3) from A, idle, 2 s here: they reach B
     # from the NAT's mapping through A's exception path. charon sends one only
     # when nothing else went out for nat_keepalive, so what must hold is that
-    # the mapping of A's port 4500 never went unused for much longer (charon
-    # counts in whole seconds) and that keepalives filled the gaps
+    # the mapping of A's port 4500 never went unused for much longer and that
+    # keepalives filled the gaps. Longer by up to about 2 s: charon counts
+    # whole seconds, and the idle time of an SA comes from the dataplane's
+    # counters, which isthmusd reads once a second (kernel_dp.c)
     cap = lab.capture("b", "keepalive", snaplen=0)
     t_start = time.time()
     time.sleep(10)
@@ -297,8 +299,8 @@ def case_nat(top, build):
           % (len(ka), len(times) - 2, gap))
     check(ka, "NAT keepalives from A reach B from the NAT's mapping %s:%d (%d in 10 s idle)"
           % (NAT_EXT, port, len(ka)))
-    check(gap < 2 + 2, "the mapping was used at least every %.1f s (nat_keepalive = 2 s, "
-          "charon counts whole seconds)" % gap)
+    check(gap < 2 + 2 + 1.5, "the mapping was used at least every %.1f s (nat_keepalive = 2 s; "
+          "without keepalives it would stay silent for the whole 10 s)" % gap)
     check(conntrack_port(lab) == port, "the NAT's mapping stayed (port %s)" % conntrack_port(lab))
 
     # the peer's IKE through the NAT: a rekey A starts lands in B's priority class

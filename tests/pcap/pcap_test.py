@@ -21,7 +21,8 @@ CASE is one of
   l2guard  L2 safety: a MAC flapping between the trunk and the
            tunnel is counted and reported, dampening drops and counts, one
            move (vMotion) is no flap; a frame A sent to the trunk coming back
-           is a loop, dropped, not tunnelled; one IP claimed by two MACs on
+           is a loop, dropped, not tunnelled, but the same frame repeated by
+           its host after it moved to A is not; one IP claimed by two MACs on
            the two sides is an IP conflict, by one MAC on both sides is not
   segments 1000 segments on one trunk: each VLAN reaches its own VNI, an
            unconfigured VLAN is dropped and counted

@@ -133,19 +133,24 @@ VM_MAC, VM_IP = "02:00:5e:00:02:32", "192.0.2.50"
 # Runs in the new site's switch namespace: waits for a line on stdin, then
 # sends on the bridge (argv[2]) a RARP request from the VM's MAC (argv[1]) as
 # the hypervisor does for the VM after a vMotion (broadcast, ethertype 0x8035,
-# opcode 3 "request reverse", sender and target = the MAC, addresses 0), and
-# prints the time it was sent.
+# opcode 3 "request reverse", sender and target = the MAC, addresses 0), sets
+# the VM's switch port (argv[3]) up at once (SIOCSIFFLAGS: the VM runs there
+# now), and prints the time the RARP was sent.
 RARP_SENDER = r"""
-import socket, struct, sys, time
+import fcntl, socket, struct, sys, time
 mac = bytes.fromhex(sys.argv[1].replace(":", ""))
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((sys.argv[2], 0))
+ctl = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 3) + mac + bytes(4) + mac + bytes(4)
 frame = b"\xff" * 6 + mac + struct.pack("!H", 0x8035) + arp + bytes(60 - 14 - len(arp))
 sys.stdout.write("ready\n"); sys.stdout.flush()
 sys.stdin.readline()
 t = time.time()
 s.send(frame)
+ifr = struct.pack("16sH14x", sys.argv[3].encode(), 0)
+flags = struct.unpack("16sH14x", fcntl.ioctl(ctl, 0x8913, ifr))[1]               # SIOCGIFFLAGS
+fcntl.ioctl(ctl, 0x8914, struct.pack("16sH14x", sys.argv[3].encode(), flags | 1))  # SIOCSIFFLAGS, IFF_UP
 sys.stdout.write("%.6f\n" % t); sys.stdout.flush()
 """
 
@@ -174,7 +179,8 @@ def case_migrate(top, build):
     macs = {s: lab.ctl(s, "--json", "macs").stdout for s in "ab"}
     check(VM_MAC in macs["a"] and VM_MAC in macs["b"], "both appliances have learned M %s" % VM_MAC)
 
-    rarp = lab.bg("b-sw", "/usr/bin/python3", "-c", RARP_SENDER, VM_MAC, "br-web", stdin=subprocess.PIPE)
+    rarp = lab.bg("b-sw", "/usr/bin/python3", "-c", RARP_SENDER, VM_MAC, "br-web", "vm",
+                  stdin=subprocess.PIPE)
     check(rarp.stdout.readline().strip() == "ready", "RARP sender ready on site B's switch")
     # the third host pings I every 10 ms for 5 s
     pinger = lab.bg("a-web", "ping", "-D", "-n", "-i", "0.01", "-W", "1", "-w", "5", VM_IP)
@@ -191,7 +197,8 @@ def case_migrate(top, build):
     rarp.stdin.flush()
     t_rarp = float(rarp.stdout.readline())
     rarp.wait(timeout=5)
-    lab.x("b-sw", "ip", "link", "set", "vm", "up")
+    check(lab.x("b-sw", "cat", "/sys/class/net/vm/operstate").stdout.strip() == "up",
+          "the VM's port is up at site B after the RARP")
     out = pinger.communicate(timeout=15)[0]
     times = ping_times(out)
     before = [t for t in times if t < t_move]

@@ -1118,6 +1118,10 @@ def case_loop(top, build):
     check(detected is not None and detected < 1.0, "loop detected at A within 1 s of the first "
           "broadcast (%s s)" % ("%.3f" % detected if detected is not None else "never"))
     check(dl >= n, "A dropped every looped broadcast of B (drop_loop %d, %d sent)" % (dl, n))
+    # B's host never shows itself on A's port but through the loop: none of
+    # its frames coming back is taken for a host that moved (docs/l2-safety.md)
+    hr = ca["l2guard_host_repeat"] - before_a["l2guard_host_repeat"]
+    check(hr == 0, "no looped frame taken for a moved host's repeat at A (l2guard_host_repeat %d)" % hr)
     back = cb["tunnel_in"] - before_b["tunnel_in"]
     out_a = ca["tunnel_out"] - before_a["tunnel_out"]
     print("MEASURED loop_a_tunnel_out=%d loop_b_tunnel_in=%d" % (out_a, back))

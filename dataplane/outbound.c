@@ -262,7 +262,7 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 		/* A broadcast this appliance just sent to the port, back again: a loop.
 		 * Dropped before learning (its source is a remote MAC) and before
 		 * the tunnel, where it would multiply. */
-		if (l2guard_looped(w, &dp->seg[s], m)) {
+		if (l2guard_looped(w, &dp->seg[s], m, in.m, in.seg, in.n)) {
 			drop_packet(w, &dead, m, DROP(loop));
 			continue;
 		}

@@ -125,6 +125,7 @@
 	X(l2guard_arp_full, "ARP sender not recorded: IP conflict table full")    \
 	X(l2guard_loop_full, "broadcast sent locally not recorded: loop table full")\
 	X(l2guard_report_lost, "L2 safety report lost: ring to the main lcore full")\
+	X(l2guard_host_repeat, "frame like one sent to the local port, from a MAC at this site since: a moved host repeating itself, not a loop")\
 	X(drop_mac_dampened, "frame of a dampened (flapping) MAC from the side it flapped to")\
 	X(drop_loop, "frame the appliance sent to the local port came back in (loop)")
 

@@ -21,6 +21,7 @@
 #include "identity.h"
 #include "kernel_dp.h"
 #include "pairing.h"
+#include "peer_config.h"
 #include "segsync.h"
 
 struct dctl {
@@ -116,6 +117,7 @@ static int status(struct dctl *d, struct ctl_out *o)
 	ctl_out_printf(o, "\"uptime_s\":%ld,\"dataplane\":%s,\"dataplane_workers\":%d,",
 		       (long)(time_monotonic(NULL) - d->started), workers >= 0 ? "true" : "false",
 		       workers);
+	ctl_out_printf(o, "\"peer_refused\":%lu,", peer_config_refused());
 	status_sas(o);
 	return ctl_out_printf(o, "}");
 }

@@ -112,7 +112,8 @@ static int check_keys(struct rte_cfgfile *cf, char *err, size_t errlen)
 	static const char *const known[] = {
 		"local_id", "peer_id", "ike_proposals", "esp_proposals", "ike_rekey",
 		"child_rekey", "child_rekey_bytes", "child_rekey_packets", "dpd", "role",
-		"auth", "psk_file", "state_dir", "pairing_port", "child_sas", "replay_window", NULL,
+		"auth", "psk_file", "state_dir", "pairing_port", "child_sas", "replay_window",
+		"nat_keepalive", NULL,
 	};
 	int n = rte_cfgfile_section_num_entries(cf, S);
 	struct rte_cfgfile_entry *e;
@@ -151,6 +152,7 @@ static int parse_ike(struct rte_cfgfile *cf, struct ike_settings *s, char *err, 
 	    get_duration(cf, "ike_rekey", 60, &s->ike_rekey_s, err, errlen) < 0 ||
 	    get_duration(cf, "child_rekey", 5, &s->child_rekey_s, err, errlen) < 0 ||
 	    get_duration(cf, "dpd", 0, &s->dpd_s, err, errlen) < 0 ||
+	    get_duration(cf, "nat_keepalive", 1, &s->nat_keepalive_s, err, errlen) < 0 ||
 	    get_u64(cf, "child_rekey_bytes", UINT64_MAX / 2, &s->child_rekey_bytes, err, errlen) < 0 ||
 	    get_u64(cf, "child_rekey_packets", UINT64_MAX / 2, &s->child_rekey_packets, err, errlen) < 0 ||
 	    get_str(cf, "role", role, sizeof(role), err, errlen) < 0 ||
@@ -222,6 +224,7 @@ int ike_config_load(const char *path, struct ike_settings *s, char *err, size_t 
 	snprintf(s->vici_socket, sizeof(s->vici_socket), "unix://%s/charon.vici", cfg.run_dir);
 	s->local_ip = cfg.uplink_ip;
 	s->peer_ip = cfg.peer_ip;
+	s->peer_nat = cfg.peer_nat;
 	s->local_vtep = cfg.local_vtep;
 	s->peer_vtep = cfg.peer_vtep;
 	s->pairing_port = PAIRING_PORT_DEFAULT;

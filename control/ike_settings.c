@@ -18,6 +18,7 @@ void ike_settings_defaults(struct ike_settings *s)
 	s->ike_rekey_s = 4 * 3600;
 	s->child_rekey_s = 3600;
 	s->dpd_s = 10;
+	s->nat_keepalive_s = 20;  /* charon's default; RFC 3948 section 4 suggests 20 s */
 	s->replay_window = ESP_REPLAY_WINDOW_DEFAULT;
 	s->child_sas = 1;
 	s->role = IKE_ROLE_AUTO;

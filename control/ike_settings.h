@@ -29,6 +29,9 @@ struct ike_settings {
 	char local_id[128];        /**< IKE identity (FQDN form), default NAME.isthmus */
 	char peer_id[128];         /**< the peer's IKE identity */
 	uint32_t local_ip, peer_ip;       /**< underlay, network order */
+	bool peer_nat;             /**< [uplink] peer_nat: the peer may appear at another
+				        address (its NAT's): IKE accepted from any address */
+	uint32_t nat_keepalive_s;  /**< NAT-T keepalive interval (RFC 3948 section 2.3) */
 	uint32_t local_vtep, peer_vtep;   /**< inner VXLAN endpoints: the traffic selectors */
 	char ike_proposals[256];
 	char esp_proposals[256];

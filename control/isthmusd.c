@@ -242,6 +242,10 @@ static void settings_to_charon(int debug)
 	lib->settings->set_bool(lib->settings, "%s.install_virtual_ip", FALSE, lib->ns);
 	lib->settings->set_bool(lib->settings, "%s.make_before_break", TRUE, lib->ns);
 	lib->settings->set_int(lib->settings, "%s.retry_initiate_interval", 2, lib->ns);
+	/* NAT-T keepalives (RFC 3948 section 2.3), sent by the side behind a NAT
+	 * through charon's socket: the TAP, then the uplink (exception path) */
+	lib->settings->set_int(lib->settings, "%s.keep_alive", (int)settings.nat_keepalive_s,
+			       lib->ns);
 	lib->settings->set_str(lib->settings, "%s.plugins.vici.socket", settings.vici_socket,
 			       lib->ns);
 }

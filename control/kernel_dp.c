@@ -202,6 +202,22 @@ METHOD(kernel_ipsec_t, get_cpi, status_t,
 	return NOT_SUPPORTED;
 }
 
+/*
+ * CTL_SA_F_NAT_HERE when the IKE_SA this thread works on found us behind a
+ * NAT (RFC 7296 section 2.23): the dataplane then sends all ESP from the SA's
+ * port, so one NAT mapping carries everything and charon's keepalives keep
+ * it. charon calls add_sa and update_sa with the IKE_SA checked out by the
+ * calling thread. (Whether the peer is behind a NAT it cannot say: with
+ * forced UDP encapsulation both sides fake their NAT detection payloads;
+ * dataplane/ctl_dp.c.)
+ */
+static uint8_t nat_here_flag(void)
+{
+	ike_sa_t *ike = charon->bus->get_sa(charon->bus);
+
+	return ike && ike->has_condition(ike, COND_NAT_HERE) ? CTL_SA_F_NAT_HERE : 0;
+}
+
 /* Translate charon's SA into the control message; FALSE if Isthmus cannot run it. */
 static bool to_ctl(kernel_ipsec_sa_id_t *id, kernel_ipsec_add_sa_t *data, struct ctl_sa_add *m)
 {
@@ -251,6 +267,7 @@ static bool to_ctl(kernel_ipsec_sa_id_t *id, kernel_ipsec_add_sa_t *data, struct
 	memcpy(&m->dst_ip, id->dst->get_address(id->dst).ptr, 4);
 	m->src_port = id->src->get_port(id->src);
 	m->dst_port = id->dst->get_port(id->dst);
+	m->flags = nat_here_flag();
 	return TRUE;
 }
 
@@ -289,12 +306,77 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 	return SUCCESS;
 }
 
+/* The entry of the SA charon names by SPI and its (old) addresses: inbound if
+ * its destination is ours, else outbound. Call with the mutex held. */
+static sa_entry_t *find_entry(private_kernel_dp_t *this, kernel_ipsec_sa_id_t *id)
+{
+	sa_key_t key = { .spi = ntohl(id->spi), .inbound = TRUE };
+	sa_entry_t *e = this->sas->get(this->sas, &key);
+
+	if (e && id->dst->get_family(id->dst) == AF_INET &&
+	    memeq(&e->msg.dst_ip, id->dst->get_address(id->dst).ptr, 4))
+		return e;
+	key.inbound = FALSE;
+	return this->sas->get(this->sas, &key);
+}
+
+/*
+ * A NAT mapping changed (RFC 3948, RFC 7296 section 2.23): charon saw an
+ * authenticated IKE message from the peer's new address or port and moves
+ * the CHILD_SAs there (ike_sa.c update_hosts; MOBIKE is off, so these are
+ * its implicit updates). The dataplane swaps the SA's outer addresses in one
+ * atomic store (dataplane/sa.c sa_update). Never on ESP alone: an attacker
+ * replaying a genuine ESP packet from another address cannot move the
+ * tunnel. Anything we cannot run (no UDP encapsulation, IPv6) is refused, and
+ * charon then negotiates a new CHILD_SA instead.
+ */
 METHOD(kernel_ipsec_t, update_sa, status_t,
 	private_kernel_dp_t *this, kernel_ipsec_sa_id_t *id, kernel_ipsec_update_sa_t *data)
 {
-	/* MOBIKE / NAT mapping changes: the appliances have fixed underlay
-	 * addresses; refusing makes charon re-establish the CHILD_SA instead. */
-	return NOT_SUPPORTED;
+	struct ctl_sa_update u = { .h.type = CTL_SA_UPDATE, .spi = ntohl(id->spi) };
+	sa_entry_t *e;
+	status_t st;
+
+	if (id->proto != IPPROTO_ESP || !data->new_encap ||
+	    data->new_src->get_family(data->new_src) != AF_INET ||
+	    data->new_dst->get_family(data->new_dst) != AF_INET) {
+		DBG1(DBG_KNL, "isthmus-dp: SA %.8x: update without UDP encapsulation or to IPv6 "
+		     "refused", u.spi);
+		return NOT_SUPPORTED;
+	}
+	memcpy(&u.src_ip, data->new_src->get_address(data->new_src).ptr, 4);
+	memcpy(&u.dst_ip, data->new_dst->get_address(data->new_dst).ptr, 4);
+	u.src_port = data->new_src->get_port(data->new_src);
+	u.dst_port = data->new_dst->get_port(data->new_dst);
+	u.flags = nat_here_flag();
+
+	this->mutex->lock(this->mutex);
+	e = find_entry(this, id);
+	if (!e || e->lost) {
+		this->mutex->unlock(this->mutex);
+		return NOT_SUPPORTED; /* not in the dataplane: charon rekeys it */
+	}
+	u.dir = e->msg.dir;
+	this->mutex->unlock(this->mutex);
+
+	st = dp_request(this, &u, sizeof(u), "update", u.spi, NULL, 0);
+	if (st != SUCCESS)
+		return NOT_SUPPORTED;
+	DBG1(DBG_KNL, "isthmus-dp: %s SA %.8x moved to %#H -> %#H", u.dir == CTL_SA_IN ? "inbound"
+	     : "outbound", u.spi, data->new_src, data->new_dst);
+	this->mutex->lock(this->mutex);
+	e = find_entry(this, id);
+	if (e && e->msg.dir == u.dir) {
+		e->msg.src_ip = u.src_ip;
+		e->msg.dst_ip = u.dst_ip;
+		e->msg.src_port = u.src_port;
+		e->msg.dst_port = u.dst_port;
+		e->msg.flags = u.flags;
+		e->dst->destroy(e->dst);
+		e->dst = data->new_dst->clone(data->new_dst);
+	}
+	this->mutex->unlock(this->mutex);
+	return SUCCESS;
 }
 
 METHOD(kernel_ipsec_t, query_sa, status_t,

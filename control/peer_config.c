@@ -13,6 +13,7 @@
 #include "peer_config.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -24,6 +25,10 @@
 #include "identity.h"
 
 #define PEER_CFG_NAME "isthmus"
+
+/* Peers refused since start for not signing with the pinned key (on_alert):
+ * isthmusctl status shows it, whatever the log's rate limit left out. */
+static _Atomic unsigned long refused_total;
 #define CHILD_CFG_NAME "isthmus"
 
 struct private_peer_config {
@@ -112,7 +117,7 @@ static traffic_selector_t *vtep_ts(uint32_t be)
 static bool build(struct private_peer_config *this, bool check_only)
 {
 	const struct ike_settings *s = &this->s;
-	char local[INET_ADDRSTRLEN], remote[INET_ADDRSTRLEN];
+	char local[INET_ADDRSTRLEN], remote[INET_ADDRSTRLEN + 16];
 	/* hard expiry 10 % after the soft one, at least 20 s: the side that
 	 * does not lead rekeys half-way between them (kernel_dp_set_lead) */
 	uint32_t child_hard = s->child_rekey_s + (s->child_rekey_s / 10 > 20 ? s->child_rekey_s / 10 : 20);
@@ -122,7 +127,10 @@ static bool build(struct private_peer_config *this, bool check_only)
 		.remote = remote,
 		.local_port = charon->socket->get_port(charon->socket, FALSE),
 		.remote_port = IKEV2_UDP_PORT,
-		.force_encap = TRUE,  /* ESP always in UDP 4500: what the dataplane speaks */
+		/* ESP always in UDP (RFC 3948): what the dataplane speaks. NAT
+		 * detection (RFC 7296 section 2.23) runs all the same, and with a
+		 * NAT on the way charon uses the ports the NAT mapped */
+		.force_encap = TRUE,
 		.fragmentation = FRAGMENTATION_YES,
 		.no_certreq = TRUE,
 	};
@@ -133,7 +141,12 @@ static bool build(struct private_peer_config *this, bool check_only)
 		.rekey_time = s->ike_rekey_s,
 		.jitter_time = s->ike_rekey_s / 20,
 		.over_time = s->ike_rekey_s / 10,
-		.no_mobike = TRUE,    /* fixed underlay addresses (update_sa is refused) */
+		/* No MOBIKE: with it charon makes no implicit address updates
+		 * (task_manager_v2.c), and the appliances' own addresses are
+		 * fixed. Without it, a NAT mapping that changes is followed
+		 * after the peer's next authenticated IKE message (its DPD,
+		 * within dpd of losing our traffic): update_sa (kernel_dp.c) */
+		.no_mobike = TRUE,
 		.dpd = s->dpd_s,
 	};
 	child_cfg_create_t child = {
@@ -161,6 +174,12 @@ static bool build(struct private_peer_config *this, bool check_only)
 
 	ip_str(s->local_ip, local, sizeof(local));
 	ip_str(s->peer_ip, remote, sizeof(remote));
+	/* A peer behind a NAT whose external address may change ([uplink]
+	 * peer_nat): we initiate to the configured address (the first host of the
+	 * list), and accept its IKE from any address; the pinned key
+	 * authenticates it, not the address (RFC 7296 section 2.23). */
+	if (s->peer_nat)
+		strcat(remote, ", 0.0.0.0/0");
 	ike_cfg = ike_cfg_create(&ike);
 	if (!add_proposals(s->ike_proposals, PROTO_IKE, ike_cfg, NULL)) {
 		ike_cfg->destroy(ike_cfg);
@@ -238,6 +257,7 @@ static bool on_alert(listener_t *l, ike_sa_t *ike_sa, alert_t alert, va_list arg
 
 	if (alert != ALERT_PEER_AUTH_FAILED || this->s.auth != IKE_AUTH_PUBKEY)
 		return TRUE;
+	atomic_fetch_add_explicit(&refused_total, 1, memory_order_relaxed);
 	this->lock->write_lock(this->lock);
 	if (now - this->last_refusal < 10) {
 		this->refusals++;
@@ -433,4 +453,9 @@ void peer_config_destroy(struct peer_config *pc)
 	this->peer_id->destroy(this->peer_id);
 	this->lock->destroy(this->lock);
 	free(this);
+}
+
+unsigned long peer_config_refused(void)
+{
+	return atomic_load_explicit(&refused_total, memory_order_relaxed);
 }

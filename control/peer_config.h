@@ -40,6 +40,9 @@ struct peer_config *peer_config_create(const struct ike_settings *s, private_key
 /** Replace the pinned peer key (after pairing); NULL unpairs. Adopts @p peer. */
 void peer_config_set_peer_key(struct peer_config *pc, public_key_t *peer);
 
+/** Peers refused since start: they did not sign with the pinned key. */
+unsigned long peer_config_refused(void);
+
 /** Unregister and free. */
 void peer_config_destroy(struct peer_config *pc);
 

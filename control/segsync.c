@@ -122,7 +122,11 @@ struct segsync {
 	uint8_t sync_nonce[NONCE_LEN];
 	time_t next_sync;
 	/* datagrams dropped, by reason (D_SEGMENTS; the first few logged) */
-	uint64_t drop_source, drop_malformed, drop_signature;
+	uint64_t drop_malformed, drop_signature;
+	/* Where requests go: [uplink] peer, port 4502, until a fresh answer to
+	 * one of ours comes from elsewhere (the peer's NAT): then there. Answers
+	 * go where their request came from. */
+	struct sockaddr_in peer_addr, reply_to;
 	/* the pinned peer key, read again when the file changes */
 	public_key_t *peer;
 	struct timespec peer_mtime;
@@ -507,8 +511,8 @@ static int send_msg(struct segsync *ss, uint8_t type, const uint8_t nonce[NONCE_
 		    size_t body_len)
 {
 	static __thread uint8_t buf[MSG_MAX];
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = ss->s.peer_ip,
-				  .sin_port = htons(SEGSYNC_PORT) };
+	bool answer = type == SS_VOTE || type == SS_ACK || type == SS_SYNC_REPLY;
+	struct sockaddr_in to = answer ? ss->reply_to : ss->peer_addr;
 	uint64_t v = htobe64(version);
 	chunk_t sig = chunk_empty;
 	ssize_t n;
@@ -773,6 +777,24 @@ static void on_commit(struct segsync *ss, const struct ss_msg *q)
 	send_msg(ss, SS_ACK, q->nonce, ss->st.version, status, NULL, NULL, 0);
 }
 
+/*
+ * A fresh answer to one of our requests (its nonce is ours, random, and
+ * signed by the peer: not a replay) came from reply_to: the peer is there
+ * now (behind a NAT that moved, for one). Lock held.
+ */
+static void learn_peer(struct segsync *ss)
+{
+	char a[INET_ADDRSTRLEN];
+
+	if (ss->reply_to.sin_addr.s_addr == ss->peer_addr.sin_addr.s_addr &&
+	    ss->reply_to.sin_port == ss->peer_addr.sin_port)
+		return;
+	ss->peer_addr = ss->reply_to;
+	inet_ntop(AF_INET, &ss->peer_addr.sin_addr, a, sizeof(a));
+	DBG1(DBG_DMN, "isthmusd: segment agreements with %s now at %s:%u", peer_name(ss), a,
+	     ntohs(ss->peer_addr.sin_port));
+}
+
 /* The peer's set: adopt it if it is ahead (or wins a tie). Lock held. */
 static void on_sync_reply(struct segsync *ss, const struct ss_msg *q)
 {
@@ -783,6 +805,7 @@ static void on_sync_reply(struct segsync *ss, const struct ss_msg *q)
 	if (memcmp(q->nonce, ss->sync_nonce, NONCE_LEN))
 		return; /* not the answer to our question: a replay, or late */
 	memset(ss->sync_nonce, 0, NONCE_LEN);
+	learn_peer(ss);
 	if (segstore_digest(&ss->st, ours) < 0)
 		return;
 	if (q->version < ss->st.version || ss->lead.active || ss->prep.active)
@@ -835,6 +858,7 @@ static void on_message(struct segsync *ss, const struct ss_msg *q)
 	case SS_ACK:
 		if (ss->lead.active && ss->lead.want == q->type && !ss->lead.got &&
 		    !memcmp(ss->lead.nonce, q->nonce, NONCE_LEN)) {
+			learn_peer(ss);
 			ss->lead.got = true;
 			ss->lead.status = q->status;
 			snprintf(ss->lead.text, sizeof(ss->lead.text), "%.*s",
@@ -904,11 +928,13 @@ static void *serve(void *arg)
 		n = recvfrom(ss->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
 		if (n < 0)
 			continue;
+		/* any source: the signature says who sent it (the peer may be
+		 * behind a NAT, which changes its address and port) */
 		pthread_mutex_lock(&ss->lock);
-		if (from.sin_addr.s_addr != ss->s.peer_ip || from.sin_port != htons(SEGSYNC_PORT))
-			dropped(&ss->drop_source, "not from the peer's address and port 4502", &from);
-		else if (decode(ss, buf, (size_t)n, &q, &from) == 0)
+		if (decode(ss, buf, (size_t)n, &q, &from) == 0) {
+			ss->reply_to = from;
 			on_message(ss, &q);
+		}
 		pthread_mutex_unlock(&ss->lock);
 	}
 	return NULL;
@@ -1155,10 +1181,9 @@ out:
 int segsync_json(struct segsync *ss, struct ctl_out *o)
 {
 	pthread_mutex_lock(&ss->lock);
-	ctl_out_printf(o, "{\"version\":%llu,\"dropped\":{\"source\":%llu,\"malformed\":%llu,"
+	ctl_out_printf(o, "{\"version\":%llu,\"dropped\":{\"malformed\":%llu,"
 		       "\"signature\":%llu},\"entries\":[", (unsigned long long)ss->st.version,
-		       (unsigned long long)ss->drop_source, (unsigned long long)ss->drop_malformed,
-		       (unsigned long long)ss->drop_signature);
+		       (unsigned long long)ss->drop_malformed, (unsigned long long)ss->drop_signature);
 	for (unsigned i = 0; i < ss->st.n; i++) {
 		const struct seg_entry *e = &ss->st.e[i];
 		static const char *const kinds[] = { "extend", "unextend", "cutover" };
@@ -1210,6 +1235,8 @@ struct segsync *segsync_create(const struct ike_settings *s, const char *config,
 	ss->s = *s;
 	ss->own = own ? own->get_ref(own) : NULL;
 	ss->me = ntohl(s->local_ip) < ntohl(s->peer_ip) ? 0 : 1;
+	ss->peer_addr = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = s->peer_ip,
+					      .sin_port = htons(SEGSYNC_PORT) };
 	snprintf(ss->cfg_path, sizeof(ss->cfg_path), "%s", config);
 	snprintf(ss->store_path, sizeof(ss->store_path), "%s/%s", s->state_dir, SEGSTORE_FILE);
 	ss->specs = calloc(DP_MAX_SEGMENTS, sizeof(*ss->specs));

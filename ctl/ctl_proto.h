@@ -41,7 +41,9 @@ enum ctl_type {
 	CTL_SEG_CUTOVER = 11, /**< struct ctl_seg (by VNI): the gateway moves to this site */
 	CTL_SA_RETIRE = 12, /**< struct ctl_sa_retire: every SA held now is left by a
 			       control plane that is gone (isthmusd, when it starts) */
-	CTL_SEG_SET = 13,   /**< struct ctl_seg_set: extend with settings, apply, or check */
+	CTL_SA_UPDATE = 13, /**< struct ctl_sa_update: an SA's outer addresses and ports
+			       changed (a NAT mapping; charon's update_sa) */
+	CTL_SEG_SET = 14,   /**< struct ctl_seg_set: extend with settings, apply, or check */
 	CTL_TYPE_MAX,
 
 	/* isthmusd's socket (same framing; isthmusctl is the client) */
@@ -109,7 +111,7 @@ struct ctl_sa_add {
 	uint8_t dir;           /**< enum ctl_sa_dir */
 	uint8_t cipher;        /**< enum esp_cipher */
 	uint8_t esn;           /**< 0/1 */
-	uint8_t reserved;
+	uint8_t flags;         /**< CTL_SA_F_* */
 	uint32_t replay_window;/**< inbound; 0 = default */
 	uint16_t worker;       /**< outbound: worker that owns it; 0xffff = any free */
 	uint16_t reserved2;
@@ -118,6 +120,32 @@ struct ctl_sa_add {
 	uint16_t src_port;     /**< UDP encapsulation ports, host order */
 	uint16_t dst_port;
 	uint8_t keymat[CTL_KEYMAT_LEN];
+};
+
+/**
+ * ctl_sa_add / ctl_sa_update flags. CTL_SA_F_NAT_HERE: charon's NAT detection
+ * found this appliance behind a NAT (RFC 7296 section 2.23; the peer's
+ * hash of our address did not match). Reliable, unlike "the peer is behind a
+ * NAT": forcing UDP encapsulation, charon fakes its own NAT detection
+ * payloads, so each appliance always sees the other behind one.
+ */
+#define CTL_SA_F_NAT_HERE 0x01
+
+/**
+ * Move an SA to new outer addresses and ports (kernel-ipsec update_sa: a NAT
+ * mapping changed, seen by charon in an authenticated IKE message, RFC 7296
+ * section 2.23). Same address and port fields as ctl_sa_add.
+ */
+struct ctl_sa_update {
+	struct ctl_hdr h;
+	uint32_t spi;          /**< host order */
+	uint8_t dir;           /**< enum ctl_sa_dir */
+	uint8_t flags;         /**< CTL_SA_F_* */
+	uint8_t reserved[2];
+	uint32_t src_ip;       /**< outer source, network order */
+	uint32_t dst_ip;       /**< outer destination, network order */
+	uint16_t src_port;     /**< UDP encapsulation ports, host order */
+	uint16_t dst_port;
 };
 
 /**
@@ -248,6 +276,8 @@ static inline long ctl_request_size(uint16_t type)
 		return sizeof(struct ctl_seg);
 	case CTL_SA_RETIRE:
 		return sizeof(struct ctl_sa_retire);
+	case CTL_SA_UPDATE:
+		return sizeof(struct ctl_sa_update);
 	default:
 		return -1;
 	}

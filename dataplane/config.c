@@ -297,12 +297,47 @@ static int parse_appliance(struct parse *ps)
 	return 0;
 }
 
+/* [uplink] peer_route = A.B.C.D/LEN (default: peer/32), the prefix the
+ * exception TAP routes via the gateway (exception_dp.c). */
+static int get_prefix(struct parse *ps, const char *section, const char *key, struct dp_config *c)
+{
+	const char *v = get(ps, section, key);
+	char addr[INET_ADDRSTRLEN];
+	const char *slash;
+	char *end;
+	unsigned long len;
+	struct in_addr a;
+
+	c->peer_route = c->peer_ip;
+	c->peer_route_len = 32;
+	if (v == NULL)
+		return 0;
+	slash = strchr(v, '/');
+	if (slash == NULL || (size_t)(slash - v) >= sizeof(addr))
+		return fail(ps, section, key, "'%s' is not a prefix (A.B.C.D/LEN)", v);
+	memcpy(addr, v, (size_t)(slash - v));
+	addr[slash - v] = '\0';
+	errno = 0;
+	len = strtoul(slash + 1, &end, 10);
+	if (inet_pton(AF_INET, addr, &a) != 1 || end == slash + 1 || *end || errno || len > 32)
+		return fail(ps, section, key, "'%s' is not a prefix (A.B.C.D/LEN)", v);
+	if (len < 32 && (ntohl(a.s_addr) & (0xffffffffu >> len)))
+		return fail(ps, section, key, "'%s' has host bits set", v);
+	if (len && ((ntohl(a.s_addr) ^ ntohl(c->peer_ip)) >> (32 - len)))
+		return fail(ps, section, key, "'%s' does not contain the peer's address", v);
+	c->peer_route = a.s_addr;
+	c->peer_route_len = (uint8_t)len;
+	c->peer_route_set = true;
+	return 0;
+}
+
 static int parse_uplink(struct parse *ps)
 {
 	static const char *const keys[] = { "port", "vdev", "address", "peer", "gateway", "peer_mac",
 					    "mtu", "local_vtep", "peer_vtep", "src_port_base", "tap",
 					    "tap_prefix", "reass_flows", "reass_timeout_ms",
-					    "exception_rate", "exception_burst", NULL };
+					    "exception_rate", "exception_burst", "peer_route", "peer_nat",
+					    NULL };
 	const char *s = "uplink";
 	struct dp_config *c = ps->cfg;
 	char mac[32];
@@ -318,7 +353,8 @@ static int parse_uplink(struct parse *ps)
 	    get_ip(ps, s, "peer_vtep", &c->peer_vtep, true) < 0)
 		return -1;
 	c->gateway_ip = c->peer_ip;
-	if (get_ip(ps, s, "gateway", &c->gateway_ip, false) < 0)
+	if (get_ip(ps, s, "gateway", &c->gateway_ip, false) < 0 ||
+	    get_prefix(ps, s, "peer_route", c) < 0 || get_bool(ps, s, "peer_nat", &c->peer_nat) < 0)
 		return -1;
 	r = get_str(ps, s, "peer_mac", mac, sizeof(mac), false);
 	if (r < 0)

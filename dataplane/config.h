@@ -91,6 +91,11 @@ struct dp_config {
 	uint32_t uplink_ip;       /**< network order, as all addresses here */
 	uint32_t peer_ip;
 	uint32_t gateway_ip;      /**< next hop toward the peer (= peer_ip if on-link) */
+	uint32_t peer_route;      /**< prefix routed via gateway_ip on the TAP (network order) */
+	uint8_t peer_route_len;   /**< its length; default: peer_ip/32 */
+	bool peer_route_set;      /**< [uplink] peer_route given: routed even via the peer */
+	bool peer_nat;            /**< the peer may appear at another address than peer_ip
+				       (behind a NAT): SAs follow the address charon reports */
 	struct rte_ether_addr peer_mac;
 	bool peer_mac_set;
 	uint16_t uplink_mtu;      /**< largest outer IPv4 packet (larger ones are fragmented) */

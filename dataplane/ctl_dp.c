@@ -52,12 +52,66 @@ static int hello(struct dp *dp, struct ctl_out *o)
 			      dp->nb_workers);
 }
 
+/*
+ * The outer addresses of an SA from isthmusd (add or update), checked against
+ * the configuration: our side must be the uplink address; the peer's side the
+ * configured peer, or, with [uplink] peer_nat, any address charon reports
+ * (the peer's NAT, whose external address may change; IKE authenticated it
+ * with the pinned key, RFC 7296 section 2.23). Fills the spec's peer fields.
+ *
+ * Whether a NAT is on the path decides our source port (sa.h struct
+ * sa_outer). In front of us, charon knows (CTL_SA_F_NAT_HERE). In front of
+ * the peer, charon cannot tell: both appliances force UDP encapsulation,
+ * which charon does by faking its NAT detection payloads, so each always sees
+ * the other "behind a NAT". A peer port other than 4500 proves a NAT
+ * translated it; [uplink] peer_nat says so for a NAT that keeps the port.
+ */
+static int sa_addresses(const struct dp *dp, uint8_t dir, uint8_t flags, uint32_t src_ip,
+			uint32_t dst_ip, uint16_t src_port, uint16_t dst_port, struct sa_spec *s,
+			struct ctl_out *o)
+{
+	const struct dp_config *c = dp->cfg;
+	bool out = dir == CTL_SA_OUT;
+	uint32_t ours = out ? src_ip : dst_ip, theirs = out ? dst_ip : src_ip;
+	char a[16], b[16];
+
+	if (ours != c->uplink_ip || theirs == 0 || theirs == c->uplink_ip ||
+	    (theirs != c->peer_ip && !c->peer_nat)) {
+		ip_str(src_ip, a);
+		ip_str(dst_ip, b);
+		ctl_out_printf(o, "SA %s -> %s does not match this appliance's uplink and peer%s", a, b,
+			       theirs != c->peer_ip && ours == c->uplink_ip
+				       ? " (a peer behind a NAT whose address changes needs "
+					 "[uplink] peer_nat = yes)" : "");
+		return -EINVAL;
+	}
+	if ((out ? dst_port : src_port) == 0 || (out ? src_port : dst_port) == 0 ||
+	    (flags & ~CTL_SA_F_NAT_HERE)) {
+		ctl_out_printf(o, "bad UDP encapsulation port or flags");
+		return -EINVAL;
+	}
+	s->peer_ip = theirs;
+	s->peer_port = out ? dst_port : src_port;
+	s->local_port = out ? src_port : dst_port;
+	s->nat = c->peer_nat || s->peer_port != NATT_PORT || (flags & CTL_SA_F_NAT_HERE);
+	return 0;
+}
+
+/* Where the peer is now, for the exception path's priority class. */
+static void note_peer(struct dp *dp, uint32_t ip)
+{
+	if (atomic_exchange_explicit(&dp->peer_now, ip, memory_order_relaxed) != ip && ip != dp->cfg->peer_ip) {
+		char a[16];
+
+		ip_str(ip, a);
+		dp_log(LOG_NOTICE, "the peer's SAs now use %s (behind a NAT)", a);
+	}
+}
+
 static int sa_add_req(struct dp *dp, const struct ctl_sa_add *m, struct ctl_out *o)
 {
 	const struct dp_config *c = dp->cfg;
 	bool out = m->dir == CTL_SA_OUT;
-	uint32_t want_src = out ? c->uplink_ip : c->peer_ip;
-	uint32_t want_dst = out ? c->peer_ip : c->uplink_ip;
 	struct sa_spec s = {
 		.dir = out ? ESP_DIR_OUTBOUND : ESP_DIR_INBOUND,
 		.spi = m->spi,
@@ -68,7 +122,7 @@ static int sa_add_req(struct dp *dp, const struct ctl_sa_add *m, struct ctl_out 
 		.worker = m->worker == 0xffff ? -1 : m->worker,
 		.initial_seq = out ? c->test_seq_start : 0,
 	};
-	char err[256], a[16], b[16];
+	char err[256];
 	int rc;
 
 	if (m->dir > CTL_SA_IN || m->esn > 1 ||
@@ -76,21 +130,52 @@ static int sa_add_req(struct dp *dp, const struct ctl_sa_add *m, struct ctl_out 
 		ctl_out_printf(o, "bad direction, ESN flag or cipher");
 		return -EINVAL;
 	}
-	if (m->src_ip != want_src || m->dst_ip != want_dst) {
-		ip_str(m->src_ip, a);
-		ip_str(m->dst_ip, b);
-		ctl_out_printf(o, "SA %s -> %s does not match this appliance's uplink and peer", a, b);
-		return -EINVAL;
-	}
+	rc = sa_addresses(dp, m->dir, m->flags, m->src_ip, m->dst_ip, m->src_port, m->dst_port, &s,
+			  o);
+	if (rc < 0)
+		return rc;
 	rc = sa_add(dp, &s, err, sizeof(err));
 	if (rc < 0) {
 		ctl_out_printf(o, "%s", err);
 		dp_log(rc == -EEXIST ? LOG_WARNING : LOG_ERR, "%s", err);
 	} else {
-		dp_log(LOG_INFO, "%s SA 0x%08x installed (%s%s)", out ? "outbound" : "inbound",
-		       m->spi, esp_cipher_name(s.cipher), s.esn ? ", ESN" : "");
+		dp_log(LOG_INFO, "%s SA 0x%08x installed (%s%s%s)", out ? "outbound" : "inbound",
+		       m->spi, esp_cipher_name(s.cipher), s.esn ? ", ESN" : "",
+		       s.nat ? ", NAT on the path" : "");
+		note_peer(dp, s.peer_ip);
 	}
 	return rc;
+}
+
+static int sa_update_req(struct dp *dp, const struct ctl_sa_update *m, struct ctl_out *o)
+{
+	struct sa_spec s = {
+		.dir = m->dir == CTL_SA_OUT ? ESP_DIR_OUTBOUND : ESP_DIR_INBOUND,
+		.spi = m->spi,
+	};
+	char a[16];
+	int rc;
+
+	if (m->dir > CTL_SA_IN) {
+		ctl_out_printf(o, "bad direction");
+		return -EINVAL;
+	}
+	rc = sa_addresses(dp, m->dir, m->flags, m->src_ip, m->dst_ip, m->src_port, m->dst_port, &s,
+			  o);
+	if (rc < 0)
+		return rc;
+	rc = sa_update(dp, &s);
+	if (rc < 0) {
+		ctl_out_printf(o, "no %s SA 0x%08x", m->dir == CTL_SA_OUT ? "outbound" : "inbound",
+			       m->spi);
+		return rc;
+	}
+	ip_str(s.peer_ip, a);
+	dp_log(LOG_NOTICE, "%s SA 0x%08x moved: peer %s port %u (a NAT mapping changed)",
+	       m->dir == CTL_SA_OUT ? "outbound" : "inbound", m->spi, a, s.peer_port);
+	dp_count(&dp->main_stats, DP_C_sa_updated, 1);
+	note_peer(dp, s.peer_ip);
+	return 0;
 }
 
 static int sa_del_req(struct dp *dp, const struct ctl_sa_id *m, struct ctl_out *o)
@@ -227,9 +312,10 @@ static int seg_add_req(struct dp *dp, const struct ctl_seg *m, struct ctl_out *o
  */
 static void json_sa(FILE *f, const char *dir, const struct esp_sa *sa, int worker,
 		    enum esp_cipher cipher, bool esn, uint32_t window, uint64_t retire_ms,
-		    bool *first)
+		    uint32_t peer_ip, int peer_port, bool *first)
 {
 	struct esp_sa_stats st;
+	char a[16];
 
 	esp_sa_get_stats(sa, &st);
 	fprintf(f, "%s{\"dir\":\"%s\",\"spi\":%u,\"cipher\":\"%s\",\"esn\":%s,"
@@ -246,6 +332,11 @@ static void json_sa(FILE *f, const char *dir, const struct esp_sa *sa, int worke
 		fprintf(f, ",\"rekey_at_seq\":%" PRIu64 ",\"seq_to_rekey\":%" PRIu64,
 			CTL_SEQ_REKEY_32,
 			st.seq < CTL_SEQ_REKEY_32 ? CTL_SEQ_REKEY_32 - st.seq : 0);
+	/* the outer address (and, outbound, port) of the peer: a NAT's, if any */
+	ip_str(peer_ip, a);
+	fprintf(f, ",\"peer\":\"%s\"", a);
+	if (peer_port >= 0)
+		fprintf(f, ",\"peer_port\":%d", peer_port);
 	fputc('}', f);
 	*first = false;
 }
@@ -269,17 +360,20 @@ static int sa_list_step(struct dp *dp, struct dp_json_cursor *c, FILE *f)
 
 	if (c->i == 0 && c->first)
 		fputc('[', f);
-	for (; used < CTL_STREAM_STEP; c->i++, used += 320) {
+	for (; used < CTL_STREAM_STEP; c->i++, used += 360) {
 		if (c->i < dp->nb_sa_out) {
 			const struct sa_out *o = dp->sa_out[c->i];
 
-			json_sa(f, "out", o->sa, o->worker, o->cipher, o->esn, 0, o->retire_ms, &c->first);
+			json_sa(f, "out", o->sa, o->worker, o->cipher, o->esn, 0, o->retire_ms,
+				o->outer.dst_ip, rte_be_to_cpu_16(o->outer.dst_port_be), &c->first);
 		} else if (c->i - dp->nb_sa_out < dp->nb_sa_in) {
 			const struct sa_in *in = dp->sa_in[c->i - dp->nb_sa_out];
 
 			json_sa(f, "in", in->sa, sa_in_owner(in), in->cipher, in->esn,
 				in->replay_window ? in->replay_window : ESP_REPLAY_WINDOW_DEFAULT,
-				in->retire_ms, &c->first);
+				in->retire_ms,
+				atomic_load_explicit(&in->peer_ip, memory_order_relaxed), -1,
+				&c->first);
 		} else {
 			fputc(']', f);
 			return 0;
@@ -355,6 +449,8 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 		return sa_add_req(dp, (const struct ctl_sa_add *)req, o);
 	case CTL_SA_DEL:
 		return sa_del_req(dp, (const struct ctl_sa_id *)req, o);
+	case CTL_SA_UPDATE:
+		return sa_update_req(dp, (const struct ctl_sa_update *)req, o);
 	case CTL_SA_QUERY:
 		return sa_query_req(dp, (const struct ctl_sa_id *)req, o);
 	case CTL_SA_LIST:

@@ -52,6 +52,7 @@ static int workers_create(struct dp *dp, char *err, size_t errlen)
 		w->burst = dp->cfg->burst;
 		w->udp_src_be = rte_cpu_to_be_16((uint16_t)(dp->cfg->src_port_base + i));
 		w->inner_sum = ipv4_sum_base(dp->cfg->local_vtep, dp->cfg->peer_vtep);
+		w->outer_dst = dp->cfg->peer_ip;
 		w->outer_sum = ipv4_sum_base(dp->cfg->uplink_ip, dp->cfg->peer_ip);
 		dp->worker[i++] = w;
 	}

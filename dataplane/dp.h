@@ -67,6 +67,9 @@ struct dp {
 	bool exc_policed;                /**< exception_rate is not 0 */
 	struct exc_path exc;             /**< kernel TAP, when [uplink] tap= is set */
 	bool exc_tap;
+	bool exc_route;                  /**< the route to the peer on the TAP is ours */
+	_Atomic uint32_t peer_now;       /**< the peer's address as the newest SA says
+					      (behind a NAT: the NAT's), for uplink_classify() */
 	struct dp_stats main_stats;      /**< counters of the main lcore */
 	struct worker *worker[DP_MAX_WORKERS];
 	unsigned nb_workers;

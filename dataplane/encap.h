@@ -3,7 +3,7 @@
  * @file encap.h
  * Header writers and readers for the tunnel format of docs/design.md:
  *
- *     outer Ethernet | outer IPv4 | UDP 4500 | ESP hdr + IV |
+ *     outer Ethernet | outer IPv4 | UDP -> 4500 (or a NAT's port) | ESP hdr + IV |
  *       inner IPv4 (VTEP -> VTEP) | UDP -> 4789 | VXLAN | frame | ESP trailer | ICV
  *
  * Offsets from the start of the outer Ethernet header.
@@ -127,12 +127,14 @@ static inline void encap_inner(uint8_t *ip_start, uint16_t frame_len, uint32_t s
 
 /**
  * Write outer Ethernet / IPv4 / UDP in front of an ESP packet of @p esp_len
- * bytes. UDP checksum 0 (RFC 3948 section 2.1). DF clear and a fresh IP id
+ * bytes, to @p dst_ip port @p dst_port_be: the peer's 4500, or what its NAT
+ * mapped it to (RFC 3948 section 2.1, the SA's ports). UDP checksum 0 (RFC 3948 section 2.1). DF clear and a fresh IP id
  * per packet, so the underlay may fragment (RFC 6864).
  */
 static inline void encap_outer(uint8_t *eth_start, const struct rte_ether_addr *dst,
 			       const struct rte_ether_addr *src, uint32_t src_ip, uint32_t dst_ip,
-			       uint32_t sum_base, uint16_t src_port_be, uint16_t ip_id, uint16_t esp_len)
+			       uint32_t sum_base, uint16_t src_port_be, uint16_t dst_port_be,
+			       uint16_t ip_id, uint16_t esp_len)
 {
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)eth_start;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth_start + OFF_OUTER_IP);
@@ -152,7 +154,7 @@ static inline void encap_outer(uint8_t *eth_start, const struct rte_ether_addr *
 	ip->dst_addr = dst_ip;
 	ip->hdr_checksum = ipv4_cksum_fast(sum_base, ip->total_length, ip->packet_id);
 	udp->src_port = src_port_be;
-	udp->dst_port = RTE_BE16(NATT_PORT);
+	udp->dst_port = dst_port_be;
 	udp->dgram_len = rte_cpu_to_be_16(8 + esp_len);
 	udp->dgram_cksum = 0;
 }

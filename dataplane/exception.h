@@ -49,18 +49,23 @@ enum uplink_class {
  * else is ESP (the SPI is never zero, RFC 4303 section 2.1).
  *
  * IKE (RFC 7296 section 2: UDP 500, or UDP 4500 behind the marker) whose
- * outer source is the configured peer is UPLINK_IKE, the exception path's
- * priority class: a flood of anything else toward the appliance must not
- * crowd out the peer's rekeys (exception_dp.c). The source address is not
- * authenticated here; it only sorts the traffic into queues.
+ * outer source is the configured peer, or the address the peer's SAs use
+ * now (a NAT's external address, which charon reports), is UPLINK_IKE, the
+ * exception path's priority class: a flood of anything else toward the
+ * appliance must not crowd out the peer's rekeys (exception_dp.c). The
+ * source address is not authenticated here; it only sorts the traffic into
+ * queues.
  *
  * @param m         frame as received (Ethernet first, no VLAN on the uplink)
  * @param local_ip  the uplink address (network order)
  * @param peer_ip   the configured peer's underlay address (network order)
+ * @param peer_now  where the peer's SAs say it is now (its NAT's address;
+ *                  else peer_ip)
  * @param l4_off    out: for UPLINK_ESP, offset of the ESP header
  */
 static inline enum uplink_class uplink_classify(const struct rte_mbuf *m, rte_be32_t local_ip,
-						rte_be32_t peer_ip, uint16_t *l4_off)
+						rte_be32_t peer_ip, rte_be32_t peer_now,
+						uint16_t *l4_off)
 {
 	const uint32_t len = rte_pktmbuf_data_len(m);
 	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
@@ -96,7 +101,8 @@ static inline enum uplink_class uplink_classify(const struct rte_mbuf *m, rte_be
 		return UPLINK_DROP_SHORT;
 	udp = (const struct rte_udp_hdr *)((const uint8_t *)eh + off);
 	if (udp->dst_port == rte_cpu_to_be_16(IKE_PORT))
-		return ip->src_addr == peer_ip ? UPLINK_IKE : UPLINK_KERNEL;
+		return ip->src_addr == peer_ip || ip->src_addr == peer_now ? UPLINK_IKE
+									    : UPLINK_KERNEL;
 	if (udp->dst_port == rte_cpu_to_be_16(PAIRING_UDP_PORT) ||
 	    udp->dst_port == rte_cpu_to_be_16(SEGSYNC_UDP_PORT))
 		return UPLINK_KERNEL;
@@ -108,7 +114,8 @@ static inline enum uplink_class uplink_classify(const struct rte_mbuf *m, rte_be
 		return UPLINK_KERNEL; /* NAT keepalive: the kernel socket discards it */
 	if (plen >= 4 && memcmp((const uint8_t *)eh + off, "\0\0\0\0", 4) == 0)
 		/* non-ESP marker: IKE */
-		return ip->src_addr == peer_ip ? UPLINK_IKE : UPLINK_KERNEL;
+		return ip->src_addr == peer_ip || ip->src_addr == peer_now ? UPLINK_IKE
+									    : UPLINK_KERNEL;
 	*l4_off = (uint16_t)off;
 	return UPLINK_ESP;
 }

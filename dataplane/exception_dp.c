@@ -33,6 +33,8 @@
  * RFC 7296 section 2.6). Filtering spoofed sources is the underlay's job
  * (RFC 2827 ingress filtering); docs/deploy.md says so.
  */
+#include <arpa/inet.h>
+
 #include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_meter.h>
@@ -40,11 +42,37 @@
 
 #include "dp.h"
 #include "exception_dp.h"
+#include "log.h"
 #include "port.h"
+#include "tap_if.h"
 #include "worker.h"
 
 #define EXC_RING_SIZE 1024
 #define EXC_IKE_RING_SIZE 256   /**< the peer's IKE: a few messages per exchange */
+
+/*
+ * The kernel sends IKE and pairing through the TAP only if its routing table
+ * says so. On-link (gateway = peer), the TAP's own subnet covers the peer; a
+ * routed underlay (the peer behind [uplink] gateway, as in configs/onprem.ini)
+ * needs a route, or the kernel would use the management interface's default
+ * route. [uplink] peer_route asks for one explicitly (a NAT whose external
+ * address may change: docs/deploy.md).
+ */
+static bool exception_route_needed(const struct dp_config *c)
+{
+	return c->peer_route_set || c->gateway_ip != c->peer_ip;
+}
+
+static const char *route_str(const struct dp_config *c)
+{
+	static char buf[64];
+	char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &c->peer_route, a, sizeof(a));
+	inet_ntop(AF_INET, &c->gateway_ip, g, sizeof(g));
+	snprintf(buf, sizeof(buf), "%s/%u via %s", a, c->peer_route_len, g);
+	return buf;
+}
 
 int exception_init(struct dp *dp, char *err, size_t errlen)
 {
@@ -58,6 +86,7 @@ int exception_init(struct dp *dp, char *err, size_t errlen)
 		snprintf(err, errlen, "exception ring: %s", rte_strerror(rte_errno));
 		return -1;
 	}
+	atomic_store_explicit(&dp->peer_now, c->peer_ip, memory_order_relaxed);
 	nexthop_init(&dp->nh, c->gateway_ip, c->uplink_ip, &up->mac);
 	if (c->peer_mac_set) {
 		nexthop_set_static(&dp->nh, &c->peer_mac);
@@ -68,6 +97,13 @@ int exception_init(struct dp *dp, char *err, size_t errlen)
 			     dp->pool, err, errlen) < 0)
 			return -1;
 		dp->exc_tap = true;
+		if (exception_route_needed(c)) {
+			if (tap_if_route_add(c->tap, c->peer_route, c->peer_route_len, c->gateway_ip,
+					     err, errlen) < 0)
+				return -1;
+			dp->exc_route = true;
+			dp_log(LOG_INFO, "route to the peer %s installed on %s", route_str(c), c->tap);
+		}
 	}
 	return 0;
 }
@@ -117,6 +153,19 @@ static void ring_free(struct rte_ring **r)
 
 void exception_fini(struct dp *dp)
 {
+	const struct dp_config *c = dp->cfg;
+	char err[256];
+
+	/* The TAP's routes would go with it; removed first all the same, so a
+	 * failure to remove is said rather than hidden. */
+	if (dp->exc_route) {
+		if (tap_if_route_del(c->tap, c->peer_route, c->peer_route_len, c->gateway_ip, err,
+				     sizeof(err)) < 0)
+			dp_log(LOG_WARNING, "%s", err);
+		else
+			dp_log(LOG_INFO, "route to the peer %s removed", route_str(c));
+		dp->exc_route = false;
+	}
 	if (dp->exc_tap)
 		exc_close(&dp->exc);
 	dp->exc_tap = false;

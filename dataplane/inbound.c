@@ -97,7 +97,7 @@ struct in_burst {
  * @return TO_ESP (with *esp and *esp_len set), TO_IKE (the peer's IKE),
  * TO_EXCEPTION, TO_REASS, or DROPPED().
  */
-static inline int uplink_way(const struct dp_config *c, struct rte_mbuf *m, uint8_t **esp,
+static inline int uplink_way(struct dp *dp, struct rte_mbuf *m, uint8_t **esp,
 			     uint32_t *esp_len)
 {
 	static const uint8_t class_counter[] = {
@@ -114,7 +114,8 @@ static inline int uplink_way(const struct dp_config *c, struct rte_mbuf *m, uint
 
 	if (unlikely(m->nb_segs != 1))
 		return DROPPED(multiseg);
-	k = uplink_classify(m, c->uplink_ip, c->peer_ip, &off);
+	k = uplink_classify(m, dp->cfg->uplink_ip, dp->cfg->peer_ip,
+			    atomic_load_explicit(&dp->peer_now, memory_order_relaxed), &off);
 	if (k == UPLINK_IKE)
 		return TO_IKE;
 	if (k == UPLINK_KERNEL)
@@ -143,8 +144,6 @@ static inline int uplink_way(const struct dp_config *c, struct rte_mbuf *m, uint
 static inline void classify(struct worker *w, struct in_burst *b, struct rte_mbuf **pkts,
 			    uint16_t n)
 {
-	const struct dp_config *c = w->dp->cfg;
-
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		uint8_t *esp = NULL;
@@ -153,14 +152,14 @@ static inline void classify(struct worker *w, struct in_burst *b, struct rte_mbu
 
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		v = uplink_way(c, m, &esp, &esp_len);
+		v = uplink_way(w->dp, m, &esp, &esp_len);
 		if (unlikely(v == TO_REASS)) {
 			/* An outer fragment: held until its datagram is whole, which
 			 * then goes on as if it had come in one piece. */
 			m = reass_input(w, m);
 			if (m == NULL)
 				continue;
-			v = uplink_way(c, m, &esp, &esp_len);
+			v = uplink_way(w->dp, m, &esp, &esp_len);
 			if (unlikely(v == TO_REASS))
 				v = DROPPED(ip_frag); /* cannot be: reassembled means whole */
 		}
@@ -257,7 +256,11 @@ static inline void steer_by_sa(struct worker *w, struct in_burst *b)
 			drop_packet(w, &b->dead, m, DROP(unknown_spi));
 			continue;
 		}
-		if (unlikely(ip->src_addr != sa->peer_ip)) {
+		/* the SA's peer as charon reports it (a NAT's address); moved only
+		 * by an authenticated IKE message (sa_update), never by ESP
+		 * from elsewhere, however well it authenticates */
+		if (unlikely(ip->src_addr !=
+			     atomic_load_explicit(&sa->peer_ip, memory_order_relaxed))) {
 			drop_packet(w, &b->dead, m, DROP(outer_src));
 			continue;
 		}

@@ -33,6 +33,7 @@
 #include <rte_ring_elem.h>
 
 #include "dp.h"
+#include "fdb.h"
 #include "l2guard.h"
 #include "segment.h"
 #include "worker.h"
@@ -226,7 +227,35 @@ void l2guard_record_sent(struct worker *w, struct segment *s, struct rte_mbuf *m
 		dp_count(&w->stats, DP_C_l2guard_loop_full, 1);
 }
 
-bool l2guard_check_looped(struct worker *w, struct segment *s, struct rte_mbuf *m)
+/*
+ * Whether the source of @p m has shown itself at this site since its frame
+ * was sent to the local port. That frame came from the tunnel, and the
+ * inbound path learned its source as remote before recording it; so a source
+ * now local was learned here afterwards (the RARP or GARP of a vMotion, any
+ * frame of the host at its new site), or is the source of an earlier frame of
+ * this burst, which is learned only after every loop check of the burst. A
+ * frame coming back around a loop finds its source still remote: the loop
+ * check drops it before it is learned.
+ */
+static bool source_here(struct worker *w, struct segment *s, struct rte_mbuf *m,
+			struct rte_mbuf *const *earlier, const uint16_t *earlier_seg, uint16_t nearlier)
+{
+	const struct rte_ether_addr *src = &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr;
+	fdb_key_t key = fdb_key(s->idx, src);
+	struct fdb_entry *e;
+
+	fdb_lookup_bulk(w->dp->fdb, &key, 1, &e);
+	if (e != NULL && atomic_load_explicit(&e->side, memory_order_relaxed) == FDB_LOCAL)
+		return true;
+	for (uint16_t i = 0; i < nearlier; i++)
+		if (earlier_seg[i] == s->idx &&
+		    rte_is_same_ether_addr(src, &rte_pktmbuf_mtod(earlier[i], struct rte_ether_hdr *)->src_addr))
+			return true;
+	return false;
+}
+
+bool l2guard_check_looped(struct worker *w, struct segment *s, struct rte_mbuf *m,
+			  struct rte_mbuf *const *earlier, const uint16_t *earlier_seg, uint16_t nearlier)
 {
 	struct l2guard *g = w->dp->guard;
 	struct loop_key k;
@@ -237,6 +266,13 @@ bool l2guard_check_looped(struct worker *w, struct segment *s, struct rte_mbuf *
 	if (rte_hash_lookup_data(g->loop, &k, &data) < 0 ||
 	    rte_rdtsc() / g->tsc_per_ms - (uintptr_t)data > L2G_LOOP_MS)
 		return false;
+	/* The same bytes, but from a host that is here now: it repeated itself
+	 * after moving to this site (an MLD report retransmitted across a
+	 * vMotion); a new frame, forwarded and learned like any other. */
+	if (source_here(w, s, m, earlier, earlier_seg, nearlier)) {
+		dp_count(&w->stats, DP_C_l2guard_host_repeat, 1);
+		return false;
+	}
 	atomic_fetch_add_explicit(&s->guard.loops, 1, memory_order_relaxed);
 	ev.mac = rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr;
 	report(w, s, &ev);

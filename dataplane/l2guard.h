@@ -11,7 +11,10 @@
  *    flap_dampen seconds (RFC 7432 section 15.1 does the same for EVPN).
  *  - Loop: a broadcast or multicast frame the appliance sent to the local port
  *    (from the tunnel) coming back in on it, byte for byte, within
- *    L2G_LOOP_MS. Dropped, so it never goes back into the tunnel.
+ *    L2G_LOOP_MS, while its source MAC is still remote. Dropped, so it never
+ *    goes back into the tunnel. The same bytes from a source MAC learned at
+ *    this site since then are that host repeating itself after a move
+ *    (vMotion): forwarded, counted as l2guard_host_repeat.
  *  - IP conflict: one IPv4 address claimed in ARP by two MACs, one on each
  *    side, within the segment's MAC aging time.
  *
@@ -40,14 +43,14 @@
 
 /*
  * A looped frame is back within this. A loop in the local switching fabric
- * returns a frame in well under a millisecond (netns_loop: 0 ms, every frame),
- * so the bound is generous; it is short because a host that moves between the
- * sites (vMotion) may repeat an identical multicast it sent a moment before at
- * the other site (an MLD or IGMP report retransmitted after a random delay of
- * up to 1 s, an ARP retry), and within the bound that repeat is taken for a
- * loop (an MLDv2 report has come 119 ms after its twin). The repeat's delay
- * is random, so the chance of that mistake grows with the bound: 50 ms makes
- * it four times rarer than 200 ms.
+ * returns a frame in well under a millisecond (netns_loop: 0 ms, every frame).
+ * A host that moves between the sites (vMotion) may repeat an identical
+ * multicast it sent a moment before at the other site (an MLD or IGMP report
+ * retransmitted after a random delay of up to 1 s, an ARP retry); that is
+ * told from a loop by its source MAC, learned at this site by then (the RARP
+ * or GARP of the move), not by time (docs/l2-safety.md). The bound stays
+ * short for the one repeat nothing can tell from a loop: one that reaches
+ * the new site before any other frame of the host.
  */
 #define L2G_LOOP_MS 50
 #define L2G_LOOP_ENTRIES 4096    /**< recently sent broadcast signatures */
@@ -156,7 +159,8 @@ static inline bool l2guard_seen(struct worker *w, struct segment *s, struct fdb_
 
 /* out of line: the frames they look at are the rare ones */
 void l2guard_record_sent(struct worker *w, struct segment *s, struct rte_mbuf *m);
-bool l2guard_check_looped(struct worker *w, struct segment *s, struct rte_mbuf *m);
+bool l2guard_check_looped(struct worker *w, struct segment *s, struct rte_mbuf *m,
+			  struct rte_mbuf *const *earlier, const uint16_t *earlier_seg, uint16_t nearlier);
 void l2guard_arp_input(struct worker *w, struct segment *s, struct rte_mbuf *m, enum fdb_side side);
 
 /**
@@ -171,12 +175,19 @@ static inline void l2guard_sent_local(struct worker *w, struct segment *s, struc
 
 /**
  * Outbound, after the tag is stripped: whether this frame is one the
- * appliance sent to the local port a moment ago (a loop). Counted by the caller.
+ * appliance sent to the local port a moment ago coming back (a loop), and
+ * not its source host repeating it from this site after a move (its MAC
+ * learned here since, in the MAC table or by one of the @p nearlier frames
+ * of this burst already accepted, @p earlier with their segments
+ * @p earlier_seg: they are learned only after the loop check).
+ * Counted by the caller.
  */
-static inline bool l2guard_looped(struct worker *w, struct segment *s, struct rte_mbuf *m)
+static inline bool l2guard_looped(struct worker *w, struct segment *s, struct rte_mbuf *m,
+				  struct rte_mbuf *const *earlier, const uint16_t *earlier_seg,
+				  uint16_t nearlier)
 {
 	return rte_is_multicast_ether_addr(&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr) &&
-	       l2guard_check_looped(w, s, m);
+	       l2guard_check_looped(w, s, m, earlier, earlier_seg, nearlier);
 }
 
 /** ARP senders of either side, for IP conflicts: one ethertype compare for the rest. */

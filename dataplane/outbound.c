@@ -14,8 +14,10 @@
  *      VTEP) / UDP 4789 / VXLAN (or, for a frame too big for the uplink MTU
  *      on a segment with pmtu = yes, answer with ICMP instead: pmtu.c)
  *   4. seal with this worker's own outbound SA (one esp_seal_burst call)
- *   5. outer Ethernet / IPv4 / UDP 4500 to the peer's next hop -> uplink TX,
- *      in outer fragments when over the uplink MTU (frag.c)
+ *   5. outer Ethernet / IPv4 / UDP to the address and port the SA names
+ *      (the peer's, or its NAT's: sa.h struct sa_outer) through the next hop
+ *      (the configured gateway) -> uplink TX, in outer fragments when over
+ *      the uplink MTU (frag.c)
  *
  * A worker without an outbound SA of its own (fewer CHILD_SAs than workers:
  * [ike] child_sas, or the peer initiated fewer) does steps 1-3 and hands the
@@ -162,8 +164,9 @@ static inline void learn_and_decide(struct worker *w, struct out_burst *in, stru
 	}
 }
 
-/* Steps 4 and 5: seal @p ne encapsulated frames with @p sa (this worker's),
- * outer headers toward @p nh, onto the uplink. */
+/* Steps 4 and 5: seal @p ne encapsulated frames with @p sa (this worker's,
+ * read by the caller with worker_sa_out()), outer headers toward the SA's
+ * destination through @p nh, onto the uplink. */
 static void seal_and_send(struct worker *w, struct esp_sa *sa, const struct rte_ether_addr *nh,
 			  struct rte_mbuf **m, struct esp_pkt *ep, uint16_t ne, struct drop_bin *dead)
 {
@@ -171,11 +174,21 @@ static void seal_and_send(struct worker *w, struct esp_sa *sa, const struct rte_
 	const struct dp_config *c = dp->cfg;
 	struct dp_port *up = &dp->port[dp->uplink];
 	const uint32_t up_frame = RTE_ETHER_HDR_LEN + c->uplink_mtu;
+	/* After the SA (acquire): its destination, address and ports as one
+	 * word (sa.h), the same for the whole burst. */
+	struct sa_outer to = sa_outer_unpack(atomic_load_explicit(&w->sa_outer,
+								  memory_order_acquire));
+	uint16_t sport = to.src_port_be ? to.src_port_be : w->udp_src_be;
 
 	/* 4. Seal the burst with this worker's SA. */
 	esp_seal_burst(sa, ep, ne);
 
 	/* 5. Outer headers toward the peer, onto the uplink. */
+	if (unlikely(to.dst_ip != w->outer_dst)) {
+		/* the peer moved (a NAT's new mapping): a new checksum base */
+		w->outer_dst = to.dst_ip;
+		w->outer_sum = ipv4_sum_base(c->uplink_ip, to.dst_ip);
+	}
 	for (uint16_t i = 0; i < ne; i++) {
 		if (unlikely(ep[i].status != ESP_OK)) {
 			drop_packet(w, dead, m[i], ep[i].status == ESP_ERR_SA_EXPIRED
@@ -184,8 +197,8 @@ static void seal_and_send(struct worker *w, struct esp_sa *sa, const struct rte_
 		}
 		m[i]->data_len = OFF_ESP + ep[i].len;
 		m[i]->pkt_len = m[i]->data_len;
-		encap_outer(rte_pktmbuf_mtod(m[i], uint8_t *), nh, &up->mac, c->uplink_ip, c->peer_ip,
-			    w->outer_sum, w->udp_src_be, w->ip_id, ep[i].len);
+		encap_outer(rte_pktmbuf_mtod(m[i], uint8_t *), nh, &up->mac, c->uplink_ip, to.dst_ip,
+			    w->outer_sum, sport, to.dst_port_be, w->ip_id, ep[i].len);
 		w->ip_id += w->ip_id_step;
 		dp_count(&w->stats, DP_C_tunnel_out, 1);
 		if (unlikely(m[i]->data_len > up_frame)) {
@@ -249,7 +262,7 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 		/* A broadcast this appliance just sent to the port, back again: a loop.
 		 * Dropped before learning (its source is a remote MAC) and before
 		 * the tunnel, where it would multiply. */
-		if (l2guard_looped(w, &dp->seg[s], m)) {
+		if (l2guard_looped(w, &dp->seg[s], m, in.m, in.seg, in.n)) {
 			drop_packet(w, &dead, m, DROP(loop));
 			continue;
 		}

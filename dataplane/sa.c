@@ -36,6 +36,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dp.h"
+#include "exception.h"  /* NATT_PORT */
 #include "hash_keys.h"
 #include "sa.h"
 #include "worker.h"
@@ -157,7 +158,19 @@ static int oldest_pending(const struct dp *dp)
 static void give_worker(struct dp *dp, struct sa_out *o, unsigned w)
 {
 	o->worker = (int)w;
+	/* the destination first: the release store of the SA publishes it too */
+	atomic_store_explicit(&dp->worker[w]->sa_outer, sa_outer_pack(o->outer),
+			      memory_order_relaxed);
 	publish(dp, dp->worker[w], o->sa);
+}
+
+static struct sa_outer outer_of(const struct sa_spec *s)
+{
+	return (struct sa_outer){
+		.dst_ip = s->peer_ip,
+		.dst_port_be = rte_cpu_to_be_16(s->peer_port),
+		.src_port_be = s->nat ? rte_cpu_to_be_16(s->local_port) : 0,
+	};
 }
 
 /* A worker whose SA is retired (the oldest such), or -1. */
@@ -189,6 +202,7 @@ static int add_out(struct dp *dp, const struct sa_spec *s, struct esp_sa *sa)
 		return -ENOMEM;
 	o->sa = sa;
 	o->spi = s->spi;
+	o->outer = outer_of(s);
 	o->worker = -1;
 	o->added_ms = now_ms();
 	o->last_change_ms = UINT64_MAX;
@@ -230,7 +244,7 @@ static int add_in(struct dp *dp, const struct sa_spec *s, struct esp_sa *sa)
 		return -ENOMEM;
 	in->sa = sa;
 	in->spi = s->spi;
-	in->peer_ip = c->peer_ip;
+	atomic_init(&in->peer_ip, s->peer_ip);
 	in->peer_vtep = c->peer_vtep;
 	in->local_vtep = c->local_vtep;
 	in->last_change_ms = UINT64_MAX;
@@ -273,6 +287,29 @@ int sa_add(struct dp *dp, const struct sa_spec *s, char *err, size_t errlen)
 			 : rc == -ENOSPC ? "SA table full" : "out of memory");
 	}
 	return rc;
+}
+
+int sa_update(struct dp *dp, const struct sa_spec *s)
+{
+	if (s->dir == ESP_DIR_OUTBOUND) {
+		int i = find_out(dp, s->spi);
+		struct sa_out *o;
+
+		if (i < 0)
+			return -ENOENT;
+		o = dp->sa_out[i];
+		o->outer = outer_of(s);
+		if (o->worker >= 0)
+			atomic_store_explicit(&dp->worker[o->worker]->sa_outer,
+					      sa_outer_pack(o->outer), memory_order_release);
+	} else {
+		int i = find_in(dp, s->spi);
+
+		if (i < 0)
+			return -ENOENT;
+		atomic_store_explicit(&dp->sa_in[i]->peer_ip, s->peer_ip, memory_order_relaxed);
+	}
+	return 0;
 }
 
 int sa_del(struct dp *dp, uint32_t spi, enum esp_dir dir)
@@ -442,6 +479,8 @@ int sas_init(struct dp *dp, char *err, size_t errlen)
 			.replay_window = c->replay_window,
 			.keymat = cs->keymat,
 			.worker = out ? (int)k : -1, /* out.N: worker N */
+			.peer_ip = c->peer_ip,
+			.peer_port = NATT_PORT,
 		};
 
 		if (sa_add(dp, &s, err, errlen) < 0)

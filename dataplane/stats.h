@@ -61,6 +61,7 @@
 	X(sa_dup_refused, "SA_ADD for an SPI already installed, refused (the same key again would reuse nonces)")\
 	X(sa_retired, "SAs retired: left by a control plane that restarted, kept until replaced")\
 	X(sa_retired_expired, "retired SAs deleted")                                 \
+	X(sa_updated, "SAs moved to new outer addresses or ports (a NAT mapping changed; charon's update_sa)")\
 	/* outer fragmentation, reassembly, path MTU (frag.c, reass.c, pmtu.c) */    \
 	X(frag_packets, "sealed packets over the uplink MTU, fragmented (RFC 4459)") \
 	X(frag_out, "outer IPv4 fragments sent")                                     \
@@ -124,6 +125,7 @@
 	X(l2guard_arp_full, "ARP sender not recorded: IP conflict table full")    \
 	X(l2guard_loop_full, "broadcast sent locally not recorded: loop table full")\
 	X(l2guard_report_lost, "L2 safety report lost: ring to the main lcore full")\
+	X(l2guard_host_repeat, "frame like one sent to the local port, from a MAC at this site since: a moved host repeating itself, not a loop")\
 	X(drop_mac_dampened, "frame of a dampened (flapping) MAC from the side it flapped to")\
 	X(drop_loop, "frame the appliance sent to the local port came back in (loop)")
 

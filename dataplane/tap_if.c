@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <net/route.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -90,4 +91,60 @@ int tap_if_configure(const char *ifname, uint32_t addr_be, unsigned prefixlen, u
 out:
 	close(fd);
 	return rc;
+}
+
+/* SIOCADDRT / SIOCDELRT: the one route the exception path needs, without a
+ * netlink library. */
+static int route_ioctl(const char *ifname, unsigned long req, uint32_t dst_be, unsigned prefixlen,
+		       uint32_t gw_be, char *err, size_t errlen)
+{
+	struct rtentry rt;
+	struct sockaddr_in *dst = (struct sockaddr_in *)&rt.rt_dst;
+	struct sockaddr_in *gw = (struct sockaddr_in *)&rt.rt_gateway;
+	struct sockaddr_in *mask = (struct sockaddr_in *)&rt.rt_genmask;
+	char dev[IF_NAMESIZE];
+	char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+	int fd, rc = 0;
+
+	if (prefixlen > 32) {
+		snprintf(err, errlen, "%s: route prefix length %u out of range", ifname, prefixlen);
+		return -1;
+	}
+	memset(&rt, 0, sizeof(rt));
+	snprintf(dev, sizeof(dev), "%s", ifname);
+	dst->sin_family = gw->sin_family = mask->sin_family = AF_INET;
+	dst->sin_addr.s_addr = dst_be;
+	gw->sin_addr.s_addr = gw_be;
+	mask->sin_addr.s_addr = prefixlen ? htonl(~0u << (32 - prefixlen)) : 0;
+	rt.rt_flags = RTF_UP | RTF_GATEWAY | (prefixlen == 32 ? RTF_HOST : 0);
+	rt.rt_dev = dev;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (ioctl(fd, req, &rt) < 0) {
+		inet_ntop(AF_INET, &dst_be, a, sizeof(a));
+		inet_ntop(AF_INET, &gw_be, g, sizeof(g));
+		snprintf(err, errlen, "%s route %s/%u via %s dev %s: %s%s",
+			 req == SIOCADDRT ? "adding" : "removing", a, prefixlen, g, ifname,
+			 strerror(errno),
+			 errno == ENETUNREACH ? " (the gateway must be inside the uplink address's "
+						"subnet, [uplink] tap_prefix)" : "");
+		rc = -1;
+	}
+	close(fd);
+	return rc;
+}
+
+int tap_if_route_add(const char *ifname, uint32_t dst_be, unsigned prefixlen, uint32_t gw_be,
+		     char *err, size_t errlen)
+{
+	return route_ioctl(ifname, SIOCADDRT, dst_be, prefixlen, gw_be, err, errlen);
+}
+
+int tap_if_route_del(const char *ifname, uint32_t dst_be, unsigned prefixlen, uint32_t gw_be,
+		     char *err, size_t errlen)
+{
+	return route_ioctl(ifname, SIOCDELRT, dst_be, prefixlen, gw_be, err, errlen);
 }

@@ -47,10 +47,13 @@ struct worker {
 	uint16_t txq[DP_MAX_PORTS];      /**< TX queue per port, or DP_TXQ_RING */
 	struct txbuf tx[DP_MAX_PORTS];
 	struct esp_sa *_Atomic sa_out;   /**< this worker's own outbound SA (sa.c swaps it) */
+	_Atomic uint64_t sa_outer;       /**< its struct sa_outer, packed (sa.h), stored
+					      before sa_out and whenever it changes */
 	uint16_t udp_src_be;             /**< this worker's own UDP source port */
 	uint16_t ip_id;                  /**< outer IPv4 identification */
 	uint16_t ip_id_step;             /**< workers (power of 2): IDs never shared (reass.c) */
 	uint32_t inner_sum, outer_sum;   /**< IPv4 checksum bases (encap.h) */
+	uint32_t outer_dst;              /**< the destination outer_sum was made for */
 	uint32_t now_s;                  /**< coarse clock for MAC aging, per burst */
 	uint32_t idle_rounds;            /**< adaptive RX: rounds in a row without a packet */
 	int wake_fd;                     /**< eventfd: others wake this worker (rxwait.c) */

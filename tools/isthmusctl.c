@@ -53,7 +53,8 @@ static void usage(FILE *f)
 		"  segment [list | extend ... | unextend SEGMENT | cutover SEGMENT]\n"
 		"                         the same, grouped\n"
 		"  macs                   the MAC tables (side, flaps, dampened)\n"
-		"  sa [--wireshark]       SAs in the dataplane; --wireshark prints the live ESP\n"
+		"  sa [--wireshark]       SAs in the dataplane, with the peer's outer address\n"
+		"                         (its NAT's, and port); --wireshark prints the live ESP\n"
 		"                         keys in Wireshark's esp_sa format (root only; keys!)\n"
 		"  pairing-token [--ttl DURATION]\n"
 		"                         print a one-time pairing token, valid 15m by default\n"
@@ -205,6 +206,9 @@ static int cmd_status(void)
 		       : "NOT paired (isthmusctl pairing-token / pair)");
 	if (*str(o, "peer_fingerprint"))
 		printf("peer key    %s\n", str(o, "peer_fingerprint"));
+	if (num(o, "peer_refused"))
+		printf("refused     %lld peer(s) not signing with the pinned key (journal: REFUSED)\n",
+		       (long long)num(o, "peer_refused"));
 	printf("dataplane   %s\n", json_object_get_boolean(get(o, "dataplane"))
 				       ? "isthmus-dp answering" : "isthmus-dp NOT answering");
 	printf("uptime      %lld s\n", (long long)num(o, "uptime_s"));
@@ -602,22 +606,28 @@ static int cmd_sa_table(void)
 		return 0;
 	}
 	a = parse(r);
-	printf("%-3s %-10s %-17s %-3s %-6s %-6s %12s %12s %14s %s\n", "dir", "SPI", "cipher", "ESN",
-	       "window", "worker", "packets", "seq", "to rekey", "state");
+	printf("%-3s %-10s %-17s %-3s %-6s %-6s %12s %12s %14s %-21s %s\n", "dir", "SPI", "cipher",
+	       "ESN", "window", "worker", "packets", "seq", "to rekey", "peer", "state");
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
 		struct json_object *o = json_object_array_get_idx(a, i), *v;
-		char win[16] = "-", left[24] = "time only";
+		char win[16] = "-", left[24] = "time only", peer[32];
 
 		if (json_object_object_get_ex(o, "replay_window", &v))
 			snprintf(win, sizeof(win), "%lld", (long long)json_object_get_int64(v));
 		if (json_object_object_get_ex(o, "seq_to_rekey", &v) && !json_object_is_type(v, json_type_null))
 			snprintf(left, sizeof(left), "%llu",
 				 (unsigned long long)json_object_get_uint64(v));
-		printf("%-3s 0x%08llx %-17s %-3s %-6s %-6lld %12llu %12llu %14s %s\n", str(o, "dir"),
-		       (unsigned long long)num(o, "spi"), str(o, "cipher"),
+		/* the peer's outer address (its NAT's) and, outbound, UDP port */
+		if (json_object_object_get_ex(o, "peer_port", &v))
+			snprintf(peer, sizeof(peer), "%s:%lld", str(o, "peer"),
+				 (long long)json_object_get_int64(v));
+		else
+			snprintf(peer, sizeof(peer), "%s", str(o, "peer"));
+		printf("%-3s 0x%08llx %-17s %-3s %-6s %-6lld %12llu %12llu %14s %-21s %s\n",
+		       str(o, "dir"), (unsigned long long)num(o, "spi"), str(o, "cipher"),
 		       json_object_get_boolean(get(o, "esn")) ? "yes" : "no", win,
 		       (long long)num(o, "worker"), (unsigned long long)num(o, "packets"),
-		       (unsigned long long)num(o, "seq"), left,
+		       (unsigned long long)num(o, "seq"), left, peer,
 		       json_object_get_boolean(get(o, "retired")) ? "retired (isthmusd restarted)"
 								   : "active");
 	}

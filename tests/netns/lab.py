@@ -28,7 +28,7 @@ signal.signal(signal.SIGTERM, _sigterm)
 
 class Lab:
     def __init__(self, top, build, ike=None, web=None, uplink=None, site_a=None, iked_args=None,
-                 site_b=None, trunk=False, workers=None):
+                 site_b=None, trunk=False, workers=None, env=None):
         self.top = top
         self.build = build
         self.P = "nt%d" % os.getpid()
@@ -50,6 +50,9 @@ class Lab:
             self.env["ISTHMUS_LAB_IKED_ARGS"] = " ".join(iked_args)
         if workers:
             self.env["ISTHMUS_LAB_WORKERS"] = str(workers)
+        # more ISTHMUS_LAB_* settings (tools/isthmus-lab: UNDERLAY, NAT_INIT,
+        # B_UPLINK, ...)
+        self.env.update({"ISTHMUS_LAB_" + k: v for k, v in (env or {}).items()})
         self.extra_ns = []   # namespaces this test created itself
         self.procs = []      # processes this test started (Popen)
         self.ctl_bin = os.path.join(build, "tools", "isthmusctl")

@@ -17,8 +17,9 @@ from isthmus_pcap import (A_UP, A_UP_MAC, A_VTEP, B_UP, B_UP_MAC, B_VTEP, KEY_A_
                           KEY_B_TO_A, MARKER, SPI_A_TO_B, SPI_B_TO_A, tunnel_packet,
                           vxlan_inner, write)
 from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, IPv6, Raw)  # noqa: E402
-from scapy.layers.inet6 import (ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr, IPv6ExtHdrFragment,  # noqa: E402
-                                IPv6ExtHdrHopByHop)
+from scapy.layers.inet6 import (ICMPv6MLDMultAddrRec, ICMPv6MLReport2, ICMPv6ND_NS,  # noqa: E402
+                                ICMPv6NDOptSrcLLAddr, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
+                                RouterAlert)
 
 H1, H2, H3, H4 = "02:00:00:00:01:01", "02:00:00:00:01:02", "02:00:00:00:01:03", "02:00:00:00:01:04"
 UNKNOWN = "02:00:00:00:09:09"   # never a source: unknown unicast
@@ -411,6 +412,65 @@ def l2guard_frames():
               for seq, (vni, f) in enumerate(remote)]
     tunnelled = [i for i in range(len(local)) if i not in (6, 7, 9)]
     return local, uplink, tunnelled, remote
+
+
+MOVED, ARPH, LOOPER = "02:00:00:00:0a:01", "02:00:00:00:0a:02", "02:00:00:00:0a:03"
+
+
+def mld_report(mac, n):
+    """The MLDv2 report a host sends for its solicited-node group (RFC 3810;
+    what Linux repeats after a random delay of up to 1 s)."""
+    ll = "fe80::ff:fe00:%x" % n
+    return bytes(Ether(src=mac, dst="33:33:00:00:00:16") / IPv6(src=ll, dst="ff02::16", hlim=1) /
+                 IPv6ExtHdrHopByHop(options=[RouterAlert(value=0)]) /
+                 ICMPv6MLReport2(records=[ICMPv6MLDMultAddrRec(rtype=4, dst="ff02::1:ff00:%x" % n)]))
+
+
+def arp_request(mac, ip):
+    return bytes(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=mac, psrc=ip, pdst="192.0.2.1"))
+
+
+def moved_repeat_frames(burst):
+    """A host repeating a frame byte for byte from its new site right after a
+    move is no loop; a frame A sent to the trunk coming back is (docs/
+    l2-safety.md). Segment web (VLAN 101, VNI 5101) of A-bridge.
+
+    burst = 1 (local k, uplink k, local k+1; see bridge_frames):
+      U0 MOVED's MLDv2 report from the tunnel, delivered on the trunk; L1
+      MOVED's RARP on the trunk (the vMotion to A); L2 U0 byte for byte on the
+      trunk: MOVED repeating itself, tunnelled. U2 ARPH's ARP request from the
+      tunnel; L3 a unicast frame of ARPH on the trunk (it is here now, no
+      RARP); L4 U2 again: tunnelled. U3 LOOPER's ARP request and U4 its MLDv2
+      report from the tunnel; L5 and L6 them back on the trunk: loops.
+    burst = 2 (two local frames, then two uplink frames, ...):
+      U0 MOVED's report, U1 LOOPER's ARP request; L2 MOVED's RARP and L3 U0
+      again in one burst: the RARP is learned only after the burst's loop
+      checks, still MOVED is here. U2 LOOPER's report; L4 U1 back and L5 U2
+      back in one burst: loops (the dropped L4 shows no host at A).
+    Returns (local, uplink, tunnelled local indices, looped local indices)."""
+    bcast = "ff:ff:ff:ff:ff:ff"
+
+    def filler(n):
+        return bytes(Ether(src="02:00:00:00:0b:%02x" % n, dst=UNKNOWN) / IP(src="192.0.2.%d" % (100 + n)) /
+                     UDP(dport=9) / Raw(b"filler %d" % n))
+
+    rarp = bytes(Ether(src=MOVED, dst=bcast, type=0x8035) /
+                 ARP(op=3, hwsrc=MOVED, hwdst=MOVED, psrc="0.0.0.0", pdst="0.0.0.0"))
+    mld_m, mld_l = mld_report(MOVED, 0xa01), mld_report(LOOPER, 0xa03)
+    arp_h, arp_l = arp_request(ARPH, "192.0.2.92"), arp_request(LOOPER, "192.0.2.93")
+    unicast_h = bytes(Ether(src=ARPH, dst=UNKNOWN) / IP(src="192.0.2.92") / UDP(dport=9) / Raw(b"ARPH is here"))
+    if burst == 1:
+        local = [filler(1), rarp, mld_m, unicast_h, arp_h, arp_l, mld_l]
+        remote = [mld_m, filler(2), arp_h, arp_l, mld_l]
+        looped = [5, 6]
+    else:
+        local = [filler(1), filler(3), rarp, mld_m, arp_l, mld_l]
+        remote = [mld_m, arp_l, mld_l, filler(2)]
+        looped = [4, 5]
+    uplink = [bytes(tunnel_packet(KEY_B_TO_A, SPI_B_TO_A, seq + 1, vxlan_inner(f, 5101, B_VTEP, A_VTEP)))
+              for seq, f in enumerate(remote)]
+    tunnelled = [i for i in range(len(local)) if i not in looped]
+    return [add_tag(f, 101) for f in local], uplink, tunnelled, looped
 
 
 def ip_csum(hdr):

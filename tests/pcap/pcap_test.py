@@ -21,7 +21,8 @@ CASE is one of
   l2guard  L2 safety: a MAC flapping between the trunk and the
            tunnel is counted and reported, dampening drops and counts, one
            move (vMotion) is no flap; a frame A sent to the trunk coming back
-           is a loop, dropped, not tunnelled; one IP claimed by two MACs on
+           is a loop, dropped, not tunnelled, but the same frame repeated by
+           its host after it moved to A is not; one IP claimed by two MACs on
            the two sides is an IP conflict, by one MAC on both sides is not
   segments 1000 segments on one trunk: each VLAN reaches its own VNI, an
            unconfigured VLAN is dropped and counted
@@ -397,6 +398,8 @@ def case_l2guard(dp, src, work):
     check("192.0.2.60" not in out, "the same MAC on both sides is no conflict")
     l2guard_loop_padded(dp, src, work)
     l2guard_damp_outlives_aging(dp, src, work, text)
+    for burst in (1, 2):
+        l2guard_moved_repeat(dp, src, work, burst)
 
 
 def l2guard_damp_outlives_aging(dp, src, work, text):
@@ -420,6 +423,48 @@ def l2guard_damp_outlives_aging(dp, src, work, text):
     d = fdb.get(("damp", G.DAMP))
     check(d is not None and d["dampened"] and d["side"] == "remote" and 20 <= d["dampened_s"] <= 31,
           "the dampened DAMP outlives aging = 1 s, still dampened and remote: %s" % d)
+
+
+def l2guard_moved_repeat(dp, src, work, burst):
+    """A host's MLD report and ARP request repeated byte for byte from the new
+    site right after a move (vMotion) are forwarded, not taken for a loop; the
+    same frames from a host still remote coming back are loops (see
+    G.moved_repeat_frames for the order)."""
+    conf = os.path.join(work, "moved-%d.ini" % burst)
+    with open(os.path.join(src, "a-bridge.ini")) as fh, open(conf, "w") as out_fh:
+        out_fh.write(fh.read().replace("burst = 1\n", "burst = %d\n" % burst))
+    local, uplink, tunnelled, looped = G.moved_repeat_frames(burst)
+    paths = [os.path.join(work, "moved%d-%s.pcap" % (burst, n)) for n in ("lo", "up", "lo-out", "up-out")]
+    write(paths[0], local)
+    write(paths[1], uplink)
+    rc, st, out, err = run_dp(dp, work, "moved%d" % burst, conf, [(paths[0], paths[2]), (paths[1], paths[3])])
+    what = "burst %d: " % burst
+    got = [parse_vxlan(unwrap_uplink(p)["inner"])[5] for p in read(paths[3])]
+    check(got == [G.strip_tag(local[i]) for i in tunnelled],
+          what + "the moved hosts' repeats are tunnelled with the other frames, the looped L%s are not "
+          "(%d frames tunnelled of %d)" % (looped, len(got), len(tunnelled)))
+    check(len(read(paths[2])) == len(uplink), what + "every frame from the tunnel delivered on the trunk")
+    c = st["counters"]
+    repeats = 2 if burst == 1 else 1
+    check(c["l2guard_host_repeat"] == repeats and c["mac_flaps"] == 0,
+          what + "%d repeat(s) of a frame A sent, from a host at A since: l2guard_host_repeat %d, "
+          "mac_flaps %d" % (repeats, c["l2guard_host_repeat"], c["mac_flaps"]))
+    try:
+        check_counters(st, {"drop_loop": len(looped)})
+        check(True, what + "drop_loop = %d (LOOPER's frames back), no other drop" % len(looped))
+    except AssertionError as ex:
+        check(False, what + str(ex))
+    seg = {s["name"]: s for s in st["segments"]}
+    events = [(e["kind"], e["mac"]) for e in st["l2guard"]["events"]]
+    check(seg["web"]["loops"] == len(looped) and events == [("loop", G.LOOPER)],
+          what + "the loops counted on segment web (%d) and reported for LOOPER only: %s"
+          % (seg["web"]["loops"], events))
+    fdb = {e["mac"]: e["side"] for e in st["fdb"] if e["segment"] == "web"}
+    want = {G.MOVED: "local", G.LOOPER: "remote"}
+    if burst == 1:
+        want[G.ARPH] = "local"
+    check(all(fdb.get(m) == side for m, side in want.items()),
+          what + "MAC table: the moved hosts local, LOOPER still remote: %s" % fdb)
 
 
 def l2guard_loop_padded(dp, src, work):

@@ -69,7 +69,7 @@ static struct rte_mbuf *ipv4(rte_be32_t dst, uint8_t proto, uint16_t dport,
 
 static enum uplink_class classify(struct rte_mbuf *m, uint16_t *off)
 {
-	enum uplink_class c = uplink_classify(m, US, PEER, off);
+	enum uplink_class c = uplink_classify(m, US, PEER, PEER, off);
 
 	rte_pktmbuf_free(m);
 	return c;

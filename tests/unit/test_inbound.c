@@ -65,6 +65,7 @@ static void dp_setup(const char *tag, const char *uplink_extra)
 				    .keymat_len = ESP_KEYMAT_LEN };
 
 	dp_boot("in", tag, uplink_extra);
+	si.peer_ip = cfg.peer_ip; /* the outer source its packets must come from */
 	if (sa_add(&D, &si, err, sizeof(err)) < 0)
 		ck_abort_msg("sa_add: %s", err);
 	peer = esp_sa_create(&pp, err, sizeof(err));
@@ -104,7 +105,8 @@ static struct rte_mbuf *esp_packet(bool forge)
 	if (forge)
 		p[OFF_ESP + ep.len - 1] ^= 0x01;
 	encap_outer(p, &D.port[D.uplink].mac, &cfg.peer_mac, cfg.peer_ip, cfg.uplink_ip,
-		    ipv4_sum_base(cfg.peer_ip, cfg.uplink_ip), RTE_BE16(4500), ip_id++, ep.len);
+		    ipv4_sum_base(cfg.peer_ip, cfg.uplink_ip), RTE_BE16(4500), RTE_BE16(4500), ip_id++,
+		    ep.len);
 	return m;
 }
 
@@ -339,7 +341,7 @@ START_TEST(test_seal_handoff)
 						      8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
 						      7, 7, 7, 7 };
 	struct sa_spec so = { .dir = ESP_DIR_OUTBOUND, .spi = SPI_OUT, .cipher = ESP_CIPHER_AES256GCM,
-			      .keymat = KEY2, .worker = 1 };
+			      .keymat = KEY2, .worker = 1, .peer_port = 4500 };
 	struct esp_sa_params pp = { .cipher = ESP_CIPHER_AES256GCM, .backend = ESP_BACKEND_SODIUM,
 				    .dir = ESP_DIR_INBOUND, .spi = SPI_OUT, .keymat = KEY2,
 				    .keymat_len = ESP_KEYMAT_LEN };
@@ -355,6 +357,7 @@ START_TEST(test_seal_handoff)
 	ck_assert_uint_eq(cnt(0, DP_C_drop_no_sa), 5);
 
 	/* 2. one SA, on worker 1: worker 0 hands to worker 1 */
+	so.peer_ip = cfg.peer_ip;
 	if (sa_add(&D, &so, err, sizeof(err)) < 0)
 		ck_abort_msg("sa_add: %s", err);
 	ck_assert_int_eq(atomic_load(&D.worker[0]->seal_by), 1);

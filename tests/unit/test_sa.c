@@ -23,6 +23,8 @@
  */
 #include "check_main.h"
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -603,6 +605,132 @@ START_TEST(test_initial_seq_no_wrap)
 }
 END_TEST
 
+/* An SA toward @p ip:@p port (host order), behind a NAT if @p nat. */
+static int add_to(enum esp_dir dir, uint32_t spi, unsigned keytag, uint32_t ip, uint16_t port,
+		  bool nat)
+{
+	char err[256] = "";
+	struct sa_spec s = {
+		.dir = dir, .spi = spi, .cipher = ESP_CIPHER_AES256GCM, .esn = true,
+		.replay_window = 64, .keymat = key(keytag), .worker = -1,
+		.peer_ip = ip, .peer_port = port, .local_port = 4500, .nat = nat,
+	};
+
+	return sa_add(&dp, &s, err, sizeof(err));
+}
+
+static int update_to(enum esp_dir dir, uint32_t spi, uint32_t ip, uint16_t port, bool nat)
+{
+	struct sa_spec s = { .dir = dir, .spi = spi, .peer_ip = ip, .peer_port = port,
+			     .local_port = 4500, .nat = nat };
+
+	return sa_update(&dp, &s);
+}
+
+static struct sa_outer worker_outer(unsigned w)
+{
+	return sa_outer_unpack(atomic_load(&dp.worker[w]->sa_outer));
+}
+
+#define NAT1 0x020112c6u   /* 198.18.1.2, network order (little-endian host) */
+#define NAT2 0x030112c6u   /* 198.18.1.3 */
+
+/* A NAT mapping changes (kernel-ipsec update_sa): the worker sealing with the
+ * SA sees the new destination and port; the inbound SA the new source; an SA
+ * waiting for a worker brings its own outer addresses when it gets one. */
+START_TEST(test_update_outer)
+{
+	struct sa_outer o;
+
+	dp_up(1);
+	ck_assert_int_eq(add_to(ESP_DIR_OUTBOUND, 0x1000, 0, NAT1, 30000, true), 0);
+	ck_assert_int_eq(add_to(ESP_DIR_INBOUND, 0x2000, 1, NAT1, 30000, true), 0);
+	o = worker_outer(0);
+	ck_assert_uint_eq(o.dst_ip, NAT1);
+	ck_assert_uint_eq(rte_be_to_cpu_16(o.dst_port_be), 30000);
+	ck_assert_uint_eq(rte_be_to_cpu_16(o.src_port_be), 4500); /* the SA's port: NAT there */
+
+	ck_assert_int_eq(update_to(ESP_DIR_OUTBOUND, 0x1000, NAT2, 31000, true), 0);
+	ck_assert_int_eq(update_to(ESP_DIR_INBOUND, 0x2000, NAT2, 31000, true), 0);
+	o = worker_outer(0);
+	ck_assert_uint_eq(o.dst_ip, NAT2);
+	ck_assert_uint_eq(rte_be_to_cpu_16(o.dst_port_be), 31000);
+	ck_assert_uint_eq(atomic_load(&dp.sa_in[0]->peer_ip), NAT2);
+	ck_assert_int_eq(update_to(ESP_DIR_OUTBOUND, 0x9999, NAT2, 31000, true), -ENOENT);
+	ck_assert_int_eq(update_to(ESP_DIR_INBOUND, 0x1000, NAT2, 31000, true), -ENOENT);
+
+	/* without a NAT in front of the peer: the worker's own source port (0) */
+	ck_assert_int_eq(add_to(ESP_DIR_OUTBOUND, 0x1001, 2, NAT1, 4500, false), 0); /* pending */
+	ck_assert_int_eq(sa_del(&dp, 0x1000, ESP_DIR_OUTBOUND), 0);
+	o = worker_outer(0);
+	ck_assert_uint_eq(o.dst_ip, NAT1);
+	ck_assert_uint_eq(rte_be_to_cpu_16(o.dst_port_be), 4500);
+	ck_assert_uint_eq(o.src_port_be, 0);
+	dp_down();
+}
+END_TEST
+
+struct reader {
+	struct worker *w;
+	_Atomic bool stop;
+	_Atomic uint64_t reads;
+	uint64_t torn;
+	uint64_t a, b;      /* the two values the writer alternates */
+};
+
+static void *read_outer(void *arg)
+{
+	struct reader *r = arg;
+
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		uint64_t v = atomic_load_explicit(&r->w->sa_outer, memory_order_acquire);
+
+		r->torn += v != r->a && v != r->b;
+		atomic_fetch_add_explicit(&r->reads, 1, memory_order_relaxed);
+	}
+	return NULL;
+}
+
+/* A worker reading its SA's destination while the main lcore moves it back
+ * and forth never sees one address with the other's port. */
+START_TEST(test_update_outer_consistent)
+{
+	struct reader r = { 0 };
+	pthread_attr_t attr;
+	cpu_set_t all;
+	pthread_t t;
+	uint64_t deadline = mono_ms() + 5000;
+	unsigned i = 0;
+
+	dp_up(1);
+	ck_assert_int_eq(add_to(ESP_DIR_OUTBOUND, 0x1000, 0, NAT1, 30000, true), 0);
+	r.w = dp.worker[0];
+	r.a = atomic_load(&r.w->sa_outer);
+	ck_assert_int_eq(update_to(ESP_DIR_OUTBOUND, 0x1000, NAT2, 31000, true), 0);
+	r.b = atomic_load(&r.w->sa_outer);
+	/* EAL pinned this thread to one CPU: the reader may run on any, so the
+	 * two overlap on a machine with more than one */
+	CPU_ZERO(&all);
+	for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
+		CPU_SET(c, &all);
+	pthread_attr_init(&attr);
+	pthread_attr_setaffinity_np(&attr, sizeof(all), &all);
+	ck_assert_int_eq(pthread_create(&t, &attr, read_outer, &r), 0);
+	pthread_attr_destroy(&attr);
+	/* move it back and forth until the reader has looked a million times */
+	while (atomic_load(&r.reads) < 1000000 && mono_ms() < deadline) {
+		update_to(ESP_DIR_OUTBOUND, 0x1000, i & 1 ? NAT2 : NAT1, i & 1 ? 31000 : 30000, true);
+		i++;
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(t, NULL);
+	ck_assert_uint_ge(atomic_load(&r.reads), 1000000);
+	ck_assert_uint_gt(i, 1000);
+	ck_assert_uint_eq(r.torn, 0);
+	dp_down();
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("sa");
@@ -618,6 +746,8 @@ Suite *test_suite(void)
 	tcase_add_test(tc, test_retire_pending_retired_does_not_take_worker);
 	tcase_add_test(tc, test_retire_grace_expires);
 	tcase_add_test(tc, test_initial_seq_no_wrap);
+	tcase_add_test(tc, test_update_outer);
+	tcase_add_test(tc, test_update_outer_consistent);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

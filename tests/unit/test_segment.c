@@ -116,7 +116,7 @@ static int seg_add(struct dp *d, const char *name, const char *port, uint16_t vl
 START_TEST(test_slot_reuse)
 {
 	struct sa_spec so = { .dir = ESP_DIR_OUTBOUND, .spi = 0x3003, .cipher = ESP_CIPHER_AES256GCM,
-			      .keymat = KEY, .worker = 0 };
+			      .keymat = KEY, .worker = 0, .peer_port = 4500 };
 	struct fdb_mac list[8];
 	uint16_t trunk = 1, max_nb = 0;
 	uint64_t drops_before;
@@ -124,6 +124,7 @@ START_TEST(test_slot_reuse)
 
 	dp_boot("seg", "reuse", "");
 	ck_assert_str_eq(D.port[trunk].name, "trunk");
+	so.peer_ip = cfg.peer_ip;
 	if (sa_add(&D, &so, err, sizeof(err)) < 0)
 		ck_abort_msg("sa_add: %s", err);
 	drops_before = cnt(0, DP_C_drop_unknown_vlan);

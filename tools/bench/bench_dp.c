@@ -201,7 +201,8 @@ static int prepare_decap(struct bw *b)
 
 			m->data_len = m->pkt_len = OFF_ESP + ep[j].len;
 			encap_outer(rte_pktmbuf_mtod(m, uint8_t *), &up->mac, &R.peer_mac, c->peer_ip,
-				    c->uplink_ip, out_sum, rte_cpu_to_be_16(NATT_PORT + 1 + b->k), b->ip_id++,
+				    c->uplink_ip, out_sum, rte_cpu_to_be_16(NATT_PORT + 1 + b->k),
+				    RTE_BE16(NATT_PORT), b->ip_id++,
 				    ep[j].len);
 		}
 	}
@@ -289,7 +290,8 @@ static int sas_set(enum esp_cipher cipher, int gen)
 		b->spi_in = 0x20000000u + (uint32_t)gen * 0x100 + k;
 		so = (struct sa_spec){ .dir = ESP_DIR_OUTBOUND, .spi = b->spi_out, .cipher = cipher,
 				       .esn = true, .replay_window = ESP_REPLAY_WINDOW_DEFAULT,
-				       .keymat = km_out, .worker = (int)k };
+				       .keymat = km_out, .worker = (int)k,
+				       .peer_ip = R.cfg.peer_ip, .peer_port = NATT_PORT };
 		si = so;
 		si.dir = ESP_DIR_INBOUND;
 		si.spi = b->spi_in;

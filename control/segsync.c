@@ -778,9 +778,10 @@ static void on_commit(struct segsync *ss, const struct ss_msg *q)
 }
 
 /*
- * A fresh answer to one of our requests (its nonce is ours, random, and
- * signed by the peer: not a replay) came from reply_to: the peer is there
- * now (behind a NAT that moved, for one). Lock held.
+ * The peer sent from reply_to (signed): it is there now, behind a NAT whose
+ * mapping it keeps with its SYNCs every 10 s. A datagram replayed from
+ * elsewhere can send our next requests astray until the peer's next one:
+ * a delay an attacker on the path can cause anyway by dropping. Lock held.
  */
 static void learn_peer(struct segsync *ss)
 {
@@ -933,6 +934,8 @@ static void *serve(void *arg)
 		pthread_mutex_lock(&ss->lock);
 		if (decode(ss, buf, (size_t)n, &q, &from) == 0) {
 			ss->reply_to = from;
+			if (q.type == SS_PREPARE || q.type == SS_SYNC)
+				learn_peer(ss); /* a NATed peer is reached where it sends from */
 			on_message(ss, &q);
 		}
 		pthread_mutex_unlock(&ss->lock);

@@ -16,6 +16,7 @@
   outage         the underlay cut for 60 s: the tunnel returns by itself
   impostor       a third appliance with its own key at site B's address:
                  refused, counted, logged; B afterwards pairs up as before
+  segsync_nat    segment changes agreed through the NAT, from either site
 """
 import json
 import os
@@ -324,6 +325,25 @@ def case_nat(top, build):
           "nothing came in for 10 s, carries the new mapping to B)" % gap)
 
 
+def case_segsync_nat(top, build):
+    """Segment changes agreed with site A behind the NAT: extended from A
+    (through the NAT), and from B (to where A's agreement datagrams come
+    from: the NAT's mapping), both sites apply each."""
+    nt = _nt()
+    lab = nat_lab(top, build)
+    r = lab.ctl("a", "extend", "db", "5103", "db", check_rc=False)
+    check(r.returncode == 0 and "at both sites" in r.stdout, "extend at A (behind the NAT): %s"
+          % r.stdout.strip())
+    nt.ping_ok(lab, "a-db", nt.DB_B, "ping across db through the NAT")
+    time.sleep(1)
+    r = lab.ctl("b", "unextend", "db", check_rc=False)
+    check(r.returncode == 0 and "at both sites" in r.stdout, "unextend at B (toward the NAT): %s"
+          % r.stdout.strip())
+    for site in "ab":
+        check(nt.segment(lab, site, "db") is None, "db gone at site %s" % site.upper())
+    check(nt.store_text(lab, "a") == nt.store_text(lab, "b"), "the same agreed set at both sites")
+
+
 def case_nat_remap(top, build):
     """The NAT's external address changes mid-stream (198.18.1.2 -> .3):
     B ([uplink] peer_nat = yes) drops A's ESP from the new address until an
@@ -484,4 +504,5 @@ CASES = {
     "nat_responder": case_nat_responder,
     "outage": case_outage,
     "impostor": case_impostor,
+    "segsync_nat": case_segsync_nat,
 }

@@ -13,6 +13,8 @@
   nat_remap      the NAT's external address changes mid-stream: recovery time;
                  ESP from the new address is not taken for a move on its own
   nat_responder  the public site initiates, through a port forward on the NAT
+  routed_loss    the same with 2 % loss on the router (nftables): pairing,
+                 IKE and a rekey get through; the tunnel adds no loss
   outage         the underlay cut for 60 s: the tunnel returns by itself
   impostor       a third appliance with its own key at site B's address:
                  refused, counted, logged; B afterwards pairs up as before
@@ -497,8 +499,37 @@ def case_impostor(top, build):
     _nt().ping_ok(lab, "a-web", WEB_B, "traffic crosses again", 3)
 
 
+
+def case_routed_loss(top, build):
+    """The routed lab with 2 % loss on the router (--loss 2: nftables drops
+    that share of what it forwards, both ways): pairing and IKE get through by
+    retransmitting, a CHILD_SA rekey happens under a ping, and what the ping
+    loses is what the router dropped, not more (the tunnel adds no loss of
+    its own)."""
+    lab = new_lab(top, build, ike=["child_rekey = 10"])
+    lab.up("--routed", "--loss", "2", "--no-traffic")
+    n = 1000  # 15 s at 15 ms: a rekey falls inside
+    p = lab.bg("a-web", "ping", "-n", "-q", "-i", "0.015", "-c", str(n), "-W", "2", "-w", "40", WEB_B)
+    changes = len(lab.watch_spis(p)) - 1
+    tx, rx = ping_stats(p.communicate()[0])
+    ruleset = lab.x("r", "nft", "list", "table", "ip", "isthmus_loss").stdout
+    m = re.search(r"counter packets (\d+)", ruleset)
+    dropped = int(m.group(1)) if m else -1
+    lost = tx - rx
+    print("MEASURED routed_loss_pings_sent=%d received=%d lost=%d router_dropped=%d spi_changes=%d"
+          % (tx, rx, lost, dropped, changes))
+    check(dropped > 0, "the router dropped packets (%d)" % dropped)
+    check(changes >= 1, "the CHILD_SA was rekeyed across the lossy router (%d SPI changes)" % changes)
+    # a ping is lost when its request or its reply is dropped: about 4 % of
+    # them at 2 % a way; 10 % would mean the tunnel loses packets of its own
+    # (with -w, ping -c N runs until N replies came back: tx >= N)
+    check(rx == n and 0 < lost < tx // 10,
+          "ping loss %d/%d (%.1f %%) is the router's 2 %% each way" % (lost, tx, 100.0 * lost / max(tx, 1)))
+    check(lost <= dropped, "no ping lost that the router did not drop (%d lost, %d dropped)" % (lost, dropped))
+
 CASES = {
     "routed": case_routed,
+    "routed_loss": case_routed_loss,
     "nat": case_nat,
     "nat_remap": case_nat_remap,
     "nat_responder": case_nat_responder,

@@ -132,6 +132,32 @@ class Lab:
             raise Fail("iperf3 server still waiting after the client: %s"
                        % ((client.stdout or "")[-500:] if client else "?"))
 
+    def iperf(self, client_ns, server_ns, dst, seconds, *args):
+        """One iperf3 run (a one-shot server in @server_ns, the client in
+        @client_ns toward @dst, -J): (return code, the JSON's "end", the
+        whole JSON). Fails when iperf3 gave no result."""
+        srv = self.iperf_server(server_ns)
+        r = self.x(client_ns, "timeout", "20", "iperf3", "-c", dst, "-t", str(seconds), "-J", *args,
+                   check_rc=False, timeout=30)
+        self.iperf_done(srv, r)
+        try:
+            res = json.loads(r.stdout)
+            end = res["end"]
+            end["sum_received"]
+        except (ValueError, KeyError):
+            raise Fail("iperf3 %s -> %s gave no result: %s" % (client_ns, dst, r.stdout[-1000:]))
+        return r.returncode, end, res
+
+    def stop(self, what, site, timeout=10):
+        """SIGTERM to isthmus-dp or isthmusd at @site; wait up to @timeout
+        for it to exit. Return its PID and whether it did."""
+        pid = self.pid(what, site)
+        os.kill(pid, 15)
+        deadline = time.time() + timeout
+        while self.alive(pid) and time.time() < deadline:
+            time.sleep(0.1)
+        return pid, not self.alive(pid)
+
     def bg_file(self, ns, name, *cmd):
         """Like bg(), for a long talker: its output goes to a file under the
         lab's run directory (a pipe nobody reads fills at 64 KiB and then

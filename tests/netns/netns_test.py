@@ -111,18 +111,10 @@ def case_tcp(top, build):
     lab.up("--no-traffic")
     for seg, ns_c, ns_s, dst, rev in (("web", "a-web", "b-web", WEB_B, False),
                                       ("app", "a-app", "b-app", APP_B, True)):
-        srv = lab.iperf_server(ns_s)
-        args = ["timeout", "20", "iperf3", "-c", dst, "-t", "3", "-J"] + (["-R"] if rev else [])
-        r = lab.x(ns_c, *args, check_rc=False, timeout=30)
-        lab.iperf_done(srv, r)
-        try:
-            end = json.loads(r.stdout)["end"]
-            rx = end["sum_received"]
-        except (ValueError, KeyError):
-            print(r.stdout[-2000:])
-            raise Fail("iperf3 %s gave no result" % seg)
+        rc, end, _ = lab.iperf(ns_c, ns_s, dst, 3, *(["-R"] if rev else []))
+        rx = end["sum_received"]
         mbit = rx["bits_per_second"] / 1e6
-        check(r.returncode == 0 and rx["bytes"] > 1_000_000,
+        check(rc == 0 and rx["bytes"] > 1_000_000,
               "TCP %s %s: %.1f MB in %.1f s = %.0f Mbit/s, %d retransmits" %
               (seg, "B -> A" if rev else "A -> B", rx["bytes"] / 1e6, rx["seconds"], mbit,
                end.get("sum_sent", {}).get("retransmits", -1)))
@@ -671,20 +663,12 @@ def mtu1500_run(top, build, uplink):
     ping_ok(lab, "a-web", "2001:db8:5101::21", "1500-byte IPv6 packets A -> B (ping -6 -M do -s 1452)", 3,
             "-6", "-M", "do", "-s", "1452")
     for ns_c, ns_s, dst, rev in (("a-web", "b-web", WEB_B, False), ("a-web", "b-web", WEB_B, True)):
-        srv = lab.iperf_server(ns_s)
-        r = lab.x(ns_c, "timeout", "20", "iperf3", "-c", dst, "-t", "3", "-J", *(["-R"] if rev else []),
-                  check_rc=False, timeout=30)
-        lab.iperf_done(srv, r)
-        try:
-            end = json.loads(r.stdout)["end"]
-            rx = end["sum_received"]
-            mss = json.loads(r.stdout)["start"].get("tcp_mss_default", 0)
-        except (ValueError, KeyError):
-            print(r.stdout[-2000:])
-            raise Fail("iperf3 gave no result")
+        rc, end, res = lab.iperf(ns_c, ns_s, dst, 3, *(["-R"] if rev else []))
+        rx = end["sum_received"]
+        mss = res.get("start", {}).get("tcp_mss_default", 0)
         mbit = rx["bits_per_second"] / 1e6
         way = "b_to_a" if rev else "a_to_b"
-        check(r.returncode == 0 and rx["bytes"] > 1_000_000 and mss >= 1448,
+        check(rc == 0 and rx["bytes"] > 1_000_000 and mss >= 1448,
               "TCP %s over MTU-1500 hosts, full-size segments (MSS %s): %.1f MB in %.1f s = %.0f Mbit/s, %d retransmits" %
               (way, mss, rx["bytes"] / 1e6, rx["seconds"], mbit, end.get("sum_sent", {}).get("retransmits", -1)))
         print("MEASURED tcp_mtu1500_%s_%s_mbit_s=%.0f" % (uplink, way, mbit))
@@ -788,17 +772,10 @@ def case_pmtu(top, build):
         lab.x("a-web", "ip", "route", "flush", "cache")
         route = lab.x("a-web", "ip", "route", "get", WEB_B).stdout
         check("mtu 1388" not in route, "host A's path-MTU cache flushed")
-        srv = lab.iperf_server("b-web")
-        r = lab.x("a-web", "timeout", "20", "iperf3", "-c", WEB_B, "-t", "3", "-J", *(["-R"] if rev else []),
-                  check_rc=False, timeout=30)
-        lab.iperf_done(srv, r)
-        try:
-            rx = json.loads(r.stdout)["end"]["sum_received"]
-        except (ValueError, KeyError):
-            print(r.stdout[-2000:])
-            raise Fail("iperf3 gave no result")
+        rc, end, _ = lab.iperf("a-web", "b-web", WEB_B, 3, *(["-R"] if rev else []))
+        rx = end["sum_received"]
         way = "b_to_a" if rev else "a_to_b"
-        check(r.returncode == 0 and rx["bytes"] > 1_000_000, "TCP %s with path-MTU help: %.1f MB, %.0f Mbit/s"
+        check(rc == 0 and rx["bytes"] > 1_000_000, "TCP %s with path-MTU help: %.1f MB, %.0f Mbit/s"
               % (way, rx["bytes"] / 1e6, rx["bits_per_second"] / 1e6))
         print("MEASURED tcp_pmtu_%s_mbit_s=%.0f" % (way, rx["bits_per_second"] / 1e6))
     after = {site: lab.stats(site)["counters"] for site in "ab"}
@@ -822,15 +799,9 @@ def case_mss1500(top, build):
     lab = new_lab(top, build)
     lab.up("--no-traffic", "--mtu", "1500", "--host-mtu", "1500")
     for fam, dst in (("IPv4", WEB_B), ("IPv6", WEB6_B)):
-        srv = lab.iperf_server("b-web")
-        r = lab.x("a-web", "timeout", "20", "iperf3", "-c", dst, "-t", "2", "-J", check_rc=False, timeout=30)
-        lab.iperf_done(srv, r)
-        try:
-            rx = json.loads(r.stdout)["end"]["sum_received"]
-        except (ValueError, KeyError):
-            print(r.stdout[-2000:])
-            raise Fail("iperf3 %s gave no result" % fam)
-        check(r.returncode == 0 and rx["bytes"] > 1_000_000,
+        rc, end, _ = lab.iperf("a-web", "b-web", dst, 2)
+        rx = end["sum_received"]
+        check(rc == 0 and rx["bytes"] > 1_000_000,
               "TCP %s A -> B, hosts at MTU 1500 over a 1500-byte underlay: %.1f MB in %.1f s" %
               (fam, rx["bytes"] / 1e6, rx["seconds"]))
     a, b = (lab.stats(s)["counters"] for s in "ab")
@@ -958,12 +929,7 @@ def case_peer_key(top, build):
     lab = new_lab(top, build)
     lab.up("--no-traffic")
     old_fb = lab.status("b")["fingerprint"]
-    pid = lab.pid("isthmusd", "b")
-    os.kill(pid, 15)
-    for _ in range(50):
-        if not lab.alive(pid):
-            break
-        time.sleep(0.1)
+    lab.stop("isthmusd", "b", 5)
     key = "%s/state-b/identity.key" % lab.run
     check(os.path.exists(key), "site B's identity key is %s" % key)
     os.unlink(key)

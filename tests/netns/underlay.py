@@ -26,7 +26,7 @@ import re
 import subprocess
 import time
 
-from isthmus_test import Fail, check
+from isthmus_test import check
 from lab import new_lab, ping_stats, ping_times
 
 WEB_A, WEB_B = "192.0.2.11", "192.0.2.21"
@@ -110,14 +110,9 @@ def case_routed(top, build):
 
     nt.ping_ok(lab, "a-web", WEB_B, "ping web A -> B across the router")
     nt.ping_ok(lab, "b-app", APP_A, "ping app B -> A across the router")
-    srv = lab.iperf_server("b-web")
-    r = lab.x("a-web", "timeout", "20", "iperf3", "-c", WEB_B, "-t", "3", "-J", check_rc=False, timeout=30)
-    lab.iperf_done(srv, r)
-    try:
-        rx = json.loads(r.stdout)["end"]["sum_received"]
-    except (ValueError, KeyError):
-        raise Fail("iperf3 gave no result: %s" % r.stdout[-500:])
-    check(r.returncode == 0 and rx["bytes"] > 1_000_000, "TCP A -> B across the router: %.1f MB in %.1f s"
+    rc, end, _ = lab.iperf("a-web", "b-web", WEB_B, 3)
+    rx = end["sum_received"]
+    check(rc == 0 and rx["bytes"] > 1_000_000, "TCP A -> B across the router: %.1f MB in %.1f s"
           % (rx["bytes"] / 1e6, rx["seconds"]))
     print("MEASURED routed_tcp_mbit_s=%.0f" % (rx["bits_per_second"] / 1e6))
 
@@ -152,13 +147,7 @@ def case_routed(top, build):
     check(frags.count("198.18.2.2") >= 10, "... and B's replies' (%d)" % frags.count("198.18.2.2"))
 
     # stopped, the appliance takes its route with it
-    pid = lab.pid("dp", "a")
-    os.kill(pid, 15)
-    for _ in range(100):
-        if not lab.alive(pid):
-            break
-        time.sleep(0.1)
-    check(not lab.alive(pid), "isthmus-dp A stopped on SIGTERM")
+    check(lab.stop("dp", "a")[1], "isthmus-dp A stopped on SIGTERM")
     check(not route(lab, "a", "198.18.2.2"), "the route to the peer is gone with isthmus-dp A")
     logl = [l for l in lab.log("dp", "a").splitlines() if "route to the peer" in l]
     check(logl and "removed" in logl[-1], "isthmus-dp A removed it: '%s'" % (logl[-1] if logl else None))
@@ -256,14 +245,7 @@ def case_nat(top, build):
           "B's outbound SA goes to the NAT's mapping %s:%s (not to 4500)" % (o["peer"], o["peer_port"]))
     nt.ping_ok(lab, "a-web", WEB_B, "ping web A -> B through the NAT")
     nt.ping_ok(lab, "b-app", APP_A, "ping app B -> A through the NAT")
-    srv = lab.iperf_server("b-web")
-    r = lab.x("a-web", "timeout", "20", "iperf3", "-c", WEB_B, "-t", "2", "-R", "-J", check_rc=False,
-              timeout=30)
-    lab.iperf_done(srv, r)
-    try:
-        rx = json.loads(r.stdout)["end"]["sum_received"]
-    except (ValueError, KeyError):
-        raise Fail("iperf3 gave no result: %s" % r.stdout[-500:])
+    rx = lab.iperf("a-web", "b-web", WEB_B, 2, "-R")[1]["sum_received"]
     check(rx["bytes"] > 1_000_000, "TCP B -> A through the NAT: %.1f MB" % (rx["bytes"] / 1e6))
     # B's workers send from the SA's port 4500, not from 4500 + worker: the
     # NAT admits only what comes from the port its mapping was made toward.
@@ -440,12 +422,7 @@ def case_impostor(top, build):
     lab.up("--no-traffic")
     fa, fb = lab.status("a")["fingerprint"], lab.status("b")["fingerprint"]
     sas_a0 = {s["spi"] for s in sas(lab, "a")}
-    pid = lab.pid("isthmusd", "b")
-    os.kill(pid, 15)
-    for _ in range(50):
-        if not lab.alive(pid):
-            break
-        time.sleep(0.1)
+    lab.stop("isthmusd", "b", 5)
     # C: B's configuration with a state directory of its own: a new identity
     # key, and A's key pinned (copied), so it tries IKE with A as B would
     st_b, st_c = "%s/state-b" % lab.run, "%s/state-c" % lab.run

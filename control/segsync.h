@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /**
  * @file segsync.h
- * Segment changes as agreements between the two appliances (segsync.c):
+ * Segment changes as agreements between the two appliances (segsync.c and the segsync_*.c beside it: control/segsync_internal.h):
  * isthmusd owns the segment set. An extend, unextend or cutover asked for at
  * either site is validated there, proposed to the peer over UDP 4502 in
  * messages signed with the pinned Ed25519 identity keys, and applied by both

@@ -301,6 +301,29 @@ static int cmd_segments(void)
 	return 0;
 }
 
+/* SEGMENT is a name or a VNI: 1 with one of them set, 0 (with a message) if neither. */
+static int seg_ref(const char *ref, char *name, size_t len, uint32_t *vni)
+{
+	char *end;
+
+	if (ref[0] >= '0' && ref[0] <= '9') {
+		unsigned long v = strtoul(ref, &end, 10);
+
+		if (*end || v == 0 || v > 0xffffff) {
+			fprintf(stderr, "isthmusctl: '%s' is not a VNI (1..16777215)\n", ref);
+			return 0;
+		}
+		*vni = (uint32_t)v;
+		return 1;
+	}
+	if (strlen(ref) >= len) {
+		fprintf(stderr, "isthmusctl: segment name '%s' too long\n", ref);
+		return 0;
+	}
+	snprintf(name, len, "%s", ref);
+	return 1;
+}
+
 /*
  * A segment named by its VNI (digits) or by its name (looked up in the
  * dataplane's segment list). @return 0, or 2 with a message
@@ -309,25 +332,19 @@ static int segment_vni(const char *ref, uint32_t *vni)
 {
 	struct ctl_hdr h = { .type = CTL_STATS };
 	struct json_object *o, *segs;
-	char *end;
+	char name[CTL_NAME_LEN] = "";
 	int rc = 2;
 
-	if (ref[0] >= '0' && ref[0] <= '9') {
-		unsigned long v = strtoul(ref, &end, 10);
-
-		if (*end || v == 0 || v > 0xffffff) {
-			fprintf(stderr, "isthmusctl: '%s' is not a VNI (1..16777215)\n", ref);
-			return 2;
-		}
-		*vni = (uint32_t)v;
-		return 0;
-	}
+	if (!seg_ref(ref, name, sizeof(name), vni))
+		return 2;
+	if (!name[0])
+		return 0; /* a VNI */
 	o = parse(call("dp.sock", &h, sizeof(h), 5000));
 	segs = get(o, "segments");
 	for (size_t i = 0; segs && i < json_object_array_length(segs); i++) {
 		struct json_object *g = json_object_array_get_idx(segs, i);
 
-		if (!strcmp(str(g, "name"), ref)) {
+		if (!strcmp(str(g, "name"), name)) {
 			*vni = (uint32_t)num(g, "vni");
 			rc = 0;
 			break;
@@ -338,8 +355,6 @@ static int segment_vni(const char *ref, uint32_t *vni)
 		fprintf(stderr, "isthmusctl: no segment named '%s' (isthmusctl segments)\n", ref);
 	return rc;
 }
-
-static int seg_ref(const char *ref, char *name, size_t len, uint32_t *vni);
 
 /* "--local" first: this appliance's dataplane alone, not agreed, not kept. */
 static int local_flag(int *argc, char ***argv)
@@ -475,29 +490,6 @@ static int extend_specs(int argc, char **argv, char *spec, char *peer_spec, size
 		return -1;
 	}
 	return 0;
-}
-
-/* SEGMENT is a name or a VNI: 1 with one of them set, 0 (with a message) if neither. */
-static int seg_ref(const char *ref, char *name, size_t len, uint32_t *vni)
-{
-	char *end;
-
-	if (ref[0] >= '0' && ref[0] <= '9') {
-		unsigned long v = strtoul(ref, &end, 10);
-
-		if (*end || v == 0 || v > 0xffffff) {
-			fprintf(stderr, "isthmusctl: '%s' is not a VNI (1..16777215)\n", ref);
-			return 0;
-		}
-		*vni = (uint32_t)v;
-		return 1;
-	}
-	if (strlen(ref) >= len) {
-		fprintf(stderr, "isthmusctl: segment name '%s' too long\n", ref);
-		return 0;
-	}
-	snprintf(name, len, "%s", ref);
-	return 1;
 }
 
 /*

@@ -1810,8 +1810,15 @@ def wire_flows(lab, tag, n=40):
     for p in pingers:
         t, r = ping_stats(p.communicate(timeout=30)[0])
         tx, rx = tx + t, rx + r
-    flows = {site: {k[:3] for k in esp_packets(lab.stop_capture(cap), ports=True)}
-             for site, cap in caps.items()}
+    flows = {}
+    for site, cap in caps.items():
+        pkts = esp_packets(lab.stop_capture(cap), ports=True)
+        # several workers, or one sealing for another (seal ring): still one
+        # sealer per SA, so no (SPI, sequence number) twice on the wire
+        dup = reused_nonces([(src, spi, seq) for src, _, spi, seq in pkts])
+        check(not dup, "%s: no (SPI, sequence number) twice among the %d ESP packets into site %s "
+              "(first repeats: %s)" % (tag, len(pkts), site.upper(), dup[:5]))
+        flows[site] = {k[:3] for k in pkts}
     return flows, (tx, rx)
 
 

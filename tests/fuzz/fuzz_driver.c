@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Plain driver for fuzz_esp_open.c when the compiler has no libFuzzer (gcc):
- * replays every file of the seed corpus, then a bounded number of
- * deterministic mutations of them (byte flips, insertions, truncations,
- * splices), so suite "fuzz" exercises the same harness and the same
- * invariants under gcc. Usage: fuzz_driver SEED_DIR [ITERATIONS]
+ * Plain driver for the fuzz harnesses when the build has no libFuzzer (gcc):
+ * calls the harness's LLVMFuzzerInitialize if it has one, replays every file
+ * of the seed corpus, then a bounded number of deterministic mutations of
+ * them (byte flips, insertions, truncations, splices), so suite "fuzz"
+ * exercises the same harnesses and the same invariants under gcc (and under
+ * ASan+UBSan in build-asan). Usage: fuzz_NAME SEED_DIR [ITERATIONS]
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -13,9 +14,11 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional, as in libFuzzer: one-time set-up (an EAL, a dataplane). */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
-#define MAXSEEDS 256
-#define MAXLEN 8192
+#define MAXSEEDS 4096
+#define MAXLEN 65536
 
 static uint8_t *seeds[MAXSEEDS];
 static size_t seedlen[MAXSEEDS];
@@ -35,36 +38,42 @@ int main(int argc, char **argv)
 {
 	static uint8_t buf[MAXLEN];
 	long iters = argc > 2 ? atol(argv[2]) : 20000;
-	int n = 0;
-	DIR *d;
-	struct dirent *e;
+	struct dirent **ents;
+	int n = 0, ne;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s SEED_DIR [ITERATIONS]\n", argv[0]);
 		return 2;
 	}
-	d = opendir(argv[1]);
-	if (d == NULL) {
+	if (LLVMFuzzerInitialize != NULL)
+		LLVMFuzzerInitialize(&argc, &argv);
+	/* In name order, so a run is the same on every file system. */
+	ne = scandir(argv[1], &ents, NULL, alphasort);
+	if (ne < 0) {
 		perror(argv[1]);
 		return 2;
 	}
-	while ((e = readdir(d)) != NULL && n < MAXSEEDS) {
+	for (int i = 0; i < ne; i++) {
 		char path[4096];
+		size_t len;
 		FILE *f;
 
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", argv[1], e->d_name);
-		f = fopen(path, "rb");
+		snprintf(path, sizeof(path), "%s/%s", argv[1], ents[i]->d_name);
+		f = ents[i]->d_name[0] == '.' || n >= MAXSEEDS ? NULL : fopen(path, "rb");
+		free(ents[i]);
 		if (f == NULL)
 			continue;
-		seeds[n] = malloc(MAXLEN);
-		seedlen[n] = fread(seeds[n], 1, MAXLEN, f);
+		len = fread(buf, 1, MAXLEN, f);
 		fclose(f);
+		seeds[n] = malloc(len ? len : 1);
+		if (seeds[n] == NULL)
+			return 2;
+		memcpy(seeds[n], buf, len);
+		seedlen[n] = len;
 		LLVMFuzzerTestOneInput(seeds[n], seedlen[n]);
 		n++;
 	}
-	closedir(d);
+	free(ents);
 	if (n == 0) {
 		fprintf(stderr, "no seeds in %s\n", argv[1]);
 		return 2;

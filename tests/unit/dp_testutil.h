@@ -14,18 +14,10 @@
 
 #include <check.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
 
-#include <rte_eal.h>
-#include <rte_eth_ring.h>
-#include <rte_ethdev.h>
-#include <rte_ring.h>
+#include "dp_rig.h"
 
-#include "config.h"
-#include "dp.h"
-
-#define NW 2
+#define NW DP_RIG_WORKERS
 
 static struct dp_config cfg;
 static struct dp D;
@@ -33,44 +25,19 @@ static struct dp D;
 static struct rte_ring *urx[NW], *utx[NW], *lrx[NW], *ltx[NW], *trx[NW], *ttx[NW];
 static struct rte_mempool *mp;
 
-static void ring_port(const char *name, struct rte_ring **rx, struct rte_ring **tx, char *dev)
-{
-	for (int k = 0; k < NW; k++) {
-		char n[RTE_RING_NAMESIZE];
-
-		snprintf(n, sizeof(n), "%s_rx%d", name, k);
-		rx[k] = rte_ring_create(n, 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(n, sizeof(n), "%s_tx%d", name, k);
-		tx[k] = rte_ring_create(n, 4096, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-		ck_assert(rx[k] != NULL && tx[k] != NULL);
-	}
-	int id = rte_eth_from_rings(name, rx, NW, tx, NW, rte_socket_id());
-
-	ck_assert_int_ge(id, 0);
-	ck_assert_int_eq(rte_eth_dev_get_name_by_port((uint16_t)id, dev), 0);
-}
-
 /* EAL (file prefix from @p prog, @p tag and the pid) and the dataplane;
  * @p uplink_extra: more [uplink] lines. */
 static void dp_boot(const char *prog, const char *tag, const char *uplink_extra)
 {
 	char up[RTE_ETH_NAME_MAX_LEN], lo[RTE_ETH_NAME_MAX_LEN], tr[RTE_ETH_NAME_MAX_LEN];
-	char path[] = "/tmp/isthmus-ut-XXXXXX", prefix[64], err[256];
-	int fd;
-	FILE *f;
+	char text[2048], err[256];
 
-	snprintf(prefix, sizeof(prefix), "--file-prefix=isthmus-ut-%s-%s-%d", prog, tag,
-		 (int)getpid());
-	char *argv[] = { "isthmus-ut", "--no-huge", "--no-pci", "-m", "256", prefix,
-			 "--lcores", "0@0,1@0,2@0", "--log-level=lib.eal:error", "--no-telemetry" };
-	ck_assert_int_ge(rte_eal_init(RTE_DIM(argv), argv), 0);
-	ring_port("ut_up", urx, utx, up);
-	ring_port("ut_lo", lrx, ltx, lo);
-	ring_port("ut_tr", trx, ttx, tr);
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	f = fdopen(fd, "w");
-	fprintf(f,
+	if (dp_rig_eal(prog, tag, err, sizeof(err)) < 0 ||
+	    dp_rig_port("ut_up", urx, utx, up, err, sizeof(err)) < 0 ||
+	    dp_rig_port("ut_lo", lrx, ltx, lo, err, sizeof(err)) < 0 ||
+	    dp_rig_port("ut_tr", trx, ttx, tr, err, sizeof(err)) < 0)
+		ck_abort_msg("%s", err);
+	snprintf(text, sizeof(text),
 		"[appliance]\nname = ut\nrx_mode = poll\nburst = 32\nmbufs = 16384\nmac_table_size = 1024\n"
 		"run_dir = /tmp\n"
 		"[uplink]\nport = %s\naddress = 198.18.0.1\npeer = 198.18.0.2\n"
@@ -80,13 +47,8 @@ static void dp_boot(const char *prog, const char *tag, const char *uplink_extra)
 		"[local trunk]\nport = %s\nmode = trunk\nmtu = 1500\n"
 		"[segment web]\nlocal = lan\nvni = 5101\n",
 		up, uplink_extra, lo, tr);
-	fclose(f);
-	if (config_load(path, &cfg, err, sizeof(err)) < 0)
-		ck_abort_msg("config: %s", err);
-	unlink(path);
-	cfg.backend = ESP_BACKEND_SODIUM;
-	if (dp_init(&D, &cfg, err, sizeof(err)) < 0)
-		ck_abort_msg("dp_init: %s", err);
+	if (dp_rig_start(text, &cfg, &D, err, sizeof(err)) < 0)
+		ck_abort_msg("dataplane: %s", err);
 	ck_assert_uint_eq(D.nb_workers, NW);
 	mp = D.pool;
 }

@@ -49,13 +49,37 @@ def main():
     with open(os.path.join(top, "docs", "config.md")) as f:
         seg_keys = sorted(set(doc_keys(f.read())["segment"]) - {"vni", "local", "vlan"})
 
+    # what isthmusctl --help lists: every command, its options, the global options
+    help_text = subprocess.run([ctl, "--help"], capture_output=True, text=True).stdout
+    cmds, opts, sect = {}, set(), None
+    for ln in help_text.split("\n"):
+        if re.match(r"^\S.*:$", ln):
+            sect = ln
+        elif re.match(r"^  -", ln):
+            opts.update(re.findall(r"(?<![\w-])(--?[\w-]+)", ln.split("  ")[1]))
+        elif sect == "Commands:" and re.match(r"^  \S", ln):
+            words = ln.split("  ")[1].split()
+            for c in words[0].split("|"):
+                cmds.setdefault(c, set()).update(
+                    re.sub(r"[\[\]]", "", w) for w in words[1:] if w.lstrip("[").startswith("-"))
+    check(len(cmds) >= 10 and opts, "isthmusctl --help: %d commands, options %s"
+          % (len(cmds), sorted(opts)))
+    got = complete(script, ctl, "")
+    check(sorted(cmds) == got, "'isthmusctl ': every command of --help (%s)"
+          % sorted(set(cmds) ^ set(got)))
+    got = complete(script, ctl, "-")
+    check(opts <= set(got), "'isthmusctl -': every option of --help (missing %s)"
+          % sorted(opts - set(got)))
+    for c, copts in sorted(cmds.items()):
+        got = complete(script, ctl, c, "-")
+        check(copts <= set(got), "'isthmusctl %s -': its options %s (missing %s)"
+              % (c, sorted(copts), sorted(copts - set(got))))
+
     got = complete(script, ctl, "st")
     check(got == ["stats", "status"], "'isthmusctl st': %s" % got)
-    got = complete(script, ctl, "")
-    check({"status", "extend", "unextend", "pairing-token", "pair", "sa", "macs"} <= set(got)
-          and "--json" not in got, "'isthmusctl ': the %d commands: %s" % (len(got), got))
     got = complete(script, ctl, "--")
-    check(got == ["--help", "--json", "--name", "--run-dir"], "'isthmusctl --': %s" % got)
+    check(got == sorted(o for o in opts if o.startswith("--")) and "--json" in got,
+          "'isthmusctl --': the long options: %s" % got)
     got = complete(script, ctl, "-j", "segment", "")
     check(got == ["--agreed", "cutover", "extend", "list", "unextend"],
           "'isthmusctl -j segment ': %s" % got)

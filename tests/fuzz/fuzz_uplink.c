@@ -199,7 +199,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	nat_ip = rte_cpu_to_be_32(0xcb007107);      /* 203.0.113.7 */
 	stranger_ip = rte_cpu_to_be_32(0xcb007163); /* 203.0.113.99 */
 	baseline = rte_mempool_in_use_count(D.pool);
-	if (getenv("FU_DEBUG"))
+	/* FUZZ_UPLINK_COUNTERS=1: the dataplane's counters at exit (what the
+	 * corpus reached) */
+	if (getenv("FUZZ_UPLINK_COUNTERS") != NULL)
 		atexit(print_counters);
 	return 0;
 }
@@ -423,10 +425,6 @@ static void burst(unsigned w, struct rte_mbuf **pkts, uint16_t n, bool handed)
 	dheld = held - S.held;
 	frags = D_(DP_C_reass_frags);
 	merged = frags - sum_of(&after, &before, FRAG_ENDS, RTE_DIM(FRAG_ENDS)) - dheld;
-	if (getenv("FU_DEBUG"))
-		fprintf(stderr, "burst w%u n%u frags %ld merged %ld done %ld held %ld->%ld fragends %ld\n", w, n,
-			(long)frags, (long)merged, (long)D_(DP_C_reass_done), S.held, held,
-			(long)sum_of(&after, &before, FRAG_ENDS, RTE_DIM(FRAG_ENDS)));
 	check(merged >= 2 * D_(DP_C_reass_done) && (D_(DP_C_reass_done) > 0 || merged == 0),
 	      "the fragments do not add up: received != held + dropped + merged into datagrams");
 	/* packets: every one (a datagram counts as one) ends exactly once */
@@ -702,8 +700,6 @@ static void op_time(unsigned w, unsigned eighths)
 	reass_expire(wk, rte_rdtsc() + D.tsc_hz * cfg.reass_timeout_ms / 1000 * eighths / 8);
 	after = wk->stats;
 	held = held_now();
-	if (getenv("FU_DEBUG"))
-		fprintf(stderr, "time w%u timeout %ld held %ld->%ld ends %ld\n", w, (long)D_(DP_C_drop_reass_timeout), S.held, held, (long)sum_of(&after, &before, FRAG_ENDS, RTE_DIM(FRAG_ENDS)));
 	check(D_(DP_C_drop_reass_timeout) == S.held - held,
 	      "fragments freed by the sweep are not the ones counted as timed out");
 	check(D_(DP_C_drop_reass_timeout) == sum_of(&after, &before, FRAG_ENDS, RTE_DIM(FRAG_ENDS)),

@@ -13,7 +13,8 @@
  *   RAW      u16 len (LE), len bytes: an uplink frame as it comes
  *   SEAL     u8 flags, u8 sel, u16 len, [u8 cut if FU_S_FRAG], len bytes:
  *            a genuine packet of the peer (its SA's next sequence number),
- *            nibble + 1 sealed, the last one sent; FU_S_MODE:
+ *            (nibble & 7) + 1 sealed, the last one sent; nibble & 8: its
+ *            fragments go to the pen (see FLUSH), not the burst; FU_S_MODE:
  *              0 VXLAN to the segment sel % 3 (inner IPv4/UDP/VXLAN made
  *                here), the bytes are the inner frame
  *              1 the same with VNI 5100 + sel
@@ -28,14 +29,17 @@
  *   TIME     the reassembly clock of the worker moves nibble / 8 of the
  *            timeout on, and its table is swept
  *   TAKE     the worker takes what others handed to it (its hand-off ring)
- *   FLUSH    the pending burst goes in (also when full, when the next packet
- *            is for the other worker, and at the end)
+ *   FLUSH    nibble 0: the pending burst goes in (also when full, when the
+ *            next packet is for the other worker, and at the end); nibble k:
+ *            fragment (k - 1) of the pen joins the burst (so the fuzzer
+ *            interleaves datagrams and orders their fragments); what is left
+ *            in the pen at the end is never sent
  *   SERVICE  the main lcore serves the exception path and L2 safety reports
  *   UDP      u8 flags, u16 len, len bytes: Ethernet / IPv4 / UDP (or ICMP)
  *            to the uplink address made here around the bytes: FU_U_KIND
  *            says the port (FU_K_*), FU_U_SRC the source (cfg peer, NAT
  *            address, a stranger), FU_U_FRAG in two outer fragments
- *            (reversed with FU_U_REV)
+ *            (reversed with FU_U_REV, to the pen with FU_U_PEN)
  */
 #ifndef ISTHMUS_FUZZ_UPLINK_H
 #define ISTHMUS_FUZZ_UPLINK_H
@@ -64,6 +68,10 @@ enum fu_op { FU_RAW, FU_SEAL, FU_REPLAY, FU_TIME, FU_TAKE, FU_FLUSH, FU_SERVICE,
 #define FU_U_SRC(i) ((i) << 3)        /* 0 peer, 1 NAT address, 2 stranger */
 #define FU_U_FRAG 0x20
 #define FU_U_REV 0x40
+#define FU_U_PEN 0x80
+
+/* SEAL nibble */
+#define FU_N_PEN 0x8
 
 enum fu_kind {
 	FU_K_IKE500,       /* UDP 500 */

@@ -372,6 +372,23 @@ static void sc_frag(void)
 	seal(0, 0, FU_S_FRAG | FU_S_PIECES(1), 1, 90);
 }
 
+static void sc_interleave(void)
+{
+	static const uint8_t ike[600] = { 0 };
+
+	/* two datagrams of three fragments and an IKE message of two in the
+	 * pen, then released interleaved and out of order, one on worker 1 */
+	ipv4_udp(LOCAL1, M1, -1, 1000);
+	seal(0, FU_N_PEN, FU_S_FRAG | FU_S_PIECES(1), 0, 49);
+	ipv4_udp(LOCAL1, M2, -1, 900);
+	seal(0, FU_N_PEN, FU_S_FRAG | FU_S_PIECES(1), 1, 39);
+	udp(0, FU_K_IKE500 | FU_U_SRC(0) | FU_U_FRAG | FU_U_PEN, ike, sizeof(ike));
+	for (unsigned k = 0; k < 8; k++)
+		op(FU_FLUSH, k == 5, 1 + (k * 5) % 7);
+	op(FU_TAKE, 0, 0);
+	op(FU_TAKE, 1, 0);
+}
+
 static void sc_reass_full(void)
 {
 	/* more datagrams in progress than the table holds (16), each missing its end */
@@ -484,7 +501,7 @@ int main(int argc, char **argv)
 {
 	static void (*const scenarios[])(void) = {
 		sc_frames, sc_gateway, sc_limit, sc_policy, sc_replay, sc_frag, sc_reass_full,
-		sc_exception, sc_bad, sc_ike_flood,
+		sc_exception, sc_bad, sc_ike_flood, sc_interleave,
 	};
 	static const uint8_t configs[] = {
 		0, FU_C_CHACHA | FU_C_ESN, FU_C_NAT | FU_C_WINDOW(1), FU_C_ESN | FU_C_SEQ(3),

@@ -39,6 +39,10 @@
  *  - every frame on a local port is the inner frame of a genuine packet
  *    sealed in this input, on its segment's port with its tag (MSS clamping
  *    may change 4 bytes), each genuine packet delivered at most once
+ *  - at the end of an input, every genuine frame with no reason to be kept
+ *    from its port (VXLAN to the access or the native segment, a unicast
+ *    source, sent whole or all its fragments once) arrived, or a counted
+ *    mishap explains it (a fragment dropped or left, replayed, too old, ICV)
  *  - nothing leaves the uplink (no TAP: nothing the input could justify)
  *  - the exception rings hold only traffic for the appliance: ARP, ICMP,
  *    UDP 500, 4500 behind the marker or a keepalive, 4501, 4502, to the

@@ -680,11 +680,16 @@ static bool oversize(const struct req *r)
 	return outer_len(r->len) > UPLINK_MTU;
 }
 
-static bool same_router(int seg, const uint8_t *f)
+static bool has_router(int seg)
 {
 	static const uint8_t zero[6];
 
-	return memcmp(SEGS[seg].router, zero, 6) != 0 && memcmp(f + 6, SEGS[seg].router, 6) == 0;
+	return memcmp(SEGS[seg].router, zero, 6) != 0;
+}
+
+static bool same_router(int seg, const uint8_t *f)
+{
+	return has_router(seg) && memcmp(f + 6, SEGS[seg].router, 6) == 0;
 }
 
 /* RFC 1191 / RFC 1812 4.3.2.7: an IPv4 packet that may earn "fragmentation needed". */
@@ -728,8 +733,6 @@ static void check_icmp(int seg, const uint8_t *a, uint16_t alen, struct req *req
 	const uint8_t *quote = a + (v6 ? 62 : 42);
 	uint16_t qlen;
 
-	check(src_unicast(a) && !(a[6] == 0 && a[7] == 0 && a[8] == 0 && a[9] == 0 && a[10] == 0 &&
-				  a[11] == 0), "ICMP answer from a bad MAC");
 	if (!v6) {
 		check(alen >= 42 && a[14] == 0x45 && be16(a + 16) == alen - 14 && a[22] == 64 &&
 		      a[23] == 1 && sum_ok(sum16(0, a + 14, 20)), "ICMP answer: IPv4 header");
@@ -763,6 +766,14 @@ static void check_icmp(int seg, const uint8_t *a, uint16_t alen, struct req *req
 		if (want != qlen || memcmp(quote, r->b + 14, qlen) != 0 || memcmp(a, r->b + 6, 6) != 0 ||
 		    memcmp(a + (v6 ? 38 : 30), r->b + (v6 ? 22 : 26), v6 ? 16 : 4) != 0)
 			continue;
+		/* from the MAC the packet was sent to, or else from the router's
+		 * (the port's): never a multicast source */
+		if (!(r->b[0] & 1))
+			check(memcmp(a + 6, r->b, 6) == 0, "ICMP answer not from the MAC asked");
+		else
+			check(memcmp(a + 6, has_router(seg) ? SEGS[seg].router :
+						 D.port[pend.port].mac.addr_bytes, 6) == 0,
+			      "ICMP answer to a multicast frame not from the router's or the port's MAC");
 		r->answered = true;
 		return;
 	}

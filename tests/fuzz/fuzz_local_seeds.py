@@ -199,10 +199,12 @@ def seeds():
         syn(True, [("MSS", 1460)], ip_extra=IPv6ExtHdrFragment(offset=10)),
     ]
     for seg in (0, 1, 2):
-        # the destination is known at the other site: not storm-limited
-        body = peer(seg, bytes(Ether(src=H[11], dst=BC) / Raw(b"H11 at the peer")))
-        body += b"".join(seg_frame(seg, c, worker=i % 2) + FLUSH for i, c in enumerate(cases))
-        s["mss-seg%d" % seg] = body
+        # small inputs, a few cases each; the destination is known at the
+        # other site: not storm-limited
+        for k in range(0, len(cases), 6):
+            body = peer(seg, bytes(Ether(src=H[11], dst=BC) / Raw(b"H11 at the peer")))
+            body += b"".join(seg_frame(seg, c, worker=i % 2) + FLUSH for i, c in enumerate(cases[k:k + 6]))
+            s["mss-seg%d-%02d" % (seg, k)] = body
     # tags inside the tunnel: a tagged SYN on the access port, QinQ on the trunk
     for v6 in (False, True):
         c = syn(v6, [("MSS", 1460)])
@@ -246,11 +248,14 @@ def seeds():
         ]
         if seg in ROUTER:
             p.append(seg_frame(seg, Ether(src=ROUTER[seg], dst=H[13]) / big4 / Raw(b"\x88" * 1400)))
+        # in inputs of a few frames each (the peer's frame first in each)
+        for k in range(1, len(p), 5):
+            s["pmtu-seg%d-%02d" % (seg, k)] = p[0] + b"".join(p[k:k + 5]) + FLUSH
         # over pmtu_rate: fragmented instead; later, answered again
-        p.append(seg_frame(seg, Ether(src=H[12], dst=H[13]) / big4 / Raw(b"\x99" * 1400)))
-        p += [repeat(12), FLUSH, time(1000), seg_frame(seg, Ether(src=H[12], dst=H[13]) / big4 /
-                                                           Raw(b"\x99" * 1400)), FLUSH]
-        s["pmtu-seg%d" % seg] = b"".join(p)
+        s["pmtu-rate-seg%d" % seg] = b"".join([
+            p[0], seg_frame(seg, Ether(src=H[12], dst=H[13]) / big4 / Raw(b"\x99" * 1400)),
+            repeat(12), FLUSH, time(1000),
+            seg_frame(seg, Ether(src=H[12], dst=H[13]) / big4 / Raw(b"\x99" * 1400)), FLUSH])
     # --- storm control ---
     for seg in (0, 1):
         p = []

@@ -647,6 +647,26 @@ static bool arp_reply_for(int seg, const struct req *r, uint8_t *exp)
 	return true;
 }
 
+/* RFC 4861 7.1.1: a solicitation a node must take (else it is silently
+ * discarded): IPv6, hop limit 255, code 0, its ICMP length from the IP
+ * length (within the frame) 24 or more, checksum right, every option of a
+ * non-zero length within the message. */
+static bool ns_valid(const uint8_t *q, uint16_t len)
+{
+	uint32_t plen = be16(q + 18), sum;
+
+	if (len < 78 || be16(q + 12) != 0x86dd || (q[14] >> 4) != 6 || q[20] != 58 || q[21] != 255 ||
+	    plen < 24 || 54 + plen > len || q[54] != 135 || q[55] != 0)
+		return false;
+	sum = sum16(0, q + 22, 32) + plen + 58;
+	if (!sum_ok(sum16(sum, q + 54, plen)))
+		return false;
+	for (uint32_t o = 24; o < plen; o += q[54 + o + 1] * 8u)
+		if (plen - o < 2 || q[54 + o + 1] == 0 || q[54 + o + 1] * 8u > plen - o)
+			return false;
+	return true;
+}
+
 /* RFC 4861 7.2.4: the solicited advertisement for gateway6. */
 static bool na_for(int seg, const struct req *r, uint8_t *exp)
 {
@@ -655,10 +675,9 @@ static bool na_for(int seg, const struct req *r, uint8_t *exp)
 	const uint8_t *q = r->b;
 	uint32_t sum;
 
-	if (!s->egress || !s->has_gw6 || r->len < 78 || !src_unicast(q) ||
-	    be16(q + 12) != 0x86dd || q[20] != 58 || q[21] != 255 || be16(q + 18) < 24 ||
-	    q[54] != 135 || q[55] != 0 || memcmp(q + 62, s->gw6, 16) != 0 ||
-	    memcmp(q + 22, zero, 16) == 0 || memcmp(q + 22, s->gw6, 16) == 0)
+	if (!s->egress || !s->has_gw6 || !src_unicast(q) || !ns_valid(q, r->len) ||
+	    memcmp(q + 62, s->gw6, 16) != 0 || memcmp(q + 22, zero, 16) == 0 ||
+	    memcmp(q + 22, s->gw6, 16) == 0)
 		return false;
 	memset(exp, 0, 86);
 	memcpy(exp, q + 6, 6);

@@ -43,7 +43,7 @@
  *               comes back in on that port (a loop), worker ctl & 1
  *   6, 7        flush
  * A burst also runs when it is full (32), or when a frame is for another
- * port or worker.
+ * port or worker. An input has at most 2048 frames (the rest are ignored).
  *
  * Checked on every burst (abort() on violation):
  *  - every frame is accounted exactly once: frames in (local_rx) = sealed
@@ -120,6 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define SPI_IN 0x00001001u  /* peer -> us: the inbound SA */
 #define SPI_OUT 0x00002002u /* us -> peer: worker 0's outbound SA */
 #define PKT_MAX 4096
+#define MAX_FRAMES 2048           /* frames per input, at most */
 
 /* The segments as configured below (seg index = order in the file). */
 static const struct seg_conf {
@@ -192,6 +193,7 @@ static bool have_last;
 static struct frame delivered;   /* the last frame the peer op put on a local port */
 static int delivered_port = -1;
 static uint64_t advanced_ms;     /* time ops of this input */
+static unsigned nframes;         /* frames of this input so far */
 
 #define fail(...) do { fprintf(stderr, "fuzz_local: " __VA_ARGS__); fputc('\n', stderr); \
 		       abort(); } while (0)
@@ -1114,6 +1116,7 @@ static void reset_state(void)
 	have_last = false;
 	delivered_port = -1;
 	advanced_ms = 0;
+	nframes = 0;
 	reass.open = false;
 }
 
@@ -1217,6 +1220,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void push_frame(int port, int worker, const struct frame *f)
 {
+	/* bounded: an input of repeats would otherwise run for seconds */
+	if (++nframes > MAX_FRAMES)
+		return;
 	if (pend.n && (pend.port != port || pend.worker != worker))
 		run_burst();
 	if (pend.n == BURST)

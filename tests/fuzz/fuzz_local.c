@@ -464,6 +464,23 @@ static bool parse_syn(const uint8_t *p, uint32_t len, struct tcp_at *t)
 	return t->nmss > 0;
 }
 
+/* Whether a frame as it travels is a well-formed SYN whose MSS the segment
+ * must lower (mss.c walks what parse_syn() walks). */
+static bool mss_due(int seg, const uint8_t *b, uint32_t len)
+{
+	struct tcp_at t;
+	uint32_t limit;
+
+	if (!parse_syn(b, len, &t))
+		return false;
+	limit = t.v6 ? mss6[seg] : mss4[seg];
+	limit = limit > 4u * t.tags ? limit - 4u * t.tags : 1;
+	for (unsigned k = 0; k < t.nmss; k++)
+		if (be16(b + t.mss_at[k]) > limit)
+			return true;
+	return false;
+}
+
 /* Whether @p got (a sealed frame of segment @p seg) is @p exp (@p len bytes)
  * with a valid MSS rewrite: only MSS option values lowered, each to exactly
  * min(value, clamp), the TCP checksum updated so that it verifies exactly
@@ -962,6 +979,8 @@ static void run_burst(void)
 				check(cursor < n, "a sealed frame (segment %d, %u bytes) that is not one of "
 				      "the burst's, in order%s%s", sd.seg, sd.len, why ? ": " : "",
 				      why ? why : "");
+				check(!mss_due(sd.seg, sd.frame, sd.len),
+				      "a SYN with an MSS over the clamp crossed unclamped");
 				reqs[cursor++].sealed = true;
 			}
 		}

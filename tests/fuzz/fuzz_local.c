@@ -163,7 +163,6 @@ static struct dp_config cfg;
 static struct dp D;
 static struct rte_ring *urx[NW], *utx[NW], *lrx[NW], *ltx[NW], *trx[NW], *ttx[NW];
 static struct esp_sa *peer_seal, *peer_open;
-static struct esp_sa *dp_sas[2];
 static unsigned pool_baseline;
 static uint16_t peer_ip_id;
 static enum dp_counter frame_drops[DP_C_MAX];
@@ -1145,6 +1144,18 @@ static void print_stats(void)
 	dp_stats_print(&D, stderr, 0);
 }
 
+/* At exit: everything freed (the SAs live in DPDK memory, which
+ * LeakSanitizer does not scan: without this they look leaked). */
+static void teardown(void)
+{
+	dp_halt(&D);
+	dp_fini(&D);
+	config_free(&cfg);
+	esp_sa_destroy(peer_open);
+	esp_sa_destroy(peer_seal);
+	rte_eal_cleanup();
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char up[RTE_ETH_NAME_MAX_LEN], lo[RTE_ETH_NAME_MAX_LEN], tr[RTE_ETH_NAME_MAX_LEN];
@@ -1186,9 +1197,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fail("sa_add: %s", err);
 	check(D.worker[0]->sa_out != NULL && atomic_load(&D.worker[1]->seal_by) == 0,
 	      "worker 0 should seal, for worker 1 too");
-	/* LeakSanitizer does not scan DPDK memory, where the SA table keeps them */
-	dp_sas[0] = sa_find(&D, SPI_OUT, ESP_DIR_OUTBOUND);
-	dp_sas[1] = sa_find(&D, SPI_IN, ESP_DIR_INBOUND);
+
 	pp = (struct esp_sa_params){ .cipher = ESP_CIPHER_AES256GCM, .backend = ESP_BACKEND_SODIUM,
 				     .dir = ESP_DIR_INBOUND, .spi = SPI_OUT, .keymat = key_out,
 				     .keymat_len = ESP_KEYMAT_LEN, .replay_window = ESP_REPLAY_WINDOW_MAX };
@@ -1232,6 +1241,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	reset_state();
 	pool_baseline = rte_mempool_in_use_count(D.pool);
+	atexit(teardown);
 	if (getenv("FUZZ_LOCAL_STATS") != NULL)
 		atexit(print_stats);
 	return 0;

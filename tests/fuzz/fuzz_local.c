@@ -59,13 +59,14 @@
  *    burst, in order: byte-identical to the input (tag stripped on the
  *    trunk) except a valid MSS rewrite: only MSS option values changed, each
  *    lowered to exactly the segment's clamp (less 4 per tag inside), the TCP
- *    checksum still verifying as before (RFC 1624);
+ *    checksum still verifying as before (RFC 1624); and no well-formed SYN
+ *    crosses with an MSS over the clamp;
  *  - nothing goes out of a local port but answers, out of the port and queue
  *    the request came in on, each matched to its own request frame (at most
  *    one answer per request): an ARP reply only for an ARP request for the
  *    gateway's address (exactly the reply RFC 826 gives, router MAC), a
- *    neighbor advertisement only for a solicitation for gateway6 (RFC 4861
- *    7.2.4, checksum right), ICMP fragmentation needed (RFC 1191) only for an
+ *    neighbor advertisement only for a valid solicitation (RFC 4861 7.1.1)
+ *    for gateway6 (RFC 4861 7.2.4, checksum right), ICMP fragmentation needed (RFC 1191) only for an
  *    oversize IPv4 DF first fragment from a unicast source to a unicast
  *    destination, ICMPv6 packet too big (RFC 4443 3.2) only for an oversize
  *    IPv6 packet, each quoting that packet, from the gateway, checksums

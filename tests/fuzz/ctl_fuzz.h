@@ -36,7 +36,7 @@ static FILE *fz_saved_stdout;
 static char *fz_log;
 static size_t fz_log_len;
 
-static void fz_log_begin(void)
+static inline void fz_log_begin(void)
 {
 	fflush(stdout);
 	fz_saved_stdout = stdout;
@@ -57,7 +57,7 @@ static void fz_log_end(void)
 	fz_saved_stdout = NULL;
 }
 
-static void fz_log_free(void)
+static inline void fz_log_free(void)
 {
 	free(fz_log);
 	fz_log = NULL;
@@ -367,14 +367,19 @@ static json_object *fz_member(json_object *o, const char *key, json_type t, cons
 
 /* Key material handed to the server: never in a reply (but D_SA_KEYS') or the log. */
 #define FZ_KEYS_MAX 1024
+#define FZ_KEY_LEN 64
 #define FZ_KEY_WIN 16
-static uint8_t fz_keys[FZ_KEYS_MAX][CTL_KEYMAT_LEN];
+static uint8_t fz_keys[FZ_KEYS_MAX][FZ_KEY_LEN];
+static size_t fz_key_len[FZ_KEYS_MAX];
 static unsigned fz_nkeys;
 
-static void fz_key_add(const uint8_t *k)
+/** Record a key (@p n bytes, at least FZ_KEY_WIN, at most FZ_KEY_LEN). */
+static void fz_key_add(const uint8_t *k, size_t n)
 {
-	if (fz_nkeys < FZ_KEYS_MAX)
-		memcpy(fz_keys[fz_nkeys++], k, CTL_KEYMAT_LEN);
+	if (fz_nkeys < FZ_KEYS_MAX && n >= FZ_KEY_WIN && n <= FZ_KEY_LEN) {
+		memcpy(fz_keys[fz_nkeys], k, n);
+		fz_key_len[fz_nkeys++] = n;
+	}
 }
 
 static void fz_hex(const uint8_t *b, size_t n, bool upper, char *out)
@@ -393,7 +398,7 @@ static void fz_hex(const uint8_t *b, size_t n, bool upper, char *out)
 static void fz_no_keys(const void *b, size_t n, const char *where)
 {
 	for (unsigned k = 0; k < fz_nkeys; k++)
-		for (size_t at = 0; at + FZ_KEY_WIN <= CTL_KEYMAT_LEN; at += 10) {
+		for (size_t at = 0; at + FZ_KEY_WIN <= fz_key_len[k]; at += 8) {
 			char hex[2 * FZ_KEY_WIN + 1];
 
 			FZ_CHECK(memmem(b, n, fz_keys[k] + at, FZ_KEY_WIN) == NULL,

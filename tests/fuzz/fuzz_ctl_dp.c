@@ -24,9 +24,10 @@
  *   5 pipe   u8 client, u8 count, count x u8 kind: requests sent back to back
  *            (HELLO, STATS, SA_LIST, SA_QUERY, bad magic), then the replies read
  *            (count bit 7: the client closes instead, replies unread)
- *   6 sas    u8 count, u8 dir: count SA_ADDs (valid, harness keys, SPIs from
- *            0x1000) through the socket: streamed STATS and SA_LIST
- *   7 segs   u8 count: count SEG_SETs on the trunk (VLAN 100 + i, VNI 6000 + i)
+ *   6 sas    u8 count, u8 dir: count & 127 SA_ADDs (valid, harness keys, SPIs
+ *            from 0x1000) through the socket: streamed STATS and SA_LIST
+ *   7 segs   u8 count: count & 127 SEG_SETs on the trunk (VLAN 100 + i, VNI
+ *            6000 + i)
  *
  * Checked on every message (abort() on violation): the reply framing and
  * exactly one reply (or one complete streamed reply) with the request's seq,
@@ -539,7 +540,7 @@ static size_t build(uint8_t *m, uint16_t type, uint8_t fix, uint8_t corrupt, str
 			fix_addresses(a->dir, &a->src_ip, &a->dst_ip, &a->src_port, &a->dst_port);
 		if (fix & 2) {
 			make_key(a->keymat, a->spi, a->dir);
-			fz_key_add(a->keymat);
+			fz_key_add(a->keymat, CTL_KEYMAT_LEN);
 		}
 	} else if (type == CTL_SA_UPDATE && (fix & 1)) {
 		struct ctl_sa_update *u = (struct ctl_sa_update *)m;
@@ -634,7 +635,8 @@ static void bulk_sas(uint8_t count, uint8_t dir)
 {
 	int fd = client(0);
 
-	for (unsigned i = 0; i < count; i++) {
+	/* at most 127 each time: two ops fill both directions past one message */
+	for (unsigned i = 0; i < (count & 0x7fu); i++) {
 		struct ctl_sa_add a = { .h = { .magic = CTL_MAGIC, .version = CTL_VERSION,
 					       .type = CTL_SA_ADD, .len = sizeof(a),
 					       .seq = next_seq++ },
@@ -645,7 +647,7 @@ static void bulk_sas(uint8_t count, uint8_t dir)
 
 		fix_addresses(a.dir, &a.src_ip, &a.dst_ip, &a.src_port, &a.dst_port);
 		make_key(a.keymat, a.spi, a.dir);
-		fz_key_add(a.keymat);
+		fz_key_add(a.keymat, CTL_KEYMAT_LEN);
 		roundtrip(fd, (const uint8_t *)&a, sizeof(a));
 		sodium_memzero(&a, sizeof(a));
 	}
@@ -655,7 +657,7 @@ static void bulk_segs(uint8_t count)
 {
 	int fd = client(1);
 
-	for (unsigned i = 0; i < count; i++) {
+	for (unsigned i = 0; i < (count & 0x7fu); i++) {
 		struct ctl_seg_set s = { .h = { .magic = CTL_MAGIC, .version = CTL_VERSION,
 						.type = CTL_SEG_SET, .len = sizeof(s),
 						.seq = next_seq++ },

@@ -165,11 +165,12 @@ static int seeds_dp(void)
 {
 	static struct seed s;
 	static const char *specs[] = {
-		"vni=7100 local=trunk vlan=20 mss=1300 storm_broadcast=50 storm_multicast=100 "
-		"storm_unknown=200 storm_burst=400 flap_moves=3 flap_window=20 flap_dampen=30 "
-		"aging=120 mac_limit=100",
-		"vni=7101 local=trunk vlan=21 gateway=192.0.2.1 gateway6=2001:db8::1 "
-		"gateway_site=peer local_egress=yes router_mac=02:00:00:00:00:01 pmtu=yes pmtu_rate=50",
+		("vni=7100 local=trunk vlan=20 mss=1300 storm_broadcast=50 storm_multicast=100 "
+		 "storm_unknown=200 storm_burst=400 flap_moves=3 flap_window=20 flap_dampen=30 "
+		 "aging=120 mac_limit=100"),
+		("vni=7101 local=trunk vlan=21 gateway=192.0.2.1 gateway6=2001:db8::1 "
+		 "gateway_site=peer local_egress=yes router_mac=02:00:00:00:00:01 pmtu=yes "
+		 "pmtu_rate=50"),
 		"vni=7102 local=trunk vlan=untagged mss_clamp=no gateway=192.0.2.9 gateway_site=local",
 		"vni=7103 local=lan",
 		"vni=0 local=trunk vlan=22",
@@ -368,9 +369,98 @@ static int seeds_dp(void)
 	return framing(&s, CTL_HELLO);
 }
 
+static void d_seg(struct seed *s, uint32_t op, uint32_t vni, const char *name, const char *spec,
+		  const char *peer_spec)
+{
+	static struct ctl_d_seg g;
+
+	memset(&g, 0, sizeof(g));
+	g.op = op;
+	g.vni = vni;
+	snprintf(g.name, sizeof(g.name), "%s", name);
+	snprintf(g.spec, sizeof(g.spec), "%s", spec);
+	snprintf(g.peer_spec, sizeof(g.peer_spec), "%s", peer_spec);
+	msg(s, 0, CTL_D_SEG, &g, sizeof(g), 0);
+}
+
+static void d_pair(struct seed *s, const char *tok, uint8_t fix)
+{
+	struct ctl_d_pair p = { 0 };
+	size_t at;
+
+	snprintf(p.token, sizeof(p.token), "%s", tok);
+	msg(s, 0, CTL_D_PAIR, &p, sizeof(p), 0);
+	/* msg() set fix 7; bit 0 (the last token given) only when asked */
+	at = s->n - (strlen(tok) + 4 + 1 + 2);
+	s->b[at] = fix;
+}
+
 static int seeds_d(void)
 {
-	return 0;
+	static struct seed s;
+
+	bare(&s, 0, CTL_HELLO);
+	bare(&s, 0, CTL_D_STATUS);
+	bare(&s, 1, CTL_D_SEGMENTS);
+	bare(&s, 2, CTL_D_SA_KEYS);
+	if (put(&s) < 0)
+		return -1;
+
+	/* pairing: tokens, a token of our own, made-up ones */
+	{
+		struct ctl_d_token_req t = { .ttl_s = 0 };
+
+		msg(&s, 0, CTL_D_PAIRING_TOKEN, &t, sizeof(t), 0);
+		t.ttl_s = 60;
+		msg(&s, 0, CTL_D_PAIRING_TOKEN, &t, sizeof(t), 0);
+		t.ttl_s = 100000;
+		msg(&s, 0, CTL_D_PAIRING_TOKEN, &t, sizeof(t), 0);
+	}
+	d_pair(&s, "x", 5);
+	d_pair(&s, "isthmus1-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 4);
+	d_pair(&s, "isthmus1-", 4);
+	d_pair(&s, "", 0);
+	bare(&s, 0, CTL_D_STATUS);
+	if (put(&s) < 0)
+		return -1;
+
+	/* agreed changes with the peer site: extend, cut over, unextend, reload */
+	d_seg(&s, CTL_D_EXTEND, 0, "db", "vni=7000 local=trunk vlan=20 mss=1300",
+	      "vni=7000 local=trunk vlan=30");
+	bare(&s, 0, CTL_D_SEGMENTS);
+	d_seg(&s, CTL_D_CUTOVER, 0, "db", "", "");
+	d_seg(&s, CTL_D_UNEXTEND, 0, "db", "", "");
+	d_seg(&s, CTL_D_UNEXTEND, 5101, "", "", "");
+	d_seg(&s, CTL_D_CUTOVER, 5101, "", "", "");
+	d_seg(&s, CTL_D_EXTEND, 0, "web", "vni=5101 local=trunk vlan=101", "vni=5101 local=trunk vlan=101");
+	bare(&s, 0, CTL_D_SEGMENTS);
+	bare(&s, 0, CTL_D_RELOAD);
+	bare(&s, 0, CTL_D_STATUS);
+	if (put(&s) < 0)
+		return -1;
+
+	/* refused changes: names, settings, operations, clashes */
+	d_seg(&s, CTL_D_EXTEND, 0, "bad name!", "vni=7001 local=trunk vlan=21", "");
+	d_seg(&s, CTL_D_EXTEND, 0, "db", "vni=0 local=trunk", "vni=0 local=trunk");
+	d_seg(&s, CTL_D_EXTEND, 0, "db", "vni=7002 local=trunk vlan=101", "vni=7002 local=trunk");
+	d_seg(&s, CTL_D_EXTEND, 0, "web", "vni=7003 local=trunk vlan=22", "vni=7003 local=trunk");
+	d_seg(&s, CTL_D_EXTEND, 0, "db", "vni=7004 local=trunk vlan=23", "bogus=1");
+	d_seg(&s, 9, 0, "db", "", "");
+	d_seg(&s, CTL_D_CUTOVER, 0, "nothing", "", "");
+	d_seg(&s, CTL_D_UNEXTEND, 4242, "", "", "");
+	bare(&s, 0, CTL_D_SEGMENTS);
+	if (put(&s) < 0)
+		return -1;
+
+	/* unpaired: status says so, agreed changes refused, a token still given */
+	bare(&s, 0, CTL_D_UNPAIR);
+	bare(&s, 0, CTL_D_STATUS);
+	d_seg(&s, CTL_D_EXTEND, 0, "db", "vni=7000 local=trunk vlan=20", "vni=7000 local=trunk");
+	bare(&s, 0, CTL_D_UNPAIR);
+	bare(&s, 0, CTL_D_SEGMENTS);
+	if (put(&s) < 0)
+		return -1;
+	return framing(&s, CTL_D_STATUS);
 }
 
 int main(int argc, char **argv)

@@ -254,8 +254,14 @@ static void check_sa_list(json_object *o)
 	for (size_t i = 0; i < json_object_array_length(o); i++) {
 		json_object *s = json_object_array_get_idx(o, i);
 		const char *dir = json_object_get_string(fz_member(s, "dir", json_type_string, "SA"));
-		uint32_t spi = (uint32_t)json_object_get_int64(fz_member(s, "spi", json_type_int, "SA"));
+		const char *txt = json_object_get_string(fz_member(s, "spi", json_type_string, "SA"));
+		uint32_t spi = (uint32_t)strtoul(txt, NULL, 16);
+		char again[16];
 		int k = msa_find(spi, strcmp(dir, "out") == 0 ? CTL_SA_OUT : CTL_SA_IN);
+
+		/* docs/control-protocol.md: SPIs as "0x%08x" */
+		snprintf(again, sizeof(again), "0x%08x", spi);
+		FZ_CHECK(strcmp(again, txt) == 0, "SA_LIST: SPI written as %s", txt);
 
 		FZ_CHECK(k >= 0, "SA_LIST lists SA 0x%08x (%s), which never succeeded", spi, dir);
 		FZ_CHECK(json_object_get_boolean(fz_member(s, "retired", json_type_boolean, "SA")) ==

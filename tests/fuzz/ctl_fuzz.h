@@ -14,6 +14,7 @@
 #define ISTHMUS_TESTS_CTL_FUZZ_H
 
 #include <errno.h>
+#include <ftw.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -409,6 +410,22 @@ static void fz_no_keys(const void *b, size_t n, const char *where)
 					 "key material as hex (key %u) in %s", k, where);
 			}
 		}
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+static int fz_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/** Remove the directory tree @p dir (the harness's sockets, keys and state). */
+static inline void fz_rmtree(const char *dir)
+{
+	nftw(dir, fz_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- input -------------------------------------------------------------- */

@@ -224,9 +224,17 @@ static void segsyncs_stop(void)
 	}
 }
 
+static char base[96];
+
+/* At exit: both sites' keys, state, sockets and charon's log go. */
+static void remove_base(void)
+{
+	fz_rmtree(base);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char base[96], err[512];
+	char err[512];
 	unsigned net = (unsigned)getpid() % 60000 + 256;
 	uint16_t pport = (uint16_t)(20000 + getpid() % 20000);
 	plugin_feature_t features[] = {
@@ -239,6 +247,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	snprintf(base, sizeof(base), "/tmp/isthmus-fzd-%d", (int)getpid());
 	mkdir(base, 0700);
+	atexit(remove_base);
 	snprintf(charon_log, sizeof(charon_log), "%s/charon.log", base);
 	if (__lsan_disable)
 		__lsan_disable();

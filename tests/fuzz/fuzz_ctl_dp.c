@@ -112,6 +112,12 @@ static void pump(int fd)
 	ctl_dp_poll(&D);
 }
 
+/* At exit: the socket and its directory go (the server is never closed). */
+static void remove_run_dir(void)
+{
+	fz_rmtree(run_dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char up[RTE_ETH_NAME_MAX_LEN], lo[RTE_ETH_NAME_MAX_LEN], tr[RTE_ETH_NAME_MAX_LEN];
@@ -145,6 +151,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	}
 	snprintf(sock_path, sizeof(sock_path), "%s/dp.sock", run_dir);
+	atexit(remove_run_dir);
 	if (D.nb_workers != DP_RIG_WORKERS || cfg.uplink_ip != UPLINK_IP || cfg.peer_ip != PEER_IP ||
 	    cfg.nb_seg != 1 || cfg.seg[0].vni != WEB_VNI) {
 		fprintf(stderr, "fuzz_ctl_dp: the dataplane is not the one configured\n");

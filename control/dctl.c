@@ -22,7 +22,9 @@
 #include "kernel_dp.h"
 #include "pairing.h"
 #include "peer_config.h"
+#include "isthmus_version.h"
 #include "segsync.h"
+#include "version.h"
 
 struct dctl {
 	struct ctl_server *srv;
@@ -97,7 +99,7 @@ static void status_sas(struct ctl_out *o)
 
 static int status(struct dctl *d, struct ctl_out *o)
 {
-	char path[512], fpr[2 * FINGERPRINT_LEN + 1] = "";
+	char path[512], fpr[2 * FINGERPRINT_LEN + 1] = "", peer_version[VERSION_MAX];
 	public_key_t *peer;
 	int workers = kernel_dp_workers();
 
@@ -114,6 +116,11 @@ static int status(struct dctl *d, struct ctl_out *o)
 	ctl_out_printf(o, "\"auth\":\"%s\",\"paired\":%s,", d->s->auth == IKE_AUTH_PSK ? "psk" : "pubkey",
 		       d->s->auth == IKE_AUTH_PSK || peer ? "true" : "false");
 	json_str(o, "peer_fingerprint", fpr, true);
+	/* both sites' software versions (the peer's from its SYNC, "unknown" if
+	 * it sent none): isthmusctl status warns when they differ */
+	segsync_peer_version(d->segsync, peer_version);
+	json_str(o, "version", ISTHMUS_VERSION, true);
+	json_str(o, "peer_version", peer_version, true);
 	ctl_out_printf(o, "\"uptime_s\":%ld,\"dataplane\":%s,\"dataplane_workers\":%d,",
 		       (long)(time_monotonic(NULL) - d->started), workers >= 0 ? "true" : "false",
 		       workers);
@@ -170,7 +177,8 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 
 	switch (req->type) {
 	case CTL_HELLO:
-		return ctl_out_printf(o, "{\"version\":%d,\"daemon\":\"isthmusd\"}", CTL_VERSION);
+		return ctl_out_printf(o, "{\"version\":%d,\"daemon\":\"isthmusd\",\"software\":\"%s\"}",
+				      CTL_VERSION, ISTHMUS_VERSION);
 	case CTL_D_STATUS:
 		return status(d, o);
 	case CTL_D_PAIRING_TOKEN: {

@@ -18,6 +18,7 @@
 #include <daemon.h>
 
 #include "charon_guard.h"
+#include "isthmus_version.h"
 #include "dctl.h"
 #include "identity.h"
 #include "ike_config.h"
@@ -69,7 +70,8 @@ static void usage(FILE *f)
 		"                      taken as 3, and so are higher levels of loggers set in\n"
 		"                      strongswan.conf: strongSwan logs IKE and ESP keys at\n"
 		"                      level 4, and isthmusd never logs key material\n"
-		"  -h, --help          this text\n");
+		"  -h, --help          this text\n"
+		"  -V, --version       the version, and the strongSwan build it needs\n");
 }
 
 /* The lower underlay address initiates (unless configured): both sides being
@@ -256,6 +258,7 @@ int main(int argc, char *argv[])
 		{ "config", required_argument, NULL, 'c' },
 		{ "debug", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL;
@@ -265,7 +268,7 @@ int main(int argc, char *argv[])
 	int debug = 1, c, sig;
 	sigset_t set;
 
-	while ((c = getopt_long(argc, argv, "c:d:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:d:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -287,6 +290,12 @@ int main(int argc, char *argv[])
 		}
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			/* the libcharon build ID is the one control/charon_guard.c
+			 * insists on: what the package's dependency pins */
+			printf("isthmusd %s\nstrongSwan %s, libcharon build ID %s\n", ISTHMUS_VERSION,
+			       ISTHMUS_STRONGSWAN_VERSION, ISTHMUS_CHARON_BUILD_ID);
 			return 0;
 		default:
 			usage(stderr);

@@ -19,6 +19,7 @@
 #include "ctl_dp.h"
 #include "ctl_server.h"
 #include "dp.h"
+#include "isthmus_version.h"
 #include "fdb.h"
 #include "gateway.h"
 #include "names.h"
@@ -47,9 +48,10 @@ static void ip_str(uint32_t be, char *buf)
 
 static int hello(struct dp *dp, struct ctl_out *o)
 {
+	/* "version": the protocol's; "software": this build's (isthmus_version.h) */
 	return ctl_out_printf(o, "{\"version\":%d,\"name\":\"%s\",\"boot\":%" PRIu64
-			      ",\"workers\":%u}", CTL_VERSION, dp->cfg->name, dp->boot_id,
-			      dp->nb_workers);
+			      ",\"workers\":%u,\"software\":\"%s\"}", CTL_VERSION, dp->cfg->name,
+			      dp->boot_id, dp->nb_workers, ISTHMUS_VERSION);
 }
 
 /*

@@ -27,6 +27,7 @@
 #include "dp.h"
 #include "exception_dp.h"
 #include "fdb.h"
+#include "isthmus_version.h"
 #include "l2guard.h"
 #include "port.h"
 #include "sa.h"
@@ -50,6 +51,7 @@ static void usage(FILE *f)
 "      --exit-when-idle MS  exit once no packet arrived for MS milliseconds (tests)\n"
 "      --max-seconds S      exit after S seconds\n"
 "  -h, --help               this text\n"
+"      --version            print the version and exit\n"
 "\n"
 "Example (two pcap files, no hugepages):\n"
 "  isthmus-dp -l 0,1 --no-huge -m 256 --no-pci --file-prefix=dp-a \\\n"
@@ -232,6 +234,9 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("isthmus-dp %s\n", ISTHMUS_VERSION);
 			return 0;
 		}
 	/* From the start: a SIGTERM during start-up stops us cleanly too. */

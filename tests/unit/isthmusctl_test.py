@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """isthmusctl's handling of pairing secrets and durations, against a stand-in
 isthmusd socket (no daemon, no root): the token never on the command line,
-read from standard input or a mode-0600 file; pairing-token --ttl with units.
+read from standard input or a mode-0600 file; pairing-token --ttl with units;
+status with both sites' versions, warning when they differ, and a peer too
+old to send its version shown as "unknown" without a warning.
 
 usage: isthmusctl_test.py ISTHMUSCTL
 """
@@ -18,16 +20,17 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from isthmus_test import check, run_test  # noqa: E402
 
 CTL_MAGIC, CTL_VERSION, CTL_REPLY = 0x4D545349, 1, 0x8000
-CTL_D_PAIRING_TOKEN, CTL_D_PAIR = 0x41, 0x42
+CTL_D_STATUS, CTL_D_PAIRING_TOKEN, CTL_D_PAIR = 0x40, 0x41, 0x42
 HDR = struct.Struct("<IHHII")
 TOKEN = "isthmus1-AQoAAAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 
 class FakeIsthmusd:
-    """Answers each request with "ok", remembering (type, body)."""
+    """Answers each request with "ok" (status: self.status), remembering (type, body)."""
 
     def __init__(self, path):
         self.requests = []
+        self.status = b"{}"
         self.s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.s.bind(path)
         self.s.listen(4)
@@ -39,7 +42,8 @@ class FakeIsthmusd:
             msg = c.recv(70000)
             magic, ver, typ, ln, seq = HDR.unpack_from(msg)
             self.requests.append((typ, msg[HDR.size:]))
-            body = b"isthmus1-token" if typ == CTL_D_PAIRING_TOKEN else b"paired with peer"
+            body = {CTL_D_PAIRING_TOKEN: b"isthmus1-token",
+                    CTL_D_STATUS: self.status}.get(typ, b"paired with peer")
             c.send(HDR.pack(CTL_MAGIC, CTL_VERSION, typ | CTL_REPLY, HDR.size + 8 + len(body), seq)
                    + struct.pack("<iI", 0, len(body)) + body)
             c.close()
@@ -99,9 +103,29 @@ def main():
         r = run_ctl("pair", "--token-file", path)
         check(r.returncode == 0 and sent_token() == TOKEN, "a mode 0600 token file is read")
 
+        # status: both versions; a warning (stderr, exit 0) only when both are known and differ
+        base = ('{"name":"a","local_id":"a","peer_id":"b","fingerprint":"f","auth":"pubkey",'
+                '"paired":true,"peer_fingerprint":"g","uptime_s":1,"dataplane":true,'
+                '"peer_refused":0,"ike_sas":[]')
+        for mine, peer, warn in (("1.0+git5.gaaaaaaa", "1.0+git5.gaaaaaaa", False),
+                                 ("1.0+git6.gbbbbbb", "1.0+git5.gaaaaaaa", True),
+                                 ("1.0", "unknown", False), ("1.0", None, False)):
+            fake.status = (base + ',"version":"%s"' % mine
+                           + (',"peer_version":"%s"' % peer if peer else "") + "}").encode()
+            r = run_ctl("status")
+            line = [l for l in r.stdout.splitlines() if l.startswith("version")]
+            check(r.returncode == 0 and line == ["version     %s here, %s at the peer"
+                                                 % (mine, peer or "unknown")]
+                  and ("different versions" in r.stderr) == warn,
+                  "status: %s here, %s at the peer: %s, %s" % (mine, peer, line,
+                                                             r.stderr.strip() or "no warning"))
+
         r = subprocess.run([ctl, "--help"], capture_output=True, text=True)
         check("--token-file" in r.stdout and "24h" in r.stdout and "pair TOKEN" not in r.stdout,
               "--help describes the new forms")
+        r = subprocess.run([ctl, "--version"], capture_output=True, text=True)
+        check(r.returncode == 0 and r.stdout.startswith("isthmusctl ") and len(r.stdout.split()) == 2,
+              "--version: %s" % r.stdout.strip())
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@
 
 #include "charon_guard.h"
 #include "isthmus_version.h"
+#include "notify.h"
 #include "dctl.h"
 #include "identity.h"
 #include "ike_config.h"
@@ -388,6 +389,7 @@ int main(int argc, char *argv[])
 	     we_initiate() ? "initiator" : "responder");
 	if (we_initiate())
 		initiate_children();
+	notify_ready(settings.auth == IKE_AUTH_PSK ? "IKE with a pre-shared key" : "IKE with pinned keys");
 
 	for (;;) {
 		struct timespec tick = { .tv_sec = 1 };
@@ -398,6 +400,7 @@ int main(int argc, char *argv[])
 			continue;
 		}
 		if (sig == SIGHUP) {
+			notify_state("RELOADING=1");
 			/* re-read the pinned peer key (pairing writes it) */
 			snprintf(err, sizeof(err), "%s/%s", settings.state_dir, PEER_PUB_FILE);
 			peer_config_set_peer_key(pc, identity_load_pubkey(err));
@@ -405,6 +408,7 @@ int main(int argc, char *argv[])
 			reload_segments();
 			if (we_initiate())
 				initiate_children();
+			notify_state("READY=1");
 			continue;
 		}
 		if (sig == SIGINT || sig == SIGTERM)
@@ -413,6 +417,7 @@ int main(int argc, char *argv[])
 			break;
 	}
 	DBG1(DBG_DMN, "isthmusd: stopping");
+	notify_state("STOPPING=1");
 	dctl_stop(ctl);
 	segsync_destroy(segs);
 	pairing_svc_destroy(pairing);

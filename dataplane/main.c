@@ -29,6 +29,7 @@
 #include "fdb.h"
 #include "isthmus_version.h"
 #include "l2guard.h"
+#include "notify.h"
 #include "port.h"
 #include "sa.h"
 #include "telemetry.h"
@@ -266,7 +267,11 @@ int main(int argc, char **argv)
 	print_setup(dp);
 
 	dp_launch(dp);
+	/* the exception TAP (dp_init) and dp.sock exist: isthmusd@ may start */
+	snprintf(err, sizeof(err), "forwarding: %u ports, %u workers", dp->nb_ports, dp->nb_workers);
+	notify_ready(err);
 	control_loop(dp, &o);
+	notify_state("STOPPING=1");
 	dp_halt(dp);
 
 	dp_stats_print(dp, stdout, 0);

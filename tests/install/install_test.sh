@@ -199,8 +199,9 @@ ls -A "$tmp/state" 2>/dev/null | grep -q . \
 notified "$tmp/notify-d.log" "isthmusd notified READY=1 with isthmusd.sock there"
 # a reload (systemctl reload: SIGHUP) is announced: RELOADING=1, then READY=1
 kill -HUP "$d_pid"
-for _ in $(seq 50); do grep -q 'READY=1.*after' <(grep -A1 RELOADING "$tmp/notify-d.log") && break; sleep 0.1; done
-grep -A1 'RELOADING=1' "$tmp/notify-d.log" | grep -q 'READY=1' \
+reloaded() { grep -A1 ': RELOADING=1' "$tmp/notify-d.log" | grep -q ': READY=1'; }
+for _ in $(seq 100); do reloaded && break; sleep 0.1; done
+reloaded \
 	&& ok "isthmusd: SIGHUP (ExecReload) notified RELOADING=1, then READY=1" \
 	|| fail "isthmusd reload not notified: $(cat "$tmp/notify-d.log")"
 

@@ -43,7 +43,16 @@ cleanup() {
 		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$p" 2>/dev/null
 	done
-	rm -rf "$tmp"
+	# nothing mounted may remain under $tmp before it is removed: the clean
+	# root has the host's apt cache bind-mounted while mmdebstrap runs (and
+	# /proc, /sys, /dev)
+	awk -v t="$tmp/" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r \
+		| while read -r m; do umount -l "$m"; done
+	if awk -v t="$tmp/" 'index($2, t) == 1 { f = 1 } END { exit !f }' /proc/mounts; then
+		echo "FAIL still mounted under $tmp: not removing it"
+	else
+		rm -rf --one-file-system "$tmp"
+	fi
 }
 trap cleanup EXIT
 ok()   { echo "ok   $*"; }
@@ -243,11 +252,13 @@ done
 
 # --- 7. the package, installed with apt into a clean Debian 12 root -----------
 # tools/build-deb builds in $src/build-deb (prefix /usr; incremental after the
-# first time). mmdebstrap makes the root from the host's apt sources with apt
-# and the Essential packages only, then apt installs the .deb and what it
-# Depends on: nothing else of the host's. The host's apt cache is bind-mounted
-# so that packages it has are not downloaded again (and those downloaded stay
-# for the next run); mmdebstrap is told to delete nothing from it.
+# first time). The clean root: mmdebstrap --variant=apt (the Essential
+# packages and apt, from the host's apt sources), kept as a tarball in
+# build-deb/ and made again when older than 7 days, as sbuild keeps its
+# chroots; each run unpacks it, and apt installs the .deb and what it Depends
+# and Recommends on, as `apt install ./FILE.deb` on an appliance does. The
+# host's apt cache is bind-mounted so that packages it has are not downloaded
+# again; mmdebstrap is told to delete nothing from it.
 t0=$(date +%s)
 if out=$("$src/tools/build-deb" -o "$tmp/deb" "$src/build-deb" 2>&1); then
 	deb=$(echo "$out" | tail -n1)
@@ -258,23 +269,42 @@ else
 fi
 root=$tmp/root
 cache=/var/cache/apt/archives
-if [ -n "$deb" ]; then
+base=$src/build-deb/clean-root-bookworm.tar
+if [ -n "$deb" ] && { [ ! -s "$base" ] || [ -n "$(find "$base" -mtime +7)" ]; }; then
 	t0=$(date +%s)
 	sources=/etc/apt/sources.list.d/debian.sources
 	[ -f $sources ] || sources=/etc/apt/sources.list
-	if mmdebstrap --mode=root --variant=apt --quiet \
+	if TMPDIR=$tmp mmdebstrap --mode=root --variant=apt --quiet \
 		--aptopt='Acquire::Check-Valid-Until "false"' \
-		--skip=download/empty --skip=essential/unlink \
+		--skip=download/empty --skip=essential/unlink --dpkgopt=force-unsafe-io \
 		--setup-hook="mkdir -p \"\$1$cache\" && mount --bind $cache \"\$1$cache\"" \
 		--customize-hook="umount \"\$1$cache\"" \
-		--include="$deb" bookworm "$root" "$sources" </dev/null >"$tmp/mmdebstrap.log" 2>&1; then
-		ok "apt installed $(basename "$deb") into a clean bookworm root in $(( $(date +%s) - t0 )) s"
-		echo "MEASURED clean root with the package: $(du -sm "$root" | cut -f1) MB," \
+		bookworm "$base.new" "$sources" </dev/null >"$tmp/mmdebstrap.log" 2>&1; then
+		mv "$base.new" "$base"
+		echo "MEASURED mmdebstrap --variant=apt bookworm: $(( $(date +%s) - t0 )) s, $(du -m "$base" | cut -f1) MB tarball"
+	else
+		tail -n 20 "$tmp/mmdebstrap.log"; fail "mmdebstrap (a clean Debian 12 root)"; deb=
+	fi
+fi
+if [ -n "$deb" ]; then
+	t0=$(date +%s)
+	mkdir -p "$root" && tar -C "$root" -xf "$base"
+	cp "$deb" "$root/tmp/"
+	# in a mount namespace of its own: nothing stays mounted when it ends
+	if unshare -m sh -c '
+		r=$1 cache=$2
+		mount -t proc proc "$r/proc" && mount --rbind /sys "$r/sys" && mount --rbind /dev "$r/dev" \
+			&& mount --bind "$cache" "$r$cache" && touch "$r/etc/resolv.conf" \
+			&& mount --bind /etc/resolv.conf "$r/etc/resolv.conf" || exit 99
+		chroot "$r" apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive chroot "$r" apt-get install -y -q "/tmp/$3"
+	' sh "$root" "$cache" "$(basename "$deb")" </dev/null >"$tmp/apt.log" 2>&1; then
+		ok "apt installed $(basename "$deb") into a clean bookworm root in $(( $(date +%s) - t0 )) s:" \
+			"$(grep 'newly installed' "$tmp/apt.log")"
+		echo "MEASURED clean root with the package: $(du -sm --one-file-system "$root" | cut -f1) MB," \
 			"$(chroot "$root" dpkg-query -W | wc -l) packages, $(( $(date +%s) - t0 )) s"
 	else
-		tail -n 20 "$tmp/mmdebstrap.log"; fail "mmdebstrap with $(basename "$deb")"
-		mountpoint -q "$root$cache" && umount "$root$cache"
-		deb=
+		tail -n 20 "$tmp/apt.log"; fail "apt install $(basename "$deb") in the clean root"; deb=
 	fi
 fi
 if [ -n "$deb" ]; then
@@ -298,11 +328,11 @@ if [ -n "$deb" ]; then
 	# configuration stops it (in a namespace: the TAP is never on the host)
 	out=$(unshare -m -n sh -c '
 		mount -t proc proc "$1/proc" && mount --rbind /sys "$1/sys" && mount --rbind /dev "$1/dev" || exit 99
-		chroot "$1" /usr/bin/isthmus-dp -l 0 --no-huge -m 128 --no-pci --in-memory \
+		chroot "$1" /usr/bin/isthmus-dp -l 0 --no-huge -m 128 --no-pci \
 			--vdev=net_tap0,iface=isth-pkg -- -c /etc/isthmus/none.ini
 	' sh "$root" 2>&1)
-	if echo "$out" | grep -q 'none.ini' && ! echo "$out" | grep -qi -e 'cannot open shared' -e 'failed to init' \
-		-e 'EAL initialisation failed'; then
+	if echo "$out" | grep -q 'none.ini' && ! echo "$out" | grep -qi -e 'cannot open shared' \
+		-e 'failed to initialize' -e 'probe failed' -e 'EAL initialisation failed'; then
 		ok "in the root: EAL starts with the installed drivers (net_tap), then: $(echo "$out" | grep none.ini | head -n1)"
 	else
 		fail "in the root: isthmus-dp with EAL: $(echo "$out" | tail -n 5)"

@@ -279,8 +279,8 @@ if [ -n "$deb" ] && { [ ! -s "$base" ] || [ -n "$(find "$base" -mtime +7)" ]; };
 		--skip=download/empty --skip=essential/unlink --dpkgopt=force-unsafe-io \
 		--setup-hook="mkdir -p \"\$1$cache\" && mount --bind $cache \"\$1$cache\"" \
 		--customize-hook="umount \"\$1$cache\"" \
-		bookworm "$base.new" "$sources" </dev/null >"$tmp/mmdebstrap.log" 2>&1; then
-		mv "$base.new" "$base"
+		bookworm "${base%.tar}.new.tar" "$sources" </dev/null >"$tmp/mmdebstrap.log" 2>&1; then
+		mv "${base%.tar}.new.tar" "$base"
 		echo "MEASURED mmdebstrap --variant=apt bookworm: $(( $(date +%s) - t0 )) s, $(du -m "$base" | cut -f1) MB tarball"
 	else
 		tail -n 20 "$tmp/mmdebstrap.log"; fail "mmdebstrap (a clean Debian 12 root)"; deb=

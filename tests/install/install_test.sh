@@ -152,14 +152,27 @@ notified() {
 		fail "$2: $(grep -e 'READY=1' -e 'no READY' "$1" | head -n2 | tr '\n' ' ')"
 	fi
 }
-# the traced daemon: strace's child
-child_of() { for _ in $(seq 50); do pgrep -P "$1" && return; sleep 0.1; done; }
+# child_of PID NAME: the process NAME among PID's descendants (strace's
+# child, once it has executed the daemon), waited for up to 5 s
+child_of() {
+	local q p
+	for _ in $(seq 50); do
+		q=$1
+		while [ -n "$q" ]; do
+			for p in $q; do
+				[ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$2" ] && { echo "$p"; return; }
+			done
+			q=$(for p in $q; do pgrep -P "$p"; done)
+		done
+		sleep 0.1
+	done
+}
 
 listen "$tmp/notify-dp" --path "$tmp/run/dp.sock" --netdev isth-up
 NOTIFY_SOCKET=$tmp/notify-dp unshare -n -- strace -f -qq -o "$tmp/dp.strace" \
 	"$S$BINDIR/isthmus-dp" "${EAL[@]}" -- -c "$tmp/etc/isthmus/onprem.ini" >"$tmp/dp.log" 2>&1 &
 dp_strace=$!
-dp_pid=$(child_of $dp_strace)
+dp_pid=$(child_of $dp_strace isthmus-dp)
 CTL=$S$BINDIR/isthmusctl
 up=0
 for _ in $(seq 100); do
@@ -191,7 +204,7 @@ NOTIFY_SOCKET=$tmp/notify-d nsenter -t "$dp_pid" -n -- setpriv --bounding-set=-a
 	strace -f -qq -o "$tmp/d.strace" \
 	"$S$BINDIR/isthmusd" -c "$tmp/etc/isthmus/onprem.ini" >"$tmp/isthmusd.log" 2>&1 &
 d_strace=$!
-d_pid=$(child_of $d_strace)
+d_pid=$(child_of $d_strace isthmusd)
 up=0
 for _ in $(seq 100); do
 	kill -0 "$d_pid" 2>/dev/null || break

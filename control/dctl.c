@@ -23,7 +23,9 @@
 #include "kernel_dp.h"
 #include "pairing.h"
 #include "peer_config.h"
+#include "isthmus_version.h"
 #include "segsync.h"
+#include "version.h"
 
 struct dctl {
 	struct ctl_server *srv;
@@ -89,7 +91,7 @@ static struct json_object *status_sas(void)
 
 static int status(struct dctl *d, struct ctl_out *o)
 {
-	char path[512], fpr[2 * FINGERPRINT_LEN + 1] = "";
+	char path[512], fpr[2 * FINGERPRINT_LEN + 1] = "", peer_version[VERSION_MAX];
 	struct json_object *j = json_object_new_object();
 	public_key_t *peer;
 	int workers = kernel_dp_workers();
@@ -106,6 +108,11 @@ static int status(struct dctl *d, struct ctl_out *o)
 	ctl_json_str(j, "auth", d->s->auth == IKE_AUTH_PSK ? "psk" : "pubkey");
 	ctl_json_bool(j, "paired", d->s->auth == IKE_AUTH_PSK || peer);
 	ctl_json_str(j, "peer_fingerprint", fpr);
+	/* both sites' software versions (the peer's from its SYNC, "unknown" if
+	 * it sent none): isthmusctl status warns when they differ */
+	segsync_peer_version(d->segsync, peer_version);
+	ctl_json_str(j, "version", ISTHMUS_VERSION);
+	ctl_json_str(j, "peer_version", peer_version);
 	ctl_json_int(j, "uptime_s", (int64_t)(time_monotonic(NULL) - d->started));
 	ctl_json_bool(j, "dataplane", workers >= 0);
 	ctl_json_int(j, "dataplane_workers", workers);
@@ -162,6 +169,7 @@ static int hello(struct ctl_out *o)
 
 	ctl_json_int(j, "version", CTL_VERSION);
 	ctl_json_str(j, "daemon", "isthmusd");
+	ctl_json_str(j, "software", ISTHMUS_VERSION);
 	return ctl_out_json(o, j);
 }
 

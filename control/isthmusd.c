@@ -18,6 +18,8 @@
 #include <daemon.h>
 
 #include "charon_guard.h"
+#include "isthmus_version.h"
+#include "notify.h"
 #include "config.h"
 #include "dctl.h"
 #include "identity.h"
@@ -78,6 +80,7 @@ static void usage(FILE *f)
 		"                      starting nothing: silent and status 0 if it is\n"
 		"                      valid, the error and status 1 if not\n"
 		"  -h, --help          this text\n"
+		"  -V, --version       the version, and the strongSwan build it needs\n"
 		"\n"
 		"Exit status:\n"
 		"  0  stopped cleanly (SIGINT, SIGTERM), or a valid --check-config\n"
@@ -293,6 +296,7 @@ int main(int argc, char *argv[])
 		{ "config", required_argument, NULL, 'c' },
 		{ "debug", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "check-config", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -303,7 +307,7 @@ int main(int argc, char *argv[])
 	int debug = 1, c, sig;
 	sigset_t set;
 
-	while ((c = getopt_long(argc, argv, "c:d:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:d:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -328,6 +332,12 @@ int main(int argc, char *argv[])
 		}
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			/* the libcharon build ID is the one control/charon_guard.c
+			 * insists on: what the package's dependency pins */
+			printf("isthmusd %s\nstrongSwan %s, libcharon build ID %s\n", ISTHMUS_VERSION,
+			       ISTHMUS_STRONGSWAN_VERSION, ISTHMUS_CHARON_BUILD_ID);
 			return 0;
 		default:
 			usage(stderr);
@@ -422,6 +432,7 @@ int main(int argc, char *argv[])
 	     we_initiate() ? "initiator" : "responder");
 	if (we_initiate())
 		initiate_children();
+	notify_ready(settings.auth == IKE_AUTH_PSK ? "IKE with a pre-shared key" : "IKE with pinned keys");
 
 	for (;;) {
 		struct timespec tick = { .tv_sec = 1 };
@@ -432,6 +443,7 @@ int main(int argc, char *argv[])
 			continue;
 		}
 		if (sig == SIGHUP) {
+			notify_state("RELOADING=1");
 			/* re-read the pinned peer key (pairing writes it) */
 			snprintf(err, sizeof(err), "%s/%s", settings.state_dir, PEER_PUB_FILE);
 			peer_config_set_peer_key(pc, identity_load_pubkey(err));
@@ -439,6 +451,7 @@ int main(int argc, char *argv[])
 			reload_segments();
 			if (we_initiate())
 				initiate_children();
+			notify_state("READY=1");
 			continue;
 		}
 		if (sig == SIGINT || sig == SIGTERM)
@@ -447,6 +460,7 @@ int main(int argc, char *argv[])
 			break;
 	}
 	DBG1(DBG_DMN, "isthmusd: stopping");
+	notify_state("STOPPING=1");
 	dctl_stop(ctl);
 	segsync_destroy(segs);
 	pairing_svc_destroy(pairing);

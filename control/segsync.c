@@ -45,6 +45,7 @@
 #include <daemon.h>
 #include <sodium.h>
 
+#include "isthmus_version.h"
 #include "segsync_internal.h"
 
 #define TRY_MS 400            /**< retransmission interval */
@@ -87,10 +88,15 @@ static int lead_exchange(struct segsync *ss, uint8_t type, uint8_t want, uint64_
 static void sync_now(struct segsync *ss)
 {
 	uint8_t digest[32];
+	char body[sizeof("version=") + VERSION_MAX];
+	int n = version_body(ISTHMUS_VERSION, body, sizeof(body));
 
 	randombytes_buf(ss->sync_nonce, sizeof(ss->sync_nonce));
+	/* the body: our software version, which older peers ignore (they read
+	 * no body in a SYNC); docs/control-protocol.md, "Versions" */
 	if (segstore_digest(&ss->st, digest) == 0)
-		ss_send_msg(ss, SS_SYNC, ss->sync_nonce, ss->st.version, 0, digest, NULL, 0);
+		ss_send_msg(ss, SS_SYNC, ss->sync_nonce, ss->st.version, 0, digest, body,
+			    n < 0 ? 0 : (size_t)n);
 	ss->next_sync = now_s() + SYNC_EVERY_S;
 }
 
@@ -340,6 +346,7 @@ static void on_message(struct segsync *ss, const struct ss_msg *q)
 		}
 		break;
 	case SS_SYNC:
+		version_from_body(q->body, q->body_len, ss->peer_version);
 		n = segstore_format(&ss->st, ss->scratch, SEGSTORE_TEXT_MAX + 1);
 		if (n >= 0 && segstore_digest(&ss->st, digest) == 0) {
 			/* the whole set only to an asker that is behind or differs */
@@ -457,6 +464,7 @@ struct segsync *segsync_create(const struct ike_settings *s, const char *config,
 	ss->peer_addr = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = s->peer_ip,
 					      .sin_port = htons(SEGSYNC_PORT) };
 	snprintf(ss->cfg_path, sizeof(ss->cfg_path), "%s", config);
+	snprintf(ss->peer_version, sizeof(ss->peer_version), "%s", VERSION_UNKNOWN);
 	snprintf(ss->store_path, sizeof(ss->store_path), "%s/%s", s->state_dir, SEGSTORE_FILE);
 	ss->specs = calloc(DP_MAX_SEGMENTS, sizeof(*ss->specs));
 	if (!ss->specs || segstore_init(&ss->st) < 0) {
@@ -484,6 +492,17 @@ struct segsync *segsync_create(const struct ike_settings *s, const char *config,
 fail:
 	segsync_destroy(ss);
 	return NULL;
+}
+
+void segsync_peer_version(struct segsync *ss, char *out)
+{
+	if (!ss) {
+		snprintf(out, VERSION_MAX, "%s", VERSION_UNKNOWN);
+		return;
+	}
+	pthread_mutex_lock(&ss->lock);
+	snprintf(out, VERSION_MAX, "%s", ss->peer_version);
+	pthread_mutex_unlock(&ss->lock);
 }
 
 void segsync_destroy(struct segsync *ss)

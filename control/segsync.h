@@ -50,6 +50,13 @@ int segsync_reload(struct segsync *ss, struct ctl_out *o);
 /** The agreed set as JSON (CTL_D_SEGMENTS). */
 int segsync_json(struct segsync *ss, struct ctl_out *o);
 
+/**
+ * The peer's software version as its last SYNC gave it (ctl/version.h), or
+ * VERSION_UNKNOWN: none heard yet, a peer older than the exchange, or no
+ * segment agreements (PSK, @p ss NULL). Copied to @p out (VERSION_MAX bytes).
+ */
+void segsync_peer_version(struct segsync *ss, char *out);
+
 /** Stop the thread, close, free. */
 void segsync_destroy(struct segsync *ss);
 

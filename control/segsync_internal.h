@@ -24,6 +24,7 @@
 #include "dp_link.h"
 #include "segsync.h"
 #include "segstore.h"
+#include "version.h"
 
 /* The message layout (segsync_wire.c) */
 #define NONCE_LEN 16
@@ -96,6 +97,9 @@ struct segsync {
 	/* sync */
 	uint8_t sync_nonce[NONCE_LEN];
 	time_t next_sync;
+	/* the peer's software version, from its SYNC (ctl/version.h; "unknown"
+	 * until one arrives, and from a peer too old to send it) */
+	char peer_version[VERSION_MAX];
 	/* datagrams dropped, by reason (D_SEGMENTS; the first few logged) */
 	uint64_t drop_malformed, drop_signature;
 	/* Where requests go: [uplink] peer, port 4502, until a fresh answer to

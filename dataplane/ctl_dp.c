@@ -20,6 +20,7 @@
 #include "ctl_json.h"
 #include "ctl_server.h"
 #include "dp.h"
+#include "isthmus_version.h"
 #include "fdb.h"
 #include "gateway.h"
 #include "names.h"
@@ -54,6 +55,8 @@ static int hello(struct dp *dp, struct ctl_out *o)
 	ctl_json_str(j, "name", dp->cfg->name);
 	ctl_json_uint(j, "boot", dp->boot_id);
 	ctl_json_int(j, "workers", dp->nb_workers);
+	/* "version": the protocol's; "software": this build's (isthmus_version.h) */
+	ctl_json_str(j, "software", ISTHMUS_VERSION);
 	return ctl_out_json(o, j);
 }
 

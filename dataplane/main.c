@@ -27,7 +27,9 @@
 #include "dp.h"
 #include "exception_dp.h"
 #include "fdb.h"
+#include "isthmus_version.h"
 #include "l2guard.h"
+#include "notify.h"
 #include "port.h"
 #include "sa.h"
 #include "telemetry.h"
@@ -53,6 +55,7 @@ static void usage(FILE *f)
 "      --exit-when-idle MS  exit once no packet arrived for MS milliseconds (tests)\n"
 "      --max-seconds S      exit after S seconds\n"
 "  -h, --help               this text\n"
+"      --version            print the version and exit\n"
 "\n"
 "  --check-config FILE      check FILE as isthmus-dp would load it and exit,\n"
 "                           starting nothing (no EAL, no ports): silent and\n"
@@ -295,6 +298,9 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("isthmus-dp %s\n", ISTHMUS_VERSION);
+			return 0;
 		}
 	if (argc >= 2 && !strcmp(argv[1], "--check-config"))
 		return check_config(argc, argv);
@@ -329,7 +335,11 @@ int main(int argc, char **argv)
 	print_setup(dp);
 
 	dp_launch(dp);
+	/* the exception TAP (dp_init) and dp.sock exist: isthmusd@ may start */
+	snprintf(err, sizeof(err), "forwarding: %u ports, %u workers", dp->nb_ports, dp->nb_workers);
+	notify_ready(err);
 	control_loop(dp, &o);
+	notify_state("STOPPING=1");
 	dp_halt(dp);
 
 	dp_stats_print(dp, stdout, 0);

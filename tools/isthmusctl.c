@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 
 #include "ctl_client.h"
+#include "isthmus_version.h"
 #include "ctl_json.h"
 #include "names.h"
 
@@ -92,6 +93,7 @@ static void usage(FILE *f)
 		"  -j, --json             machine-readable output (every command; errors stay\n"
 		"                         text on standard error)\n"
 		"  -h, --help             this text\n"
+		"  -V, --version          this program's version (status shows both sites')\n"
 		"\n"
 		"Without -n/-r, the only appliance under /run/isthmus is used.\n"
 		"\n"
@@ -253,6 +255,22 @@ static void print_json(const struct ctl_reply *r)
 	put_json(parse(r));
 }
 
+/*
+ * Both sites' software versions (isthmusd's own and the peer's, from its
+ * segment agreements' SYNC); a warning on stderr when they differ. An isthmusd
+ * older than the exchange sends neither: "unknown", not an error.
+ */
+static void status_versions(struct json_object *o)
+{
+	const char *here = *str(o, "version") ? str(o, "version") : "unknown";
+	const char *peer = *str(o, "peer_version") ? str(o, "peer_version") : "unknown";
+
+	printf("version     %s here, %s at the peer\n", here, peer);
+	if (strcmp(here, "unknown") && strcmp(peer, "unknown") && strcmp(here, peer))
+		fprintf(stderr, "isthmusctl: warning: the two sites run different versions (%s here, "
+			"%s at the peer): finish the upgrade (docs/deploy.md, Upgrades)\n", here, peer);
+}
+
 static int cmd_status(void)
 {
 	struct ctl_hdr h = { .type = CTL_D_STATUS };
@@ -267,6 +285,7 @@ static int cmd_status(void)
 	o = parse(r);
 	printf("appliance   %s (%s)\n", str(o, "name"), str(o, "local_id"));
 	printf("identity    %s\n", str(o, "fingerprint"));
+	status_versions(o);
 	printf("peer        %s, %s\n", str(o, "peer_id"),
 	       json_object_get_boolean(get(o, "paired"))
 		       ? (strcmp(str(o, "auth"), "psk") ? "paired" : "pre-shared key")
@@ -1278,13 +1297,14 @@ int main(int argc, char **argv)
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static char dir[256];
 	const char *cmd, *version;
 	int c, rc, wireshark;
 
-	while ((c = getopt_long(argc, argv, "+n:r:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+n:r:jhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (!name_arg_ok("appliance name", optarg))
@@ -1295,6 +1315,7 @@ int main(int argc, char **argv)
 		case 'r': run_dir = optarg; break;
 		case 'j': json_out = 1; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("isthmusctl %s\n", ISTHMUS_VERSION); return 0;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}

@@ -876,6 +876,9 @@ def case_pairing(top, build):
             break
         time.sleep(0.1)
     not_paired(lab, "fresh lab")
+    st = lab.status("a")
+    check(st["peer_version"] == "unknown", "before pairing, A knows no peer version: '%s'"
+          % st["peer_version"])
 
     token = lab.ctl("a", "pairing-token", "--ttl", "60").stdout.strip()
     refused(lab, tamper(token), "wrong token", "wrong pairing token",
@@ -916,12 +919,39 @@ def case_pairing(top, build):
     check(logb, "B counted the stray datagrams it ignored: '%s'" % (logb[-1] if logb else None))
     fa, fb = lab.status("a")["fingerprint"], lab.status("b")["fingerprint"]
     check(lab.wait_tunnel(15) is not None, "tunnel up after pairing")
+    peer_versions(lab, build)
     refused(lab, token, "reused token", "already used", "refused: pairing token already used")
     time.sleep(0.5)
     sa, sb = lab.status("a"), lab.status("b")
     check(sa["paired"] and sa["peer_fingerprint"] == fb, "A still pinned B's key %s" % fb[:16])
     check(sb["paired"] and sb["peer_fingerprint"] == fa, "B still pinned A's key %s" % fa[:16])
     ping_ok(lab, "a-web", WEB_B, "the tunnel still carries traffic", 3)
+
+
+def peer_versions(lab, build):
+    """Each site learns the other's software version from its SYNC (every 10 s)
+    and isthmusctl status shows both, with no mismatch warning."""
+    want = subprocess.run([os.path.join(build, "control", "isthmusd"), "--version"],
+                          stdout=subprocess.PIPE, text=True, check=True).stdout.split()[1]
+    t0 = time.monotonic()
+    seen = {}
+    while time.monotonic() - t0 < 25 and len(seen) < 2:
+        for site in "ab":
+            st = lab.status(site) or {}
+            if st.get("peer_version", "unknown") != "unknown":
+                seen.setdefault(site, (st["version"], st["peer_version"], time.monotonic() - t0))
+        time.sleep(0.2)
+    for site in "ab":
+        v = seen.get(site)
+        check(v and v[0] == want and v[1] == want,
+              "status at %s: version %s, peer_version %s (isthmusd --version: %s)"
+              % (site, v and v[0], v and v[1], want))
+    print("MEASURED peer version known %.1f s (A) and %.1f s (B) after the tunnel came up"
+          % (seen["a"][2], seen["b"][2]))
+    r = lab.ctl("a", "status")
+    check("version     %s here, %s at the peer" % (want, want) in r.stdout
+          and "different versions" not in r.stdout, "isthmusctl status shows both versions, "
+          "no warning: '%s'" % [l for l in r.stdout.splitlines() if l.startswith("version")])
 
 
 def case_peer_key(top, build):

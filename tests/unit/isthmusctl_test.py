@@ -6,7 +6,9 @@ mode-0600 file; pairing-token --ttl with units; a bad argument or unknown
 command is exit status 2 before anything is contacted; --json of every
 command parses; macs and sa print tables; sa --wireshark writes an esp_sa
 table the installed tshark takes whole, ChaCha20-Poly1305 commented out where
-it does not know it, and decrypts the AES-GCM SA of a capture with it.
+it does not know it, and decrypts the AES-GCM SA of a capture with it;
+status with both sites' versions, warning when they differ, and a peer too
+old to send its version shown as "unknown" without a warning.
 
 usage: isthmusctl_test.py ISTHMUSCTL
 """
@@ -143,9 +145,29 @@ def main():
         r = run_ctl("pair", "--token-file", path)
         check(r.returncode == 0 and sent_token() == TOKEN, "a mode 0600 token file is read")
 
+        # status: both versions; a warning (stderr, exit 0) only when both are known and differ
+        base = ('{"name":"a","local_id":"a","peer_id":"b","fingerprint":"f","auth":"pubkey",'
+                '"paired":true,"peer_fingerprint":"g","uptime_s":1,"dataplane":true,'
+                '"peer_refused":0,"ike_sas":[]')
+        for mine, peer, warn in (("1.0+git5.gaaaaaaa", "1.0+git5.gaaaaaaa", False),
+                                 ("1.0+git6.gbbbbbb", "1.0+git5.gaaaaaaa", True),
+                                 ("1.0", "unknown", False), ("1.0", None, False)):
+            fake.replies[CTL_D_STATUS] = (base + ',"version":"%s"' % mine
+                           + (',"peer_version":"%s"' % peer if peer else "") + "}").encode()
+            r = run_ctl("status")
+            line = [l for l in r.stdout.splitlines() if l.startswith("version")]
+            check(r.returncode == 0 and line == ["version     %s here, %s at the peer"
+                                                 % (mine, peer or "unknown")]
+                  and ("different versions" in r.stderr) == warn,
+                  "status: %s here, %s at the peer: %s, %s" % (mine, peer, line,
+                                                             r.stderr.strip() or "no warning"))
+
         r = subprocess.run([ctl, "--help"], capture_output=True, text=True)
         check("--token-file" in r.stdout and "24h" in r.stdout and "pair TOKEN" not in r.stdout,
               "--help describes the new forms")
+        r = subprocess.run([ctl, "--version"], capture_output=True, text=True)
+        check(r.returncode == 0 and r.stdout.startswith("isthmusctl ") and len(r.stdout.split()) == 2,
+              "--version: %s" % r.stdout.strip())
 
     bad_arguments(ctl)
     json_everywhere(ctl)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "isthmus_version.h"
 
 static const struct {
 	const char *name;
@@ -35,6 +36,7 @@ static void usage(FILE *f)
 		"  --trials N    trials per figure; the median is printed (default 5)\n"
 		"  --json        print JSON instead of a table\n"
 		"  -h, --help    this help\n"
+		"  --version     print the version and exit\n"
 		"\nsubcommands:\n");
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].help);
@@ -48,6 +50,7 @@ int main(int argc, char **argv)
 		{ "trials", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bench_opts o = { .seconds = 40, .trials = 5, .json = false };
@@ -75,6 +78,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("isthmus-bench %s\n", ISTHMUS_VERSION);
 			return 0;
 		default:
 			usage(stderr);

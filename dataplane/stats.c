@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * stats.c: reading the workers' counters, for the periodic dump on stdout
- * and the JSON report (--stats-json) until DPDK telemetry serves them.
+ * and the JSON report (--stats-json, the control socket's STATS). Every value
+ * of the report is made by json-c (names of segments and ports escaped as
+ * JSON wants); the document is streamed item by item (below).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
+#include <json-c/json.h>
 #include <rte_ethdev.h>
+#include <rte_malloc.h>
 
 #include "ctl_dp.h"
 #include "ctl_server.h"
@@ -17,6 +22,11 @@
 #include "l2guard.h"
 #include "segment.h"
 #include "storm.h"
+#include "worker.h"
+
+#ifndef ISTHMUS_VERSION
+#define ISTHMUS_VERSION "unknown"
+#endif
 
 static const char *const names[DP_C_MAX] = {
 #define DP_X_NAME(name, desc) #name,
@@ -79,24 +89,97 @@ void dp_stats_print(const struct dp *dp, FILE *f, int all)
 	fflush(f);
 }
 
-static void json_counters(FILE *f, const struct dp_stats *s, const char *indent)
+int dp_seg_traffic_init(struct dp *dp, char *err, size_t errlen)
 {
-	for (int c = 0; c < DP_C_MAX; c++)
-		fprintf(f, "%s\"%s\": %" PRIu64 "%s\n", indent, names[c], s->c[c],
-			c + 1 < DP_C_MAX ? "," : "");
+	/* every slot: a segment extended at run time counts from its start */
+	for (unsigned i = 0; i < dp->nb_workers; i++) {
+		struct worker *w = dp->worker[i];
+
+		w->seg_traffic = rte_zmalloc_socket("isthmus_seg_traffic",
+						    sizeof(*w->seg_traffic) * DP_MAX_SEGMENTS,
+						    RTE_CACHE_LINE_SIZE, rte_lcore_to_socket_id(w->lcore));
+		if (w->seg_traffic == NULL) {
+			snprintf(err, errlen, "segment counters: out of memory");
+			return -1;
+		}
+	}
+	return 0;
 }
 
-static void json_sa(FILE *f, const char *dir, const struct esp_sa *sa, const char *sep)
+void dp_seg_traffic_reset(struct dp *dp, uint16_t seg)
 {
+	for (unsigned i = 0; i < dp->nb_workers; i++)
+		if (dp->worker[i]->seg_traffic != NULL)
+			memset(&dp->worker[i]->seg_traffic[seg], 0, sizeof(struct dp_seg_traffic));
+}
+
+void dp_seg_traffic_sum(const struct dp *dp, uint16_t seg, struct dp_seg_traffic *sum)
+{
+	*sum = (struct dp_seg_traffic){ 0 };
+	for (unsigned i = 0; i < dp->nb_workers; i++) {
+		const struct dp_seg_traffic *t = dp->worker[i]->seg_traffic;
+
+		if (t == NULL)
+			continue;
+		sum->out_pkts += t[seg].out_pkts;
+		sum->out_bytes += t[seg].out_bytes;
+		sum->in_pkts += t[seg].in_pkts;
+		sum->in_bytes += t[seg].in_bytes;
+	}
+}
+
+void dp_seg_traffic_fini(struct dp *dp)
+{
+	for (unsigned i = 0; i < dp->nb_workers; i++) {
+		rte_free(dp->worker[i]->seg_traffic);
+		dp->worker[i]->seg_traffic = NULL;
+	}
+}
+
+/* JSON values: json-c makes and escapes them; u64 counters stay exact. */
+static struct json_object *j_u64(uint64_t v)
+{
+	return json_object_new_uint64(v);
+}
+
+/*
+ * Write @p o (consumed) to @p f after @p sep, as "key": value when @p key is
+ * set (keys here are fixed identifiers of this file). @return bytes written
+ */
+static size_t j_emit(FILE *f, const char *sep, const char *key, struct json_object *o)
+{
+	int n = fprintf(f, "%s%s%s%s%s", sep, key ? "\"" : "", key ? key : "", key ? "\": " : "",
+			json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED |
+								  JSON_C_TO_STRING_NOSLASHESCAPE));
+
+	json_object_put(o);
+	return n > 0 ? (size_t)n : 0;
+}
+
+static struct json_object *json_counters(const struct dp_stats *s)
+{
+	struct json_object *o = json_object_new_object();
+
+	for (int c = 0; c < DP_C_MAX; c++)
+		json_object_object_add(o, names[c], j_u64(s->c[c]));
+	return o;
+}
+
+static struct json_object *json_sa(const char *dir, const struct esp_sa *sa)
+{
+	struct json_object *o = json_object_new_object(), *e = json_object_new_object();
 	struct esp_sa_stats st;
 
 	esp_sa_get_stats(sa, &st);
-	fprintf(f, "%s\n    {\"dir\": \"%s\", \"spi\": %u, \"packets\": %" PRIu64 ", \"bytes\": %" PRIu64
-		", \"seq\": %" PRIu64 ", \"errors\": {", sep, dir, esp_sa_spi(sa), st.packets, st.bytes,
-		st.seq);
-	for (int e = 1; e < ESP_STATUS_MAX; e++)
-		fprintf(f, "%s\"%s\": %" PRIu64, e > 1 ? ", " : "", esp_status_name(e), st.errors[e]);
-	fputs("}}", f);
+	json_object_object_add(o, "dir", json_object_new_string(dir));
+	json_object_object_add(o, "spi", j_u64(esp_sa_spi(sa)));
+	json_object_object_add(o, "packets", j_u64(st.packets));
+	json_object_object_add(o, "bytes", j_u64(st.bytes));
+	json_object_object_add(o, "seq", j_u64(st.seq));
+	for (int k = 1; k < ESP_STATUS_MAX; k++)
+		json_object_object_add(e, esp_status_name(k), j_u64(st.errors[k]));
+	json_object_object_add(o, "errors", e);
+	return o;
 }
 
 int dp_stats_write_json(const struct dp *dp, const char *path)
@@ -119,23 +202,34 @@ void dp_stats_json(const struct dp *dp, FILE *f)
 		;
 }
 
-static size_t json_segment(const struct dp *dp, uint16_t i, const char *sep, FILE *f)
+static struct json_object *json_segment(const struct dp *dp, uint16_t i)
 {
 	const struct segment *g = &dp->seg[i];
-	int n = fprintf(f, "%s\n    {\"name\": \"%s\", \"vni\": %u, \"port\": \"%s\", \"vlan\": %u, "
-			"\"macs\": %u, \"mac_limit\": %u, \"limit_hits\": %" PRIu64 ", "
-			"\"mac_flaps\": %" PRIu64 ", \"loops\": %" PRIu64 ", \"ip_conflicts\": %" PRIu64
-			", \"mss4\": %u, \"mss6\": %u, \"storm_drops\": {",
-			sep, g->name, g->vni, dp->port[g->port].name, g->vlan,
-			atomic_load(&g->mac_count), g->mac_limit, atomic_load(&g->limit_hits),
-			atomic_load(&g->guard.mac_flaps), atomic_load(&g->guard.loops),
-			atomic_load(&g->guard.ip_conflicts), g->mss4, g->mss6);
+	struct json_object *o = json_object_new_object(), *storm = json_object_new_object();
+	struct dp_seg_traffic t;
 
+	dp_seg_traffic_sum(dp, i, &t);
+	json_object_object_add(o, "name", json_object_new_string(g->name));
+	json_object_object_add(o, "vni", j_u64(g->vni));
+	json_object_object_add(o, "port", json_object_new_string(dp->port[g->port].name));
+	json_object_object_add(o, "vlan", j_u64(g->vlan));
+	json_object_object_add(o, "macs", j_u64(atomic_load(&g->mac_count)));
+	json_object_object_add(o, "mac_limit", j_u64(g->mac_limit));
+	json_object_object_add(o, "limit_hits", j_u64(atomic_load(&g->limit_hits)));
+	json_object_object_add(o, "mac_flaps", j_u64(atomic_load(&g->guard.mac_flaps)));
+	json_object_object_add(o, "loops", j_u64(atomic_load(&g->guard.loops)));
+	json_object_object_add(o, "ip_conflicts", j_u64(atomic_load(&g->guard.ip_conflicts)));
+	json_object_object_add(o, "mss4", j_u64(g->mss4));
+	json_object_object_add(o, "mss6", j_u64(g->mss6));
+	/* frames into the tunnel (tunnel_out) and out of it (tunnel_in), untagged */
+	json_object_object_add(o, "tunnel_out_packets", j_u64(t.out_pkts));
+	json_object_object_add(o, "tunnel_out_bytes", j_u64(t.out_bytes));
+	json_object_object_add(o, "tunnel_in_packets", j_u64(t.in_pkts));
+	json_object_object_add(o, "tunnel_in_bytes", j_u64(t.in_bytes));
 	for (int k = 0; k < STORM_CLASSES; k++)
-		n += fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", storm_class_name[k],
-			     storm_drops(dp, i, k));
-	n += fprintf(f, "}}");
-	return n > 0 ? (size_t)n : 0;
+		json_object_object_add(storm, storm_class_name[k], j_u64(storm_drops(dp, i, k)));
+	json_object_object_add(o, "storm_drops", storm);
+	return o;
 }
 
 static void json_head(const struct dp *dp, FILE *f)
@@ -143,70 +237,101 @@ static void json_head(const struct dp *dp, FILE *f)
 	struct dp_stats s;
 
 	dp_stats_sum(dp, &s);
-	fprintf(f, "{\n  \"appliance\": \"%s\",\n  \"workers\": %u,\n  \"counters\": {\n",
-		dp->cfg->name, dp->nb_workers);
-	json_counters(f, &s, "    ");
-	fprintf(f, "  },\n  \"per_worker\": [");
+	j_emit(f, "{\n  ", "appliance", json_object_new_string(dp->cfg->name));
+	j_emit(f, ",\n  ", "version", json_object_new_string(ISTHMUS_VERSION));
+	j_emit(f, ",\n  ", "workers", j_u64(dp->nb_workers));
+	j_emit(f, ",\n  ", "counters", json_counters(&s));
+	fputs(",\n  \"per_worker\": [", f);
 }
 
 static void json_middle(const struct dp *dp, FILE *f)
 {
 	struct rte_ether_addr nh;
+	struct json_object *m = NULL;
 
-	fprintf(f, "],\n  \"fdb_aged\": %" PRIu64 ",\n  \"fdb_entries\": %u,\n", dp->fdb_aged,
-		fdb_count(dp->fdb));
+	j_emit(f, "],\n  ", "fdb_aged", j_u64(dp->fdb_aged));
+	j_emit(f, ",\n  ", "fdb_entries", j_u64(fdb_count(dp->fdb)));
 	if (nexthop_mac(&dp->nh, &nh)) {
-		char m[RTE_ETHER_ADDR_FMT_SIZE];
+		char a[RTE_ETHER_ADDR_FMT_SIZE];
 
-		rte_ether_format_addr(m, sizeof(m), &nh);
-		fprintf(f, "  \"nexthop\": \"%s\",\n", m);
-	} else {
-		fprintf(f, "  \"nexthop\": null,\n");
+		rte_ether_format_addr(a, sizeof(a), &nh);
+		m = json_object_new_string(a);
 	}
-	fprintf(f, "  \"segments\": [");
+	/* json-c writes a NULL object as null */
+	fprintf(f, ",\n  \"nexthop\": %s", m ? json_object_to_json_string(m) : "null");
+	json_object_put(m);
+	fputs(",\n  \"segments\": [", f);
 }
 
 /* The control socket's counters (ctl_server.h; docs/control-protocol.md). */
-static void json_ctl(const struct dp *dp, FILE *f)
+static struct json_object *json_ctl(const struct dp *dp)
 {
 	struct ctl_server_stats c;
+	struct json_object *o;
 
-	if (dp->ctl == NULL) {
-		fprintf(f, ",\n  \"ctl\": null");
-		return;
-	}
+	if (dp->ctl == NULL)
+		return NULL;
 	ctl_server_get_stats(dp->ctl, &c);
-	fprintf(f, ",\n  \"ctl\": {\"accepted\": %" PRIu64 ", \"refused\": %" PRIu64
-		", \"requests\": %" PRIu64 ", \"failed\": %" PRIu64 ", \"bad_magic\": %" PRIu64
-		", \"bad_version\": %" PRIu64 ", \"bad_type\": %" PRIu64 ", \"bad_length\": %" PRIu64
-		", \"oversized\": %" PRIu64 ", \"send_errors\": %" PRIu64 ", \"streams\": %" PRIu64
-		", \"parts\": %" PRIu64 ", \"streams_aborted\": %" PRIu64 ", \"poll_max_us\": %" PRIu64
-		"}", c.accepted, c.refused, c.requests, c.failed, c.bad_magic, c.bad_version, c.bad_type,
-		c.bad_length, c.oversized, c.send_errors, c.streams, c.parts, c.streams_aborted,
-		ctl_dp_poll_max_us());
+	o = json_object_new_object();
+	json_object_object_add(o, "accepted", j_u64(c.accepted));
+	json_object_object_add(o, "refused", j_u64(c.refused));
+	json_object_object_add(o, "requests", j_u64(c.requests));
+	json_object_object_add(o, "failed", j_u64(c.failed));
+	json_object_object_add(o, "bad_magic", j_u64(c.bad_magic));
+	json_object_object_add(o, "bad_version", j_u64(c.bad_version));
+	json_object_object_add(o, "bad_type", j_u64(c.bad_type));
+	json_object_object_add(o, "bad_length", j_u64(c.bad_length));
+	json_object_object_add(o, "oversized", j_u64(c.oversized));
+	json_object_object_add(o, "send_errors", j_u64(c.send_errors));
+	json_object_object_add(o, "streams", j_u64(c.streams));
+	json_object_object_add(o, "parts", j_u64(c.parts));
+	json_object_object_add(o, "streams_aborted", j_u64(c.streams_aborted));
+	json_object_object_add(o, "poll_max_us", j_u64(ctl_dp_poll_max_us()));
+	return o;
+}
+
+/* A port's counters as its PMD keeps them (rte_eth_stats): packets and bytes
+ * each way, and what it missed or could not send. */
+static struct json_object *json_port(const struct dp_port *p)
+{
+	struct json_object *o = json_object_new_object();
+	struct rte_eth_stats es = { 0 };
+
+	rte_eth_stats_get(p->port_id, &es);
+	json_object_object_add(o, "name", json_object_new_string(p->name));
+	json_object_object_add(o, "port_id", j_u64(p->port_id));
+	json_object_object_add(o, "ipackets", j_u64(es.ipackets));
+	json_object_object_add(o, "ibytes", j_u64(es.ibytes));
+	json_object_object_add(o, "opackets", j_u64(es.opackets));
+	json_object_object_add(o, "obytes", j_u64(es.obytes));
+	json_object_object_add(o, "imissed", j_u64(es.imissed));
+	json_object_object_add(o, "ierrors", j_u64(es.ierrors));
+	json_object_object_add(o, "oerrors", j_u64(es.oerrors));
+	return o;
 }
 
 static void json_ports(const struct dp *dp, FILE *f)
 {
-	fprintf(f, "],\n  \"ports\": [");
-	for (uint16_t i = 0; i < dp->nb_ports; i++) {
-		struct rte_eth_stats es = { 0 };
+	struct json_object *ctl;
 
-		rte_eth_stats_get(dp->port[i].port_id, &es);
-		fprintf(f, "%s\n    {\"name\": \"%s\", \"port_id\": %u, \"ipackets\": %" PRIu64
-			", \"opackets\": %" PRIu64 ", \"imissed\": %" PRIu64 ", \"oerrors\": %" PRIu64 "}",
-			i ? "," : "", dp->port[i].name, dp->port[i].port_id, es.ipackets, es.opackets,
-			es.imissed, es.oerrors);
-	}
+	fputs("],\n  \"ports\": [", f);
+	for (uint16_t i = 0; i < dp->nb_ports; i++)
+		j_emit(f, i ? ",\n    " : "\n    ", NULL, json_port(&dp->port[i]));
 	fprintf(f, "],\n  \"l2guard\": ");
 	l2guard_json(dp, f);
-	json_ctl(dp, f);
+	ctl = json_ctl(dp);
+	if (ctl != NULL)
+		j_emit(f, ",\n  ", "ctl", ctl);
+	else
+		fputs(",\n  \"ctl\": null", f);
 }
 
 /*
  * The document in sections, each list item by item: the control socket sends
  * it in parts (ctl_dp.c) and the main lcore formats about one part between
- * two exception-path polls, whatever the number of segments or MACs.
+ * two exception-path polls, whatever the number of segments or MACs. Each
+ * item is one json-c object; only the punctuation between them is written
+ * here.
  */
 enum { J_HEAD, J_WORKERS, J_MIDDLE, J_SEGMENTS, J_SAS_START, J_SAS, J_TAIL, J_FDB, J_END, J_DONE };
 
@@ -226,10 +351,8 @@ int dp_stats_json_step(const struct dp *dp, struct dp_json_cursor *c, FILE *f, s
 				c->part = J_MIDDLE;
 				break;
 			}
-			fprintf(f, "%s\n    {\n", c->i ? "," : "");
-			json_counters(f, &dp->worker[c->i]->stats, "      ");
-			fprintf(f, "    }");
-			used += 64 * DP_C_MAX; /* about what a worker's counters take */
+			used += j_emit(f, c->i ? ",\n    " : "\n    ", NULL,
+				       json_counters(&dp->worker[c->i]->stats));
 			c->i++;
 			break;
 		case J_MIDDLE:
@@ -244,7 +367,8 @@ int dp_stats_json_step(const struct dp *dp, struct dp_json_cursor *c, FILE *f, s
 				break;
 			}
 			if (!dp->seg[c->i].removed) {
-				used += json_segment(dp, (uint16_t)c->i, c->first ? "" : ",", f);
+				used += j_emit(f, c->first ? "\n    " : ",\n    ", NULL,
+					       json_segment(dp, (uint16_t)c->i));
 				c->first = false;
 			}
 			c->i++;
@@ -257,14 +381,15 @@ int dp_stats_json_step(const struct dp *dp, struct dp_json_cursor *c, FILE *f, s
 		case J_SAS:
 			/* outbound, then inbound */
 			if (c->i < dp->nb_sa_out)
-				json_sa(f, "out", dp->sa_out[c->i]->sa, c->i ? "," : "");
+				used += j_emit(f, c->i ? ",\n    " : "\n    ", NULL,
+					       json_sa("out", dp->sa_out[c->i]->sa));
 			else if (c->i - dp->nb_sa_out < dp->nb_sa_in)
-				json_sa(f, "in", dp->sa_in[c->i - dp->nb_sa_out]->sa, c->i ? "," : "");
+				used += j_emit(f, c->i ? ",\n    " : "\n    ", NULL,
+					       json_sa("in", dp->sa_in[c->i - dp->nb_sa_out]->sa));
 			else {
 				c->part = J_TAIL;
 				break;
 			}
-			used += 256;
 			c->i++;
 			break;
 		case J_TAIL:

@@ -2104,6 +2104,9 @@ CASES = {
 # routed and NATed underlays, and their faults (tests/netns/underlay.py)
 from underlay import CASES as UNDERLAY_CASES  # noqa: E402
 CASES.update(UNDERLAY_CASES)
+# what an operator reads: metrics, live rates, log priorities (tests/netns/observe.py)
+from observe import CASES as OBSERVE_CASES  # noqa: E402
+CASES.update(OBSERVE_CASES)
 
 if __name__ == "__main__":
     main(CASES)

@@ -1,0 +1,181 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""tests/netns/observe.py: the netns cases of what an operator reads, run by
+netns_test.py like the others:
+
+  metrics      isthmusctl stats --prometheus against a lab carrying iperf3
+               traffic: `promtool check metrics` accepts it (Debian's
+               prometheus package; under CI=true its absence fails the case),
+               per-port, per-segment and per-SA series hold what the traffic
+               put there, HELP lines are the dataplane's own descriptions,
+               -o writes the file node_exporter's textfile collector reads;
+               isthmusctl stats -i 1 -c N: live rates close to iperf3's own
+  log_priority the lab's processes as under journald (JOURNAL_STREAM set):
+               every line carries a syslog priority prefix; a refused
+               pairing, a refused SA, a MAC flap and a loop are warnings;
+               routine lines (start, SAs installed, segments) are not
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+
+from isthmus_test import Fail, check
+from lab import new_lab
+
+WEB_A, WEB_B = "192.0.2.11", "192.0.2.21"
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_prom(text):
+    """Prometheus text format: ({(name, frozenset(labels)): value}, {name: help})."""
+    samples, helps = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            name, _, h = line[7:].partition(" ")
+            helps[name] = h
+            continue
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE.match(line)
+        if not m:
+            raise Fail("not a Prometheus sample line: %r" % line)
+        labels = frozenset(LABEL.findall(m.group(2) or ""))
+        samples[(m.group(1), labels)] = float(m.group(3))
+    return samples, helps
+
+
+def series(samples, name, **want):
+    """Values of metric @name whose labels include @want."""
+    return [v for (n, labels), v in samples.items()
+            if n == name and all((k, str(x)) in labels for k, x in want.items())]
+
+
+def counter_descs(top):
+    """The dataplane's counter table (dataplane/counters.h): {name: description}."""
+    with open(os.path.join(top, "dataplane", "counters.h")) as f:
+        return dict(re.findall(r'X\((\w+), "((?:[^"\\]|\\.)*)"\)', f.read()))
+
+
+def project_version(top):
+    with open(os.path.join(top, "meson.build")) as f:
+        return re.search(r"version: '([^']+)'", f.read()).group(1)
+
+
+def promtool():
+    """promtool's path; absent: the case fails under CI=true, else is skipped."""
+    p = shutil.which("promtool")
+    if p is None:
+        if os.environ.get("CI") == "true":
+            raise Fail("promtool not installed (Debian package prometheus; tools/setup installs it)")
+        print("SKIP: promtool not installed (apt-get install prometheus)")
+        raise SystemExit(77)
+    return p
+
+
+def case_metrics(top, build):
+    tool = promtool()
+    lab = new_lab(top, build)
+    # bad arguments are refused before anything is contacted (exit 2, not 3)
+    for bad in (["-i", "abc"], ["-i", "0"], ["-c", "2"], ["-i", "1", "-c", "0"], ["-o", "x"],
+                ["--prometheus", "-i", "1"], ["--bogus"]):
+        r = subprocess.run([lab.ctl_bin, "-r", "/nonexistent", "stats"] + bad,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=10)
+        check(r.returncode == 2, "isthmusctl stats %s: exit %d (%s)" % (" ".join(bad), r.returncode,
+                                                                      r.stdout.strip()))
+    lab.up("--no-traffic")
+    before = lab.stats("a")
+    # live rates over 1 s rounds while iperf3 runs 4 s from A to B
+    rounds = 6
+    live = subprocess.Popen([lab.ctl_bin, "-r", "%s/site-a" % lab.run, "--json", "stats", "-i", "1",
+                             "-c", str(rounds)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    lab.procs.append(live)
+    time.sleep(0.5)
+    rc, end, _ = lab.iperf("a-web", "b-web", WEB_B, 4)
+    out, err = live.communicate(timeout=rounds + 10)
+    check(rc == 0 and live.returncode == 0, "iperf3 (exit %d) and isthmusctl stats -i (exit %d: %s)"
+          % (rc, live.returncode, err.strip()))
+    lines = [json.loads(l) for l in out.splitlines() if l.strip()]
+    check(len(lines) == rounds, "stats -i 1 -c %d printed %d rounds" % (rounds, len(lines)))
+    iperf_gbps = end["sum_sent"]["bits_per_second"] / 1e9
+    sent = end["sum_sent"]["bytes"]
+    web_a = [s["name"] for s in before["segments"] if s["vni"] == 5101][0]
+    port_web = [s["port"] for s in before["segments"] if s["vni"] == 5101][0]
+
+    def peak(kind, name, key):
+        vals = [r[key] for l in lines for r in l[kind] if r["name"] == name and r.get(key) is not None]
+        return max(vals) if vals else 0.0
+
+    seg_g = peak("segments", web_a, "to_peer_gbps")
+    port_g = peak("ports", port_web, "rx_gbps")
+    sa_out = [r["name"] for r in lines[-1]["sas"] if r["name"].startswith("out ")]
+    sa_g = max([peak("sas", n, "gbps") for n in sa_out] or [0.0])
+    pps = peak("segments", web_a, "to_peer_pps")
+    print("MEASURED iperf3_gbps=%.3f live_segment_to_peer_gbps=%.3f live_port_rx_gbps=%.3f "
+          "live_sa_out_gbps=%.3f live_segment_pps=%.0f" % (iperf_gbps, seg_g, port_g, sa_g, pps))
+    # TCP goodput vs whole frames (headers add ~3-4 %); 1 s windows vs iperf3's 4 s average
+    for what, g in (("segment %s to the peer" % web_a, seg_g), ("port %s rx" % port_web, port_g),
+                    ("outbound SA", sa_g)):
+        check(0.7 * iperf_gbps < g < 1.6 * iperf_gbps,
+              "stats -i: %s peaks at %.3f Gbit/s, iperf3 sent %.3f Gbit/s" % (what, g, iperf_gbps))
+    human = lab.ctl("a", "stats", "-i", "0.5", "-c", "1").stdout
+    check(re.search(r"^\s+%s\s" % re.escape(web_a), human, re.M) and "Gbit/s" in human,
+          "stats -i for people lists segment %s and Gbit/s:\n%s" % (web_a, human))
+
+    # the textfile collector's file, written atomically, checked by promtool
+    path = "%s/isthmus-a.prom" % lab.run
+    lab.ctl("a", "stats", "--prometheus", "-o", path)
+    after = lab.stats("a")
+    check(not os.path.exists(path + ".tmp"), "no temporary file left beside %s" % path)
+    with open(path) as f:
+        text = f.read()
+    r = subprocess.run([tool, "check", "metrics"], input=text, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=30)
+    check(r.returncode == 0, "promtool check metrics: exit %d %s" % (r.returncode, r.stdout.strip()))
+    samples, helps = parse_prom(text)
+    print("MEASURED prometheus_samples=%d families=%d bytes=%d" % (len(samples), len(helps), len(text)))
+    check(series(samples, "isthmus_build_info", version=project_version(top)) == [1.0],
+          "isthmus_build_info{version=\"%s\"} 1" % project_version(top))
+    check(series(samples, "isthmus_tunnel_up", appliance="site-a") == [1.0], "isthmus_tunnel_up 1")
+    # every drop reason, under one family, labelled by reason
+    drops = {k[5:] for k in after["counters"] if k.startswith("drop_")}
+    reasons = {dict(l)["reason"] for (n, l) in samples if n == "isthmus_dropped_packets_total"}
+    check(drops and reasons == drops, "isthmus_dropped_packets_total has every drop reason (%d)"
+          % len(reasons))
+    # HELP lines are the dataplane's own descriptions
+    descs = counter_descs(top)
+    check(helps.get("isthmus_local_rx_total") == descs["local_rx"] and
+          helps.get("isthmus_fdb_learned_total") == descs["fdb_learned"],
+          "HELP of isthmus_local_rx_total: %r" % helps.get("isthmus_local_rx_total"))
+    check("# reason=\"icv\": %s" % descs["drop_icv"] in text, "drop reason icv described")
+    # counters between the JSON report before and after
+    for k in ("local_rx", "tunnel_out", "uplink_rx"):
+        v = series(samples, "isthmus_%s_total" % k)
+        check(v and before["counters"][k] <= v[0] <= after["counters"][k],
+              "isthmus_%s_total %s within the reports' %d..%d" % (k, v, before["counters"][k],
+                                                                  after["counters"][k]))
+    # ports count bytes; the web segment's frames to the peer hold iperf3's bytes
+    for p in after["ports"]:
+        rx = series(samples, "isthmus_port_rx_bytes_total", port=p["name"])
+        tx = series(samples, "isthmus_port_tx_bytes_total", port=p["name"])
+        busy = p["name"] in (port_web, "uplink")   # the ports iperf3 went through
+        check(rx and tx and rx[0] <= p["ibytes"] and tx[0] <= p["obytes"] and
+              (not busy or (rx[0] > sent and tx[0] > 0)),
+              "port %s: rx %s tx %s bytes" % (p["name"], rx, tx))
+    seg = series(samples, "isthmus_segment_tunnel_out_bytes_total", segment=web_a, vni=5101)
+    check(seg and seg[0] - [s for s in before["segments"] if s["name"] == web_a][0]["tunnel_out_bytes"]
+          > sent, "segment %s: %s bytes to the peer, iperf3 sent %d" % (web_a, seg, sent))
+    for d in ("out", "in"):
+        v = series(samples, "isthmus_sa_packets_total", dir=d)
+        check(v and max(v) > 0, "isthmus_sa_packets_total{dir=\"%s\"}: %s" % (d, v))
+    spis = {dict(l)["spi"] for (n, l) in samples if n == "isthmus_sa_bytes_total"}
+    check(spis and all(re.fullmatch(r"0x[0-9a-f]{8}", s) for s in spis), "SPI labels %s" % spis)
+
+
+CASES = {
+    "metrics": case_metrics,
+}

@@ -19,6 +19,41 @@
 RTE_LOG_REGISTER(dp_logtype, isthmus, INFO);
 
 static bool journal;     /* under journald: sd-daemon(3) priority prefixes */
+
+/*
+ * DPDK's messages that are warnings or errors for DPDK but not for Isthmus,
+ * at start-up: info, so that `journalctl -p warning` shows what needs an
+ * operator. A message beginning with @c start (and holding @c has, if set).
+ */
+static const struct {
+	const char *start, *has;
+} routine[] = {
+	/* the legacy telemetry socket, which nothing here uses */
+	{ "TELEMETRY: No legacy callbacks", NULL },
+	/* net_tap (the exception path's TAP) on a kernel without sch_multiq:
+	 * only its rte_flow rules need the qdisc, and Isthmus sets none */
+	{ "tap_nl_dump_ext_ack(): Specified qdisc kind is unknown", NULL },
+	{ "qdisc_create_multiq(): Could not add multiq qdisc", NULL },
+	{ "eth_dev_tap_create(): ", "multiq qdisc" },
+	{ "eth_dev_tap_create(): ", "Disabling rte flow support" },
+};
+
+/* The syslog priority of a message beginning with @p buf (@p size bytes) that
+ * rte_log gives level @p lvl. */
+static int msg_prio(int lvl, const char *buf, size_t size)
+{
+	if (lvl < (int)RTE_LOG_EMERG || lvl > (int)RTE_LOG_DEBUG)
+		return LOG_INFO;
+	for (size_t i = 0; i < sizeof(routine) / sizeof(routine[0]); i++) {
+		size_t n = strlen(routine[i].start);
+
+		if (size >= n && !memcmp(buf, routine[i].start, n) &&
+		    (!routine[i].has || memmem(buf, size, routine[i].has, strlen(routine[i].has))))
+			return LOG_INFO;
+	}
+	return lvl - 1;
+}
+
 static bool line_start = true;
 static FILE *log_stream;
 
@@ -27,8 +62,7 @@ static FILE *log_stream;
  * journald. */
 static ssize_t log_write(void *cookie, const char *buf, size_t size)
 {
-	int lvl = rte_log_cur_msg_loglevel();
-	int prio = lvl >= (int)RTE_LOG_EMERG && lvl <= (int)RTE_LOG_DEBUG ? lvl - 1 : LOG_INFO;
+	int prio = msg_prio(rte_log_cur_msg_loglevel(), buf, size);
 	FILE *out = prio <= LOG_ERR ? stderr : stdout;
 
 	(void)cookie;

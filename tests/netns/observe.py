@@ -185,6 +185,116 @@ def case_metrics(top, build):
     check(spis and all(re.fullmatch(r"0x[0-9a-f]{8}", s) for s in spis), "SPI labels %s" % spis)
 
 
+def _nt():
+    """netns_test's helpers, imported when a case runs (netns_test imports
+    this module for its case table)."""
+    import netns_test
+    return netns_test
+
+
+PRIO = re.compile(r"^<([0-7])>")
+# the events that are warnings or errors in this case, and nothing else
+WARNED = re.compile(r"refused: wrong pairing token|pairing failed|MAC \S+ flapping|"
+                    r"loop on the local port")
+
+
+def prio_lines(text):
+    """[(priority or None, line)] of a log."""
+    out = []
+    for line in text.splitlines():
+        m = PRIO.match(line)
+        out.append((int(m.group(1)) if m else None, line))
+    return out
+
+
+def prio_of(lines, what, pattern):
+    """The priorities of the lines of @what matching @pattern (at least one)."""
+    found = [p for p, l in lines if re.search(pattern, l)]
+    check(found, "%s: a line matching %r" % (what, pattern))
+    return found
+
+
+def case_log_priority(top, build):
+    nt = _nt()
+    lab = new_lab(top, build)
+    # as systemd runs a unit with its output to the journal (sd-daemon(3) prefixes)
+    lab.env["JOURNAL_STREAM"] = "8:4711"
+    lab.up("--no-pair", "--no-traffic")
+    for _ in range(50):
+        if lab.status("a") and lab.status("b"):
+            break
+        time.sleep(0.1)
+    token = lab.ctl("a", "pairing-token", "--ttl", "60").stdout.strip()
+    nt.refused(lab, nt.tamper(token), "wrong token", "wrong pairing token",
+               "refused: wrong pairing token")
+    token = lab.ctl("a", "pairing-token", "--ttl", "60").stdout.strip()
+    lab.ctl("b", "pair", input=token + "\n")
+    check(lab.wait_tunnel(15) is not None, "tunnel up after pairing")
+    nt.flap_both(lab, "02:00:5e:00:07:78")
+    nt.loop_at_a(lab)
+    lab.x("b-web", "/usr/bin/python3", "-c", nt.BCAST_SENDER, "5", "0.05")
+    time.sleep(1)
+    logs = {(w, s): prio_lines(lab.log(w, s)) for w in ("dp", "isthmusd") for s in "ab"}
+    # isthmusd: every line has its priority (charon's too); isthmus-dp: every
+    # message of its own and of DPDK (printf'd tables are info without one)
+    for (w, s), lines in logs.items():
+        bare = [l for p, l in lines if p is None and l.strip() and
+                (w == "isthmusd" or re.match(r"(isthmus-dp: |EAL: )", l))]
+        check(not bare, "%s %s: every message has a priority prefix (%d lines, %d without: %s)"
+              % (w, s.upper(), len(lines), len(bare), bare[:3]))
+    ia, ib, da, db = logs["isthmusd", "a"], logs["isthmusd", "b"], logs["dp", "a"], logs["dp", "b"]
+    for what, lines, pattern, want in (
+            ("isthmusd A", ia, r"refused: wrong pairing token", 4),
+            ("isthmusd B", ib, r"pairing failed", 4),
+            ("isthmus-dp A", da, r"MAC 02:00:5e:00:07:78 flapping", 4),
+            ("isthmus-dp B", db, r"MAC 02:00:5e:00:07:78 flapping", 4),
+            ("isthmus-dp A", da, r"loop on the local port", 4),
+            ("isthmusd A", ia, r"isthmusd: started for peer", 5),
+            ("isthmusd A", ia, r"IKE_SA isthmus\[\d+\] established", 5),
+            ("isthmusd B", ib, r"isthmusd: paired with", 5),
+            ("isthmus-dp A", da, r"isthmus-dp: (in|out)bound SA 0x[0-9a-f]+ installed", 6),
+            ("isthmus-dp A", da, r"EAL: Detected CPU lcores", 6)):
+        got = prio_of(lines, what, pattern)
+        check(all(p == want for p in got), "%s: %r at priority %d (%s)" % (what, pattern, want, got))
+    # EAL's lines once (DPDK's console stream would also send them to syslog)
+    eal = [l for p, l in da if "EAL: Detected CPU lcores" in l]
+    check(len(eal) == 1, "isthmus-dp A: EAL's first line printed once (%d)" % len(eal))
+    # warnings and errors: those events and nothing else
+    loud = [(w, s, l) for (w, s), lines in logs.items() for p, l in lines
+            if p is not None and p <= 4 and not WARNED.search(l)]
+    n = sum(1 for lines in logs.values() for p, l in lines if p is not None and p <= 4)
+    print("MEASURED log_lines=%d warning_or_worse=%d unexpected=%d" %
+          (sum(len(v) for v in logs.values()), n, len(loud)))
+    check(not loud, "journalctl -p warning would show only the events: %s" % loud[:5])
+
+    # the log type "isthmus" of isthmus-dp and no syslog(3) copy of EAL's lines:
+    # a dataplane started on a missing configuration file, under strace
+    trace = os.path.join(lab.run, "dp.strace")
+    dp = os.path.join(build, "dataplane", "isthmus-dp")
+    eal = ["--no-huge", "-m", "64", "--no-pci", "--file-prefix=%s-logt" % lab.P]
+    env = dict(os.environ, JOURNAL_STREAM="8:4711")
+    r = subprocess.run(["strace", "-f", "-e", "trace=connect", "-o", trace, dp] + eal +
+                       ["--", "-c", "/nonexistent.ini"], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=60)
+    with open(trace) as f:
+        syslog = [l for l in f if "/dev/log" in l]
+    check(r.returncode != 0 and "<3>isthmus-dp: /nonexistent.ini" in r.stdout,
+          "the missing file is an error: %s" % r.stdout.strip().splitlines()[-1:])
+    # EAL opens syslog once (openlog, LOG_NDELAY) whatever the stream; each
+    # syslog(3) call while it is not connected (no /dev/log here) tries again:
+    # DPDK's console stream would connect once per line
+    lines = len(r.stdout.splitlines())
+    check(len(syslog) <= 1 and lines >= 5, "isthmus-dp printed %d lines and connected to /dev/log "
+          "%d time(s) (EAL's openlog): no line went to syslog too" % (lines, len(syslog)))
+    r = subprocess.run([dp] + eal + ["--log-level=isthmus:critical", "--", "-c", "/nonexistent.ini"],
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=60)
+    check(r.returncode != 0 and "isthmus-dp: " not in r.stdout and "<6>EAL: " in r.stdout,
+          "--log-level=isthmus:critical quietens isthmus-dp's messages, not EAL's: %s"
+          % r.stdout.strip().splitlines()[-1:])
+
+
 CASES = {
     "metrics": case_metrics,
+    "log_priority": case_log_priority,
 }

@@ -391,7 +391,8 @@ def case_exc_flood(top, build):
           "exception_ike +%d" % d.get("exception_ike", 0))
     # the same counter in the Prometheus output and in DPDK telemetry
     prom = lab.ctl("b", "stats", "--prometheus").stdout
-    m = re.search(r'counter="drop_exception_policed"\} (\d+)', prom)
+    m = re.search(r'^isthmus_dropped_packets_total\{appliance="site-b",reason="exception_policed"\} '
+                  r'(\d+)$', prom, re.M)
     tel = telemetry("%s-lab-b" % lab.P)
     check(m is not None and int(m.group(1)) >= c1["drop_exception_policed"] and
           tel.get("drop_exception_policed", 0) >= c1["drop_exception_policed"],

@@ -52,6 +52,20 @@ static size_t len(struct json_object *a)
 	return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
 }
 
+/* Member @p key of @p o if it is an object (to walk), else an empty one: a
+ * report of an older or newer dataplane may lack it. */
+static struct json_object *obj(struct json_object *o, const char *key)
+{
+	static struct json_object *empty;
+	struct json_object *v = get(o, key);
+
+	if (v && json_object_is_type(v, json_type_object))
+		return v;
+	if (!empty)
+		empty = json_object_new_object();
+	return empty;
+}
+
 static struct json_object *stats_fetch(void)
 {
 	struct ctl_hdr h = { .type = CTL_STATS };
@@ -164,7 +178,7 @@ static void prom_items(FILE *f, const char *app, struct json_object *a, const st
 
 			for (const char *const *lk = label_keys; lk[0] && n < 6; lk += 2) {
 				l[n++] = lk[0];
-				l[n++] = json_object_get_string(get(it, lk[1]));
+				l[n++] = str(it, lk[1]);
 			}
 			sample(f, m[k].name, app, u64(it, m[k].key), l);
 		}
@@ -210,9 +224,9 @@ static void prom_storm(FILE *f, const char *app, struct json_object *segs)
 	for (size_t i = 0; i < len(segs); i++) {
 		struct json_object *g = json_object_array_get_idx(segs, i);
 
-		json_object_object_foreach(get(g, "storm_drops"), k, v) {
-			const char *l[] = { "segment", str(g, "name"), "vni",
-					    json_object_get_string(get(g, "vni")), "class", k, NULL };
+		json_object_object_foreach(obj(g, "storm_drops"), k, v) {
+			const char *l[] = { "segment", str(g, "name"), "vni", str(g, "vni"), "class", k,
+					    NULL };
 
 			sample(f, "isthmus_segment_storm_dropped_packets_total", app,
 			       json_object_get_uint64(v), l);
@@ -230,9 +244,9 @@ static void prom_sa_errors(FILE *f, const char *app, struct json_object *sas)
 	for (size_t i = 0; i < len(sas); i++) {
 		struct json_object *s = json_object_array_get_idx(sas, i);
 
-		json_object_object_foreach(get(s, "errors"), k, v) {
-			const char *l[] = { "dir", str(s, "dir"), "spi", json_object_get_string(get(s, "spi_hex")),
-					    "error", k, NULL };
+		json_object_object_foreach(obj(s, "errors"), k, v) {
+			const char *l[] = { "dir", str(s, "dir"), "spi", str(s, "spi_hex"), "error", k,
+					    NULL };
 
 			sample(f, "isthmus_sa_errors_total", app, json_object_get_uint64(v), l);
 		}
@@ -285,7 +299,7 @@ static void prometheus(FILE *f, struct json_object *o)
 	sample(f, "isthmus_fdb_entries", app, u64(o, "fdb_entries"), NULL);
 	family(f, "isthmus_fdb_aged_total", "counter", "MAC table entries aged out");
 	sample(f, "isthmus_fdb_aged_total", app, u64(o, "fdb_aged"), NULL);
-	prom_counters(f, app, get(o, "counters"));
+	prom_counters(f, app, obj(o, "counters"));
 	prom_items(f, app, get(o, "ports"), port_metrics, sizeof(port_metrics) / sizeof(port_metrics[0]),
 		   port_labels);
 	prom_items(f, app, get(o, "segments"), segment_metrics,
@@ -328,7 +342,7 @@ static void human(struct json_object *o)
 	size_t n;
 
 	printf("isthmus-dp %s, %lld worker(s)\n", str(o, "appliance"), (long long)num(o, "workers"));
-	json_object_object_foreach(get(o, "counters"), k, v)
+	json_object_object_foreach(obj(o, "counters"), k, v)
 		if (json_object_get_uint64(v))
 			printf("  %-20s %14" PRIu64 "\n", k, json_object_get_uint64(v));
 	/* L2 safety reports (docs/l2-safety.md), absent from older dataplanes */
@@ -361,8 +375,7 @@ static struct json_object *match(struct json_object *a, struct json_object *b, c
 	for (size_t i = 0; i < len(a); i++) {
 		struct json_object *x = json_object_array_get_idx(a, i);
 
-		if (!strcmp(json_object_get_string(get(x, k1)), json_object_get_string(get(b, k1))) &&
-		    (!k2 || !strcmp(json_object_get_string(get(x, k2)), json_object_get_string(get(b, k2)))))
+		if (!strcmp(str(x, k1), str(b, k1)) && (!k2 || !strcmp(str(x, k2), str(b, k2))))
 			return x;
 	}
 	return NULL;

@@ -16,6 +16,7 @@
 #include <rte_malloc.h>
 
 #include "ctl_dp.h"
+#include "ctl_json.h"
 #include "ctl_server.h"
 #include "dp.h"
 #include "fdb.h"
@@ -136,24 +137,18 @@ void dp_seg_traffic_fini(struct dp *dp)
 	}
 }
 
-/* JSON values: json-c makes and escapes them; u64 counters stay exact. */
-static struct json_object *j_u64(uint64_t v)
-{
-	return json_object_new_uint64(v);
-}
-
 /*
- * Write @p o (consumed) to @p f after @p sep, as "key": value when @p key is
- * set (keys here are fixed identifiers of this file). @return bytes written
+ * Write @p o (consumed; NULL is null) to @p f as "key": value after @p sep
+ * (keys here are fixed identifiers of this file). @return bytes written
  */
-static size_t j_emit(FILE *f, const char *sep, const char *key, struct json_object *o)
+static size_t j_member(FILE *f, const char *sep, const char *key, struct json_object *o)
 {
-	int n = fprintf(f, "%s%s%s%s%s", sep, key ? "\"" : "", key ? key : "", key ? "\": " : "",
-			json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED |
-								  JSON_C_TO_STRING_NOSLASHESCAPE));
+	size_t n = (size_t)fprintf(f, "%s\"%s\": ", sep, key);
+	bool first = true;
 
-	json_object_put(o);
-	return n > 0 ? (size_t)n : 0;
+	if (o == NULL)
+		return n + (size_t)fprintf(f, "null");
+	return n + ctl_json_elem(f, &first, "", o);
 }
 
 static struct json_object *json_counters(const struct dp_stats *s)
@@ -161,7 +156,7 @@ static struct json_object *json_counters(const struct dp_stats *s)
 	struct json_object *o = json_object_new_object();
 
 	for (int c = 0; c < DP_C_MAX; c++)
-		json_object_object_add(o, names[c], j_u64(s->c[c]));
+		ctl_json_uint(o, names[c], s->c[c]);
 	return o;
 }
 
@@ -171,13 +166,13 @@ static struct json_object *json_sa(const char *dir, const struct esp_sa *sa)
 	struct esp_sa_stats st;
 
 	esp_sa_get_stats(sa, &st);
-	json_object_object_add(o, "dir", json_object_new_string(dir));
-	json_object_object_add(o, "spi", j_u64(esp_sa_spi(sa)));
-	json_object_object_add(o, "packets", j_u64(st.packets));
-	json_object_object_add(o, "bytes", j_u64(st.bytes));
-	json_object_object_add(o, "seq", j_u64(st.seq));
+	ctl_json_str(o, "dir", dir);
+	json_object_object_add(o, "spi", ctl_json_spi(esp_sa_spi(sa)));
+	ctl_json_uint(o, "packets", st.packets);
+	ctl_json_uint(o, "bytes", st.bytes);
+	ctl_json_uint(o, "seq", st.seq);
 	for (int k = 1; k < ESP_STATUS_MAX; k++)
-		json_object_object_add(e, esp_status_name(k), j_u64(st.errors[k]));
+		ctl_json_uint(e, esp_status_name(k), st.errors[k]);
 	json_object_object_add(o, "errors", e);
 	return o;
 }
@@ -209,25 +204,25 @@ static struct json_object *json_segment(const struct dp *dp, uint16_t i)
 	struct dp_seg_traffic t;
 
 	dp_seg_traffic_sum(dp, i, &t);
-	json_object_object_add(o, "name", json_object_new_string(g->name));
-	json_object_object_add(o, "vni", j_u64(g->vni));
-	json_object_object_add(o, "port", json_object_new_string(dp->port[g->port].name));
-	json_object_object_add(o, "vlan", j_u64(g->vlan));
-	json_object_object_add(o, "macs", j_u64(atomic_load(&g->mac_count)));
-	json_object_object_add(o, "mac_limit", j_u64(g->mac_limit));
-	json_object_object_add(o, "limit_hits", j_u64(atomic_load(&g->limit_hits)));
-	json_object_object_add(o, "mac_flaps", j_u64(atomic_load(&g->guard.mac_flaps)));
-	json_object_object_add(o, "loops", j_u64(atomic_load(&g->guard.loops)));
-	json_object_object_add(o, "ip_conflicts", j_u64(atomic_load(&g->guard.ip_conflicts)));
-	json_object_object_add(o, "mss4", j_u64(g->mss4));
-	json_object_object_add(o, "mss6", j_u64(g->mss6));
+	ctl_json_str(o, "name", g->name);
+	ctl_json_uint(o, "vni", g->vni);
+	ctl_json_str(o, "port", dp->port[g->port].name);
+	ctl_json_uint(o, "vlan", g->vlan);
+	ctl_json_uint(o, "macs", atomic_load(&g->mac_count));
+	ctl_json_uint(o, "mac_limit", g->mac_limit);
+	ctl_json_uint(o, "limit_hits", atomic_load(&g->limit_hits));
+	ctl_json_uint(o, "mac_flaps", atomic_load(&g->guard.mac_flaps));
+	ctl_json_uint(o, "loops", atomic_load(&g->guard.loops));
+	ctl_json_uint(o, "ip_conflicts", atomic_load(&g->guard.ip_conflicts));
+	ctl_json_uint(o, "mss4", g->mss4);
+	ctl_json_uint(o, "mss6", g->mss6);
 	/* frames into the tunnel (tunnel_out) and out of it (tunnel_in), untagged */
-	json_object_object_add(o, "tunnel_out_packets", j_u64(t.out_pkts));
-	json_object_object_add(o, "tunnel_out_bytes", j_u64(t.out_bytes));
-	json_object_object_add(o, "tunnel_in_packets", j_u64(t.in_pkts));
-	json_object_object_add(o, "tunnel_in_bytes", j_u64(t.in_bytes));
+	ctl_json_uint(o, "tunnel_out_packets", t.out_pkts);
+	ctl_json_uint(o, "tunnel_out_bytes", t.out_bytes);
+	ctl_json_uint(o, "tunnel_in_packets", t.in_pkts);
+	ctl_json_uint(o, "tunnel_in_bytes", t.in_bytes);
 	for (int k = 0; k < STORM_CLASSES; k++)
-		json_object_object_add(storm, storm_class_name[k], j_u64(storm_drops(dp, i, k)));
+		ctl_json_uint(storm, storm_class_name[k], storm_drops(dp, i, k));
 	json_object_object_add(o, "storm_drops", storm);
 	return o;
 }
@@ -237,10 +232,10 @@ static void json_head(const struct dp *dp, FILE *f)
 	struct dp_stats s;
 
 	dp_stats_sum(dp, &s);
-	j_emit(f, "{\n  ", "appliance", json_object_new_string(dp->cfg->name));
-	j_emit(f, ",\n  ", "version", json_object_new_string(ISTHMUS_VERSION));
-	j_emit(f, ",\n  ", "workers", j_u64(dp->nb_workers));
-	j_emit(f, ",\n  ", "counters", json_counters(&s));
+	j_member(f, "{\n  ", "appliance", json_object_new_string(dp->cfg->name));
+	j_member(f, ",\n  ", "version", json_object_new_string(ISTHMUS_VERSION));
+	j_member(f, ",\n  ", "workers", json_object_new_uint64(dp->nb_workers));
+	j_member(f, ",\n  ", "counters", json_counters(&s));
 	fputs(",\n  \"per_worker\": [", f);
 }
 
@@ -249,17 +244,15 @@ static void json_middle(const struct dp *dp, FILE *f)
 	struct rte_ether_addr nh;
 	struct json_object *m = NULL;
 
-	j_emit(f, "],\n  ", "fdb_aged", j_u64(dp->fdb_aged));
-	j_emit(f, ",\n  ", "fdb_entries", j_u64(fdb_count(dp->fdb)));
+	j_member(f, "],\n  ", "fdb_aged", json_object_new_uint64(dp->fdb_aged));
+	j_member(f, ",\n  ", "fdb_entries", json_object_new_uint64(fdb_count(dp->fdb)));
 	if (nexthop_mac(&dp->nh, &nh)) {
 		char a[RTE_ETHER_ADDR_FMT_SIZE];
 
 		rte_ether_format_addr(a, sizeof(a), &nh);
 		m = json_object_new_string(a);
 	}
-	/* json-c writes a NULL object as null */
-	fprintf(f, ",\n  \"nexthop\": %s", m ? json_object_to_json_string(m) : "null");
-	json_object_put(m);
+	j_member(f, ",\n  ", "nexthop", m);
 	fputs(",\n  \"segments\": [", f);
 }
 
@@ -273,20 +266,20 @@ static struct json_object *json_ctl(const struct dp *dp)
 		return NULL;
 	ctl_server_get_stats(dp->ctl, &c);
 	o = json_object_new_object();
-	json_object_object_add(o, "accepted", j_u64(c.accepted));
-	json_object_object_add(o, "refused", j_u64(c.refused));
-	json_object_object_add(o, "requests", j_u64(c.requests));
-	json_object_object_add(o, "failed", j_u64(c.failed));
-	json_object_object_add(o, "bad_magic", j_u64(c.bad_magic));
-	json_object_object_add(o, "bad_version", j_u64(c.bad_version));
-	json_object_object_add(o, "bad_type", j_u64(c.bad_type));
-	json_object_object_add(o, "bad_length", j_u64(c.bad_length));
-	json_object_object_add(o, "oversized", j_u64(c.oversized));
-	json_object_object_add(o, "send_errors", j_u64(c.send_errors));
-	json_object_object_add(o, "streams", j_u64(c.streams));
-	json_object_object_add(o, "parts", j_u64(c.parts));
-	json_object_object_add(o, "streams_aborted", j_u64(c.streams_aborted));
-	json_object_object_add(o, "poll_max_us", j_u64(ctl_dp_poll_max_us()));
+	ctl_json_uint(o, "accepted", c.accepted);
+	ctl_json_uint(o, "refused", c.refused);
+	ctl_json_uint(o, "requests", c.requests);
+	ctl_json_uint(o, "failed", c.failed);
+	ctl_json_uint(o, "bad_magic", c.bad_magic);
+	ctl_json_uint(o, "bad_version", c.bad_version);
+	ctl_json_uint(o, "bad_type", c.bad_type);
+	ctl_json_uint(o, "bad_length", c.bad_length);
+	ctl_json_uint(o, "oversized", c.oversized);
+	ctl_json_uint(o, "send_errors", c.send_errors);
+	ctl_json_uint(o, "streams", c.streams);
+	ctl_json_uint(o, "parts", c.parts);
+	ctl_json_uint(o, "streams_aborted", c.streams_aborted);
+	ctl_json_uint(o, "poll_max_us", ctl_dp_poll_max_us());
 	return o;
 }
 
@@ -298,32 +291,28 @@ static struct json_object *json_port(const struct dp_port *p)
 	struct rte_eth_stats es = { 0 };
 
 	rte_eth_stats_get(p->port_id, &es);
-	json_object_object_add(o, "name", json_object_new_string(p->name));
-	json_object_object_add(o, "port_id", j_u64(p->port_id));
-	json_object_object_add(o, "ipackets", j_u64(es.ipackets));
-	json_object_object_add(o, "ibytes", j_u64(es.ibytes));
-	json_object_object_add(o, "opackets", j_u64(es.opackets));
-	json_object_object_add(o, "obytes", j_u64(es.obytes));
-	json_object_object_add(o, "imissed", j_u64(es.imissed));
-	json_object_object_add(o, "ierrors", j_u64(es.ierrors));
-	json_object_object_add(o, "oerrors", j_u64(es.oerrors));
+	ctl_json_str(o, "name", p->name);
+	ctl_json_uint(o, "port_id", p->port_id);
+	ctl_json_uint(o, "ipackets", es.ipackets);
+	ctl_json_uint(o, "ibytes", es.ibytes);
+	ctl_json_uint(o, "opackets", es.opackets);
+	ctl_json_uint(o, "obytes", es.obytes);
+	ctl_json_uint(o, "imissed", es.imissed);
+	ctl_json_uint(o, "ierrors", es.ierrors);
+	ctl_json_uint(o, "oerrors", es.oerrors);
 	return o;
 }
 
 static void json_ports(const struct dp *dp, FILE *f)
 {
-	struct json_object *ctl;
+	bool first = true;
 
 	fputs("],\n  \"ports\": [", f);
 	for (uint16_t i = 0; i < dp->nb_ports; i++)
-		j_emit(f, i ? ",\n    " : "\n    ", NULL, json_port(&dp->port[i]));
+		ctl_json_elem(f, &first, ",\n    ", json_port(&dp->port[i]));
 	fprintf(f, "],\n  \"l2guard\": ");
 	l2guard_json(dp, f);
-	ctl = json_ctl(dp);
-	if (ctl != NULL)
-		j_emit(f, ",\n  ", "ctl", ctl);
-	else
-		fputs(",\n  \"ctl\": null", f);
+	j_member(f, ",\n  ", "ctl", json_ctl(dp));
 }
 
 /*
@@ -345,14 +334,15 @@ int dp_stats_json_step(const struct dp *dp, struct dp_json_cursor *c, FILE *f, s
 			json_head(dp, f);
 			c->part = J_WORKERS;
 			c->i = 0;
+			c->first = true;
 			break;
 		case J_WORKERS:
 			if (c->i >= dp->nb_workers) {
 				c->part = J_MIDDLE;
 				break;
 			}
-			used += j_emit(f, c->i ? ",\n    " : "\n    ", NULL,
-				       json_counters(&dp->worker[c->i]->stats));
+			used += ctl_json_elem(f, &c->first, ",\n    ",
+					      json_counters(&dp->worker[c->i]->stats));
 			c->i++;
 			break;
 		case J_MIDDLE:
@@ -367,9 +357,8 @@ int dp_stats_json_step(const struct dp *dp, struct dp_json_cursor *c, FILE *f, s
 				break;
 			}
 			if (!dp->seg[c->i].removed) {
-				used += j_emit(f, c->first ? "\n    " : ",\n    ", NULL,
-					       json_segment(dp, (uint16_t)c->i));
-				c->first = false;
+				used += ctl_json_elem(f, &c->first, ",\n    ",
+						      json_segment(dp, (uint16_t)c->i));
 			}
 			c->i++;
 			break;
@@ -377,15 +366,16 @@ int dp_stats_json_step(const struct dp *dp, struct dp_json_cursor *c, FILE *f, s
 			fprintf(f, "],\n  \"sas\": [");
 			c->part = J_SAS;
 			c->i = 0;
+			c->first = true;
 			break;
 		case J_SAS:
 			/* outbound, then inbound */
 			if (c->i < dp->nb_sa_out)
-				used += j_emit(f, c->i ? ",\n    " : "\n    ", NULL,
-					       json_sa("out", dp->sa_out[c->i]->sa));
+				used += ctl_json_elem(f, &c->first, ",\n    ",
+						      json_sa("out", dp->sa_out[c->i]->sa));
 			else if (c->i - dp->nb_sa_out < dp->nb_sa_in)
-				used += j_emit(f, c->i ? ",\n    " : "\n    ", NULL,
-					       json_sa("in", dp->sa_in[c->i - dp->nb_sa_out]->sa));
+				used += ctl_json_elem(f, &c->first, ",\n    ",
+						      json_sa("in", dp->sa_in[c->i - dp->nb_sa_out]->sa));
 			else {
 				c->part = J_TAIL;
 				break;

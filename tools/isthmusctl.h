@@ -14,6 +14,14 @@
 
 #include "ctl_client.h"
 
+/*
+ * Exit status (isthmusctl(1), EXIT STATUS): 0 done; 1 the daemon refused or
+ * failed the request; 2 a usage error, found before anything is contacted;
+ * 3 the appliance could not be reached (not running, no answer, unreadable
+ * reply).
+ */
+enum { EXIT_DONE = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+
 /**
  * One request to @p sock (dp.sock or isthmusd.sock) of the appliance; exits
  * with a clear message on failure. The reply stays valid until the next call.
@@ -29,9 +37,12 @@ const char *str(struct json_object *o, const char *key);
 int64_t num(struct json_object *o, const char *key);
 
 /**
- * isthmusctl stats [--prometheus [-o FILE]] [-i SECONDS [-c COUNT]]
- * (isthmusctl_stats.c). @p argv[0] is "stats". @return the exit status
+ * Check the arguments of isthmusctl stats [--prometheus [-o FILE]]
+ * [-i SECONDS [-c COUNT]] (isthmusctl_stats.c): @p argv, @p argc of them,
+ * follow the command's name in main()'s argv. @return 0 or EXIT_USAGE
  */
+int stats_args(int argc, char **argv);
+/** isthmusctl stats, arguments as stats_args(). @return the exit status */
 int cmd_stats(int argc, char **argv, int json_out);
 
 #endif

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "counters.h"
+#include "ctl_json.h"
 #include "isthmusctl.h"
 
 /* The dataplane's own table (dataplane/counters.h): the HELP lines. */
@@ -245,7 +246,7 @@ static void prom_sa_errors(FILE *f, const char *app, struct json_object *sas)
 		struct json_object *s = json_object_array_get_idx(sas, i);
 
 		json_object_object_foreach(obj(s, "errors"), k, v) {
-			const char *l[] = { "dir", str(s, "dir"), "spi", str(s, "spi_hex"), "error", k,
+			const char *l[] = { "dir", str(s, "dir"), "spi", str(s, "spi"), "error", k,
 					    NULL };
 
 			sample(f, "isthmus_sa_errors_total", app, json_object_get_uint64(v), l);
@@ -267,15 +268,18 @@ static int tunnel_up(struct json_object *sas)
 	return out && in;
 }
 
-/* SPIs as everywhere in isthmusctl: 0x and 8 hex digits (a label of its own). */
+/* SPIs as everywhere: "0x%08x" (the dataplane's string; a number from an
+ * older one is formatted so). */
 static void spi_labels(struct json_object *sas)
 {
 	for (size_t i = 0; i < len(sas); i++) {
 		struct json_object *s = json_object_array_get_idx(sas, i);
-		char hex[16];
+		char hex[11];
 
-		snprintf(hex, sizeof(hex), "0x%08" PRIx64, u64(s, "spi"));
-		json_object_object_add(s, "spi_hex", json_object_new_string(hex));
+		if (json_object_is_type(get(s, "spi"), json_type_int)) {
+			ctl_spi_str((uint32_t)u64(s, "spi"), hex);
+			json_object_object_add(s, "spi", json_object_new_string(hex));
+		}
 	}
 }
 
@@ -286,7 +290,7 @@ static void prometheus(FILE *f, struct json_object *o)
 	const char *ver[] = { "version", str(o, "version"), NULL };
 	static const char *const port_labels[] = { "port", "name", NULL };
 	static const char *const seg_labels[] = { "segment", "name", "vni", "vni", NULL };
-	static const char *const sa_labels[] = { "dir", "dir", "spi", "spi_hex", NULL };
+	static const char *const sa_labels[] = { "dir", "dir", "spi", "spi", NULL };
 
 	family(f, "isthmus_build_info", "gauge", "isthmus-dp's version, in the label (always 1)");
 	sample(f, "isthmus_build_info", app, 1, *ver[1] ? ver : NULL);
@@ -318,18 +322,18 @@ static int prometheus_file(struct json_object *o, const char *path)
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
 		fprintf(stderr, "isthmusctl: -o %s: name too long\n", path);
-		return 1;
+		return EXIT_REFUSED; /* the request failed here */
 	}
 	f = fopen(tmp, "w");
 	if (!f) {
 		fprintf(stderr, "isthmusctl: %s: %s\n", tmp, strerror(errno));
-		return 1;
+		return EXIT_REFUSED; /* the request failed here */
 	}
 	prometheus(f, o);
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
 		fprintf(stderr, "isthmusctl: %s: %s\n", path, strerror(errno));
 		unlink(tmp);
-		return 1;
+		return EXIT_REFUSED; /* the request failed here */
 	}
 	return 0;
 }
@@ -427,7 +431,7 @@ static void rates(struct json_object *o0, struct json_object *o1, double dt, str
 			char id[64];
 
 			if (rk->k2)
-				snprintf(id, sizeof(id), "%s 0x%08" PRIx64, str(b, rk->k2), u64(b, rk->k1));
+				snprintf(id, sizeof(id), "%s %s", str(b, rk->k2), str(b, rk->k1));
 			else
 				snprintf(id, sizeof(id), "%s", str(b, rk->k1));
 			json_object_object_add(row, "name", json_object_new_string(id));
@@ -526,7 +530,15 @@ static int parse_count(const char *v, long *out)
 	return 0;
 }
 
-int cmd_stats(int argc, char **argv, int json_out)
+struct stats_opts {
+	int prom;
+	const char *output;
+	double interval;
+	long count;
+};
+
+/* getopt over the arguments after "stats" (argv[-1], its argv[0]). */
+static int parse_args(int argc, char **argv, struct stats_opts *o)
 {
 	static const struct option opts[] = {
 		{ "prometheus", no_argument, NULL, 'p' },
@@ -535,42 +547,58 @@ int cmd_stats(int argc, char **argv, int json_out)
 		{ "count", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *output = NULL;
-	double interval = 0;
-	long count = 0;
-	int prom = 0, c, rc = 0;
-	struct json_object *o;
+	int c;
 
-	/* every argument checked before the dataplane is asked */
+	*o = (struct stats_opts){ 0 };
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+po:i:c:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc + 1, argv - 1, "+po:i:c:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': prom = 1; break;
-		case 'o': output = optarg; break;
-		case 'i': if (parse_interval(optarg, &interval) < 0) return 2; break;
-		case 'c': if (parse_count(optarg, &count) < 0) return 2; break;
+		case 'p': o->prom = 1; break;
+		case 'o': o->output = optarg; break;
+		case 'i': if (parse_interval(optarg, &o->interval) < 0) return EXIT_USAGE; break;
+		case 'c': if (parse_count(optarg, &o->count) < 0) return EXIT_USAGE; break;
 		default:
 			fprintf(stderr, "isthmusctl: stats: unknown option or missing value '%s' "
-				"(see --help)\n", argv[optind - 1]);
-			return 2;
+				"(see --help)\n", argv[optind - 2]);
+			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc || (output && !prom) || (count && !interval) || (interval && prom)) {
+	if (optind < argc + 1 || (o->output && !o->prom) || (o->count && !o->interval) ||
+	    (o->interval && o->prom)) {
 		fprintf(stderr, "isthmusctl: stats [--prometheus [-o FILE]] [-i SECONDS [-c COUNT]]\n");
-		return 2;
+		return EXIT_USAGE;
 	}
-	if (interval)
-		return live(interval, count, json_out);
-	o = stats_fetch();
-	if (prom && output)
-		rc = prometheus_file(o, output);
-	else if (prom)
-		prometheus(stdout, o);
+	return 0;
+}
+
+int stats_args(int argc, char **argv)
+{
+	struct stats_opts o;
+
+	return parse_args(argc, argv, &o);
+}
+
+int cmd_stats(int argc, char **argv, int json_out)
+{
+	struct stats_opts o;
+	struct json_object *s;
+	int rc = parse_args(argc, argv, &o);
+
+	if (rc)
+		return rc;
+	if (o.interval)
+		return live(o.interval, o.count, json_out);
+	s = stats_fetch();
+	if (o.prom && o.output)
+		rc = prometheus_file(s, o.output);
+	else if (o.prom)
+		prometheus(stdout, s);
 	else if (json_out)
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+		printf("%s\n", json_object_to_json_string_ext(s, JSON_C_TO_STRING_PRETTY |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
 	else
-		human(o);
-	json_object_put(o);
+		human(s);
+	json_object_put(s);
 	return rc;
 }

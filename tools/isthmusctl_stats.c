@@ -537,8 +537,8 @@ struct stats_opts {
 	long count;
 };
 
-/* getopt over the arguments after "stats" (argv[-1], its argv[0]). */
-static int parse_args(int argc, char **argv, struct stats_opts *o)
+/* getopt over the arguments after "stats" (argv[-1] plays argv[0]). */
+static int parse_opts(int argc, char **argv, struct stats_opts *o)
 {
 	static const struct option opts[] = {
 		{ "prometheus", no_argument, NULL, 'p' },
@@ -570,6 +570,16 @@ static int parse_args(int argc, char **argv, struct stats_opts *o)
 		return EXIT_USAGE;
 	}
 	return 0;
+}
+
+/* parse_opts(), leaving main()'s optind as it was (stats_args() and
+ * cmd_stats() both parse). */
+static int parse_args(int argc, char **argv, struct stats_opts *o)
+{
+	int saved = optind, rc = parse_opts(argc, argv, o);
+
+	optind = saved;
+	return rc;
 }
 
 int stats_args(int argc, char **argv)

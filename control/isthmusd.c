@@ -61,25 +61,29 @@ static bool register_kernel_dp(plugin_t *plugin, plugin_feature_t *feature, bool
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: isthmusd -c CONFIG [--debug LEVEL]\n"
-		"       isthmusd --check-config CONFIG\n"
+		"Usage: isthmusd -c CONFIG [--debug LEVEL]\n"
+		"   or: isthmusd --check-config CONFIG\n"
 		"\n"
 		"The Isthmus control plane: pairs this appliance with its peer over IKEv2\n"
 		"and hands the negotiated SAs to isthmus-dp.\n"
 		"\n"
+		"Options:\n"
 		"  -c, --config FILE   appliance configuration (docs/config.md)\n"
 		"  -d, --debug LEVEL   charon log level, -1..3 (default 1). Higher levels are\n"
 		"                      taken as 3, and so are higher levels of loggers set in\n"
 		"                      strongswan.conf: strongSwan logs IKE and ESP keys at\n"
 		"                      level 4, and isthmusd never logs key material\n"
-		"  --check-config FILE check FILE as isthmusd loads it (its [ike] settings and\n"
+		"      --check-config FILE\n"
+		"                      check FILE as isthmusd loads it (its [ike] settings and\n"
 		"                      the segments it agrees with the peer) and exit,\n"
 		"                      starting nothing: silent and status 0 if it is\n"
 		"                      valid, the error and status 1 if not\n"
 		"  -h, --help          this text\n"
 		"\n"
-		"Exit status: 0 stopped cleanly (SIGINT, SIGTERM) or a valid --check-config;\n"
-		"1 an invalid configuration or a start-up failure; 2 a usage error.\n");
+		"Exit status:\n"
+		"  0  stopped cleanly (SIGINT, SIGTERM), or a valid --check-config\n"
+		"  1  an invalid configuration or a start-up failure\n"
+		"  2  a usage error\n");
 }
 
 /*

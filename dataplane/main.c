@@ -39,13 +39,15 @@ static struct dp the_dp;
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: isthmus-dp [EAL options] -- -c FILE [options]\n"
-"       isthmus-dp --check-config FILE [--show appliance.name|uplink.tap]\n"
+"Usage: isthmus-dp [EAL options] -- -c FILE [options]\n"
+"   or: isthmus-dp --check-config FILE [--show appliance.name|uplink.tap]\n"
 "\n"
 "Isthmus dataplane: stretches L2 segments between two appliances over\n"
 "ESP-in-UDP (RFC 3948) carrying VXLAN (RFC 7348). One worker per worker lcore\n"
 "(EAL -l: the first lcore is the main lcore, which does not forward).\n"
+"SIGINT or SIGTERM stop the workers, flush the ports and print the final counters.\n"
 "\n"
+"Options:\n"
 "  -c, --config FILE        appliance configuration (docs/config.md)\n"
 "      --stats-interval S   print counters every S seconds (default 0: on exit only)\n"
 "      --stats-json FILE    write counters, SA counters and the MAC table as JSON on exit\n"
@@ -58,17 +60,16 @@ static void usage(FILE *f)
 "                           status 0 if it is valid, the error and status 1 if\n"
 "                           not. With --show KEY, print that setting (one line)\n"
 "\n"
-"Exit status: 0 stopped cleanly (SIGINT, SIGTERM) or a valid --check-config;\n"
-"1 an invalid configuration, a start-up failure or a run-time error; 2 a usage\n"
-"error, reported before EAL starts.\n"
+"Exit status:\n"
+"  0  stopped cleanly (SIGINT, SIGTERM), or a valid --check-config\n"
+"  1  an invalid configuration, a start-up failure or a run-time error\n"
+"  2  a usage error, reported before EAL starts\n"
 "\n"
-"Example (two pcap files, no hugepages):\n"
+"Examples:\n"
 "  isthmus-dp -l 0,1 --no-huge -m 256 --no-pci --file-prefix=dp-a \\\n"
 "    --vdev=net_pcap0,rx_pcap=local.pcap,tx_pcap=local-out.pcap \\\n"
 "    --vdev=net_pcap1,rx_pcap=uplink.pcap,tx_pcap=uplink-out.pcap \\\n"
-"    -- -c configs/lab-a.ini --exit-when-idle 500\n"
-"\n"
-"SIGINT or SIGTERM stop the workers, flush the ports and print the final counters.\n");
+"    -- -c configs/lab-a.ini --exit-when-idle 500\n");
 }
 
 struct opts {

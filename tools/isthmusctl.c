@@ -33,7 +33,7 @@ static int json_out;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: isthmusctl [-n NAME | -r RUN_DIR] [--json] COMMAND [ARGS]\n"
+		"Usage: isthmusctl [-n NAME | -r RUN_DIR] [--json] COMMAND [ARGS]\n"
 		"\n"
 		"Commands:\n"
 		"  status                 peer, pairing, tunnel (IKE and CHILD SAs), uptime\n"
@@ -86,6 +86,7 @@ static void usage(FILE *f)
 		"                         command line, where any local user could read it\n"
 		"  unpair                 forget the peer's key and close the tunnel\n"
 		"\n"
+		"Options:\n"
 		"  -n, --name NAME        appliance name: RUN_DIR is /run/isthmus/NAME\n"
 		"  -r, --run-dir DIR      where the appliance's sockets are\n"
 		"  -j, --json             machine-readable output (every command; errors stay\n"
@@ -94,9 +95,12 @@ static void usage(FILE *f)
 		"\n"
 		"Without -n/-r, the only appliance under /run/isthmus is used.\n"
 		"\n"
-		"Exit status: 0 done; 1 the appliance refused or failed the request; 2 a usage\n"
-		"error (unknown command, bad argument), found before anything is contacted;\n"
-		"3 the appliance could not be reached.\n");
+		"Exit status:\n"
+		"  0  done\n"
+		"  1  the appliance refused or failed the request\n"
+		"  2  a usage error (unknown command, bad argument), found before anything is\n"
+		"     contacted\n"
+		"  3  the appliance could not be reached\n");
 }
 
 /* The one appliance under /run/isthmus, when there is exactly one. */

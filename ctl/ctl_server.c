@@ -47,6 +47,7 @@ struct ctl_stream {
 	int produced;           /* 1: the step said the body is complete */
 	uint64_t stalled_ms;    /* since when the client has not been reading, or 0 */
 	int fail;               /* the producer's error: the reply ends with it */
+	int32_t status;         /* a one-message reply kept for later (reply_later) */
 	uint8_t msg[CTL_MAX_MSG] __attribute__((aligned(8)));
 };
 
@@ -236,19 +237,54 @@ static size_t build_reply(uint8_t *m, const struct ctl_hdr *req_or_null, uint16_
 	return r->h.len;
 }
 
-static void reply(struct ctl_server *s, int fd, const struct ctl_hdr *req_or_null,
+/*
+ * A one-message reply the client's socket had no room for (it has not read
+ * the replies before it: a client that sends requests back to back): kept,
+ * like a streamed reply, and sent when the socket can take it, the client's
+ * next requests unread until then. Never dropped, so every request gets its
+ * one answer; a client that stops reading is dropped after
+ * CTL_STREAM_STALL_MS, as with any reply in progress. @return 0, or -ENOMEM
+ */
+static int reply_later(struct ctl_server *s, int i, const struct ctl_hdr *req_or_null,
+		       uint16_t type, int32_t status, const void *body, size_t n)
+{
+	struct ctl_stream *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return -ENOMEM;
+	st->body.buf = malloc(n + 1);
+	if (!st->body.buf) {
+		free(st);
+		return -ENOMEM;
+	}
+	memcpy(st->body.buf, body, n);
+	st->body.len = n;
+	st->body.cap = n + 1;
+	st->type = type;
+	st->seq = req_or_null ? req_or_null->seq : 0;
+	st->status = status;
+	st->produced = 1;
+	s->stream[i] = st;
+	return 0;
+}
+
+static void reply(struct ctl_server *s, int i, const struct ctl_hdr *req_or_null,
 		  uint16_t type, int32_t status, const void *body, size_t n)
 {
 	size_t len = build_reply(s->wbuf, req_or_null, type, status, body, n);
+	ssize_t sent = send(s->cfd[i], s->wbuf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-	if (send(fd, s->wbuf, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len)
+	if (sent != (ssize_t)len &&
+	    (sent >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK) ||
+	     reply_later(s, i, req_or_null, type, status, s->wbuf + sizeof(struct ctl_reply),
+			 n) < 0))
 		s->st.send_errors++;
 	/* replies may carry keys too (isthmusctl sa --wireshark) */
 	sodium_memzero(s->wbuf, len);
 }
 
 /* Reply with an error message; also used before the header could be trusted. */
-static void reply_err(struct ctl_server *s, int fd, const struct ctl_hdr *h, uint16_t type,
+static void reply_err(struct ctl_server *s, int i, const struct ctl_hdr *h, uint16_t type,
 		      int32_t status, const char *msg)
 {
 	struct ctl_out o = {
@@ -257,7 +293,7 @@ static void reply_err(struct ctl_server *s, int fd, const struct ctl_hdr *h, uin
 	};
 
 	ctl_out_printf(&o, "%s", msg);
-	reply(s, fd, h, type, status, o.buf, o.len);
+	reply(s, i, h, type, status, o.buf, o.len);
 }
 
 static void stream_free(struct ctl_stream *st)
@@ -398,7 +434,8 @@ static void stream_pump(struct ctl_server *s, int i)
 		avail = st->body.len - st->off;
 		if (st->index == 0 && st->produced && avail <= CTL_SINGLE_BODY_MAX) {
 			/* it fits one message after all: sent as one, as to any client */
-			len = build_reply(st->msg, &h, st->type, 0, st->body.buf + st->off, avail);
+			len = build_reply(st->msg, &h, st->type, st->status, st->body.buf + st->off,
+					  avail);
 			if (stream_send(s, i, len) > 0)
 				stream_done(s, i);
 			return;
@@ -436,7 +473,7 @@ static void answer(struct ctl_server *s, int i, const struct ctl_hdr *h, struct 
 	struct ctl_stream *st;
 
 	if (!o->step && o->len <= CTL_SINGLE_BODY_MAX) {
-		reply(s, s->cfd[i], h, h->type, 0, o->buf, o->len);
+		reply(s, i, h, h->type, 0, o->buf, o->len);
 		out_free(o);
 		return;
 	}
@@ -446,7 +483,7 @@ static void answer(struct ctl_server *s, int i, const struct ctl_hdr *h, struct 
 			o->fini(o->state);
 		out_free(o);
 		s->st.failed++;
-		reply_err(s, s->cfd[i], h, h->type, -ENOMEM, "out of memory for the reply");
+		reply_err(s, i, h, h->type, -ENOMEM, "out of memory for the reply");
 		return;
 	}
 	st->type = h->type;
@@ -457,49 +494,60 @@ static void answer(struct ctl_server *s, int i, const struct ctl_hdr *h, struct 
 	stream_pump(s, i);
 }
 
+/*
+ * The type an error reply echoes. A "request" whose type has the reply or
+ * part bit is none, and its type echoed with CTL_REPLY would read as a part
+ * of a streamed reply (struct ctl_part): it is answered with type 0, like a
+ * message whose header cannot be trusted at all.
+ */
+static uint16_t echo_type(uint16_t type)
+{
+	return type & (CTL_REPLY | CTL_PART) ? 0 : type;
+}
+
 /* One datagram from client @p i: validate, dispatch, answer. */
 static void serve_one(struct ctl_server *s, int i, ssize_t n)
 {
 	const struct ctl_hdr *h = (const struct ctl_hdr *)s->rbuf;
-	int fd = s->cfd[i];
 	struct ctl_out o = { .limit = CTL_OUT_LIMIT };
 	long want;
 	int rc;
 
 	if (n > CTL_MAX_MSG) {
 		s->st.oversized++;
-		reply_err(s, fd, NULL, 0, -EMSGSIZE, "message larger than CTL_MAX_MSG");
+		reply_err(s, i, NULL, 0, -EMSGSIZE, "message larger than CTL_MAX_MSG");
 		return;
 	}
 	if ((size_t)n < sizeof(*h)) {
 		s->st.bad_length++;
-		reply_err(s, fd, NULL, 0, -EBADMSG, "message shorter than the header");
+		reply_err(s, i, NULL, 0, -EBADMSG, "message shorter than the header");
 		return;
 	}
 	if (h->magic != CTL_MAGIC) {
 		s->st.bad_magic++;
-		reply_err(s, fd, NULL, 0, -EBADMSG, "bad magic: not an isthmus control message");
+		reply_err(s, i, NULL, 0, -EBADMSG, "bad magic: not an isthmus control message");
 		return;
 	}
 	if (h->version != CTL_VERSION) {
 		s->st.bad_version++;
-		reply_err(s, fd, h, h->type, -EPROTONOSUPPORT, "unsupported protocol version");
+		reply_err(s, i, h, echo_type(h->type), -EPROTONOSUPPORT,
+			  "unsupported protocol version");
 		return;
 	}
 	want = ctl_request_size(h->type);
 	if (want < 0) {
 		s->st.bad_type++;
-		reply_err(s, fd, h, h->type, -EOPNOTSUPP, "unknown message type");
+		reply_err(s, i, h, echo_type(h->type), -EOPNOTSUPP, "unknown message type");
 		return;
 	}
 	if (h->len != (uint32_t)n || n != want) {
 		s->st.bad_length++;
-		reply_err(s, fd, h, h->type, -EBADMSG, "wrong length for this message type");
+		reply_err(s, i, h, h->type, -EBADMSG, "wrong length for this message type");
 		return;
 	}
 	o.buf = malloc(CTL_OUT_INITIAL);
 	if (!o.buf) {
-		reply_err(s, fd, h, h->type, -ENOMEM, "out of memory for the reply");
+		reply_err(s, i, h, h->type, -ENOMEM, "out of memory for the reply");
 		return;
 	}
 	o.cap = CTL_OUT_INITIAL;
@@ -511,7 +559,7 @@ static void serve_one(struct ctl_server *s, int i, ssize_t n)
 			o.fini(o.state);
 		if (o.len == 0)
 			ctl_out_printf(&o, "%s", strerror(-rc));
-		reply(s, fd, h, h->type, rc, o.buf,
+		reply(s, i, h, h->type, rc, o.buf,
 		      o.len < CTL_SINGLE_BODY_MAX ? o.len : CTL_SINGLE_BODY_MAX);
 		out_free(&o);
 		return;

@@ -84,8 +84,10 @@ struct ctl_server_stats {
 	uint64_t send_errors;   /**< reply could not be sent (client gone) */
 	uint64_t streams;       /**< replies sent in parts */
 	uint64_t parts;         /**< parts sent */
-	uint64_t streams_aborted; /**< streamed replies not finished: the client went
-				     away or stopped reading, or the producer failed */
+	uint64_t streams_aborted; /**< streamed replies (or one-message replies waiting
+				     for room in the client's socket) not finished: the
+				     client went away or stopped reading, or the
+				     producer failed */
 };
 
 struct ctl_server;

@@ -239,6 +239,69 @@ START_TEST(test_too_many_clients_and_hangups)
 }
 END_TEST
 
+/* A type with the reply and part bits is answered as type 0: its type echoed
+ * with CTL_REPLY would read as a part of a streamed reply. */
+START_TEST(test_reply_bits_answered_as_type_0)
+{
+	int fd = client();
+	struct ctl_hdr h = { .magic = CTL_MAGIC, .version = CTL_VERSION,
+			     .type = CTL_STATS | CTL_REPLY | CTL_PART, .len = sizeof(h), .seq = 11 };
+	const struct ctl_reply *r = raw_roundtrip(fd, &h, sizeof(h), rbuf);
+
+	ck_assert_int_eq(r->status, -EOPNOTSUPP);
+	ck_assert_uint_eq(r->h.type, CTL_REPLY);
+	ck_assert_uint_eq(r->h.seq, 11);
+	ck_assert_uint_eq(r->h.len, sizeof(*r) + r->body_len);
+	h.version = 9; /* the version error too */
+	r = raw_roundtrip(fd, &h, sizeof(h), rbuf);
+	ck_assert_int_eq(r->status, -EPROTONOSUPPORT);
+	ck_assert_uint_eq(r->h.type, CTL_REPLY);
+	close(fd);
+}
+END_TEST
+
+/* Requests sent back to back by a client that does not read its replies
+ * until the server's sends would block: every request gets its reply, in
+ * order, none dropped (the one without room waits). */
+START_TEST(test_pipelined_replies_never_dropped)
+{
+	int fd = client();
+	struct ctl_server_stats st;
+	uint32_t sent = 0, got = 0;
+
+	/* the client writes and the server answers, nobody reads the answers */
+	for (int k = 0; k < 400; k++) {
+		struct ctl_hdr h = { .magic = CTL_MAGIC, .version = CTL_VERSION, .type = CTL_HELLO,
+				     .len = sizeof(h), .seq = sent };
+
+		if (send(fd, &h, sizeof(h), MSG_DONTWAIT) != (ssize_t)sizeof(h))
+			break;
+		sent++;
+		ctl_server_poll(srv, 0);
+	}
+	ck_assert_uint_gt(sent, 100);
+	/* then every answer is read, in order */
+	for (int k = 0; k < 5000 && got < sent; k++) {
+		const struct ctl_reply *r = (const struct ctl_reply *)rbuf;
+		ssize_t n = recv(fd, rbuf, CTL_MAX_MSG, MSG_DONTWAIT);
+
+		if (n < 0) {
+			ctl_server_poll(srv, 1);
+			continue;
+		}
+		ck_assert_int_ge(n, (ssize_t)sizeof(*r));
+		ck_assert_int_eq(r->status, 0);
+		ck_assert_uint_eq(r->h.seq, got);
+		got++;
+	}
+	ck_assert_uint_eq(got, sent);
+	ctl_server_get_stats(srv, &st);
+	ck_assert_uint_eq(st.send_errors, 0);
+	ck_assert_uint_eq(st.requests, sent);
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_client_reports_missing_daemon)
 {
 	char err[256] = "";
@@ -260,6 +323,8 @@ Suite *test_suite(void)
 	tcase_add_test(tc, test_oversized);
 	tcase_add_test(tc, test_version_type_length);
 	tcase_add_test(tc, test_too_many_clients_and_hangups);
+	tcase_add_test(tc, test_reply_bits_answered_as_type_0);
+	tcase_add_test(tc, test_pipelined_replies_never_dropped);
 	tcase_add_test(tc, test_client_reports_missing_daemon);
 	suite_add_tcase(s, tc);
 	return s;

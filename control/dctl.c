@@ -20,6 +20,7 @@
 #include "ctl_json.h"
 #include "ctl_server.h"
 #include "identity.h"
+#include "isd_log.h"
 #include "kernel_dp.h"
 #include "pairing.h"
 #include "peer_config.h"
@@ -159,7 +160,7 @@ static int sa_keys(struct ctl_out *o)
 		}
 		sodium_memzero(o->buf + o->len, room);
 	}
-	DBG1(DBG_DMN, "isthmusd: ESP keys handed out for troubleshooting (isthmusctl sa --wireshark)");
+	isd_log(LOG_NOTICE, DBG_DMN, "isthmusd: ESP keys handed out for troubleshooting (isthmusctl sa --wireshark)");
 	return 0;
 }
 

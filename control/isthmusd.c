@@ -24,6 +24,7 @@
 #include "dctl.h"
 #include "identity.h"
 #include "ike_config.h"
+#include "isd_log.h"
 #include "kernel_dp.h"
 #include "pairing_svc.h"
 #include "peer_config.h"
@@ -51,7 +52,7 @@ static void reload_segments(void)
 	int rc = segsync_reload(segs, &o);
 
 	buf[o.len] = '\0';
-	DBG1(DBG_DMN, "isthmusd: reload%s: %s", rc < 0 ? " refused" : "", buf);
+	isd_log(rc < 0 ? LOG_WARNING : LOG_NOTICE, DBG_DMN, "isthmusd: reload%s: %s", rc < 0 ? " refused" : "", buf);
 }
 
 static bool register_kernel_dp(plugin_t *plugin, plugin_feature_t *feature, bool reg, void *data)
@@ -147,14 +148,14 @@ static void initiate_children(void)
 
 		/* DP_MAX_WORKERS == PEER_CHILD_SLOTS (ike_config.c): never cut */
 		n = w > 0 ? (unsigned)w : 1;
-		DBG1(DBG_DMN, "isthmusd: %u CHILD_SA(s), one per dataplane worker%s", n,
+		isd_log(LOG_INFO, DBG_DMN, "isthmusd: %u CHILD_SA(s), one per dataplane worker%s", n,
 		     w > 0 ? "" : " (isthmus-dp not answering yet)");
 	} else {
 		int w = kernel_dp_workers();
 
 		/* ike_config.c refused more than PEER_CHILD_SLOTS at start */
 		if (w > 0 && n != (unsigned)w)
-			DBG1(DBG_DMN, "isthmusd: child_sas = %u, isthmus-dp has %d worker(s): %s", n, w,
+			isd_log(LOG_WARNING, DBG_DMN, "isthmusd: child_sas = %u, isthmus-dp has %d worker(s): %s", n, w,
 			     n > (unsigned)w ? "the outbound SAs beyond one per worker wait unused "
 			     "(the peer's workers use their inbound halves)"
 			     : "workers without an SA of their own hand their frames to one that "
@@ -171,7 +172,7 @@ static void initiate_children(void)
 			static bool said;
 
 			if (!said)
-				DBG1(DBG_DMN, "isthmusd: not paired yet: run 'isthmusctl pairing-token' "
+				isd_log(LOG_NOTICE, DBG_DMN, "isthmusd: not paired yet: run 'isthmusctl pairing-token' "
 				     "on one appliance and 'isthmusctl pair' on the other");
 			said = true;
 			return;
@@ -227,7 +228,7 @@ static void keep_up(void)
 	if (!we_initiate() && ++without < RESPONDER_WAIT)
 		return;
 	without = 0;
-	DBG1(DBG_DMN, "isthmusd: no IKE_SA with %s: initiating%s", settings.peer_id,
+	isd_log(LOG_INFO, DBG_DMN, "isthmusd: no IKE_SA with %s: initiating%s", settings.peer_id,
 	     we_initiate() ? " again" : " (responder, none came)");
 	initiate_children();
 }
@@ -270,9 +271,10 @@ static void clamp_log_levels(void)
 
 static void settings_to_charon(int debug)
 {
-	lib->settings->set_int(lib->settings, "%s.filelog.stderr.default", debug, lib->ns);
-	lib->settings->set_bool(lib->settings, "%s.filelog.stderr.ike_name", TRUE, lib->ns);
-	if (!getenv("JOURNAL_STREAM")) {
+	/* under journald, isd_log.c's logger writes charon's lines, priorities first */
+	if (!isd_log_journal()) {
+		lib->settings->set_int(lib->settings, "%s.filelog.stderr.default", debug, lib->ns);
+		lib->settings->set_bool(lib->settings, "%s.filelog.stderr.ike_name", TRUE, lib->ns);
 		/* not under journald, which stamps lines itself: a lab or a terminal */
 		lib->settings->set_str(lib->settings, "%s.filelog.stderr.time_format", "%T", lib->ns);
 		lib->settings->set_bool(lib->settings, "%s.filelog.stderr.time_add_ms", TRUE,
@@ -351,11 +353,11 @@ int main(int argc, char *argv[])
 		return 2;
 	}
 	if (ike_config_load(config, &settings, err, sizeof(err)) < 0) {
-		fprintf(stderr, "isthmusd: %s\n", err);
+		isd_log(LOG_ERR, DBG_DMN, "isthmusd: %s", err);
 		return 1;
 	}
 	if (charon_guard_check(err, sizeof(err)) < 0) {
-		fprintf(stderr, "isthmusd: %s\n", err);
+		isd_log(LOG_ERR, DBG_DMN, "isthmusd: %s", err);
 		return 1;
 	}
 
@@ -369,15 +371,16 @@ int main(int argc, char *argv[])
 
 	if (!library_init(NULL, "isthmusd")) {
 		library_deinit();
-		fprintf(stderr, "isthmusd: libstrongswan initialisation failed\n");
+		isd_log(LOG_ERR, DBG_DMN, "isthmusd: libstrongswan initialisation failed");
 		return 1;
 	}
 	if (!libcharon_init()) {
-		fprintf(stderr, "isthmusd: libcharon initialisation failed\n");
+		isd_log(LOG_ERR, DBG_DMN, "isthmusd: libcharon initialisation failed");
 		goto fail_lib;
 	}
 	settings_to_charon(debug);
 	clamp_log_levels();
+	isd_log_start(debug);
 	charon->load_loggers(charon);
 	kernel_dp_set_socket(settings.dp_socket);
 	kernel_dp_set_lead(we_initiate());
@@ -388,7 +391,7 @@ int main(int argc, char *argv[])
 					PLUGIN_DEPENDS(RNG, RNG_WEAK),
 		}, 3, TRUE, NULL, NULL);
 	if (!charon->initialize(charon, plugins)) {
-		fprintf(stderr, "isthmusd: charon initialisation failed (see the log above)\n");
+		isd_log(LOG_ERR, DBG_DMN, "isthmusd: charon initialisation failed (see the log above)");
 		goto fail_charon;
 	}
 	/* After initialize: openssl's own atexit handlers must run after ours. */
@@ -396,39 +399,39 @@ int main(int argc, char *argv[])
 
 	own = identity_load_or_create(settings.state_dir, err, sizeof(err));
 	if (!own) {
-		fprintf(stderr, "isthmusd: identity: %s\n", err);
+		isd_log(LOG_ERR, DBG_DMN, "isthmusd: identity: %s", err);
 		return 1;
 	}
 	own_pub = own->get_public_key(own);
 	fpr[0] = '\0';
 	if (own_pub && identity_fingerprint_hex(own_pub, fpr))
-		DBG1(DBG_DMN, "isthmusd: identity %s, key fingerprint %s", settings.local_id, fpr);
+		isd_log(LOG_INFO, DBG_DMN, "isthmusd: identity %s, key fingerprint %s", settings.local_id, fpr);
 	DESTROY_IF(own_pub);
 	snprintf(err, sizeof(err), "%s/%s", settings.state_dir, PEER_PUB_FILE);
 	peer = identity_load_pubkey(err);
 	pc = peer_config_create(&settings, own->get_ref(own), peer, err, sizeof(err));
 	if (!pc) {
-		fprintf(stderr, "isthmusd: %s\n", err);
+		isd_log(LOG_ERR, DBG_DMN, "isthmusd: %s", err);
 		return 1;
 	}
 	pairing = pairing_svc_create(&settings, own, pc, on_paired);
 	if (!pairing) {
-		fprintf(stderr, "isthmusd: cannot start the pairing service\n");
+		isd_log(LOG_ERR, DBG_DMN, "isthmusd: cannot start the pairing service");
 		return 1;
 	}
 	segs = segsync_create(&settings, config, settings.auth == IKE_AUTH_PUBKEY ? own : NULL, err,
 			      sizeof(err));
 	if (!segs) {
-		fprintf(stderr, "isthmusd: %s\n", err);
+		isd_log(LOG_ERR, DBG_DMN, "isthmusd: %s", err);
 		return 1;
 	}
 	ctl = dctl_start(&settings, pairing, segs, fpr, err, sizeof(err));
 	if (!ctl) {
-		fprintf(stderr, "isthmusd: %s\n", err);
+		isd_log(LOG_ERR, DBG_DMN, "isthmusd: %s", err);
 		return 1;
 	}
 	charon->start(charon);
-	DBG1(DBG_DMN, "isthmusd: started for peer %s (%s)", settings.peer_id,
+	isd_log(LOG_NOTICE, DBG_DMN, "isthmusd: started for peer %s (%s)", settings.peer_id,
 	     we_initiate() ? "initiator" : "responder");
 	if (we_initiate())
 		initiate_children();
@@ -447,7 +450,7 @@ int main(int argc, char *argv[])
 			/* re-read the pinned peer key (pairing writes it) */
 			snprintf(err, sizeof(err), "%s/%s", settings.state_dir, PEER_PUB_FILE);
 			peer_config_set_peer_key(pc, identity_load_pubkey(err));
-			DBG1(DBG_DMN, "isthmusd: peer key reloaded");
+			isd_log(LOG_NOTICE, DBG_DMN, "isthmusd: peer key reloaded");
 			reload_segments();
 			if (we_initiate())
 				initiate_children();
@@ -459,7 +462,7 @@ int main(int argc, char *argv[])
 		if (sig < 0 && errno != EINTR)
 			break;
 	}
-	DBG1(DBG_DMN, "isthmusd: stopping");
+	isd_log(LOG_NOTICE, DBG_DMN, "isthmusd: stopping");
 	notify_state("STOPPING=1");
 	dctl_stop(ctl);
 	segsync_destroy(segs);
@@ -469,6 +472,7 @@ int main(int argc, char *argv[])
 	return 0;
 
 fail_charon:
+	isd_log_stop();
 	libcharon_deinit();
 fail_lib:
 	library_deinit();

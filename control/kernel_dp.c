@@ -38,6 +38,7 @@
 
 #include "ctl_json.h"
 #include "dp_link.h"
+#include "isd_log.h"
 
 typedef struct private_kernel_dp_t private_kernel_dp_t;
 
@@ -152,9 +153,9 @@ static status_t dp_request(private_kernel_dp_t *this, void *req, size_t len, con
 		return FAILED;
 	r = dp_link_call(this->link, req, len, rbuf, err, sizeof(err));
 	if (!r) {
-		DBG1(DBG_KNL, "isthmus-dp: %s SPI %.8x: %s", what, spi, err);
+		isd_log(LOG_ERR, DBG_KNL, "isthmus-dp: %s SPI %.8x: %s", what, spi, err);
 	} else if (r->status != 0) {
-		DBG1(DBG_KNL, "isthmus-dp: %s SPI %.8x refused: %.*s", what, spi,
+		isd_log(LOG_ERR, DBG_KNL, "isthmus-dp: %s SPI %.8x refused: %.*s", what, spi,
 		     (int)r->body_len, (const char *)ctl_reply_body(r));
 		st = r->status == -ENOENT ? NOT_FOUND : FAILED;
 	} else {
@@ -227,15 +228,15 @@ static bool to_ctl(kernel_ipsec_sa_id_t *id, kernel_ipsec_add_sa_t *data, struct
 	m->spi = ntohl(id->spi);
 	m->dir = data->inbound ? CTL_SA_IN : CTL_SA_OUT;
 	if (id->proto != IPPROTO_ESP || data->mode != MODE_TUNNEL) {
-		DBG1(DBG_KNL, "isthmus-dp: only ESP tunnel mode is supported");
+		isd_log(LOG_ERR, DBG_KNL, "isthmus-dp: only ESP tunnel mode is supported");
 		return FALSE;
 	}
 	if (!data->encap) {
-		DBG1(DBG_KNL, "isthmus-dp: the SA must use UDP encapsulation (encap = yes)");
+		isd_log(LOG_ERR, DBG_KNL, "isthmus-dp: the SA must use UDP encapsulation (encap = yes)");
 		return FALSE;
 	}
 	if (data->int_alg != AUTH_UNDEFINED || data->ipcomp != IPCOMP_NONE) {
-		DBG1(DBG_KNL, "isthmus-dp: only AEAD without IPComp is supported");
+		isd_log(LOG_ERR, DBG_KNL, "isthmus-dp: only AEAD without IPComp is supported");
 		return FALSE;
 	}
 	switch (data->enc_alg) {
@@ -246,18 +247,18 @@ static bool to_ctl(kernel_ipsec_sa_id_t *id, kernel_ipsec_add_sa_t *data, struct
 		m->cipher = ESP_CIPHER_CHACHA20POLY1305;
 		break;
 	default:
-		DBG1(DBG_KNL, "isthmus-dp: cipher %N is not supported (aes256gcm16 or "
+		isd_log(LOG_ERR, DBG_KNL, "isthmus-dp: cipher %N is not supported (aes256gcm16 or "
 		     "chacha20poly1305)", encryption_algorithm_names, data->enc_alg);
 		return FALSE;
 	}
 	if (data->enc_key.len != sizeof(m->keymat)) {
-		DBG1(DBG_KNL, "isthmus-dp: %N key of %zu bytes, need %zu (256-bit key + salt)",
+		isd_log(LOG_ERR, DBG_KNL, "isthmus-dp: %N key of %zu bytes, need %zu (256-bit key + salt)",
 		     encryption_algorithm_names, data->enc_alg, data->enc_key.len,
 		     sizeof(m->keymat));
 		return FALSE;
 	}
 	if (id->src->get_family(id->src) != AF_INET || id->dst->get_family(id->dst) != AF_INET) {
-		DBG1(DBG_KNL, "isthmus-dp: the underlay is IPv4 only");
+		isd_log(LOG_ERR, DBG_KNL, "isthmus-dp: the underlay is IPv4 only");
 		return FALSE;
 	}
 	memcpy(m->keymat, data->enc_key.ptr, sizeof(m->keymat));
@@ -295,7 +296,7 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 		entry_destroy(e);
 		return st;
 	}
-	DBG1(DBG_KNL, "isthmus-dp: installed %s SA %.8x (%s%s)", e->inbound ? "inbound" : "outbound",
+	isd_log(LOG_INFO, DBG_KNL, "isthmus-dp: installed %s SA %.8x (%s%s)", e->inbound ? "inbound" : "outbound",
 	     e->spi, e->msg.cipher == ESP_CIPHER_AES256GCM ? "AES-256-GCM" : "ChaCha20-Poly1305",
 	     e->msg.esn ? ", ESN" : "");
 	INIT(key, .spi = e->spi, .inbound = e->inbound);
@@ -341,7 +342,7 @@ METHOD(kernel_ipsec_t, update_sa, status_t,
 	if (id->proto != IPPROTO_ESP || !data->new_encap ||
 	    data->new_src->get_family(data->new_src) != AF_INET ||
 	    data->new_dst->get_family(data->new_dst) != AF_INET) {
-		DBG1(DBG_KNL, "isthmus-dp: SA %.8x: update without UDP encapsulation or to IPv6 "
+		isd_log(LOG_WARNING, DBG_KNL, "isthmus-dp: SA %.8x: update without UDP encapsulation or to IPv6 "
 		     "refused", u.spi);
 		return NOT_SUPPORTED;
 	}
@@ -363,7 +364,7 @@ METHOD(kernel_ipsec_t, update_sa, status_t,
 	st = dp_request(this, &u, sizeof(u), "update", u.spi, NULL, 0);
 	if (st != SUCCESS)
 		return NOT_SUPPORTED;
-	DBG1(DBG_KNL, "isthmus-dp: %s SA %.8x moved to %#H -> %#H", u.dir == CTL_SA_IN ? "inbound"
+	isd_log(LOG_NOTICE, DBG_KNL, "isthmus-dp: %s SA %.8x moved to %#H -> %#H", u.dir == CTL_SA_IN ? "inbound"
 	     : "outbound", u.spi, data->new_src, data->new_dst);
 	this->mutex->lock(this->mutex);
 	e = find_entry(this, id);
@@ -433,7 +434,7 @@ static status_t delete_one(private_kernel_dp_t *this, uint32_t spi, bool inbound
 	if (lost) /* went with the dataplane instance that held it */
 		return SUCCESS;
 	st = dp_request(this, &d, sizeof(d), "delete", spi, NULL, 0);
-	DBG1(DBG_KNL, "isthmus-dp: deleted %s SA %.8x", inbound ? "inbound" : "outbound", spi);
+	isd_log(LOG_INFO, DBG_KNL, "isthmus-dp: deleted %s SA %.8x", inbound ? "inbound" : "outbound", spi);
 	return st == NOT_FOUND ? SUCCESS : st; /* already gone there: fine */
 }
 
@@ -528,7 +529,7 @@ static void report_expiries(linked_list_t *due)
 	expire_t *x;
 
 	while (due->remove_first(due, (void **)&x) == SUCCESS) {
-		DBG1(DBG_KNL, "isthmus-dp: SA %.8x: %s", x->spi,
+		isd_log(LOG_INFO, DBG_KNL, "isthmus-dp: SA %.8x: %s", x->spi,
 		     x->hard ? "hard lifetime reached" : "rekey due");
 		charon->kernel->expire(charon->kernel, IPPROTO_ESP, htonl(x->spi), x->dst, x->hard);
 		x->dst->destroy(x->dst);
@@ -562,7 +563,7 @@ static bool ike_state_change(listener_t *listener, ike_sa_t *ike_sa, ike_sa_stat
 		uint32_t spi = ntohl(child->get_spi(child, FALSE));
 
 		if (delete_one(this, spi, FALSE) == SUCCESS)
-			DBG1(DBG_KNL, "isthmus-dp: IKE_SA %s[%u] is being deleted: its outbound SA %.8x "
+			isd_log(LOG_INFO, DBG_KNL, "isthmus-dp: IKE_SA %s[%u] is being deleted: its outbound SA %.8x "
 			     "makes way now", ike_sa->get_name(ike_sa), ike_sa->get_unique_id(ike_sa),
 			     spi);
 	}
@@ -590,7 +591,7 @@ static void dataplane_new(void *ctx)
 	int lost = 0;
 
 	if (dp_request(this, &retire, sizeof(retire), "retire", 0, NULL, 0) != SUCCESS)
-		DBG1(DBG_KNL, "isthmus-dp: could not retire the SAs it holds from before");
+		isd_log(LOG_WARNING, DBG_KNL, "isthmus-dp: could not retire the SAs it holds from before");
 
 	this->mutex->lock(this->mutex);
 	en = this->sas->create_enumerator(this->sas);
@@ -609,7 +610,7 @@ static void dataplane_new(void *ctx)
 	en->destroy(en);
 	this->mutex->unlock(this->mutex);
 	if (lost)
-		DBG1(DBG_KNL, "isthmus-dp restarted: its %d SAs are gone; rekeying %d CHILD_SA(s) "
+		isd_log(LOG_WARNING, DBG_KNL, "isthmus-dp restarted: its %d SAs are gone; rekeying %d CHILD_SA(s) "
 		     "for new keys (old keys are never installed again)", lost, due->get_count(due));
 	report_expiries(due);
 }
@@ -697,7 +698,7 @@ static void tick_locked(private_kernel_dp_t *this)
 		       seq_due(e, k->seq);
 		if (hard || (soft && !e->soft_done)) {
 			if (seq_due(e, k->seq) && !e->soft_done)
-				DBG1(DBG_KNL, "isthmus-dp: SA %.8x at sequence number %llu without ESN: "
+				isd_log(LOG_WARNING, DBG_KNL, "isthmus-dp: SA %.8x at sequence number %llu without ESN: "
 				     "rekeying", e->spi, (unsigned long long)k->seq);
 			INIT(x, .spi = e->spi, .dst = e->dst->clone(e->dst), .hard = hard);
 			due->insert_last(due, x);

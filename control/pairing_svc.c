@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "identity.h"
+#include "isd_log.h"
 #include "pairing.h"
 
 #define PAIR_TRIES 8
@@ -67,7 +68,7 @@ static int pin(struct pairing_svc *p, const uint8_t *spki, size_t len, char *err
 		return -1;
 	}
 	identity_fingerprint_hex(key, fpr);
-	DBG1(DBG_DMN, "isthmusd: paired with %s, key fingerprint %s", p->s.peer_id, fpr);
+	isd_log(LOG_NOTICE, DBG_DMN, "isthmusd: paired with %s, key fingerprint %s", p->s.peer_id, fpr);
 	peer_config_set_peer_key(p->pc, key);
 	return 0;
 }
@@ -102,7 +103,7 @@ static void *listen_thread(void *arg)
 	int fd = udp_socket(p->s.local_ip, p->s.pairing_port, err, sizeof(err));
 
 	if (fd < 0) {
-		DBG1(DBG_DMN, "isthmusd: %s", err);
+		isd_log(LOG_ERR, DBG_DMN, "isthmusd: %s", err);
 		return NULL;
 	}
 	while (!p->stop) {
@@ -119,7 +120,7 @@ static void *listen_thread(void *arg)
 			pthread_mutex_lock(&p->lock);
 			done = !p->offer_open || now_s() > p->offer.t.expires;
 			if (done && p->offer_open) {
-				DBG1(DBG_DMN, "isthmusd: pairing token expired unused");
+				isd_log(LOG_NOTICE, DBG_DMN, "isthmusd: pairing token expired unused");
 				pairing_offer_wipe(&p->offer);
 				p->offer_open = false;
 			}
@@ -139,7 +140,7 @@ static void *listen_thread(void *arg)
 		r = pairing_handle_request(&p->offer, p->own_spki.ptr, p->own_spki.len, msg, (size_t)n,
 					   now_s(), peer, &peer_len);
 		if (r == PAIRING_OK && pin(p, peer, peer_len, err, sizeof(err)) < 0) {
-			DBG1(DBG_DMN, "isthmusd: pairing request from %s refused: %s",
+			isd_log(LOG_WARNING, DBG_DMN, "isthmusd: pairing request from %s refused: %s",
 			     inet_ntoa(from.sin_addr), err);
 			p->offer.used = false; /* nothing pinned: the token stays usable */
 			r = PAIRING_BAD_MESSAGE;
@@ -153,7 +154,7 @@ static void *listen_thread(void *arg)
 			unsigned *cnt = &refused[r != PAIRING_BAD_MESSAGE];
 
 			if (++*cnt <= REFUSALS_LOGGED)
-				DBG1(DBG_DMN, "isthmusd: pairing request from %s refused: %s%s",
+				isd_log(LOG_WARNING, DBG_DMN, "isthmusd: pairing request from %s refused: %s%s",
 				     inet_ntoa(from.sin_addr), pairing_result_str(r),
 				     *cnt == REFUSALS_LOGGED ? " (further ones counted only)" : "");
 			out_len = pairing_refusal(r, msg, (size_t)n, out, sizeof(out));
@@ -165,7 +166,7 @@ static void *listen_thread(void *arg)
 			p->paired();
 	}
 	if (refused[0] > REFUSALS_LOGGED || refused[1] > REFUSALS_LOGGED)
-		DBG1(DBG_DMN, "isthmusd: %u malformed and %u other pairing requests refused while "
+		isd_log(LOG_WARNING, DBG_DMN, "isthmusd: %u malformed and %u other pairing requests refused while "
 		     "the token was open", refused[0], refused[1]);
 	close(fd);
 	return NULL;
@@ -218,7 +219,7 @@ int pairing_svc_token(struct pairing_svc *p, unsigned ttl, char *token, size_t l
 		return -1;
 	}
 	p->listener_running = true;
-	DBG1(DBG_DMN, "isthmusd: pairing token issued, valid %u s", ttl ? ttl : PAIRING_TTL_DEFAULT);
+	isd_log(LOG_NOTICE, DBG_DMN, "isthmusd: pairing token issued, valid %u s", ttl ? ttl : PAIRING_TTL_DEFAULT);
 	return 0;
 }
 
@@ -231,7 +232,7 @@ int pairing_svc_pair(struct pairing_svc *p, const char *text, char *msg, size_t 
 	int fd, rc = -1;
 
 	if (pairing_token_decode(text, &t, msg, len) < 0) {
-		DBG1(DBG_DMN, "isthmusd: pairing failed: %s", msg);
+		isd_log(LOG_WARNING, DBG_DMN, "isthmusd: pairing failed: %s", msg);
 		return -1;
 	}
 	if (now_s() > t.expires) {
@@ -256,7 +257,7 @@ int pairing_svc_pair(struct pairing_svc *p, const char *text, char *msg, size_t 
 			 &peer_len, &stray, msg, len);
 	close(fd);
 	if (stray)
-		DBG1(DBG_DMN, "isthmusd: pairing: %u stray datagram(s) on the pairing port ignored",
+		isd_log(LOG_INFO, DBG_DMN, "isthmusd: pairing: %u stray datagram(s) on the pairing port ignored",
 		     stray);
 	if (rc == 0) {
 		pthread_mutex_lock(&p->lock);
@@ -271,7 +272,7 @@ int pairing_svc_pair(struct pairing_svc *p, const char *text, char *msg, size_t 
 out:
 	/* every refusal, whether found here or by the peer, is logged once */
 	if (rc < 0)
-		DBG1(DBG_DMN, "isthmusd: pairing failed: %s", msg);
+		isd_log(LOG_WARNING, DBG_DMN, "isthmusd: pairing failed: %s", msg);
 	sodium_memzero(&t, sizeof(t));
 	return rc;
 }
@@ -325,7 +326,7 @@ int pairing_svc_unpair(struct pairing_svc *p, char *msg, size_t len)
 	peer_config_set_peer_key(p->pc, NULL);
 	pthread_mutex_unlock(&p->lock);
 	closed = close_tunnel();
-	DBG1(DBG_DMN, "isthmusd: unpaired from %s, %u IKE_SA(s) closed", p->s.peer_id, closed);
+	isd_log(LOG_NOTICE, DBG_DMN, "isthmusd: unpaired from %s, %u IKE_SA(s) closed", p->s.peer_id, closed);
 	snprintf(msg, len, "unpaired: the peer's key is forgotten, the tunnel closed (%u IKE_SA%s)",
 		 closed, closed == 1 ? "" : "s");
 	return 0;

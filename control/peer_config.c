@@ -23,6 +23,7 @@
 #include <threading/rwlock.h>
 
 #include "identity.h"
+#include "isd_log.h"
 
 #define PEER_CFG_NAME "isthmus"
 
@@ -67,7 +68,7 @@ static bool add_proposals(const char *list, protocol_id_t proto, ike_cfg_t *ike,
 		proposal_t *p = proposal_create_from_string(proto, tok);
 
 		if (!p) {
-			DBG1(DBG_CFG, "isthmusd: invalid %s proposal '%s'",
+			isd_log(LOG_ERR, DBG_CFG, "isthmusd: invalid %s proposal '%s'",
 			     proto == PROTO_IKE ? "IKE" : "ESP", tok);
 			en->destroy(en);
 			return FALSE;
@@ -269,7 +270,7 @@ static bool on_alert(listener_t *l, ike_sa_t *ike_sa, alert_t alert, va_list arg
 		key->destroy(key);
 	}
 	other = ike_sa ? ike_sa->get_other_host(ike_sa) : NULL;
-	DBG1(DBG_DMN, "isthmusd: REFUSED peer %s at %H: it did not sign with the key pinned at pairing "
+	isd_log(LOG_WARNING, DBG_DMN, "isthmusd: REFUSED peer %s at %H: it did not sign with the key pinned at pairing "
 	     "(fingerprint %s); its identity key changed or it is not our peer. If it was "
 	     "re-installed, pair again (isthmusctl unpair, pairing-token, pair)%s",
 	     this->s.peer_id, other, fpr, this->refusals ? " [and earlier refusals]" : "");

@@ -27,6 +27,7 @@
  * applied to the dataplane; segsync_ops.c the operator's requests and the
  * reload. segsync_internal.h has what they share.
  */
+#include "isd_log.h"
 #include "segsync.h"
 
 #include <arpa/inet.h>
@@ -164,7 +165,7 @@ int ss_lead_change(struct segsync *ss, const struct mutation *m, const char *wha
 		ctl_out_printf(o, "cannot keep the change (%s); nothing applied", err);
 		return rc;
 	}
-	DBG1(DBG_DMN, "isthmusd: segment %s: %s, agreed with %s (version %llu)", m->e.name, what,
+	isd_log(LOG_NOTICE, DBG_DMN, "isthmusd: segment %s: %s, agreed with %s (version %llu)", m->e.name, what,
 	     peer_name(ss), (unsigned long long)ss->st.version);
 	if (lead_exchange(ss, SS_COMMIT, SS_ACK, ss->st.version, NULL, 0) && ss->lead.status == 0)
 		ctl_out_printf(o, "segment %s (VNI %u): %s at both sites (here, %s, and at %s), "
@@ -216,7 +217,7 @@ static void on_prepare(struct segsync *ss, const struct ss_msg *q)
 		msg[0] = '\0';
 	}
 	if (rc < 0)
-		DBG1(DBG_DMN, "isthmusd: segment change proposed by %s refused: %s", peer_name(ss), msg);
+		isd_log(LOG_WARNING, DBG_DMN, "isthmusd: segment change proposed by %s refused: %s", peer_name(ss), msg);
 	ss_send_msg(ss, SS_VOTE, q->nonce, ss->st.version, rc, NULL, msg, strlen(msg));
 }
 
@@ -242,12 +243,12 @@ static void on_commit(struct segsync *ss, const struct ss_msg *q)
 	ss->prep.active = false;
 	if (segstore_copy(&next, &ss->st) < 0 || ss_apply_mutation(&next, &ss->prep.m) < 0 ||
 	    ss_commit_store(ss, &next, err, sizeof(err)) == -EIO) {
-		DBG1(DBG_DMN, "isthmusd: cannot apply the agreed segment change: %s", err);
+		isd_log(LOG_ERR, DBG_DMN, "isthmusd: cannot apply the agreed segment change: %s", err);
 		status = -EIO;
 		ss->next_sync = now_s() + 1;
 	} else {
 		memcpy(ss->last_commit, q->nonce, NONCE_LEN);
-		DBG1(DBG_DMN, "isthmusd: segment %s (VNI %u): change agreed with %s applied "
+		isd_log(LOG_NOTICE, DBG_DMN, "isthmusd: segment %s (VNI %u): change agreed with %s applied "
 		     "(version %llu)", ss->prep.m.e.name, ss->prep.m.e.vni, peer_name(ss),
 		     (unsigned long long)ss->st.version);
 	}
@@ -270,7 +271,7 @@ static void learn_peer(struct segsync *ss)
 		return;
 	ss->peer_addr = ss->reply_to;
 	inet_ntop(AF_INET, &ss->peer_addr.sin_addr, a, sizeof(a));
-	DBG1(DBG_DMN, "isthmusd: segment agreements with %s now at %s:%u", peer_name(ss), a,
+	isd_log(LOG_INFO, DBG_DMN, "isthmusd: segment agreements with %s now at %s:%u", peer_name(ss), a,
 	     ntohs(ss->peer_addr.sin_port));
 }
 
@@ -292,24 +293,24 @@ static void on_sync_reply(struct segsync *ss, const struct ss_msg *q)
 	if (q->version == ss->st.version) {
 		if (!memcmp(ours, q->digest, 32) || ss->me == 0)
 			return; /* the same; or a tie the lower address wins: ours stands */
-		DBG1(DBG_DMN, "isthmusd: the agreed segment sets differ at the same version %llu: "
+		isd_log(LOG_WARNING, DBG_DMN, "isthmusd: the agreed segment sets differ at the same version %llu: "
 		     "taking %s's (the lower underlay address wins)",
 		     (unsigned long long)q->version, peer_name(ss));
 	}
 	text = strndup(q->body, q->body_len);
 	if (!text || segstore_init(&theirs) < 0 ||
 	    segstore_parse(&theirs, text, err, sizeof(err)) < 0 || theirs.version != q->version) {
-		DBG1(DBG_DMN, "isthmusd: the peer's segment set is unreadable: %s", text ? err : "");
+		isd_log(LOG_WARNING, DBG_DMN, "isthmusd: the peer's segment set is unreadable: %s", text ? err : "");
 	} else if (segstore_conflict(&theirs, &ss->cfg, err, sizeof(err)) < 0) {
-		DBG1(DBG_DMN, "isthmusd: the peer's segment set (version %llu) clashes with this "
+		isd_log(LOG_WARNING, DBG_DMN, "isthmusd: the peer's segment set (version %llu) clashes with this "
 		     "site's configuration file, not taken: %s", (unsigned long long)q->version, err);
 	} else {
 		uint64_t was = ss->st.version;
 
 		if (ss_commit_store(ss, &theirs, err, sizeof(err)) == -EIO)
-			DBG1(DBG_DMN, "isthmusd: cannot keep the peer's segment set: %s", err);
+			isd_log(LOG_ERR, DBG_DMN, "isthmusd: cannot keep the peer's segment set: %s", err);
 		else
-			DBG1(DBG_DMN, "isthmusd: agreed segment set brought from version %llu to %s's "
+			isd_log(LOG_NOTICE, DBG_DMN, "isthmusd: agreed segment set brought from version %llu to %s's "
 			     "version %llu", (unsigned long long)was, peer_name(ss),
 			     (unsigned long long)ss->st.version);
 	}
@@ -486,7 +487,7 @@ struct segsync *segsync_create(const struct ike_settings *s, const char *config,
 	}
 	ss->thread_running = true;
 	if (ss->st.n)
-		DBG1(DBG_DMN, "isthmusd: agreed segment set version %llu: %u entries from %s",
+		isd_log(LOG_INFO, DBG_DMN, "isthmusd: agreed segment set version %llu: %u entries from %s",
 		     (unsigned long long)ss->st.version, ss->st.n, ss->store_path);
 	return ss;
 fail:

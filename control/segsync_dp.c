@@ -9,6 +9,7 @@
 
 #include <daemon.h>
 
+#include "isd_log.h"
 #include "segsync_internal.h"
 
 /* ---- the dataplane ---------------------------------------------------- */
@@ -114,7 +115,7 @@ int ss_apply_actions(struct segsync *ss, const struct seg_set *from, const struc
 			break;
 		}
 		if (rc < 0) {
-			DBG1(DBG_DMN, "isthmusd: segment %s (VNI %u): the dataplane refused: %s", g->name,
+			isd_log(LOG_WARNING, DBG_DMN, "isthmusd: segment %s (VNI %u): the dataplane refused: %s", g->name,
 			     g->vni, err);
 			if (report)
 				ctl_out_printf(report, "segment %s (VNI %u): refused by isthmus-dp: %s\n",
@@ -178,7 +179,7 @@ void ss_reconcile(struct segsync *ss)
 		if (ss_build(ss, &ss->st, &to) == 0) {
 			int rc = ss_apply_actions(ss, &from, &to, NULL);
 
-			DBG1(DBG_DMN, "isthmusd: agreed segment set (version %llu, %u entries) applied to "
+			isd_log(LOG_INFO, DBG_DMN, "isthmusd: agreed segment set (version %llu, %u entries) applied to "
 			     "the dataplane%s", (unsigned long long)ss->st.version, ss->st.n,
 			     rc < 0 ? " with errors" : "");
 			seg_set_free(&to);

@@ -14,6 +14,7 @@
 
 #include "ike_config.h"
 #include "ctl_json.h"
+#include "isd_log.h"
 #include "names.h"
 #include "segsync_internal.h"
 
@@ -245,7 +246,7 @@ int segsync_reload(struct segsync *ss, struct ctl_out *o)
 		if (o->len == start)
 			ctl_out_printf(o, "no segment changes\n");
 	}
-	DBG1(DBG_DMN, "isthmusd: configuration reloaded (%s)", rc < 0 ? "with errors" : "applied");
+	isd_log(rc < 0 ? LOG_WARNING : LOG_NOTICE, DBG_DMN, "isthmusd: configuration reloaded (%s)", rc < 0 ? "with errors" : "applied");
 	seg_set_free(&from);
 	seg_set_free(&to);
 out:

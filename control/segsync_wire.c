@@ -15,6 +15,7 @@
 #include <daemon.h>
 
 #include "identity.h"
+#include "isd_log.h"
 #include "segsync_internal.h"
 
 #define MAGIC "ISS1"
@@ -101,7 +102,7 @@ static void dropped(uint64_t *count, const char *why, const struct sockaddr_in *
 	if (++*count > DROPS_LOGGED)
 		return;
 	inet_ntop(AF_INET, &from->sin_addr, a, sizeof(a));
-	DBG1(DBG_DMN, "isthmusd: segment agreement datagram from %s:%u dropped: %s%s", a,
+	isd_log(LOG_WARNING, DBG_DMN, "isthmusd: segment agreement datagram from %s:%u dropped: %s%s", a,
 	     ntohs(from->sin_port), why, *count == DROPS_LOGGED ? " (further ones counted only)" : "");
 }
 

@@ -98,7 +98,7 @@ int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen
 	ports_assign(dp);
 	/* the file's segments after the workers know their ports: storm rates
 	 * are split by the workers polling a segment's port (storm.c) */
-	if (storm_init(dp, err, errlen) < 0 || segments_load(dp, err, errlen) < 0 ||
+	if (storm_init(dp, err, errlen) < 0 || dp_seg_traffic_init(dp, err, errlen) < 0 || segments_load(dp, err, errlen) < 0 ||
 	    exception_policer_init(dp, err, errlen) < 0)
 		return -1;
 	if (rxwait_init(dp) < 0) {
@@ -148,6 +148,7 @@ void dp_fini(struct dp *dp)
 	rte_free(dp->seg);
 	dp->seg = NULL;
 	storm_fini(dp);
+	dp_seg_traffic_fini(dp);
 	reass_fini(dp);
 	outbound_fini(dp);
 	pmtu_fini(dp);

@@ -453,6 +453,7 @@ static inline void deliver(struct worker *w, struct in_burst *b)
 		struct rte_mbuf *m = b->m[i];
 		struct segment *s = &dp->seg[b->seg[i]];
 		struct dp_port *lp = &dp->port[s->port];
+		uint32_t flen;
 
 		if (ent[i] != NULL) {
 			/* a flapping MAC, dampened: not from this side for now (l2guard.h) */
@@ -476,11 +477,14 @@ static inline void deliver(struct worker *w, struct in_burst *b)
 		if (s->mss4)
 			mss_clamp(w, s, m);
 		l2guard_sent_local(w, s, m);
+		flen = m->pkt_len; /* the frame as carried in the tunnel, untagged */
 		if (unlikely(vlan_restore(m, lp, s) < 0)) {
 			drop_packet(w, &b->dead, m, DROP(no_headroom));
 			continue;
 		}
 		dp_count(&w->stats, DP_C_tunnel_in, 1);
+		w->seg_traffic[s->idx].in_pkts++;
+		w->seg_traffic[s->idx].in_bytes += flen;
 		port_tx_queue(w, s->port, m);
 		touched[s->port] = true;
 	}

@@ -29,6 +29,7 @@
 #include "fdb.h"
 #include "isthmus_version.h"
 #include "l2guard.h"
+#include "log.h"
 #include "notify.h"
 #include "port.h"
 #include "sa.h"
@@ -311,25 +312,27 @@ int main(int argc, char **argv)
 	/* From the start: a SIGTERM during start-up stops us cleanly too. */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* EAL's lines too: one stream, with priorities under journald (log.h) */
+	if (dp_log_init() < 0)
+		fprintf(stderr, "isthmus-dp: no log stream: DPDK's own used\n");
 	n = rte_eal_init(argc, argv);
 	if (n < 0) {
-		fprintf(stderr, "isthmus-dp: EAL initialisation failed: %s (see --help)\n",
-			rte_strerror(rte_errno));
+		dp_log(LOG_ERR, "EAL initialisation failed: %s (see --help)", rte_strerror(rte_errno));
 		return 1;
 	}
 	argv[n] = argv[0];
 	if (parse_opts(argc - n, argv + n, &o) < 0)
 		goto out_eal;
 	if (config_load(o.config, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "isthmus-dp: %s\n", err);
+		dp_log(LOG_ERR, "%s", err);
 		goto out_eal;
 	}
 	if (dp_init(dp, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "isthmus-dp: %s\n", err);
+		dp_log(LOG_ERR, "%s", err);
 		goto out;
 	}
 	if (ctl_dp_open(dp, err, sizeof(err)) < 0) {
-		fprintf(stderr, "isthmus-dp: %s\n", err);
+		dp_log(LOG_ERR, "%s", err);
 		goto out;
 	}
 	print_setup(dp);
@@ -345,7 +348,7 @@ int main(int argc, char **argv)
 	dp_stats_print(dp, stdout, 0);
 	rc = 0;
 	if (o.stats_json && dp_stats_write_json(dp, o.stats_json) < 0) {
-		fprintf(stderr, "isthmus-dp: %s: %s\n", o.stats_json, strerror(errno));
+		dp_log(LOG_ERR, "%s: %s", o.stats_json, strerror(errno));
 		rc = 1;
 	}
 out:

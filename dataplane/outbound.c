@@ -322,6 +322,8 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 			.room = m->data_len - OFF_ESP + rte_pktmbuf_tailroom(m),
 			.next_header = IPPROTO_IPIP, /* 4: IPv4, RFC 4303 section 2.6 */
 		};
+		w->seg_traffic[fwd.seg[i]].out_pkts++;
+		w->seg_traffic[fwd.seg[i]].out_bytes += flen;
 		fwd.m[ne++] = m;
 	}
 

@@ -196,6 +196,8 @@ int segment_add(struct dp *dp, const struct cfg_segment *cs, char *err, size_t e
 	if (i == dp->nb_seg)
 		atomic_store_explicit(&s->removed, true, memory_order_relaxed);
 	s->idx = i;
+	/* a new segment in the slot: its traffic counters start at 0 */
+	dp_seg_traffic_reset(dp, i);
 	rc = segment_configure(dp, s, cs, err, errlen);
 	if (rc < 0)
 		return rc; /* the slot stays free (removed) */

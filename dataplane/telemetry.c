@@ -7,7 +7,8 @@
  *   /isthmus/worker,N            one worker's counters
  *   /isthmus/segments[,OFFSET]   segment names, in pages (below)
  *   /isthmus/segment,NAME        VNI, VLAN, port, MAC count, limit, limit hits,
- *                                MSS clamps, storm-control drops,
+ *                                MSS clamps, frames and bytes into and out
+ *                                of the tunnel, storm-control drops,
  *                                MAC flaps, loops, IP conflicts
  *   /isthmus/sas                 SPIs, outbound then inbound
  *   /isthmus/sa,SPI              one SA's counters (SPI decimal or 0x hex)
@@ -219,6 +220,15 @@ static int tel_segment(const char *cmd, const char *params, struct rte_tel_data 
 	rte_tel_data_add_dict_u64(d, "aging", s->aging_s);
 	rte_tel_data_add_dict_u64(d, "mss4", s->mss4);
 	rte_tel_data_add_dict_u64(d, "mss6", s->mss6);
+	{
+		struct dp_seg_traffic t;
+
+		dp_seg_traffic_sum(tel_dp, s->idx, &t);
+		rte_tel_data_add_dict_u64(d, "tunnel_out_packets", t.out_pkts);
+		rte_tel_data_add_dict_u64(d, "tunnel_out_bytes", t.out_bytes);
+		rte_tel_data_add_dict_u64(d, "tunnel_in_packets", t.in_pkts);
+		rte_tel_data_add_dict_u64(d, "tunnel_in_bytes", t.in_bytes);
+	}
 	for (int k = 0; k < STORM_CLASSES; k++) {
 		char key[32];
 

@@ -61,6 +61,7 @@ struct worker {
 	uint16_t nb_wait_fds;            /**< 0: cannot block, sleep in steps instead */
 	int wait_fds[RXWAIT_MAX_FDS];    /**< AF_PACKET sockets of its queues + wake_fd */
 	struct storm_state *storm;       /**< per segment slot (storm.c) */
+	struct dp_seg_traffic *seg_traffic; /**< per segment slot (stats.c) */
 	/* outer reassembly (reass.c) and path-MTU rate limit (pmtu.c) */
 	struct rte_ip_frag_tbl *reass_tbl;
 	struct rte_ring *handoff;        /**< packets of SAs this worker opens, from other workers */

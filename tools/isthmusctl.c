@@ -23,15 +23,8 @@
 #include "ctl_client.h"
 #include "isthmus_version.h"
 #include "ctl_json.h"
+#include "isthmusctl.h"
 #include "names.h"
-
-/*
- * Exit status (isthmusctl(1), EXIT STATUS): 0 done; 1 the daemon refused or
- * failed the request; 2 a usage error, found before anything is contacted;
- * 3 the appliance could not be reached (not running, no answer, unreadable
- * reply).
- */
-enum { EXIT_DONE = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
 extern char **environ;
 
@@ -45,7 +38,14 @@ static void usage(FILE *f)
 		"\n"
 		"Commands:\n"
 		"  status                 peer, pairing, tunnel (IKE and CHILD SAs), uptime\n"
-		"  stats [--prometheus]   dataplane counters (every drop reason), per port, per SA\n"
+		"  stats                  dataplane counters (every drop reason), per port,\n"
+		"                         segment and SA (all of them with --json)\n"
+		"  stats --prometheus [-o FILE]\n"
+		"                         the same in Prometheus' text format; -o: written to\n"
+		"                         FILE atomically (node_exporter's textfile collector)\n"
+		"  stats -i SECONDS [-c COUNT]\n"
+		"                         live rates (packets/s, Gbit/s) per port, segment and\n"
+		"                         SA every SECONDS until Ctrl-C, or COUNT times\n"
 		"  segments [--agreed]    extended segments (VNI, VLAN, MACs); --agreed: the set\n"
 		"                         agreed with the peer (version, run-time changes)\n"
 		"  extend NAME VNI PORT [VLAN] [KEY=VALUE...] [peer.KEY=VALUE...]\n"
@@ -144,7 +144,7 @@ static void forget_reply(void)
  * One request to SOCK (dp.sock or isthmusd.sock); exits with a clear message
  * on failure. The reply stays valid until the next call.
  */
-static const struct ctl_reply *call(const char *sock, void *req, size_t len, int timeout_ms)
+const struct ctl_reply *call(const char *sock, void *req, size_t len, int timeout_ms)
 {
 	char path[256], err[400];
 	const struct ctl_reply *r;
@@ -175,7 +175,7 @@ static const struct ctl_reply *call(const char *sock, void *req, size_t len, int
 	return r;
 }
 
-static struct json_object *parse(const struct ctl_reply *r)
+struct json_object *parse(const struct ctl_reply *r)
 {
 	struct json_object *o = ctl_reply_json(r);
 
@@ -228,21 +228,21 @@ static int print_reply(const char *cmd, const struct ctl_reply *r)
 	return print_message(cmd, ctl_reply_body(r), r->body_len, NULL);
 }
 
-static const char *str(struct json_object *o, const char *key)
+const char *str(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
 }
 
-static int64_t num(struct json_object *o, const char *key)
+int64_t num(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
 }
 
-static struct json_object *get(struct json_object *o, const char *key)
+struct json_object *get(struct json_object *o, const char *key)
 {
 	struct json_object *v = NULL;
 
@@ -313,51 +313,6 @@ static int cmd_status(void)
 			printf("    CHILD_SA %s in %s out %s: %lld/%lld packets in/out\n",
 			       str(c, "state"), str(c, "spi_in"), str(c, "spi_out"),
 			       (long long)num(c, "packets_in"), (long long)num(c, "packets_out"));
-		}
-	}
-	json_object_put(o);
-	return 0;
-}
-
-static int cmd_stats(int prometheus)
-{
-	struct ctl_hdr h = { .type = CTL_STATS };
-	const struct ctl_reply *r = call("dp.sock", &h, sizeof(h), 5000);
-	struct json_object *o, *c, *g, *ev;
-	size_t n;
-
-	if (json_out) {
-		print_json(r);
-		return 0;
-	}
-	o = parse(r);
-	c = get(o, "counters");
-	if (prometheus) {
-		const char *name = str(o, "appliance");
-
-		printf("# HELP isthmus_packets_total Dataplane counters of isthmus-dp, by counter.\n"
-		       "# TYPE isthmus_packets_total counter\n");
-		json_object_object_foreach(c, k, v)
-			printf("isthmus_packets_total{appliance=\"%s\",counter=\"%s\"} %lld\n", name, k,
-			       (long long)json_object_get_int64(v));
-		printf("# HELP isthmus_fdb_entries MAC table entries.\n# TYPE isthmus_fdb_entries gauge\n"
-		       "isthmus_fdb_entries{appliance=\"%s\"} %lld\n", name,
-		       (long long)num(o, "fdb_entries"));
-	} else {
-		printf("isthmus-dp %s, %lld worker(s)\n", str(o, "appliance"), (long long)num(o, "workers"));
-		json_object_object_foreach(c, k, v)
-			if (json_object_get_int64(v))
-				printf("  %-20s %14lld\n", k, (long long)json_object_get_int64(v));
-		/* L2 safety reports (docs/l2-safety.md), absent from older dataplanes */
-		g = get(o, "l2guard");
-		ev = g ? get(g, "events") : NULL;
-		n = ev ? json_object_array_length(ev) : 0;
-		if (n)
-			printf("L2 safety reports, oldest first:\n");
-		for (size_t i = 0; i < n; i++) {
-			struct json_object *e = json_object_array_get_idx(ev, i);
-
-			printf("  %5llds ago  %s\n", (long long)num(e, "age_s"), str(e, "text"));
 		}
 	}
 	json_object_put(o);
@@ -1240,12 +1195,8 @@ static int check_args(const char *cmd, int argc, char **argv)
 	if (!strcmp(cmd, "status") || !strcmp(cmd, "reload") || !strcmp(cmd, "macs") ||
 	    !strcmp(cmd, "unpair"))
 		return no_args(cmd, argc, argv);
-	if (!strcmp(cmd, "stats")) {
-		if (argc == 0 || (argc == 1 && !strcmp(argv[0], "--prometheus")))
-			return 0;
-		fprintf(stderr, "isthmusctl: stats [--prometheus]\n");
-		return EXIT_USAGE;
-	}
+	if (!strcmp(cmd, "stats"))
+		return stats_args(argc, argv);
 	if (!strcmp(cmd, "sa"))
 		return sa_args(argc, argv, &wireshark, &version);
 	if (!strcmp(cmd, "extend") || !strcmp(cmd, "unextend") || !strcmp(cmd, "cutover"))
@@ -1341,7 +1292,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "status"))
 		return cmd_status();
 	if (!strcmp(cmd, "stats"))
-		return cmd_stats(optind < argc && !strcmp(argv[optind], "--prometheus"));
+		return cmd_stats(argc - optind, argv + optind, json_out);
 	if (!strcmp(cmd, "segments") || !strcmp(cmd, "segment"))
 		return cmd_segment(argc - optind, argv + optind);
 	if (!strcmp(cmd, "cutover"))

@@ -75,6 +75,7 @@ for f in "$BINDIR/isthmus-dp" "$BINDIR/isthmusd" "$BINDIR/isthmusctl" "$BINDIR/i
 	[ -x "$S$f" ] && ok "executable $f" || fail "missing executable $f"
 done
 for f in "$UNITDIR/isthmus-dp@.service" "$UNITDIR/isthmusd@.service" "$UNITDIR/isthmus.target" \
+	 "$UNITDIR/isthmus-metrics@.service" "$UNITDIR/isthmus-metrics@.timer" \
 	 "$DOCDIR/deploy.md" "$DOCDIR/config.md" "$DOCDIR/README.md" "$DOCDIR/BENCHMARKS.md" \
 	 "$DOCDIR/examples/onprem.ini" "$DOCDIR/examples/cloud.ini" \
 	 "$DOCDIR/examples/onprem.env" "$DOCDIR/examples/cloud.env" \
@@ -95,10 +96,12 @@ grep -q "^ExecStart=$BINDIR/isthmus-dp " "$S$UNITDIR/isthmus-dp@.service" && ok 
 mkdir -p "$tmp/inst"
 ln -s "$UNITDIR/isthmus-dp@.service" "$tmp/inst/isthmus-dp@onprem.service"
 ln -s "$UNITDIR/isthmusd@.service" "$tmp/inst/isthmusd@onprem.service"
+ln -s "$UNITDIR/isthmus-metrics@.service" "$tmp/inst/isthmus-metrics@onprem.service"
+ln -s "$UNITDIR/isthmus-metrics@.timer" "$tmp/inst/isthmus-metrics@onprem.timer"
 out=$(unshare -m sh -c '
 	mount -t overlay overlay -o "lowerdir=$1$2:$2" "$2" || exit 99
 	systemd-analyze verify "$3/isthmus-dp@onprem.service" "$3/isthmusd@onprem.service" \
-		"$4/isthmus.target"
+		"$4/isthmus.target" "$3/isthmus-metrics@onprem.service" "$3/isthmus-metrics@onprem.timer"
 ' sh "$stage" "$PREFIX" "$tmp/inst" "$UNITDIR" 2>&1)
 rc=$?
 if [ $rc -eq 99 ]; then
@@ -106,7 +109,7 @@ if [ $rc -eq 99 ]; then
 elif [ $rc -ne 0 ] || [ -n "$out" ]; then
 	fail "systemd-analyze verify (rc $rc): $out"
 else
-	ok "systemd-analyze verify isthmus-dp@onprem.service isthmusd@onprem.service isthmus.target"
+	ok "systemd-analyze verify isthmus-dp@, isthmusd@, isthmus-metrics@onprem.service and .timer, isthmus.target"
 fi
 
 # --- 3. isthmus-hostprep --------------------------------------------------------

@@ -392,7 +392,8 @@ def case_exc_flood(top, build):
           "exception_ike +%d" % d.get("exception_ike", 0))
     # the same counter in the Prometheus output and in DPDK telemetry
     prom = lab.ctl("b", "stats", "--prometheus").stdout
-    m = re.search(r'counter="drop_exception_policed"\} (\d+)', prom)
+    m = re.search(r'^isthmus_dropped_packets_total\{appliance="site-b",reason="exception_policed"\} '
+                  r'(\d+)$', prom, re.M)
     tel = telemetry("%s-lab-b" % lab.P)
     check(m is not None and int(m.group(1)) >= c1["drop_exception_policed"] and
           tel.get("drop_exception_policed", 0) >= c1["drop_exception_policed"],
@@ -1090,6 +1091,33 @@ for i in range(int(sys.argv[1])):
 """
 
 
+def loop_at_a(lab):
+    """The loop: site A's switch reflects whatever arrives from the appliance
+    on the web port."""
+    lab.x("a-sw", "tc", "qdisc", "add", "dev", "dp-web", "ingress")
+    # (u32 match-all: cls_matchall is not in every kernel)
+    lab.x("a-sw", "tc", "filter", "add", "dev", "dp-web", "parent", "ffff:", "protocol", "all",
+          "u32", "match", "u32", "0", "0",
+          "action", "mirred", "egress", "mirror", "dev", "dp-web")
+
+
+def flap_both(lab, dup):
+    """A host at A and one at B (namespaces dupa, dupb on the web segment)
+    send broadcasts from MAC @dup in turn: it flaps at both sites."""
+    for site in "ab":
+        name = "dup" + site
+        lab.add_ns(name)
+        lab.x(name, "ip", "link", "add", "eth0", "address", dup, "type", "veth",
+              "peer", name, "netns", lab.ns(site + "-sw"))
+        lab.x(name, "ip", "link", "set", "eth0", "up")
+        lab.x(site + "-sw", "ip", "link", "set", name, "master", "br-web", "up")
+    for i in range(8):
+        # distinct payloads: the same bytes from both sites would look like a loop
+        lab.x("dup" + "ab"[i % 2], "/usr/bin/python3", "-c", BCAST_SENDER, "1", "0.05", "round%d" % i)
+        time.sleep(0.1)
+    time.sleep(0.5)
+
+
 def case_loop(top, build):
     """A loop on site A's local port: everything the appliance sends there
     comes back in (tc mirred on the switch port, bounded: each frame once).
@@ -1099,12 +1127,7 @@ def case_loop(top, build):
     lab.up("--no-traffic")
     before_b = lab.stats("b")["counters"]
     before_a = lab.stats("a")["counters"]
-    # the loop: the switch reflects whatever arrives from the appliance
-    lab.x("a-sw", "tc", "qdisc", "add", "dev", "dp-web", "ingress")
-    # (u32 match-all: cls_matchall is not in every kernel)
-    lab.x("a-sw", "tc", "filter", "add", "dev", "dp-web", "parent", "ffff:", "protocol", "all",
-          "u32", "match", "u32", "0", "0",
-          "action", "mirred", "egress", "mirror", "dev", "dp-web")
+    loop_at_a(lab)
     n = 30
     t0 = time.monotonic()
     sender = lab.bg("b-web", "/usr/bin/python3", "-c", BCAST_SENDER, str(n), "0.05")
@@ -1152,18 +1175,7 @@ def case_flap(top, build):
     lab = new_lab(top, build)
     lab.up("--no-traffic")
     dup = "02:00:5e:00:07:77"
-    for site in "ab":
-        name = "dup" + site
-        lab.add_ns(name)
-        lab.x(name, "ip", "link", "add", "eth0", "address", dup, "type", "veth",
-              "peer", name, "netns", lab.ns(site + "-sw"))
-        lab.x(name, "ip", "link", "set", "eth0", "up")
-        lab.x(site + "-sw", "ip", "link", "set", name, "master", "br-web", "up")
-    for i in range(8):
-        # distinct payloads: the same bytes from both sites would look like a loop
-        lab.x("dup" + "ab"[i % 2], "/usr/bin/python3", "-c", BCAST_SENDER, "1", "0.05", "round%d" % i)
-        time.sleep(0.1)
-    time.sleep(0.5)
+    flap_both(lab, dup)
     for site in "ab":
         entries = [m for m in json.loads(lab.ctl(site, "--json", "macs").stdout) if m["mac"] == dup]
         check(entries and entries[0]["flaps"] >= 1,
@@ -2135,6 +2147,9 @@ CASES = {
 # routed and NATed underlays, and their faults (tests/netns/underlay.py)
 from underlay import CASES as UNDERLAY_CASES  # noqa: E402
 CASES.update(UNDERLAY_CASES)
+# what an operator reads: metrics, live rates, log priorities (tests/netns/observe.py)
+from observe import CASES as OBSERVE_CASES  # noqa: E402
+CASES.update(OBSERVE_CASES)
 
 if __name__ == "__main__":
     main(CASES)

@@ -590,7 +590,7 @@ def case_workers(dp, src, work):
         check(sorted(got) == whole and in_order,
               "B's %s: every frame once (%d), each worker's in its order" % (port, len(whole)))
     check(read(bup[0]) + read(bup[1]) == [], "nothing back into the tunnel")
-    sas = {s["spi"]: s for s in st["sas"] if s["dir"] == "in"}
+    sas = {int(s["spi"], 16): s for s in st["sas"] if s["dir"] == "in"}   # "0x%08x"
     check(sas[0x1001]["packets"] == len(halves[0]) and sas[0x1002]["packets"] == len(halves[1]),
           "B opened %d packets on SA 0x1001 and %d on 0x1002" % (len(halves[0]), len(halves[1])))
     pw = [w["tunnel_in"] for w in st["per_worker"]]

@@ -19,15 +19,12 @@
 #include "ctl_json.h"
 #include "ctl_server.h"
 #include "dp.h"
+#include "isthmus_version.h"
 #include "fdb.h"
 #include "l2guard.h"
 #include "segment.h"
 #include "storm.h"
 #include "worker.h"
-
-#ifndef ISTHMUS_VERSION
-#define ISTHMUS_VERSION "unknown"
-#endif
 
 static const char *const names[DP_C_MAX] = {
 #define DP_X_NAME(name, desc) #name,

@@ -60,9 +60,10 @@ def counter_descs(top):
         return dict(re.findall(r'X\((\w+), "((?:[^"\\]|\\.)*)"\)', f.read()))
 
 
-def project_version(top):
-    with open(os.path.join(top, "meson.build")) as f:
-        return re.search(r"version: '([^']+)'", f.read()).group(1)
+def build_version(build):
+    """The version this build reports (ctl/isthmus_version.h, made by meson)."""
+    with open(os.path.join(build, "ctl", "isthmus_version.h")) as f:
+        return re.search(r'#define ISTHMUS_VERSION "([^"]+)"', f.read()).group(1)
 
 
 def promtool():
@@ -146,8 +147,8 @@ def case_metrics(top, build):
     check(r.returncode == 0, "promtool check metrics: exit %d %s" % (r.returncode, r.stdout.strip()))
     samples, helps = parse_prom(text)
     print("MEASURED prometheus_samples=%d families=%d bytes=%d" % (len(samples), len(helps), len(text)))
-    check(series(samples, "isthmus_build_info", version=project_version(top)) == [1.0],
-          "isthmus_build_info{version=\"%s\"} 1" % project_version(top))
+    check(series(samples, "isthmus_build_info", version=build_version(build)) == [1.0],
+          "isthmus_build_info{version=\"%s\"} 1" % build_version(build))
     check(series(samples, "isthmus_tunnel_up", appliance="site-a") == [1.0], "isthmus_tunnel_up 1")
     # every drop reason, under one family, labelled by reason
     drops = {k[5:] for k in after["counters"] if k.startswith("drop_")}

@@ -361,6 +361,40 @@ static void on_message(struct segsync *ss, const struct ss_msg *q)
 	}
 }
 
+void ss_tick(struct segsync *ss)
+{
+	if (atomic_exchange(&ss->reconcile_due, false)) {
+		pthread_mutex_lock(&ss->lock);
+		ss_reconcile(ss);
+		pthread_mutex_unlock(&ss->lock);
+	}
+	pthread_mutex_lock(&ss->lock);
+	if (ss->prep.active && now_s() >= ss->prep.deadline) {
+		/* voted yes, heard nothing since: the sets will tell */
+		ss->prep.active = false;
+		ss->next_sync = 0;
+	}
+	if (now_s() >= ss->next_sync && !ss->lead.active && ss_peer_key(ss))
+		sync_now(ss);
+	pthread_mutex_unlock(&ss->lock);
+}
+
+void ss_datagram(struct segsync *ss, const uint8_t *buf, size_t n, const struct sockaddr_in *from)
+{
+	struct ss_msg q;
+
+	/* any source: the signature says who sent it (the peer may be
+	 * behind a NAT, which changes its address and port) */
+	pthread_mutex_lock(&ss->lock);
+	if (ss_decode(ss, buf, n, &q, from) == 0) {
+		ss->reply_to = *from;
+		if (q.type == SS_PREPARE || q.type == SS_SYNC)
+			learn_peer(ss); /* a NATed peer is reached where it sends from */
+		on_message(ss, &q);
+	}
+	pthread_mutex_unlock(&ss->lock);
+}
+
 static void *serve(void *arg)
 {
 	struct segsync *ss = arg;
@@ -372,7 +406,6 @@ static void *serve(void *arg)
 		struct pollfd pfd = { .fd = ss->fd, .events = POLLIN };
 		struct sockaddr_in from;
 		socklen_t fl = sizeof(from);
-		struct ss_msg q;
 		ssize_t n;
 
 		if (now_s() != last_ping || !dp_up) {
@@ -382,35 +415,13 @@ static void *serve(void *arg)
 			dp_up = dp_link_ping(ss->dp) == 0;
 			last_ping = now_s();
 		}
-		if (atomic_exchange(&ss->reconcile_due, false)) {
-			pthread_mutex_lock(&ss->lock);
-			ss_reconcile(ss);
-			pthread_mutex_unlock(&ss->lock);
-		}
-		pthread_mutex_lock(&ss->lock);
-		if (ss->prep.active && now_s() >= ss->prep.deadline) {
-			/* voted yes, heard nothing since: the sets will tell */
-			ss->prep.active = false;
-			ss->next_sync = 0;
-		}
-		if (now_s() >= ss->next_sync && !ss->lead.active && ss_peer_key(ss))
-			sync_now(ss);
-		pthread_mutex_unlock(&ss->lock);
+		ss_tick(ss);
 		if (poll(&pfd, 1, 200) <= 0)
 			continue;
 		n = recvfrom(ss->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
 		if (n < 0)
 			continue;
-		/* any source: the signature says who sent it (the peer may be
-		 * behind a NAT, which changes its address and port) */
-		pthread_mutex_lock(&ss->lock);
-		if (ss_decode(ss, buf, (size_t)n, &q, &from) == 0) {
-			ss->reply_to = from;
-			if (q.type == SS_PREPARE || q.type == SS_SYNC)
-				learn_peer(ss); /* a NATed peer is reached where it sends from */
-			on_message(ss, &q);
-		}
-		pthread_mutex_unlock(&ss->lock);
+		ss_datagram(ss, buf, (size_t)n, &from);
 	}
 	return NULL;
 }

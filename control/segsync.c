@@ -234,6 +234,8 @@ static void on_commit(struct segsync *ss, const struct ss_msg *q)
 		return;
 	}
 	ss->prep.active = false;
+	/* what the log says if the first two fail (neither sets err) */
+	snprintf(err, sizeof(err), "out of memory, or the change no longer applies");
 	if (segstore_copy(&next, &ss->st) < 0 || ss_apply_mutation(&next, &ss->prep.m) < 0 ||
 	    ss_commit_store(ss, &next, err, sizeof(err)) == -EIO) {
 		DBG1(DBG_DMN, "isthmusd: cannot apply the agreed segment change: %s", err);
@@ -274,6 +276,7 @@ static void on_sync_reply(struct segsync *ss, const struct ss_msg *q)
 	struct segstore theirs = { 0 };
 	uint8_t ours[32];
 	char err[300], *text;
+	bool readable = true;
 
 	if (memcmp(q->nonce, ss->sync_nonce, NONCE_LEN))
 		return; /* not the answer to our question: a replay, or late */
@@ -291,9 +294,19 @@ static void on_sync_reply(struct segsync *ss, const struct ss_msg *q)
 		     (unsigned long long)q->version, peer_name(ss));
 	}
 	text = strndup(q->body, q->body_len);
-	if (!text || segstore_init(&theirs) < 0 ||
-	    segstore_parse(&theirs, text, err, sizeof(err)) < 0 || theirs.version != q->version) {
-		DBG1(DBG_DMN, "isthmusd: the peer's segment set is unreadable: %s", text ? err : "");
+	if (!text || segstore_init(&theirs) < 0) {
+		snprintf(err, sizeof(err), "out of memory");
+		readable = false;
+	} else if (segstore_parse(&theirs, text, err, sizeof(err)) < 0) {
+		readable = false;
+	} else if (theirs.version != q->version) {
+		/* parsed: err says nothing yet (it was logged unset, found by fuzz_segsync) */
+		snprintf(err, sizeof(err), "its text says version %llu, the message %llu",
+			 (unsigned long long)theirs.version, (unsigned long long)q->version);
+		readable = false;
+	}
+	if (!readable) {
+		DBG1(DBG_DMN, "isthmusd: the peer's segment set is unreadable: %s", err);
 	} else if (segstore_conflict(&theirs, &ss->cfg, err, sizeof(err)) < 0) {
 		DBG1(DBG_DMN, "isthmusd: the peer's segment set (version %llu) clashes with this "
 		     "site's configuration file, not taken: %s", (unsigned long long)q->version, err);

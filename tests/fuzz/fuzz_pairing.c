@@ -306,7 +306,8 @@ static void token_check(struct state *s, const char *text)
 	if (pairing_token_decode(text, &t, err, sizeof(err)) < 0) {
 		check(err[0] != '\0', "token refused without a reason");
 		no_secret(err, strlen(err), "a token message");
-		if (strlen(text) > 12)
+		/* the messages are fixed wording: none contains 16 characters without a space */
+		if (strlen(text) >= 9 + 16 && !strchr(text + 9, ' '))
 			check(!strstr(err, text + 9), "the token echoed in a message");
 		return;
 	}

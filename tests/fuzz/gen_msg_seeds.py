@@ -265,7 +265,7 @@ def gen_segsync(root, out):
     def raw(b):
         return struct.pack("<BH", 0, len(b)) + b
 
-    put_ = b"put extend 7001 seedseg - \tlocal=db vni=7001\tlocal=db vni=7001"
+    put_ = b"put extend 7001 seedseg -\tlocal=db vni=7001\tlocal=db vni=7001"
     unext = b"put unextend 5101 workload-web -"
     cut = b"put cutover 5102 workload-app 0"
     deln = b"del 5101 workload-web"
@@ -287,6 +287,16 @@ def gen_segsync(root, out):
                              digest=1),
                       struct.pack("<BB", 4, 0),
                       signed(6, 0xff, 1, body=b"isthmus-segments 1\nversion 1\n", digest=1)],
+        # the peer's set clashing with this site's file, unreadable, or behind
+        "syncreply-bad": [struct.pack("<BB", 4, 0),
+                          signed(6, 0xff, 3, body=b"isthmus-segments 1\nversion 3\n"
+                                 b"extend 5101 other -\tlocal=db vni=5101\tlocal=db vni=5101\n"),
+                          struct.pack("<BB", 4, 0),
+                          signed(6, 0xff, 4, body=b"isthmus-segments 1\nversion 3\n"),
+                          struct.pack("<BB", 4, 0),
+                          signed(6, 0xff, 0, body=b"")],
+        "sync-ahead": [signed(1, 1, 0, body=unext), signed(3, 1, 1), signed(5, 2, 0), signed(5, 3, 1),
+                       signed(5, 4, 1, digest=1), signed(5, 5, 2)],
         "votes": [signed(2, 1, 0, status=-16, body=b"busy"), signed(4, 1, 0)],
         "forged": [signed(1, 1, 0, body=unext, key=1), signed(3, 1, 1, key=1),
                    raw(b"ISS1" + b"\0" * 132), raw(b"ISS2"), raw(b"")],

@@ -246,6 +246,13 @@ def gen_pairing(root, out):
         "replay-after-use": [A("BBBB", 1, 0, 1, 0), A("BBBB", 1, 2, 1, 0), A("BB", 2, 0),
                              A("BB", 2, 1), A("BBH", 3, 0, 2000), A("BB", 2, 0)],
     }
+    # pasted tokens: another version, damaged, not ours, a valid one of another appliance
+    import base64
+    for name, ver, ln in (("token-v2", 2, 63), ("token-short", 1, 62), ("token-other", 1, 63)):
+        raw = bytes([ver]) + bytes(range(1, ln))
+        text = b"isthmus1-" + base64.urlsafe_b64encode(raw).rstrip(b"=")
+        seeds[name] = [A("BB", 7, 1) + A("B", len(text)) + text]
+    seeds["token-prefix"] = [A("BB", 7, 1) + A("B", 12) + b"isthmus2-AAA"]
     n = 0
     for name, ops in sorted(seeds.items()):
         for cfg in (0, 1, 2):

@@ -15,7 +15,9 @@
  *     0 raw request     u16 length (LE), bytes: an arbitrary datagram to A
  *     1 request         u8 B's key, u8 nonce, u8 flags (bit 0 another secret,
  *                       bit 1 another fingerprint, bit 2 a status, bit 3 another
- *                       label): built and MACed here, sent to A, kept in a slot
+ *                       label): built and MACed here, sent to A, kept in a slot;
+ *                       bit 4: built by B's pairing_request() instead (its own
+ *                       random nonce: the outcome does not depend on its value)
  *     2 replay          u8 slot; with bit 3: u16 offset (LE), u8 xor: a kept
  *                       request again, one byte changed
  *     3 time            u8 unit (0 s, else min), u16 amount (LE): A's clock advances
@@ -372,6 +374,19 @@ static void request_op(struct state *s, const uint8_t *d)
 	nonce[0] ^= 0xa5;
 	if (bk->len > PAIRING_SPKI_MAX)
 		bk = &keys[2];
+	if (flags & 16) {
+		/* site B's own pairing_request(): its random nonce, kept for the reply */
+		q->len = pairing_request(&s->o.t, bk->b, bk->len, nonce, q->b, sizeof(q->b));
+		check((q->len == 0) == (bk->len == 0), "pairing_request refused a key that fits");
+		if (q->len == 0)
+			return;
+		no_secret(q->b, q->len, "B's request");
+		q->valid = true;
+		memcpy(s->b_nonce, nonce, sizeof(nonce));
+		s->b_key = bk;
+		to_a(s, q->b, q->len);
+		return;
+	}
 	memcpy(fpr, s->o.t.fpr, 32);
 	if (flags & 2)
 		fpr[0] ^= 1;

@@ -231,6 +231,7 @@ def gen_pairing(root, out):
     seeds = {
         # test_pairing: a pairing, its retransmission, another request refused
         "pair": [A("BBBB", 1, 0, 1, 0), A("BB", 2, 0), A("BBBB", 1, 1, 2, 0), A("B", 6)],
+        "pair-real-request": [A("BBBB", 1, 0, 1, 16), A("BB", 2, 0), A("B", 6), A("BBBB", 1, 1, 1, 16)],
         "wrong-secret": [A("BBBB", 1, 0, 1, 1), A("BBBB", 1, 0, 1, 0)],
         "wrong-fpr": [A("BBBB", 1, 0, 1, 2), A("BBBB", 1, 0, 3, 0)],
         "expired": [A("BBH", 3, 0, 1000), A("BBBB", 1, 0, 1, 0)],

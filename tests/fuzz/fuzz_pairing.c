@@ -376,6 +376,7 @@ static void request_op(struct state *s, const uint8_t *d)
 		bk = &keys[2];
 	if (flags & 16) {
 		/* site B's own pairing_request(): its random nonce, kept for the reply */
+		q->valid = false; /* the slot's last request is overwritten either way */
 		q->len = pairing_request(&s->o.t, bk->b, bk->len, nonce, q->b, sizeof(q->b));
 		check((q->len == 0) == (bk->len == 0), "pairing_request refused a key that fits");
 		if (q->len == 0)

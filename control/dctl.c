@@ -17,6 +17,7 @@
 #include <daemon.h>
 #include <sodium.h>
 
+#include "ctl_json.h"
 #include "ctl_server.h"
 #include "identity.h"
 #include "kernel_dp.h"
@@ -35,69 +36,61 @@ struct dctl {
 	char fingerprint[2 * FINGERPRINT_LEN + 1];
 };
 
-static void json_str(struct ctl_out *o, const char *key, const char *v, bool comma)
-{
-	ctl_out_printf(o, "\"%s\":\"", key);
-	for (; *v; v++) {
-		if (*v == '"' || *v == '\\')
-			ctl_out_printf(o, "\\%c", *v);
-		else if ((unsigned char)*v >= 0x20)
-			ctl_out_printf(o, "%c", *v);
-	}
-	ctl_out_printf(o, "\"%s", comma ? "," : "");
-}
-
 /* The IKE_SAs and CHILD_SAs with the peer, as charon has them. */
-static void status_sas(struct ctl_out *o)
+static struct json_object *status_sas(void)
 {
 	enumerator_t *en = charon->controller->create_ike_sa_enumerator(charon->controller, TRUE);
+	struct json_object *ikes = json_object_new_array();
 	ike_sa_t *ike;
-	bool first = true;
 
-	ctl_out_printf(o, "\"ike_sas\":[");
-	while (en->enumerate(en, &ike)) {
+	while (ikes && en->enumerate(en, &ike)) {
 		enumerator_t *ce = ike->create_child_sa_enumerator(ike);
+		struct json_object *j = json_object_new_object(), *children = json_object_new_array();
 		child_sa_t *child;
 		char buf[256];
-		bool cfirst = true;
 
+		ctl_json_str(j, "state", enum_to_name(ike_sa_state_names, ike->get_state(ike)));
 		snprintf(buf, sizeof(buf), "%H", ike->get_other_host(ike));
-		ctl_out_printf(o, "%s{", first ? "" : ",");
-		json_str(o, "state", enum_to_name(ike_sa_state_names, ike->get_state(ike)), true);
-		json_str(o, "peer", buf, true);
+		ctl_json_str(j, "peer", buf);
 		snprintf(buf, sizeof(buf), "%Y", ike->get_other_id(ike));
-		json_str(o, "peer_id", buf, true);
-		ctl_out_printf(o, "\"established_s\":%ld,\"child_sas\":[",
-			       (long)(time_monotonic(NULL) -
-				      ike->get_statistic(ike, STAT_ESTABLISHED)));
-		while (ce->enumerate(ce, &child)) {
+		ctl_json_str(j, "peer_id", buf);
+		ctl_json_int(j, "established_s",
+			     (int64_t)(time_monotonic(NULL) - ike->get_statistic(ike, STAT_ESTABLISHED)));
+		while (children && ce->enumerate(ce, &child)) {
 			uint64_t bytes_in = 0, bytes_out = 0, pk_in = 0, pk_out = 0;
+			struct json_object *c = json_object_new_object();
 
 			child->get_usestats(child, TRUE, NULL, &bytes_in, &pk_in);
 			child->get_usestats(child, FALSE, NULL, &bytes_out, &pk_out);
-			ctl_out_printf(o, "%s{", cfirst ? "" : ",");
-			json_str(o, "state", enum_to_name(child_sa_state_names, child->get_state(child)),
-				 true);
-			ctl_out_printf(o, "\"spi_in\":\"%.8x\",\"spi_out\":\"%.8x\","
-				       "\"bytes_in\":%llu,\"bytes_out\":%llu,\"packets_in\":%llu,"
-				       "\"packets_out\":%llu}",
-				       ntohl(child->get_spi(child, TRUE)),
-				       ntohl(child->get_spi(child, FALSE)),
-				       (unsigned long long)bytes_in, (unsigned long long)bytes_out,
-				       (unsigned long long)pk_in, (unsigned long long)pk_out);
-			cfirst = false;
+			ctl_json_str(c, "state", enum_to_name(child_sa_state_names, child->get_state(child)));
+			if (c) {
+				json_object_object_add(c, "spi_in", ctl_json_spi(ntohl(child->get_spi(child, TRUE))));
+				json_object_object_add(c, "spi_out",
+						       ctl_json_spi(ntohl(child->get_spi(child, FALSE))));
+			}
+			ctl_json_uint(c, "bytes_in", bytes_in);
+			ctl_json_uint(c, "bytes_out", bytes_out);
+			ctl_json_uint(c, "packets_in", pk_in);
+			ctl_json_uint(c, "packets_out", pk_out);
+			if (c)
+				json_object_array_add(children, c);
 		}
 		ce->destroy(ce);
-		ctl_out_printf(o, "]}");
-		first = false;
+		if (j) {
+			json_object_object_add(j, "child_sas", children);
+			json_object_array_add(ikes, j);
+		} else {
+			json_object_put(children);
+		}
 	}
 	en->destroy(en);
-	ctl_out_printf(o, "]");
+	return ikes;
 }
 
 static int status(struct dctl *d, struct ctl_out *o)
 {
 	char path[512], fpr[2 * FINGERPRINT_LEN + 1] = "";
+	struct json_object *j = json_object_new_object();
 	public_key_t *peer;
 	int workers = kernel_dp_workers();
 
@@ -106,20 +99,20 @@ static int status(struct dctl *d, struct ctl_out *o)
 	if (peer)
 		identity_fingerprint_hex(peer, fpr);
 	DESTROY_IF(peer);
-	ctl_out_printf(o, "{");
-	json_str(o, "name", d->s->name, true);
-	json_str(o, "local_id", d->s->local_id, true);
-	json_str(o, "peer_id", d->s->peer_id, true);
-	json_str(o, "fingerprint", d->fingerprint, true);
-	ctl_out_printf(o, "\"auth\":\"%s\",\"paired\":%s,", d->s->auth == IKE_AUTH_PSK ? "psk" : "pubkey",
-		       d->s->auth == IKE_AUTH_PSK || peer ? "true" : "false");
-	json_str(o, "peer_fingerprint", fpr, true);
-	ctl_out_printf(o, "\"uptime_s\":%ld,\"dataplane\":%s,\"dataplane_workers\":%d,",
-		       (long)(time_monotonic(NULL) - d->started), workers >= 0 ? "true" : "false",
-		       workers);
-	ctl_out_printf(o, "\"peer_refused\":%lu,", peer_config_refused());
-	status_sas(o);
-	return ctl_out_printf(o, "}");
+	ctl_json_str(j, "name", d->s->name);
+	ctl_json_str(j, "local_id", d->s->local_id);
+	ctl_json_str(j, "peer_id", d->s->peer_id);
+	ctl_json_str(j, "fingerprint", d->fingerprint);
+	ctl_json_str(j, "auth", d->s->auth == IKE_AUTH_PSK ? "psk" : "pubkey");
+	ctl_json_bool(j, "paired", d->s->auth == IKE_AUTH_PSK || peer);
+	ctl_json_str(j, "peer_fingerprint", fpr);
+	ctl_json_int(j, "uptime_s", (int64_t)(time_monotonic(NULL) - d->started));
+	ctl_json_bool(j, "dataplane", workers >= 0);
+	ctl_json_int(j, "dataplane_workers", workers);
+	ctl_json_uint(j, "peer_refused", peer_config_refused());
+	if (j)
+		json_object_object_add(j, "ike_sas", status_sas());
+	return ctl_out_json(o, j);
 }
 
 /*
@@ -163,6 +156,15 @@ static int sa_keys(struct ctl_out *o)
 	return 0;
 }
 
+static int hello(struct ctl_out *o)
+{
+	struct json_object *j = json_object_new_object();
+
+	ctl_json_int(j, "version", CTL_VERSION);
+	ctl_json_str(j, "daemon", "isthmusd");
+	return ctl_out_json(o, j);
+}
+
 static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 {
 	struct dctl *d = ctx;
@@ -170,7 +172,7 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 
 	switch (req->type) {
 	case CTL_HELLO:
-		return ctl_out_printf(o, "{\"version\":%d,\"daemon\":\"isthmusd\"}", CTL_VERSION);
+		return hello(o);
 	case CTL_D_STATUS:
 		return status(d, o);
 	case CTL_D_PAIRING_TOKEN: {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ctl_client.h"
+#include "ctl_json.h"
 
 #define CALL_TIMEOUT_MS 2000
 
@@ -123,13 +124,10 @@ struct ctl_reply *dp_link_call_alloc(struct dp_link *l, void *req, size_t len, s
 	return (struct ctl_reply *)call(l, req, len, NULL, max_body, err, errlen);
 }
 
-/* Parse "boot":N out of the HELLO reply body. */
+/* The dataplane's boot id: "boot" of the HELLO reply's JSON body (0 if absent). */
 static uint64_t boot_id(const struct ctl_reply *r)
 {
-	const char *b = ctl_reply_body(r);
-	const char *p = strstr(b, "\"boot\":");
-
-	return p ? strtoull(p + 7, NULL, 10) : 0;
+	return ctl_reply_json_uint(r, "boot", 0);
 }
 
 int dp_link_ping(struct dp_link *l)

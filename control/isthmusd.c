@@ -18,6 +18,7 @@
 #include <daemon.h>
 
 #include "charon_guard.h"
+#include "config.h"
 #include "dctl.h"
 #include "identity.h"
 #include "ike_config.h"
@@ -59,17 +60,53 @@ static bool register_kernel_dp(plugin_t *plugin, plugin_feature_t *feature, bool
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: isthmusd -c CONFIG [--debug LEVEL]\n"
+		"Usage: isthmusd -c CONFIG [--debug LEVEL]\n"
+		"   or: isthmusd --check-config CONFIG\n"
 		"\n"
 		"The Isthmus control plane: pairs this appliance with its peer over IKEv2\n"
 		"and hands the negotiated SAs to isthmus-dp.\n"
 		"\n"
+		"Options:\n"
 		"  -c, --config FILE   appliance configuration (docs/config.md)\n"
 		"  -d, --debug LEVEL   charon log level, -1..3 (default 1). Higher levels are\n"
 		"                      taken as 3, and so are higher levels of loggers set in\n"
 		"                      strongswan.conf: strongSwan logs IKE and ESP keys at\n"
 		"                      level 4, and isthmusd never logs key material\n"
-		"  -h, --help          this text\n");
+		"      --check-config FILE\n"
+		"                      check FILE as isthmusd loads it (its [ike] settings and\n"
+		"                      the segments it agrees with the peer) and exit,\n"
+		"                      starting nothing: silent and status 0 if it is\n"
+		"                      valid, the error and status 1 if not\n"
+		"  -h, --help          this text\n"
+		"\n"
+		"Exit status:\n"
+		"  0  stopped cleanly (SIGINT, SIGTERM), or a valid --check-config\n"
+		"  1  an invalid configuration or a start-up failure\n"
+		"  2  a usage error\n");
+}
+
+/*
+ * isthmusd --check-config FILE: what isthmusd reads of it, its [ike]
+ * settings (ike_config_load) and the segments it agrees with the peer and
+ * reloads (config_load, the parser isthmus-dp uses), nothing started.
+ * @return the exit status
+ */
+static int check_config(const char *file)
+{
+	struct ike_settings s;
+	struct dp_config dp;
+	char err[512];
+
+	if (ike_config_load(file, &s, err, sizeof(err)) < 0) {
+		fprintf(stderr, "isthmusd: %s\n", err);
+		return 1;
+	}
+	if (config_load(file, &dp, err, sizeof(err)) < 0) {
+		fprintf(stderr, "isthmusd: %s\n", err);
+		return 1;
+	}
+	config_free(&dp);
+	return 0;
 }
 
 /* The lower underlay address initiates (unless configured): both sides being
@@ -256,9 +293,10 @@ int main(int argc, char *argv[])
 		{ "config", required_argument, NULL, 'c' },
 		{ "debug", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "check-config", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config = NULL;
+	const char *config = NULL, *check = NULL;
 	char err[512], fpr[2 * FINGERPRINT_LEN + 1];
 	private_key_t *own;
 	public_key_t *own_pub, *peer;
@@ -269,6 +307,9 @@ int main(int argc, char *argv[])
 		switch (c) {
 		case 'c':
 			config = optarg;
+			break;
+		case 'C':
+			check = optarg;
 			break;
 		case 'd': {
 			char *end;
@@ -293,7 +334,9 @@ int main(int argc, char *argv[])
 			return 2;
 		}
 	}
-	if (!config || optind != argc) {
+	if (check && !config && optind == argc)
+		return check_config(check);
+	if (!config || check || optind != argc) {
 		usage(stderr);
 		return 2;
 	}

@@ -36,6 +36,7 @@
 
 #include <esp.h>
 
+#include "ctl_json.h"
 #include "dp_link.h"
 
 typedef struct private_kernel_dp_t private_kernel_dp_t;
@@ -753,15 +754,14 @@ int kernel_dp_workers(void)
 	struct ctl_hdr h = { .type = CTL_HELLO };
 	uint8_t *rbuf = malloc(CTL_MAX_MSG + 1);
 	const struct ctl_reply *r;
-	const char *w;
 	char err[256];
 	int n = -1;
 
 	pthread_mutex_lock(&active_lock);
 	if (active && rbuf) {
 		r = dp_link_call(active->link, &h, sizeof(h), rbuf, err, sizeof(err));
-		if (r && r->status == 0 && (w = strstr(ctl_reply_body(r), "\"workers\":")))
-			n = atoi(w + 10);
+		if (r && r->status == 0)
+			n = (int)ctl_reply_json_uint(r, "workers", (uint64_t)-1);
 	}
 	pthread_mutex_unlock(&active_lock);
 	free(rbuf);

@@ -13,6 +13,7 @@
 #include <daemon.h>
 
 #include "ike_config.h"
+#include "ctl_json.h"
 #include "names.h"
 #include "segsync_internal.h"
 
@@ -256,18 +257,34 @@ out:
 
 int segsync_json(struct segsync *ss, struct ctl_out *o)
 {
-	pthread_mutex_lock(&ss->lock);
-	ctl_out_printf(o, "{\"version\":%llu,\"dropped\":{\"malformed\":%llu,"
-		       "\"signature\":%llu},\"entries\":[", (unsigned long long)ss->st.version,
-		       (unsigned long long)ss->drop_malformed, (unsigned long long)ss->drop_signature);
-	for (unsigned i = 0; i < ss->st.n; i++) {
-		const struct seg_entry *e = &ss->st.e[i];
-		static const char *const kinds[] = { "extend", "unextend", "cutover" };
+	static const char *const kinds[] = { "extend", "unextend", "cutover" };
+	struct json_object *j = json_object_new_object(), *drop = json_object_new_object(),
+			   *entries = json_object_new_array();
 
-		ctl_out_printf(o, "%s{\"vni\":%u,\"name\":\"%s\",\"kind\":\"%s\",\"gateway_here\":%s}",
-			       i ? "," : "", e->vni, e->name, kinds[e->kind],
-			       e->gw_site == ss->me ? "true" : "false");
+	pthread_mutex_lock(&ss->lock);
+	ctl_json_uint(j, "version", ss->st.version);
+	ctl_json_uint(drop, "malformed", ss->drop_malformed);
+	ctl_json_uint(drop, "signature", ss->drop_signature);
+	for (unsigned i = 0; entries && i < ss->st.n; i++) {
+		const struct seg_entry *e = &ss->st.e[i];
+		struct json_object *x = json_object_new_object();
+
+		ctl_json_int(x, "vni", e->vni);
+		ctl_json_str(x, "name", e->name);
+		ctl_json_str(x, "kind", kinds[e->kind]);
+		ctl_json_bool(x, "gateway_here", e->gw_site == ss->me);
+		if (x)
+			json_object_array_add(entries, x);
 	}
 	pthread_mutex_unlock(&ss->lock);
-	return ctl_out_printf(o, "]}");
+	if (!j || !drop || !entries) {
+		json_object_put(j);
+		json_object_put(drop);
+		json_object_put(entries);
+		ctl_out_printf(o, "out of memory");
+		return -ENOMEM;
+	}
+	json_object_object_add(j, "dropped", drop);
+	json_object_object_add(j, "entries", entries);
+	return ctl_out_json(o, j);
 }

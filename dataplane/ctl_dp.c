@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "ctl_dp.h"
+#include "ctl_json.h"
 #include "ctl_server.h"
 #include "dp.h"
 #include "fdb.h"
@@ -47,9 +48,25 @@ static void ip_str(uint32_t be, char *buf)
 
 static int hello(struct dp *dp, struct ctl_out *o)
 {
-	return ctl_out_printf(o, "{\"version\":%d,\"name\":\"%s\",\"boot\":%" PRIu64
-			      ",\"workers\":%u}", CTL_VERSION, dp->cfg->name, dp->boot_id,
-			      dp->nb_workers);
+	struct json_object *j = json_object_new_object();
+
+	ctl_json_int(j, "version", CTL_VERSION);
+	ctl_json_str(j, "name", dp->cfg->name);
+	ctl_json_uint(j, "boot", dp->boot_id);
+	ctl_json_int(j, "workers", dp->nb_workers);
+	return ctl_out_json(o, j);
+}
+
+/* {"segment": NAME, "vni": VNI, "result": RESULT} */
+static int seg_result_json(struct ctl_out *o, const char *name, uint32_t vni, const char *result)
+{
+	struct json_object *j = json_object_new_object();
+
+	ctl_json_str(j, "segment", name);
+	ctl_json_int(j, "vni", vni);
+	if (result)
+		ctl_json_str(j, "result", result);
+	return ctl_out_json(o, j);
 }
 
 /*
@@ -260,14 +277,12 @@ static int seg_set(struct dp *dp, const char *name, const char *spec, uint32_t o
 		return rc;
 	}
 	if (op == CTL_SEG_OP_CHECK)
-		return ctl_out_printf(o, "{\"segment\":\"%s\",\"vni\":%u,\"result\":\"ok\"}",
-				      name, cs.vni);
+		return seg_result_json(o, name, cs.vni, "ok");
 	if (rc != SEG_UNCHANGED)
 		dp_log(LOG_NOTICE, "segment %s %s (VNI %u, port %s, VLAN %u): %s", name,
 		       rc == SEG_ADDED ? "extended" : "settings changed", cs.vni,
 		       dp->port[cs.local].name, cs.vlan, spec);
-	return ctl_out_printf(o, "{\"segment\":\"%s\",\"vni\":%u,\"result\":\"%s\"}", name,
-			      cs.vni, seg_result[rc]);
+	return seg_result_json(o, name, cs.vni, seg_result[rc]);
 }
 
 /* Names from the wire: NUL-terminated here, whatever was sent. */
@@ -314,31 +329,35 @@ static void json_sa(FILE *f, const char *dir, const struct esp_sa *sa, int worke
 		    enum esp_cipher cipher, bool esn, uint32_t window, uint64_t retire_ms,
 		    uint32_t peer_ip, int peer_port, bool *first)
 {
+	struct json_object *j = json_object_new_object();
 	struct esp_sa_stats st;
-	char a[16];
 
 	esp_sa_get_stats(sa, &st);
-	fprintf(f, "%s{\"dir\":\"%s\",\"spi\":%u,\"cipher\":\"%s\",\"esn\":%s,"
-		"\"backend\":\"%s\",\"worker\":%d,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-		",\"seq\":%" PRIu64 ",\"retired\":%s", *first ? "" : ",", dir, esp_sa_spi(sa),
-		esp_cipher_name(cipher), esn ? "true" : "false",
-		esp_backend_name(esp_sa_backend(sa)), worker, st.packets, st.bytes, st.seq,
-		retire_ms ? "true" : "false");
+	ctl_json_str(j, "dir", dir);
+	json_object_object_add(j, "spi", ctl_json_spi(esp_sa_spi(sa)));
+	ctl_json_str(j, "cipher", esp_cipher_name(cipher));
+	ctl_json_bool(j, "esn", esn);
+	ctl_json_str(j, "backend", esp_backend_name(esp_sa_backend(sa)));
+	ctl_json_int(j, "worker", worker);
+	ctl_json_uint(j, "packets", st.packets);
+	ctl_json_uint(j, "bytes", st.bytes);
+	ctl_json_uint(j, "seq", st.seq);
+	ctl_json_bool(j, "retired", retire_ms != 0);
 	if (window)
-		fprintf(f, ",\"replay_window\":%u", window);
-	if (esn)
-		fprintf(f, ",\"rekey_at_seq\":null,\"seq_to_rekey\":null");
-	else
-		fprintf(f, ",\"rekey_at_seq\":%" PRIu64 ",\"seq_to_rekey\":%" PRIu64,
-			CTL_SEQ_REKEY_32,
-			st.seq < CTL_SEQ_REKEY_32 ? CTL_SEQ_REKEY_32 - st.seq : 0);
+		ctl_json_int(j, "replay_window", window);
+	if (esn) {
+		json_object_object_add(j, "rekey_at_seq", NULL);
+		json_object_object_add(j, "seq_to_rekey", NULL);
+	} else {
+		ctl_json_uint(j, "rekey_at_seq", CTL_SEQ_REKEY_32);
+		ctl_json_uint(j, "seq_to_rekey",
+			      st.seq < CTL_SEQ_REKEY_32 ? CTL_SEQ_REKEY_32 - st.seq : 0);
+	}
 	/* the outer address (and, outbound, port) of the peer: a NAT's, if any */
-	ip_str(peer_ip, a);
-	fprintf(f, ",\"peer\":\"%s\"", a);
+	json_object_object_add(j, "peer", ctl_json_ip4(peer_ip));
 	if (peer_port >= 0)
-		fprintf(f, ",\"peer_port\":%d", peer_port);
-	fputc('}', f);
-	*first = false;
+		ctl_json_int(j, "peer_port", peer_port);
+	ctl_json_elem(f, first, ",", j);
 }
 
 /*
@@ -464,7 +483,10 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 		if (n)
 			dp_log(LOG_NOTICE, "%u SAs retired (the control plane restarted): kept at most "
 			       "%u s, until new ones replace them", n, m->grace_s);
-		return ctl_out_printf(o, "{\"retired\":%u}", n);
+		struct json_object *j = json_object_new_object();
+
+		ctl_json_int(j, "retired", n);
+		return ctl_out_json(o, j);
 	}
 	case CTL_SEG_ADD:
 		return seg_add_req(dp, (const struct ctl_seg *)req, o);
@@ -483,7 +505,7 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 			return -EINVAL;
 		}
 		dp_log(LOG_NOTICE, "segment %s: gateway cut over to this site, announced", g->name);
-		return ctl_out_printf(o, "{\"segment\":\"%s\"}", g->name);
+		return seg_result_json(o, g->name, g->vni, "cut over");
 	}
 	case CTL_SEG_DEL: {
 		const struct ctl_seg *m = (const struct ctl_seg *)req;

@@ -15,6 +15,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_spinlock.h>
 
+#include "ctl_json.h"
 #include "dp.h"
 #include "fdb.h"
 #include "hash_keys.h"
@@ -256,7 +257,8 @@ int fdb_json_step(struct fdb *f, uint32_t *it, bool *first, FILE *out, size_t bu
 		fdb_key_t k = 0;
 		uint32_t until;
 		int32_t r, left;
-		int n;
+		struct json_object *j;
+		char mac[18];
 
 		/* The iterator reads the key store: not while a worker learns. */
 		rte_spinlock_lock(&f->lock);
@@ -274,18 +276,20 @@ int fdb_json_step(struct fdb *f, uint32_t *it, bool *first, FILE *out, size_t bu
 		s = &f->dp->seg[k >> 48];
 		until = atomic_load(&e->damp_until);
 		left = until ? (int32_t)(until - now) : 0;
-		n = fprintf(out, "%s\n    {\"segment\": \"%s\", \"vni\": %u, "
-			    "\"mac\": \"%02x:%02x:%02x:%02x:%02x:%02x\", \"side\": \"%s\", "
-			    "\"last_seen\": %u, \"flaps\": %u, \"dampened\": %s, \"dampened_s\": %d}",
-			    *first ? "" : ",", s->name, s->vni,
-			    (unsigned)(k >> 40) & 0xff, (unsigned)(k >> 32) & 0xff,
-			    (unsigned)(k >> 24) & 0xff, (unsigned)(k >> 16) & 0xff,
-			    (unsigned)(k >> 8) & 0xff, (unsigned)k & 0xff,
-			    atomic_load(&e->side) == FDB_LOCAL ? "local" : "remote",
-			    atomic_load(&e->last_seen), atomic_load(&e->flaps),
-			    left > 0 ? "true" : "false", left > 0 ? left : 0);
-		*first = false;
-		used += n > 0 ? (size_t)n : 0;
+		j = json_object_new_object();
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
+			 (unsigned)(k >> 40) & 0xff, (unsigned)(k >> 32) & 0xff,
+			 (unsigned)(k >> 24) & 0xff, (unsigned)(k >> 16) & 0xff,
+			 (unsigned)(k >> 8) & 0xff, (unsigned)k & 0xff);
+		ctl_json_str(j, "segment", s->name);
+		ctl_json_int(j, "vni", s->vni);
+		ctl_json_str(j, "mac", mac);
+		ctl_json_str(j, "side", atomic_load(&e->side) == FDB_LOCAL ? "local" : "remote");
+		ctl_json_int(j, "last_seen", atomic_load(&e->last_seen));
+		ctl_json_int(j, "flaps", atomic_load(&e->flaps));
+		ctl_json_bool(j, "dampened", left > 0);
+		ctl_json_int(j, "dampened_s", left > 0 ? left : 0);
+		used += ctl_json_elem(out, first, ",\n    ", j);
 	}
 	*written += used;
 	return 1;

@@ -161,6 +161,33 @@ static void answer(struct worker *w, struct segment *s, struct rte_mbuf *m)
 	dp_count(&w->stats, DP_C_gw_arp_answered, 1);
 }
 
+/*
+ * RFC 4861 section 7.1.1: a solicitation that fails validation is silently
+ * discarded, so it earns no answer (the frame crosses as it came): IPv6, its
+ * ICMP length (from the IP length, within the frame) 24 or more, the ICMP
+ * checksum right, every option of a non-zero length within the message.
+ * nd_of() checked the hop limit, the code and the 24 bytes.
+ */
+static bool ns_valid(const struct rte_mbuf *m, const struct rte_ipv6_hdr *h)
+{
+	uint32_t plen = rte_be_to_cpu_16(h->payload_len), sum;
+	const uint8_t *icmp = (const uint8_t *)(h + 1);
+
+	if ((rte_be_to_cpu_32(h->vtc_flow) >> 28) != 6 ||
+	    RTE_ETHER_HDR_LEN + sizeof(*h) + plen > m->data_len)
+		return false;
+	/* RFC 4443 section 2.3: over the pseudo-header and the message */
+	sum = (uint32_t)rte_ipv6_phdr_cksum(h, 0) + rte_raw_cksum(icmp, plen);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	if (sum != 0xffff)
+		return false;
+	for (uint32_t o = sizeof(struct nd_msg); o < plen; o += icmp[o + 1] * 8u)
+		if (plen - o < 2 || icmp[o + 1] == 0 || icmp[o + 1] * 8u > plen - o)
+			return false;
+	return true;
+}
+
 /* IPv6: a solicitation for gateway6 -> a solicited advertisement, in place. */
 static bool nd_outbound(struct worker *w, struct segment *s, struct rte_mbuf *m)
 {
@@ -172,7 +199,8 @@ static bool nd_outbound(struct worker *w, struct segment *s, struct rte_mbuf *m)
 	/* A duplicate address detection probe (source ::) is not ours to answer:
 	 * the router's address is not tentative. The router itself asking is not either. */
 	if (nd == NULL || memcmp(nd->target, s->gw6, 16) != 0 ||
-	    memcmp(h->src_addr, unspecified, 16) == 0 || memcmp(h->src_addr, s->gw6, 16) == 0)
+	    memcmp(h->src_addr, unspecified, 16) == 0 || memcmp(h->src_addr, s->gw6, 16) == 0 ||
+	    !ns_valid(m, h))
 		return false;
 	if (m->data_len < NA_FRAME_LEN &&
 	    rte_pktmbuf_append(m, NA_FRAME_LEN - m->data_len) == NULL) {

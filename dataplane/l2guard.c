@@ -32,6 +32,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "ctl_json.h"
 #include "dp.h"
 #include "fdb.h"
 #include "l2guard.h"
@@ -493,32 +494,52 @@ void l2guard_forget_segment(struct dp *dp, uint16_t seg)
 	g->hist_next = n % L2G_HISTORY;
 }
 
-void l2guard_json(const struct dp *dp, FILE *f)
+struct json_object *l2guard_json_object(const struct dp *dp)
 {
 	const struct l2guard *g = dp->guard;
 	uint32_t now = (uint32_t)(rte_rdtsc() / dp->tsc_hz);
+	struct json_object *j = json_object_new_object(), *evs = json_object_new_array();
 
-	fprintf(f, "{\"log_suppressed\": %" PRIu64 ", \"events\": [", g->log_suppressed);
-	for (unsigned i = 0; i < g->nhist; i++) {
+	ctl_json_uint(j, "log_suppressed", g->log_suppressed);
+	for (unsigned i = 0; evs && i < g->nhist; i++) {
 		/* oldest first */
 		const struct l2guard_event *ev =
 			&g->hist[(g->hist_next + L2G_HISTORY - g->nhist + i) % L2G_HISTORY];
 		char line[256], m1[RTE_ETHER_ADDR_FMT_SIZE], m2[RTE_ETHER_ADDR_FMT_SIZE];
-		const uint8_t *ip = (const uint8_t *)&ev->ip;
+		struct json_object *e = json_object_new_object();
 
 		format_event(dp, ev, line, sizeof(line));
 		mac_str(&ev->mac, m1);
 		mac_str(&ev->mac2, m2);
-		fprintf(f, "%s\n    {\"kind\": \"%s\", \"segment\": \"%s\", \"vni\": %u, \"mac\": \"%s\", "
-			"\"side\": \"%s\", \"age_s\": %u", i ? "," : "", kind_name[ev->kind],
-			dp->seg[ev->seg].name, dp->seg[ev->seg].vni, m1, side_name[ev->side & 1],
-			now - ev->when_s);
-		if (ev->kind == L2G_FLAP)
-			fprintf(f, ", \"moves\": %u, \"dampen_s\": %u", ev->moves, ev->dampen_s);
-		if (ev->kind == L2G_IP_CONFLICT)
-			fprintf(f, ", \"ip\": \"%u.%u.%u.%u\", \"other_mac\": \"%s\"", ip[0], ip[1],
-				ip[2], ip[3], m2);
-		fprintf(f, ", \"text\": \"%s\"}", line);
+		ctl_json_str(e, "kind", kind_name[ev->kind]);
+		ctl_json_str(e, "segment", dp->seg[ev->seg].name);
+		ctl_json_int(e, "vni", dp->seg[ev->seg].vni);
+		ctl_json_str(e, "mac", m1);
+		ctl_json_str(e, "side", side_name[ev->side & 1]);
+		ctl_json_int(e, "age_s", now - ev->when_s);
+		if (ev->kind == L2G_FLAP) {
+			ctl_json_int(e, "moves", ev->moves);
+			ctl_json_int(e, "dampen_s", ev->dampen_s);
+		}
+		if (ev->kind == L2G_IP_CONFLICT) {
+			json_object_object_add(e, "ip", ctl_json_ip4(ev->ip));
+			ctl_json_str(e, "other_mac", m2);
+		}
+		ctl_json_str(e, "text", line);
+		if (e)
+			json_object_array_add(evs, e);
 	}
-	fprintf(f, "]}");
+	if (j)
+		json_object_object_add(j, "events", evs);
+	else
+		json_object_put(evs);
+	return j;
+}
+
+void l2guard_json(const struct dp *dp, FILE *f)
+{
+	bool first = true;
+
+	if (!ctl_json_elem(f, &first, "", l2guard_json_object(dp)))
+		fputs("{}", f); /* json-c out of memory: still an object */
 }

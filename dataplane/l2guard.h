@@ -39,6 +39,8 @@
 #include "dp.h"
 #include "fdb.h"
 #include "segment.h"
+
+struct json_object;
 #include "worker.h"
 
 /*
@@ -118,7 +120,13 @@ void l2guard_service(struct dp *dp);
  */
 void l2guard_forget_segment(struct dp *dp, uint16_t seg);
 
-/** JSON object {"events": [...], "log_suppressed": N} for the stats report. */
+/**
+ * The L2 safety reports as a json-c object {"events": [...], "log_suppressed": N}
+ * (the caller owns it), oldest report first. Main lcore.
+ */
+struct json_object *l2guard_json_object(const struct dp *dp);
+
+/** l2guard_json_object() written to @p f, for the stats report. Main lcore. */
 void l2guard_json(const struct dp *dp, FILE *f);
 
 /**

@@ -38,12 +38,15 @@ static struct dp the_dp;
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: isthmus-dp [EAL options] -- -c FILE [options]\n"
+"Usage: isthmus-dp [EAL options] -- -c FILE [options]\n"
+"   or: isthmus-dp --check-config FILE [--show appliance.name|uplink.tap]\n"
 "\n"
 "Isthmus dataplane: stretches L2 segments between two appliances over\n"
 "ESP-in-UDP (RFC 3948) carrying VXLAN (RFC 7348). One worker per worker lcore\n"
 "(EAL -l: the first lcore is the main lcore, which does not forward).\n"
+"SIGINT or SIGTERM stop the workers, flush the ports and print the final counters.\n"
 "\n"
+"Options:\n"
 "  -c, --config FILE        appliance configuration (docs/config.md)\n"
 "      --stats-interval S   print counters every S seconds (default 0: on exit only)\n"
 "      --stats-json FILE    write counters, SA counters and the MAC table as JSON on exit\n"
@@ -51,13 +54,21 @@ static void usage(FILE *f)
 "      --max-seconds S      exit after S seconds\n"
 "  -h, --help               this text\n"
 "\n"
-"Example (two pcap files, no hugepages):\n"
+"  --check-config FILE      check FILE as isthmus-dp would load it and exit,\n"
+"                           starting nothing (no EAL, no ports): silent and\n"
+"                           status 0 if it is valid, the error and status 1 if\n"
+"                           not. With --show KEY, print that setting (one line)\n"
+"\n"
+"Exit status:\n"
+"  0  stopped cleanly (SIGINT, SIGTERM), or a valid --check-config\n"
+"  1  an invalid configuration, a start-up failure or a run-time error\n"
+"  2  a usage error, reported before EAL starts\n"
+"\n"
+"Examples:\n"
 "  isthmus-dp -l 0,1 --no-huge -m 256 --no-pci --file-prefix=dp-a \\\n"
 "    --vdev=net_pcap0,rx_pcap=local.pcap,tx_pcap=local-out.pcap \\\n"
 "    --vdev=net_pcap1,rx_pcap=uplink.pcap,tx_pcap=uplink-out.pcap \\\n"
-"    -- -c configs/lab-a.ini --exit-when-idle 500\n"
-"\n"
-"SIGINT or SIGTERM stop the workers, flush the ports and print the final counters.\n");
+"    -- -c configs/lab-a.ini --exit-when-idle 500\n");
 }
 
 struct opts {
@@ -221,6 +232,57 @@ static void control_loop(struct dp *dp, const struct opts *o)
 	dp->stop = true;
 }
 
+/*
+ * isthmus-dp --check-config FILE [--show KEY]: the file as config_load()
+ * takes it, nothing started (like sshd -t). @return the exit status
+ */
+static int check_config(int argc, char **argv)
+{
+	struct dp_config cfg;
+	const char *file = argv[2], *show = NULL;
+	char err[512];
+
+	if (argc == 5 && !strcmp(argv[3], "--show") &&
+	    (!strcmp(argv[4], "appliance.name") || !strcmp(argv[4], "uplink.tap")))
+		show = argv[4];
+	else if (argc != 3) {
+		fprintf(stderr, "isthmus-dp: --check-config FILE [--show appliance.name|uplink.tap]\n");
+		return 2;
+	}
+	if (config_load(file, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "isthmus-dp: %s\n", err);
+		return 1;
+	}
+	if (show)
+		printf("%s\n", !strcmp(show, "appliance.name") ? cfg.name : cfg.tap);
+	config_free(&cfg);
+	return 0;
+}
+
+/*
+ * The options after "--", checked before EAL starts: a usage error costs no
+ * hugepages, lock files or log lines of EAL. @return 0 or the exit status
+ */
+static int early_usage(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	int i = 1;
+
+	while (i < argc && strcmp(argv[i], "--"))
+		i++;
+	if (i >= argc) {
+		fprintf(stderr, "isthmus-dp: no '--' and no -c FILE after it; see --help\n");
+		return 2;
+	}
+	argv[i] = argv[0]; /* getopt's argv[0] for the application's options */
+	if (parse_opts(argc - i, argv + i, &o) < 0) {
+		argv[i] = "--";
+		return 2;
+	}
+	argv[i] = "--";
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct dp *dp = &the_dp;
@@ -234,6 +296,12 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
+	if (argc >= 2 && !strcmp(argv[1], "--check-config"))
+		return check_config(argc, argv);
+	rc = early_usage(argc, argv);
+	if (rc)
+		return rc;
+	rc = 1;
 	/* From the start: a SIGTERM during start-up stops us cleanly too. */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

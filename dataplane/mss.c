@@ -191,7 +191,8 @@ static inline uint32_t ipv6_tcp_offset(const uint8_t *p, uint32_t off, uint32_t 
 			return 0;
 		}
 	}
-	return 0;
+	/* at most MSS_MAX_EXT_HDRS walked: the TCP header may follow the last */
+	return nh == IPPROTO_TCP ? off : 0;
 }
 
 void mss_clamp(struct worker *w, const struct segment *s, struct rte_mbuf *m)

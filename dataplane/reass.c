@@ -34,7 +34,10 @@
  * distance is plenty of reordering room.
  *
  * Only the peer's fragments are admitted: anyone else's could only fill the
- * table and keep the peer's out.
+ * table and keep the peer's out. The peer is where its IKE counts as the
+ * peer's (uplink_classify()): [uplink] peer, or the address its newest SA
+ * uses, which behind a NAT is the NAT's (dp->peer_now); ESP from there is
+ * fragmented as any other.
  *
  * RSS: a NIC hashes IPv4 fragments on the addresses only (no ports in
  * non-first fragments), so all fragments of one datagram reach the same queue
@@ -208,7 +211,8 @@ struct rte_mbuf *reass_input(struct worker *w, struct rte_mbuf *m)
 	uint32_t before;
 
 	dp_count(&w->stats, DP_C_reass_frags, 1);
-	if (unlikely(ip->src_addr != w->dp->cfg->peer_ip)) {
+	if (unlikely(ip->src_addr != w->dp->cfg->peer_ip &&
+		     ip->src_addr != atomic_load_explicit(&w->dp->peer_now, memory_order_relaxed))) {
 		dp_count(&w->stats, DP_C_drop_reass_foreign, 1);
 		rte_pktmbuf_free(m);
 		return NULL;

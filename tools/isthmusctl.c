@@ -17,8 +17,22 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <spawn.h>
+#include <sys/wait.h>
 
 #include "ctl_client.h"
+#include "ctl_json.h"
+#include "names.h"
+
+/*
+ * Exit status (isthmusctl(1), EXIT STATUS): 0 done; 1 the daemon refused or
+ * failed the request; 2 a usage error, found before anything is contacted;
+ * 3 the appliance could not be reached (not running, no answer, unreadable
+ * reply).
+ */
+enum { EXIT_DONE = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+
+extern char **environ;
 
 static const char *run_dir;
 static int json_out;
@@ -26,7 +40,7 @@ static int json_out;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: isthmusctl [-n NAME | -r RUN_DIR] [--json] COMMAND [ARGS]\n"
+		"Usage: isthmusctl [-n NAME | -r RUN_DIR] [--json] COMMAND [ARGS]\n"
 		"\n"
 		"Commands:\n"
 		"  status                 peer, pairing, tunnel (IKE and CHILD SAs), uptime\n"
@@ -53,9 +67,14 @@ static void usage(FILE *f)
 		"  segment [list | extend ... | unextend SEGMENT | cutover SEGMENT]\n"
 		"                         the same, grouped\n"
 		"  macs                   the MAC tables (side, flaps, dampened)\n"
-		"  sa [--wireshark]       SAs in the dataplane, with the peer's outer address\n"
+		"  sa [--wireshark [--wireshark-version X.Y]]\n"
+		"                         SAs in the dataplane, with the peer's outer address\n"
 		"                         (its NAT's, and port); --wireshark prints the live ESP\n"
-		"                         keys in Wireshark's esp_sa format (root only; keys!)\n"
+		"                         keys in Wireshark's esp_sa format (root only; keys!).\n"
+		"                         Wireshark before 4.2 knows no ChaCha20-Poly1305 and\n"
+		"                         rejects the whole table over one such line: those\n"
+		"                         lines are commented out unless the tshark installed\n"
+		"                         here, or --wireshark-version, takes them\n"
 		"  pairing-token [--ttl DURATION]\n"
 		"                         print a one-time pairing token, valid 15m by default\n"
 		"                         (DURATION: 90s, 15m, 1h; a bare number is seconds;\n"
@@ -67,12 +86,21 @@ static void usage(FILE *f)
 		"                         command line, where any local user could read it\n"
 		"  unpair                 forget the peer's key and close the tunnel\n"
 		"\n"
+		"Options:\n"
 		"  -n, --name NAME        appliance name: RUN_DIR is /run/isthmus/NAME\n"
 		"  -r, --run-dir DIR      where the appliance's sockets are\n"
-		"  -j, --json             machine-readable output\n"
+		"  -j, --json             machine-readable output (every command; errors stay\n"
+		"                         text on standard error)\n"
 		"  -h, --help             this text\n"
 		"\n"
-		"Without -n/-r, the only appliance under /run/isthmus is used.\n");
+		"Without -n/-r, the only appliance under /run/isthmus is used.\n"
+		"\n"
+		"Exit status:\n"
+		"  0  done\n"
+		"  1  the appliance refused or failed the request\n"
+		"  2  a usage error (unknown command, bad argument), found before anything is\n"
+		"     contacted\n"
+		"  3  the appliance could not be reached\n");
 }
 
 /* The one appliance under /run/isthmus, when there is exactly one. */
@@ -128,7 +156,7 @@ static const struct ctl_reply *call(const char *sock, void *req, size_t len, int
 			snprintf(err, sizeof(err), "isthmusd is not running (no control socket at %s)",
 				 path);
 		fprintf(stderr, "isthmusctl: %s\n", err);
-		exit(3);
+		exit(EXIT_UNREACHABLE);
 	}
 	/* timeout_ms: for each message; a streamed reply of any length (up to
 	 * CTL_STREAM_MAX) arrives as long as the parts keep coming */
@@ -136,24 +164,66 @@ static const struct ctl_reply *call(const char *sock, void *req, size_t len, int
 	close(fd);
 	if (!r) {
 		fprintf(stderr, "isthmusctl: %s\n", err);
-		exit(3);
+		exit(EXIT_UNREACHABLE);
 	}
 	if (r->status != 0) {
 		fprintf(stderr, "isthmusctl: %.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
-		exit(1);
+		exit(EXIT_REFUSED);
 	}
 	return r;
 }
 
 static struct json_object *parse(const struct ctl_reply *r)
 {
-	struct json_object *o = json_tokener_parse(ctl_reply_body(r));
+	struct json_object *o = ctl_reply_json(r);
 
 	if (!o) {
 		fprintf(stderr, "isthmusctl: unreadable reply\n");
-		exit(3);
+		exit(EXIT_UNREACHABLE);
 	}
 	return o;
+}
+
+/* Print @p o (JSON, pretty) and release it. */
+static void put_json(struct json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+/*
+ * The outcome of a command whose reply is a message for people (pair,
+ * unpair, extend, unextend, cutover, reload): the text, or with --json
+ * {"command": ..., "message": ...} plus @p extra's members (may be NULL).
+ */
+static int print_message(const char *cmd, const char *text, size_t len, struct json_object *extra)
+{
+	struct json_object *o;
+
+	while (len && text[len - 1] == '\n')
+		len--;
+	if (!json_out) {
+		printf("%.*s\n", (int)len, text);
+		json_object_put(extra);
+		return EXIT_DONE;
+	}
+	o = json_object_new_object();
+	ctl_json_str(o, "command", cmd);
+	json_object_object_add(o, "message", json_object_new_string_len(text, (int)len));
+	if (extra && json_object_is_type(extra, json_type_object)) {
+		json_object_object_foreach(extra, k, v)
+			json_object_object_add(o, k, json_object_get(v));
+	}
+	json_object_put(extra);
+	put_json(o);
+	return EXIT_DONE;
+}
+
+/* print_message() with a reply's body as the text. */
+static int print_reply(const char *cmd, const struct ctl_reply *r)
+{
+	return print_message(cmd, ctl_reply_body(r), r->body_len, NULL);
 }
 
 static const char *str(struct json_object *o, const char *key)
@@ -180,10 +250,7 @@ static struct json_object *get(struct json_object *o, const char *key)
 
 static void print_json(const struct ctl_reply *r)
 {
-	struct json_object *o = parse(r);
-
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
-	json_object_put(o);
+	put_json(parse(r));
 }
 
 static int cmd_status(void)
@@ -301,21 +368,61 @@ static int cmd_segments(void)
 	return 0;
 }
 
+/* A VNI (RFC 7348: 24 bits; 0 is not used) in decimal: 1, or 0 with a message. */
+static int vni_ok(const char *v)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end || errno || n == 0 || n > 0xffffff) {
+		fprintf(stderr, "isthmusctl: '%s' is not a VNI (1..16777215)\n", v);
+		return 0;
+	}
+	return 1;
+}
+
+/* A VLAN as a [segment] takes it: 1..4094 (IEEE 802.1Q) or "untagged". */
+static int vlan_ok(const char *v)
+{
+	char *end;
+	unsigned long n;
+
+	if (!strcmp(v, "untagged"))
+		return 1;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end || errno || n == 0 || n > 4094) {
+		fprintf(stderr, "isthmusctl: '%s' is not a VLAN (1..4094, or untagged)\n", v);
+		return 0;
+	}
+	return 1;
+}
+
+/* A segment or port name by the one rule (ctl/names.h): 1, or 0 with a message. */
+static int name_arg_ok(const char *what, const char *v)
+{
+	char err[160];
+
+	if (name_check(what, v, err, sizeof(err)) < 0) {
+		fprintf(stderr, "isthmusctl: %s\n", err);
+		return 0;
+	}
+	return 1;
+}
+
 /* SEGMENT is a name or a VNI: 1 with one of them set, 0 (with a message) if neither. */
 static int seg_ref(const char *ref, char *name, size_t len, uint32_t *vni)
 {
-	char *end;
-
 	if (ref[0] >= '0' && ref[0] <= '9') {
-		unsigned long v = strtoul(ref, &end, 10);
-
-		if (*end || v == 0 || v > 0xffffff) {
-			fprintf(stderr, "isthmusctl: '%s' is not a VNI (1..16777215)\n", ref);
+		if (!vni_ok(ref))
 			return 0;
-		}
-		*vni = (uint32_t)v;
+		*vni = (uint32_t)strtoul(ref, NULL, 10);
 		return 1;
 	}
+	if (!name_arg_ok("segment name", ref))
+		return 0;
 	if (strlen(ref) >= len) {
 		fprintf(stderr, "isthmusctl: segment name '%s' too long\n", ref);
 		return 0;
@@ -368,12 +475,21 @@ static int local_flag(int *argc, char ***argv)
 }
 
 /* A change agreed with the peer through isthmusd: print what it says. */
-static int agreed(struct ctl_d_seg *m)
+static int agreed(const char *cmd, struct ctl_d_seg *m)
 {
-	const struct ctl_reply *r = call("isthmusd.sock", m, sizeof(*m), 30000);
+	return print_reply(cmd, call("isthmusd.sock", m, sizeof(*m), 30000));
+}
 
-	printf("%.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
-	return 0;
+/* A change to this dataplane only: @p text, with the dataplane's JSON reply
+ * (segment, VNI, result) beside it under --json. */
+static int local_done(const char *cmd, const struct ctl_reply *r, const char *text)
+{
+	struct json_object *extra = r->body_len ? ctl_reply_json(r) : NULL;
+
+	if (!extra)
+		extra = json_object_new_object();
+	ctl_json_bool(extra, "local", true);
+	return print_message(cmd, text, strlen(text), extra);
 }
 
 /* cutover [--local] SEGMENT: the gateway moves to this site */
@@ -391,14 +507,19 @@ static int cmd_cutover(int argc, char **argv)
 
 		if (!seg_ref(argv[0], d.name, sizeof(d.name), &d.vni))
 			return 2;
-		return agreed(&d);
+		return agreed("cutover", &d);
 	}
 	if (segment_vni(argv[0], &m.vni))
 		return 2;
-	call("dp.sock", &m, sizeof(m), 5000);
-	printf("gateway of segment %s (VNI %u) is now on this site, announced with a gratuitous "
-	       "ARP / unsolicited neighbor advertisement\n", argv[0], m.vni);
-	return 0;
+	{
+		const struct ctl_reply *r = call("dp.sock", &m, sizeof(m), 5000);
+		char text[256];
+
+		snprintf(text, sizeof(text), "gateway of segment %s (VNI %u) is now on this site, "
+			 "announced with a gratuitous ARP / unsolicited neighbor advertisement",
+			 argv[0], m.vni);
+		return local_done("cutover", r, text);
+	}
 }
 
 /* Append " key=value" to @p spec; 0, or -1 when it does not fit. */
@@ -435,8 +556,13 @@ static int extend_specs(int argc, char **argv, char *spec, char *peer_spec, size
 	int i = 3, bad = 0;
 
 	spec[0] = peer_spec[0] = '\0';
-	if (i < argc && !strchr(argv[i], '='))
+	if (!vni_ok(argv[1]) || !name_arg_ok("port name", argv[2]))
+		return -1;
+	if (i < argc && !strchr(argv[i], '=')) {
 		vlan = argv[i++];
+		if (!vlan_ok(vlan))
+			return -1;
+	}
 	peer_vlan = vlan;
 	bad |= spec_add(spec, len, "vni", argv[1]) | spec_add(spec, len, "local", argv[2]);
 	bad |= spec_add(peer_spec, len, "vni", argv[1]);
@@ -456,10 +582,15 @@ static int extend_specs(int argc, char **argv, char *spec, char *peer_spec, size
 				"[VLAN] (peer.local= and peer.vlan= for the peer)\n", argv[i]);
 			return -1;
 		}
-		if (peer && !strcmp(key, "local"))
+		if (peer && !strcmp(key, "local")) {
 			peer_local = eq + 1;
-		else if (peer && !strcmp(key, "vlan"))
+			if (!name_arg_ok("port name", peer_local))
+				return -1;
+		} else if (peer && !strcmp(key, "vlan")) {
 			peer_vlan = eq + 1;
+			if (!vlan_ok(peer_vlan))
+				return -1;
+		}
 		else if (peer && !strcmp(key, "gateway_site"))
 			peer_gw_site = eq + 1;
 		else if (peer)
@@ -513,15 +644,18 @@ static int cmd_extend(int add, int argc, char **argv)
 		d.op = CTL_D_UNEXTEND;
 		if (!seg_ref(argv[0], d.name, sizeof(d.name), &d.vni))
 			return 2;
-		return agreed(&d);
+		return agreed("unextend", &d);
 	}
 	if (!add) {
+		char text[128];
+
 		if (segment_vni(argv[0], &m.vni))
 			return 2;
-		call("dp.sock", &m, sizeof(m), 5000);
-		printf("segment %s unextended on this appliance only\n", argv[0]);
-		return 0;
+		snprintf(text, sizeof(text), "segment %s unextended on this appliance only", argv[0]);
+		return local_done("unextend", call("dp.sock", &m, sizeof(m), 5000), text);
 	}
+	if (!name_arg_ok("segment name", argv[0]))
+		return 2;
 	if (strlen(argv[0]) >= sizeof(d.name)) {
 		fprintf(stderr, "isthmusctl: name too long\n");
 		return 2;
@@ -535,22 +669,52 @@ static int cmd_extend(int add, int argc, char **argv)
 	if (!local) {
 		d.op = CTL_D_EXTEND;
 		snprintf(d.name, sizeof(d.name), "%s", argv[0]);
-		return agreed(&d);
+		return agreed("extend", &d);
 	}
 	snprintf(set.name, sizeof(set.name), "%s", argv[0]);
 	snprintf(set.spec, sizeof(set.spec), "%s", d.spec);
-	call("dp.sock", &set, sizeof(set), 5000);
-	printf("segment %s extended on this appliance only\n", argv[0]);
-	return 0;
+	{
+		char text[128];
+
+		snprintf(text, sizeof(text), "segment %s extended on this appliance only", argv[0]);
+		return local_done("extend", call("dp.sock", &set, sizeof(set), 5000), text);
+	}
 }
 
 /* reload: isthmusd re-reads the configuration file and applies its segments */
 static int cmd_reload(void)
 {
 	struct ctl_hdr h = { .type = CTL_D_RELOAD };
-	const struct ctl_reply *r = call("isthmusd.sock", &h, sizeof(h), 30000);
+	return print_reply("reload", call("isthmusd.sock", &h, sizeof(h), 30000));
+}
 
-	printf("%.*s", (int)r->body_len, (const char *)ctl_reply_body(r));
+/* segments --agreed: the set agreed with the peer, as isthmusd keeps it */
+static int cmd_agreed(void)
+{
+	struct ctl_hdr h = { .type = CTL_D_SEGMENTS };
+	const struct ctl_reply *r = call("isthmusd.sock", &h, sizeof(h), 5000);
+	struct json_object *o, *e, *d;
+	size_t n;
+
+	if (json_out) {
+		print_json(r);
+		return 0;
+	}
+	o = parse(r);
+	e = get(o, "entries");
+	d = get(o, "dropped");
+	n = e ? json_object_array_length(e) : 0;
+	printf("agreed set version %lld (peer messages dropped: %lld malformed, %lld bad signature)\n",
+	       (long long)num(o, "version"), (long long)num(d, "malformed"),
+	       (long long)num(d, "signature"));
+	printf("%-20s %8s %-9s %s\n", "segment", "VNI", "change", "gateway");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *x = json_object_array_get_idx(e, i);
+
+		printf("%-20s %8lld %-9s %s\n", str(x, "name"), (long long)num(x, "vni"), str(x, "kind"),
+		       json_object_get_boolean(get(x, "gateway_here")) ? "here" : "-");
+	}
+	json_object_put(o);
 	return 0;
 }
 
@@ -559,12 +723,8 @@ static int cmd_segment(int argc, char **argv)
 {
 	if (argc == 0 || !strcmp(argv[0], "list"))
 		return cmd_segments();
-	if (!strcmp(argv[0], "--agreed")) {
-		struct ctl_hdr h = { .type = CTL_D_SEGMENTS };
-
-		print_json(call("isthmusd.sock", &h, sizeof(h), 5000));
-		return 0;
-	}
+	if (!strcmp(argv[0], "--agreed"))
+		return cmd_agreed();
 	if (!strcmp(argv[0], "extend") || !strcmp(argv[0], "unextend"))
 		return cmd_extend(!strcmp(argv[0], "extend"), argc - 1, argv + 1);
 	if (!strcmp(argv[0], "cutover"))
@@ -574,11 +734,32 @@ static int cmd_segment(int argc, char **argv)
 	return 2;
 }
 
-static int cmd_simple_json(uint16_t type)
+/* macs: the MAC tables, one line per MAC */
+static int cmd_macs(void)
 {
-	struct ctl_hdr h = { .type = type };
+	struct ctl_hdr h = { .type = CTL_MACS };
+	const struct ctl_reply *r = call("dp.sock", &h, sizeof(h), 5000);
+	struct json_object *a;
+	size_t n;
 
-	print_json(call("dp.sock", &h, sizeof(h), 5000));
+	if (json_out) {
+		print_json(r);
+		return 0;
+	}
+	a = parse(r);
+	n = json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+	printf("%-20s %8s %-17s %-6s %5s %s\n", "segment", "VNI", "MAC", "side", "flaps", "dampened");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *m = json_object_array_get_idx(a, i);
+		char damp[32] = "-";
+
+		if (json_object_get_boolean(get(m, "dampened")))
+			snprintf(damp, sizeof(damp), "%lld s more", (long long)num(m, "dampened_s"));
+		printf("%-20s %8lld %-17s %-6s %5lld %s\n", str(m, "segment"), (long long)num(m, "vni"),
+		       str(m, "mac"), str(m, "side"), (long long)num(m, "flaps"), damp);
+	}
+	printf("%zu MAC(s)\n", n);
+	json_object_put(a);
 	return 0;
 }
 
@@ -615,8 +796,8 @@ static int cmd_sa_table(void)
 				 (long long)json_object_get_int64(v));
 		else
 			snprintf(peer, sizeof(peer), "%s", str(o, "peer"));
-		printf("%-3s 0x%08llx %-17s %-3s %-6s %-6lld %12llu %12llu %14s %-21s %s\n",
-		       str(o, "dir"), (unsigned long long)num(o, "spi"), str(o, "cipher"),
+		printf("%-3s %-10s %-17s %-3s %-6s %-6lld %12llu %12llu %14s %-21s %s\n",
+		       str(o, "dir"), str(o, "spi"), str(o, "cipher"),
 		       json_object_get_boolean(get(o, "esn")) ? "yes" : "no", win,
 		       (long long)num(o, "worker"), (unsigned long long)num(o, "packets"),
 		       (unsigned long long)num(o, "seq"), left, peer,
@@ -627,7 +808,147 @@ static int cmd_sa_table(void)
 	return 0;
 }
 
-static int cmd_sa(int wireshark)
+/*
+ * Wireshark's esp_sa table names the ciphers by its own strings. Wireshark
+ * refuses the whole table when one line names a cipher it does not know, so
+ * a line for a cipher the reader's Wireshark lacks is written commented out.
+ * ChaCha20-Poly1305 (RFC 7634) came to its ESP dissector in 4.2; 4.0
+ * (Debian 12) has the AES-GCM ones only (docs/deploy.md, "Reading the tunnel
+ * with Wireshark").
+ */
+static const struct ws_cipher {
+	const char *name;       /* as isthmusd writes it, the esp_sa column */
+	const char *label;
+	int major, minor;       /* the first Wireshark release that knows it */
+} ws_ciphers[] = {
+	{ "AES-GCM with 16 octet ICV [RFC4106]", "AES-256-GCM", 0, 0 },
+	{ "ChaCha20 with Poly1305 [RFC7634]", "ChaCha20-Poly1305", 4, 2 },
+};
+
+/* "X.Y" or "X.Y.Z" -> major, minor; 0, or -1 if it is not a version. */
+static int parse_version(const char *v, int *major, int *minor)
+{
+	char *end;
+	long a, b;
+
+	if (v[0] < '0' || v[0] > '9')
+		return -1;
+	a = strtol(v, &end, 10);
+	if (*end != '.' || end[1] < '0' || end[1] > '9')
+		return -1;
+	b = strtol(end + 1, &end, 10);
+	if (*end == '.' && end[1] >= '0' && end[1] <= '9')
+		strtol(end + 1, &end, 10);
+	if (*end || a > 1000 || b > 1000)
+		return -1;
+	*major = (int)a;
+	*minor = (int)b;
+	return 0;
+}
+
+/*
+ * Whether the installed tshark takes an esp_sa line naming @p cipher: it is
+ * given one with an all-zero key (never a live one) as "-o uat:esp_sa:..."
+ * and asked for its version; it refuses a cipher it does not know with exit
+ * status 1. @return 1 yes, 0 no, -1 no tshark to ask
+ */
+static int tshark_takes(const char *cipher)
+{
+	char opt[256], *args[5];
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int st, rc;
+
+	snprintf(opt, sizeof(opt), "uat:esp_sa:\"IPv4\",\"*\",\"*\",\"*\",\"%s\",\"0x%072d\","
+		 "\"NULL\",\"\"", cipher, 0);
+	args[0] = "tshark";
+	args[1] = "-o";
+	args[2] = opt;
+	args[3] = "-v";
+	args[4] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	rc = posix_spawnp(&pid, "tshark", &fa, NULL, args, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		return -1;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 1))
+		return -1;
+	return WEXITSTATUS(st) == 0;
+}
+
+/* Whether the Wireshark that will read the table takes cipher @p c: the
+ * version given (--wireshark-version), else the installed tshark, else the
+ * oldest one Isthmus supports (Debian 12's 4.0). @p how says which. */
+static int ws_takes(const struct ws_cipher *c, const char *version, const char **how)
+{
+	int major, minor, t;
+
+	if (version && parse_version(version, &major, &minor) == 0) {
+		*how = "--wireshark-version";
+		return major > c->major || (major == c->major && minor >= c->minor);
+	}
+	t = tshark_takes(c->name);
+	if (t >= 0) {
+		*how = "the tshark installed here";
+		return t;
+	}
+	*how = "no tshark here to ask: assuming Wireshark 4.0 (Debian 12)";
+	return c->major == 0 || (c->major == 4 && c->minor == 0);
+}
+
+/*
+ * Write the esp_sa lines of @p body, a line for a cipher the reader's
+ * Wireshark does not know commented out with the reason. Unbuffered: no stdio
+ * buffer is left holding a copy of the keys.
+ */
+static void write_esp_sa(const char *body, size_t len, const char *version)
+{
+	int takes[sizeof(ws_ciphers) / sizeof(ws_ciphers[0])];
+	const char *how[sizeof(ws_ciphers) / sizeof(ws_ciphers[0])];
+	bool noted[sizeof(ws_ciphers) / sizeof(ws_ciphers[0])] = { false };
+
+	for (size_t k = 0; k < sizeof(ws_ciphers) / sizeof(ws_ciphers[0]); k++)
+		takes[k] = -1; /* asked once, when a line needs it */
+	setvbuf(stdout, NULL, _IONBF, 0);
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(body + i, '\n', len - i);
+		size_t n = nl ? (size_t)(nl - (body + i)) + 1 : len - i;
+		bool comment = false;
+
+		for (size_t k = 0; k < sizeof(ws_ciphers) / sizeof(ws_ciphers[0]); k++) {
+			const struct ws_cipher *c = &ws_ciphers[k];
+
+			if (!memmem(body + i, n, c->name, strlen(c->name)))
+				continue;
+			if (takes[k] < 0)
+				takes[k] = ws_takes(c, version, &how[k]);
+			if (takes[k])
+				continue;
+			comment = true;
+			if (!noted[k]) {
+				printf("# %s SAs below are commented out: Wireshark before %d.%d does not "
+				       "know\n# \"%s\" and would refuse the whole table (%s).\n"
+				       "# Remove the '# ' with Wireshark %d.%d or later.\n",
+				       c->label, c->major, c->minor, c->name, how[k], c->major, c->minor);
+				fprintf(stderr, "isthmusctl: %s SAs written commented out: Wireshark %d.%d or "
+					"later decrypts them (%s)\n", c->label, c->major, c->minor, how[k]);
+				noted[k] = true;
+			}
+		}
+		if (comment)
+			fputs("# ", stdout);
+		fwrite(body + i, 1, n, stdout);
+		i += n;
+	}
+}
+
+static int cmd_sa(int wireshark, const char *version)
 {
 	if (wireshark) {
 		struct ctl_hdr h = { .type = CTL_D_SA_KEYS };
@@ -639,11 +960,11 @@ static int cmd_sa(int wireshark)
 		}
 		fprintf(stderr, "WARNING: these are the live ESP keys of the tunnel. Anyone holding "
 			"them can read the traffic:\nkeep them out of tickets and chats, delete them "
-			"after use.\n# Wireshark: Preferences > Protocols > ESP > ESP SAs (esp_sa)\n");
+			"after use.\n# Wireshark: Preferences > Protocols > ESP > ESP SAs (esp_sa); "
+			"AES-256-GCM SAs decrypt in\n# Wireshark 4.0 and later, ChaCha20-Poly1305 SAs "
+			"in 4.2 and later\n");
 		r = call("isthmusd.sock", &h, sizeof(h), 5000);
-		/* unbuffered: no stdio buffer left holding a copy of the keys */
-		setvbuf(stdout, NULL, _IONBF, 0);
-		fwrite(ctl_reply_body(r), 1, r->body_len, stdout);
+		write_esp_sa(ctl_reply_body(r), r->body_len, version);
 		forget_reply();
 		return 0;
 	}
@@ -775,10 +1096,29 @@ static int cmd_pairing_token(int argc, char **argv)
 	}
 	r = call("isthmusd.sock", &t, sizeof(t), 5000);
 	setvbuf(stdout, NULL, _IONBF, 0); /* the token is a secret: no copy in a stdio buffer */
-	if (json_out)
-		printf("{\"token\":\"%.*s\"}\n", (int)r->body_len, (const char *)ctl_reply_body(r));
-	else
+	if (json_out) {
+		struct json_object *o = json_object_new_object();
+		struct json_object *t = json_object_new_string_len(ctl_reply_body(r), (int)r->body_len);
+		const char *text;
+		size_t n;
+
+		json_object_object_add(o, "token", t);
+		text = json_object_to_json_string_length(o, CTL_JSON_FLAGS, &n);
+		if (!text) {
+			json_object_put(o);
+			forget_reply();
+			fprintf(stderr, "isthmusctl: out of memory\n");
+			return EXIT_REFUSED;
+		}
+		fwrite(text, 1, n, stdout);
+		fputc('\n', stdout);
+		/* the token is a secret: wipe json-c's copies before they are freed */
+		explicit_bzero((char *)text, n);
+		explicit_bzero((char *)json_object_get_string(t), (size_t)json_object_get_string_len(t));
+		json_object_put(o);
+	} else {
 		printf("%.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
+	}
 	forget_reply();
 	return 0;
 }
@@ -805,8 +1145,130 @@ static int cmd_pair(int argc, char **argv)
 		return 2;
 	r = call("isthmusd.sock", &p, sizeof(p), 15000);
 	explicit_bzero(&p, sizeof(p));
-	printf("%.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
-	return 0;
+	return print_reply("pair", r);
+}
+
+/* No arguments for @p cmd: 0, or EXIT_USAGE with a message. */
+static int no_args(const char *cmd, int argc, char **argv)
+{
+	if (argc == 0)
+		return 0;
+	fprintf(stderr, "isthmusctl: %s takes no argument ('%s'; see --help)\n", cmd, argv[0]);
+	return EXIT_USAGE;
+}
+
+/* sa [--wireshark [--wireshark-version X.Y]] */
+static int sa_args(int argc, char **argv, int *wireshark, const char **version)
+{
+	int major, minor;
+
+	*wireshark = 0;
+	*version = NULL;
+	if (argc >= 1 && !strcmp(argv[0], "--wireshark")) {
+		*wireshark = 1;
+		if (argc == 3 && !strcmp(argv[1], "--wireshark-version") &&
+		    parse_version(argv[2], &major, &minor) == 0) {
+			*version = argv[2];
+			return 0;
+		}
+		if (argc == 1)
+			return 0;
+	} else if (argc == 0) {
+		return 0;
+	}
+	fprintf(stderr, "isthmusctl: sa [--wireshark [--wireshark-version X.Y]]\n");
+	return EXIT_USAGE;
+}
+
+/* extend|unextend|cutover [--local] ...: the arguments alone, nothing contacted */
+static int seg_args(const char *cmd, int argc, char **argv)
+{
+	char name[CTL_NAME_LEN], spec[CTL_SEG_SPEC_LEN], peer_spec[CTL_SEG_SPEC_LEN];
+	uint32_t vni;
+
+	local_flag(&argc, &argv);
+	if (!strcmp(cmd, "extend")) {
+		if (argc < 3) {
+			fprintf(stderr, "isthmusctl: extend [--local] NAME VNI PORT [VLAN] [KEY=VALUE...] "
+				"[peer.KEY=VALUE...]\n");
+			return EXIT_USAGE;
+		}
+		if (!name_arg_ok("segment name", argv[0]) || (argv[0][0] >= '0' && argv[0][0] <= '9') ||
+		    extend_specs(argc, argv, spec, peer_spec, sizeof(spec)) < 0) {
+			if (argv[0][0] >= '0' && argv[0][0] <= '9')
+				fprintf(stderr, "isthmusctl: a segment name must not start with a digit "
+					"(VNIs do)\n");
+			return EXIT_USAGE;
+		}
+		return 0;
+	}
+	if (argc != 1) {
+		fprintf(stderr, "isthmusctl: %s [--local] SEGMENT (its name or VNI)\n", cmd);
+		return EXIT_USAGE;
+	}
+	return seg_ref(argv[0], name, sizeof(name), &vni) ? 0 : EXIT_USAGE;
+}
+
+/*
+ * Every argument of @p cmd checked before anything is contacted, so that a
+ * typo is a usage error (EXIT_USAGE) rather than a request half made.
+ */
+static int check_args(const char *cmd, int argc, char **argv)
+{
+	int wireshark;
+	const char *version;
+
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "reload") || !strcmp(cmd, "macs") ||
+	    !strcmp(cmd, "unpair"))
+		return no_args(cmd, argc, argv);
+	if (!strcmp(cmd, "stats")) {
+		if (argc == 0 || (argc == 1 && !strcmp(argv[0], "--prometheus")))
+			return 0;
+		fprintf(stderr, "isthmusctl: stats [--prometheus]\n");
+		return EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "sa"))
+		return sa_args(argc, argv, &wireshark, &version);
+	if (!strcmp(cmd, "extend") || !strcmp(cmd, "unextend") || !strcmp(cmd, "cutover"))
+		return seg_args(cmd, argc, argv);
+	if (!strcmp(cmd, "segments") || !strcmp(cmd, "segment")) {
+		if (argc == 0 || (argc == 1 && (!strcmp(argv[0], "list") || !strcmp(argv[0], "--agreed"))))
+			return 0;
+		if (!strcmp(argv[0], "extend") || !strcmp(argv[0], "unextend") ||
+		    !strcmp(argv[0], "cutover"))
+			return seg_args(argv[0], argc - 1, argv + 1);
+		fprintf(stderr, "isthmusctl: %s [list | --agreed | extend ... | unextend SEGMENT | "
+			"cutover SEGMENT], not '%s'\n", cmd, argv[0]);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "pairing-token")) {
+		if (argc == 0)
+			return 0;
+		if (argc == 2 && !strcmp(argv[0], "--ttl")) {
+			if (parse_ttl(argv[1]) > 0)
+				return 0;
+			fprintf(stderr, "isthmusctl: --ttl '%s': a duration such as 90s, 15m or 1h "
+				"(a bare number is seconds), from 1s to 24h\n", argv[1]);
+			return EXIT_USAGE;
+		}
+		fprintf(stderr, "isthmusctl: pairing-token [--ttl DURATION]\n");
+		return EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "pair")) {
+		if (argc == 0 || (argc == 2 && !strcmp(argv[0], "--token-file")))
+			return 0;
+		if (argv[0][0] == '-') {
+			fprintf(stderr, "isthmusctl: pair [--token-file FILE]\n");
+			return EXIT_USAGE;
+		}
+		fprintf(stderr, "isthmusctl: pair no longer takes the token as an argument: any "
+			"local user can read a command line (ps, /proc).\n"
+			"  Run 'isthmusctl pair' and paste the token when asked, or pipe it in, or\n"
+			"  'isthmusctl pair --token-file FILE' with FILE of mode 0600.\n");
+		return EXIT_USAGE;
+	}
+	fprintf(stderr, "isthmusctl: unknown command '%s' (see --help)\n", cmd);
+	return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -819,35 +1281,42 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static char dir[256];
-	const char *cmd;
-	int c;
+	const char *cmd, *version;
+	int c, rc, wireshark;
 
 	while ((c = getopt_long(argc, argv, "+n:r:jh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': snprintf(dir, sizeof(dir), "/run/isthmus/%s", optarg); run_dir = dir; break;
+		case 'n':
+			if (!name_arg_ok("appliance name", optarg))
+				return EXIT_USAGE;
+			snprintf(dir, sizeof(dir), "/run/isthmus/%s", optarg);
+			run_dir = dir;
+			break;
 		case 'r': run_dir = optarg; break;
 		case 'j': json_out = 1; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		usage(stderr);
-		return 2;
+		return EXIT_USAGE;
 	}
+	cmd = argv[optind++];
+	rc = check_args(cmd, argc - optind, argv + optind);
+	if (rc)
+		return rc;
 	if (!run_dir) {
-		int rc = find_run_dir(dir, sizeof(dir));
-
+		rc = find_run_dir(dir, sizeof(dir));
 		if (rc == -1) {
 			fprintf(stderr, "isthmusctl: no Isthmus appliance is running here "
 				"(nothing under /run/isthmus; use -r RUN_DIR)\n");
-			return 3;
+			return EXIT_UNREACHABLE;
 		}
 		if (rc < 0)
-			return 2;
+			return EXIT_USAGE;
 		run_dir = dir;
 	}
-	cmd = argv[optind++];
 	if (!strcmp(cmd, "status"))
 		return cmd_status();
 	if (!strcmp(cmd, "stats"))
@@ -861,20 +1330,19 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "reload"))
 		return cmd_reload();
 	if (!strcmp(cmd, "macs"))
-		return cmd_simple_json(CTL_MACS);
-	if (!strcmp(cmd, "sa"))
-		return cmd_sa(optind < argc && !strcmp(argv[optind], "--wireshark"));
+		return cmd_macs();
+	if (!strcmp(cmd, "sa")) {
+		sa_args(argc - optind, argv + optind, &wireshark, &version);
+		return cmd_sa(wireshark, version);
+	}
 	if (!strcmp(cmd, "pairing-token"))
 		return cmd_pairing_token(argc - optind, argv + optind);
 	if (!strcmp(cmd, "pair"))
 		return cmd_pair(argc - optind, argv + optind);
-	if (!strcmp(cmd, "unpair")) {
+	/* unpair (check_args() let nothing else through) */
+	{
 		struct ctl_hdr h = { .type = CTL_D_UNPAIR };
-		const struct ctl_reply *r = call("isthmusd.sock", &h, sizeof(h), 5000);
 
-		printf("%.*s\n", (int)r->body_len, (const char *)ctl_reply_body(r));
-		return 0;
+		return print_reply("unpair", call("isthmusd.sock", &h, sizeof(h), 5000));
 	}
-	fprintf(stderr, "isthmusctl: unknown command '%s' (see --help)\n", cmd);
-	return 2;
 }

@@ -88,6 +88,8 @@ fi
 
 # --- 3. isthmus-hostprep --------------------------------------------------------
 HP=$S$SBINDIR/isthmus-host-prep
+# host-prep reads NAME.ini with isthmus-dp --check-config: the staged one
+export ISTHMUS_DP=$S$BINDIR/isthmus-dp
 before=$(cat /proc/sys/vm/nr_hugepages)
 out=$("$HP" --dry-run hugepages $((before + 2)) 2>&1)
 [ "$(cat /proc/sys/vm/nr_hugepages)" = "$before" ] && echo "$out" | grep -q "would write" \

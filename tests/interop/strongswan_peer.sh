@@ -140,7 +140,7 @@ wait_for() {
 dp_sas() {
 	"$CTL" -r "$tmp/a/run" --json sa 2>/dev/null | /usr/bin/python3 -c '
 import json, sys
-print(" ".join(sorted("%s:%08x" % (s["dir"], s["spi"]) for s in json.load(sys.stdin))))'
+print(" ".join(sorted("%s:%08x" % (s["dir"], int(s["spi"], 16)) for s in json.load(sys.stdin))))'
 }
 # ping until one answer comes back, at most SECS s; prints the seconds it took
 ping_recovers() {

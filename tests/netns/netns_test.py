@@ -98,7 +98,8 @@ def case_stretch(top, build):
           "swanctl --list-sas (vici) shows the IKE_SA established and the CHILD_SA installed "
           "with UDP encapsulation")
     spis = lab.spis("a")
-    check(spis and all(("in  %s" % i) in out and ("out %s" % o) in out for i, o in spis),
+    # isthmusctl's SPIs are "0x%08x"; swanctl prints them without the 0x
+    check(spis and all(("in  %s" % i[2:]) in out and ("out %s" % o[2:]) in out for i, o in spis),
           "swanctl shows the CHILD_SA SPIs isthmusctl reports (%s)" % (spis,))
     pk = [int(x) for x in re.findall(r"^\s+in\s+[0-9a-f]{8},\s+\d+ bytes,\s+(\d+) packets", out, re.M)]
     check(pk and max(pk) > 0, "... with the dataplane's packet counts (inbound packets %s)" % pk)
@@ -1796,7 +1797,7 @@ def case_scale(top, build):
 def worker_sas(lab, site):
     """The outbound SAs of @site's dataplane that seal: {worker: SPI}."""
     sas = json.loads(lab.ctl(site, "--json", "sa").stdout)
-    return {o["worker"]: o["spi"] for o in sas if o["dir"] == "out" and o["worker"] >= 0}
+    return {o["worker"]: int(o["spi"], 16) for o in sas if o["dir"] == "out" and o["worker"] >= 0}
 
 
 def wire_flows(lab, tag, n=40):

@@ -278,8 +278,11 @@ static void on_sync_reply(struct segsync *ss, const struct ss_msg *q)
 	char err[300], *text;
 	bool readable = true;
 
-	if (memcmp(q->nonce, ss->sync_nonce, NONCE_LEN))
-		return; /* not the answer to our question: a replay, or late */
+	/* not the answer to our question: a replay, or late; and with no question
+	 * out (the nonce is zero until the first SYNC and after each answer) a
+	 * reply echoing zeros answers nothing (found by fuzz_segsync) */
+	if (sodium_is_zero(ss->sync_nonce, NONCE_LEN) || memcmp(q->nonce, ss->sync_nonce, NONCE_LEN))
+		return;
 	memset(ss->sync_nonce, 0, NONCE_LEN);
 	learn_peer(ss);
 	if (segstore_digest(&ss->st, ours) < 0)

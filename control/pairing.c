@@ -168,7 +168,9 @@ static size_t build(const char *magic, uint32_t status, const uint8_t *spki, siz
 }
 
 /* Split a message; @return 0 if well-formed. A message carries either a key
- * (status 0) or, for a refusal, a status and no key. */
+ * (status 0) or, for a refusal, a status and no key; a request always carries
+ * B's key (without this check an authenticated request with a status and no
+ * key was taken as a request from an empty key, and used the offer). */
 static int parse(const char *magic, const uint8_t *msg, size_t len, const uint8_t **spki,
 		 size_t *spki_len, const uint8_t **nonce, const uint8_t **m)
 {
@@ -180,6 +182,7 @@ static int parse(const char *magic, const uint8_t *msg, size_t len, const uint8_
 	memcpy(&status, msg + 4, 4);
 	n = (size_t)(msg[8] << 8 | msg[9]);
 	if ((n == 0) == (status == 0) || n > PAIRING_SPKI_MAX ||
+	    (!strcmp(magic, MAGIC_REQ) && status != 0) ||
 	    len != HDR_LEN + n + PAIRING_NONCE_LEN + PAIRING_MAC_LEN)
 		return -1;
 	*spki = msg + HDR_LEN;

@@ -241,6 +241,8 @@ static void on_commit(struct segsync *ss, const struct ss_msg *q)
 		return;
 	}
 	ss->prep.active = false;
+	/* what the log says if the first two fail (neither sets err) */
+	snprintf(err, sizeof(err), "out of memory, or the change no longer applies");
 	if (segstore_copy(&next, &ss->st) < 0 || ss_apply_mutation(&next, &ss->prep.m) < 0 ||
 	    ss_commit_store(ss, &next, err, sizeof(err)) == -EIO) {
 		isd_log(LOG_ERR, DBG_DMN, "isthmusd: cannot apply the agreed segment change: %s", err);
@@ -281,9 +283,13 @@ static void on_sync_reply(struct segsync *ss, const struct ss_msg *q)
 	struct segstore theirs = { 0 };
 	uint8_t ours[32];
 	char err[300], *text;
+	bool readable = true;
 
-	if (memcmp(q->nonce, ss->sync_nonce, NONCE_LEN))
-		return; /* not the answer to our question: a replay, or late */
+	/* not the answer to our question: a replay, or late; and with no question
+	 * out (the nonce is zero until the first SYNC and after each answer) a
+	 * reply echoing zeros answers nothing (found by fuzz_segsync) */
+	if (sodium_is_zero(ss->sync_nonce, NONCE_LEN) || memcmp(q->nonce, ss->sync_nonce, NONCE_LEN))
+		return;
 	memset(ss->sync_nonce, 0, NONCE_LEN);
 	learn_peer(ss);
 	if (segstore_digest(&ss->st, ours) < 0)
@@ -298,9 +304,19 @@ static void on_sync_reply(struct segsync *ss, const struct ss_msg *q)
 		     (unsigned long long)q->version, peer_name(ss));
 	}
 	text = strndup(q->body, q->body_len);
-	if (!text || segstore_init(&theirs) < 0 ||
-	    segstore_parse(&theirs, text, err, sizeof(err)) < 0 || theirs.version != q->version) {
-		isd_log(LOG_WARNING, DBG_DMN, "isthmusd: the peer's segment set is unreadable: %s", text ? err : "");
+	if (!text || segstore_init(&theirs) < 0) {
+		snprintf(err, sizeof(err), "out of memory");
+		readable = false;
+	} else if (segstore_parse(&theirs, text, err, sizeof(err)) < 0) {
+		readable = false;
+	} else if (theirs.version != q->version) {
+		/* parsed: err says nothing yet (it was logged unset, found by fuzz_segsync) */
+		snprintf(err, sizeof(err), "its text says version %llu, the message %llu",
+			 (unsigned long long)theirs.version, (unsigned long long)q->version);
+		readable = false;
+	}
+	if (!readable) {
+		isd_log(LOG_WARNING, DBG_DMN, "isthmusd: the peer's segment set is unreadable: %s", err);
 	} else if (segstore_conflict(&theirs, &ss->cfg, err, sizeof(err)) < 0) {
 		isd_log(LOG_WARNING, DBG_DMN, "isthmusd: the peer's segment set (version %llu) clashes with this "
 		     "site's configuration file, not taken: %s", (unsigned long long)q->version, err);
@@ -369,6 +385,40 @@ static void on_message(struct segsync *ss, const struct ss_msg *q)
 	}
 }
 
+void ss_tick(struct segsync *ss)
+{
+	if (atomic_exchange(&ss->reconcile_due, false)) {
+		pthread_mutex_lock(&ss->lock);
+		ss_reconcile(ss);
+		pthread_mutex_unlock(&ss->lock);
+	}
+	pthread_mutex_lock(&ss->lock);
+	if (ss->prep.active && now_s() >= ss->prep.deadline) {
+		/* voted yes, heard nothing since: the sets will tell */
+		ss->prep.active = false;
+		ss->next_sync = 0;
+	}
+	if (now_s() >= ss->next_sync && !ss->lead.active && ss_peer_key(ss))
+		sync_now(ss);
+	pthread_mutex_unlock(&ss->lock);
+}
+
+void ss_datagram(struct segsync *ss, const uint8_t *buf, size_t n, const struct sockaddr_in *from)
+{
+	struct ss_msg q;
+
+	/* any source: the signature says who sent it (the peer may be
+	 * behind a NAT, which changes its address and port) */
+	pthread_mutex_lock(&ss->lock);
+	if (ss_decode(ss, buf, n, &q, from) == 0) {
+		ss->reply_to = *from;
+		if (q.type == SS_PREPARE || q.type == SS_SYNC)
+			learn_peer(ss); /* a NATed peer is reached where it sends from */
+		on_message(ss, &q);
+	}
+	pthread_mutex_unlock(&ss->lock);
+}
+
 static void *serve(void *arg)
 {
 	struct segsync *ss = arg;
@@ -380,7 +430,6 @@ static void *serve(void *arg)
 		struct pollfd pfd = { .fd = ss->fd, .events = POLLIN };
 		struct sockaddr_in from;
 		socklen_t fl = sizeof(from);
-		struct ss_msg q;
 		ssize_t n;
 
 		if (now_s() != last_ping || !dp_up) {
@@ -390,35 +439,13 @@ static void *serve(void *arg)
 			dp_up = dp_link_ping(ss->dp) == 0;
 			last_ping = now_s();
 		}
-		if (atomic_exchange(&ss->reconcile_due, false)) {
-			pthread_mutex_lock(&ss->lock);
-			ss_reconcile(ss);
-			pthread_mutex_unlock(&ss->lock);
-		}
-		pthread_mutex_lock(&ss->lock);
-		if (ss->prep.active && now_s() >= ss->prep.deadline) {
-			/* voted yes, heard nothing since: the sets will tell */
-			ss->prep.active = false;
-			ss->next_sync = 0;
-		}
-		if (now_s() >= ss->next_sync && !ss->lead.active && ss_peer_key(ss))
-			sync_now(ss);
-		pthread_mutex_unlock(&ss->lock);
+		ss_tick(ss);
 		if (poll(&pfd, 1, 200) <= 0)
 			continue;
 		n = recvfrom(ss->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
 		if (n < 0)
 			continue;
-		/* any source: the signature says who sent it (the peer may be
-		 * behind a NAT, which changes its address and port) */
-		pthread_mutex_lock(&ss->lock);
-		if (ss_decode(ss, buf, (size_t)n, &q, &from) == 0) {
-			ss->reply_to = from;
-			if (q.type == SS_PREPARE || q.type == SS_SYNC)
-				learn_peer(ss); /* a NATed peer is reached where it sends from */
-			on_message(ss, &q);
-		}
-		pthread_mutex_unlock(&ss->lock);
+		ss_datagram(ss, buf, (size_t)n, &from);
 	}
 	return NULL;
 }

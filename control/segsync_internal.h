@@ -168,6 +168,14 @@ void ss_reconcile(struct segsync *ss);
 
 /* ---- segsync.c -------------------------------------------------------- */
 
+/** The service thread's periodic part: a restarted dataplane set up, a yes vote
+ * that heard nothing dropped, the sets compared when due. Lock not held. */
+void ss_tick(struct segsync *ss);
+
+/** One datagram from UDP 4502: authenticated (else dropped and counted), then
+ * acted on, answered at most once. Lock not held. */
+void ss_datagram(struct segsync *ss, const uint8_t *buf, size_t n, const struct sockaddr_in *from);
+
 /** Lead one change with the peer: both sites apply it, or neither; the outcome as text in @p o.
  * Lock held. @return 0 or -errno */
 int ss_lead_change(struct segsync *ss, const struct mutation *m, const char *what,

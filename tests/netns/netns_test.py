@@ -1311,7 +1311,7 @@ def case_segsync(top, build):
     ping_ok(lab, "a-db", DB_B, "ping A db -> B db after the restarts")
     n = wait_for("announced", lambda: lab.stats("a")["counters"]["gw_announced"] >= 1, 3)
     check(n is not None, "the restarted isthmus-dp A has the gateway cut over again, announced")
-    here = {s: [e["gateway_here"] for e in json.loads(lab.ctl(s, "segments", "--agreed").stdout)
+    here = {s: [e["gateway_here"] for e in json.loads(lab.ctl(s, "--json", "segments", "--agreed").stdout)
                 ["entries"] if e["name"] == "db"] for s in "ab"}
     check(here == {"a": [True], "b": [False]}, "the agreed set says the gateway is at A: %s" % here)
     r = lab.ctl("b", "extend", "workload-app", "5102", "app", check_rc=False)
@@ -1388,7 +1388,7 @@ def case_segsync_refuse(top, build):
     # A's address and port, and from another port: the source is not what
     # authenticates), a forged one, garbage
     def agreed(site):
-        return json.loads(lab.ctl(site, "segments", "--agreed").stdout)
+        return json.loads(lab.ctl(site, "--json", "segments", "--agreed").stdout)
 
     before, state_b = agreed("b"), store_text(lab, "b")
     forged = bytearray(bytes.fromhex(prepares[0]))
@@ -1745,7 +1745,9 @@ def case_scale(top, build):
         check(len(mine) == SCALE_MACS and len({(m["segment"], m["mac"]) for m in mine}) == SCALE_MACS,
               "isthmusctl --json macs: %d of the sender's MACs, all distinct" % len(mine))
     human = timed("macs")
-    check(human.count('"02:5c:') == SCALE_MACS, "isthmusctl macs lists them all")
+    rows = [l for l in human.splitlines() if re.search(r" 02:5c:[0-9a-f:]{11} ", l)]
+    check(len(rows) == SCALE_MACS and "%d MAC(s)" % len(macs) in human,
+          "isthmusctl macs lists them all in its table (%d rows)" % len(rows))
     p = subprocess.Popen([lab.ctl_bin, "-r", "%s/site-a" % lab.run, "--json", "macs"],
                          stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(p.pid, 0)

@@ -467,4 +467,101 @@ static size_t fz_bytes(struct fz_in *in, uint8_t *dst, size_t max)
 	return want;
 }
 
+/* ---- clients -------------------------------------------------------------- */
+
+#define FZ_CLIENTS 3
+
+/* A few clients of the server at fz_sock_path (set by the harness), connected on first use. */
+static const char *fz_sock_path;
+static int fz_cli[FZ_CLIENTS] = { -1, -1, -1 };
+
+/** Client @p k (modulo FZ_CLIENTS), connected now if it is not. */
+static inline int fz_client(uint8_t k)
+{
+	int i = k % FZ_CLIENTS;
+
+	if (fz_cli[i] < 0) {
+		fz_cli[i] = fz_connect(fz_sock_path);
+		FZ_CHECK(fz_cli[i] >= 0, "cannot connect to %s", fz_sock_path);
+	}
+	return fz_cli[i];
+}
+
+/** Close client socket @p fd (the server sees the client leave). */
+static inline void fz_drop(int fd)
+{
+	for (int i = 0; i < FZ_CLIENTS; i++)
+		if (fz_cli[i] == fd) {
+			close(fd);
+			fz_cli[i] = -1;
+		}
+}
+
+/** Client @p k leaves, if it is connected. */
+static inline void fz_leave(uint8_t k)
+{
+	if (fz_cli[k % FZ_CLIENTS] >= 0)
+		fz_drop(fz_cli[k % FZ_CLIENTS]);
+}
+
+/** Every client leaves (between inputs). */
+static inline void fz_drop_all(void)
+{
+	for (int i = 0; i < FZ_CLIENTS; i++)
+		if (fz_cli[i] >= 0)
+			fz_drop(fz_cli[i]);
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+/**
+ * Finish request @p m of @p n bytes with header @p h, framed well or, as
+ * @p corrupt says (its low 3 bits the way, the rest how much), badly: magic,
+ * version, length field, body cut or grown, type. @return the bytes to send.
+ */
+static inline size_t fz_frame(uint8_t *m, size_t n, struct ctl_hdr *hp, uint8_t corrupt)
+{
+	struct ctl_hdr h = *hp;
+	uint16_t type = h.type;
+	unsigned by = (unsigned)(corrupt >> 3) + 1;
+
+	switch (corrupt & 7) {
+	case 1:
+		h.magic ^= by;
+		break;
+	case 2:
+		h.version = (uint16_t)(CTL_VERSION + by);
+		break;
+	case 4:
+		n = by < n ? n - by : 0;
+		break;
+	case 5:
+		n += by;
+		break;
+	case 6:
+		h.type = (uint16_t)(type + by * 0x101);
+		break;
+	default:
+		break;
+	}
+	h.len = (uint32_t)n;
+	if ((corrupt & 7) == 3)
+		h.len += by;
+	memcpy(m, &h, n < sizeof(h) ? n : sizeof(h));
+	*hp = h;
+	return n;
+}
+
+/** A well-framed request of @p type one message too large (by @p extra + 1 bytes) into @p m. */
+static inline size_t fz_oversized(uint8_t *m, uint8_t extra, uint16_t type, uint32_t seq)
+{
+	size_t n = CTL_MAX_MSG + 1 + extra;
+	struct ctl_hdr h = { .magic = CTL_MAGIC, .version = CTL_VERSION, .type = type,
+			     .len = (uint32_t)n, .seq = seq };
+
+	memset(m, 0x5a, n);
+	memcpy(m, &h, sizeof(h));
+	return n;
+}
+
 #endif

@@ -86,7 +86,6 @@ const char *__lsan_default_suppressions(void)
 }
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define NCLIENTS 3
 #define ROUNDS 3000 /* 2 ms waits: 6 s without the reply is a hang */
 
 static char plugins[] =
@@ -106,7 +105,6 @@ static struct peer_config *pc;
 static struct pairing_svc *pairing;
 static struct dctl *dctl;
 static char fpr[2 * FINGERPRINT_LEN + 1], charon_log[192];
-static int cli[NCLIENTS] = { -1, -1, -1 };
 static uint32_t next_seq;
 static bool paired, set_changed;
 static char token[PAIRING_TOKEN_MAX];
@@ -261,6 +259,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	lib->settings->set_int(lib->settings, "%s.port_nat_t", 0, lib->ns);
 	charon->load_loggers(charon);
 	site_init(&A, 0, base, net, pport);
+	fz_sock_path = A.s.ctl_socket;
 	site_init(&B, 1, base, net, pport);
 	kernel_dp_set_socket(A.s.dp_socket);
 	lib->plugins->add_static_features(lib->plugins, "isthmusd-fuzz", features,
@@ -383,26 +382,6 @@ static void pump(int fd)
 	poll(&p, 1, 2);
 }
 
-static int client(uint8_t k)
-{
-	int i = k % NCLIENTS;
-
-	if (cli[i] < 0) {
-		cli[i] = fz_connect(A.s.ctl_socket);
-		FZ_CHECK(cli[i] >= 0, "cannot connect to %s", A.s.ctl_socket);
-	}
-	return cli[i];
-}
-
-static void drop(int fd)
-{
-	for (int i = 0; i < NCLIENTS; i++)
-		if (cli[i] == fd) {
-			close(fd);
-			cli[i] = -1;
-		}
-}
-
 /* A D_PAIR whose token would have isthmusd wait for the peer's pairing port. */
 static bool live_peer_token(const uint8_t *m, size_t n)
 {
@@ -436,7 +415,7 @@ static void roundtrip(int fd, const uint8_t *m, size_t n)
 	token_asked = false;
 	fz_check_reply(&e, &r);
 	if (e.closes) {
-		drop(fd);
+		fz_drop(fd);
 		fz_reply_free(&r);
 		return;
 	}
@@ -457,7 +436,6 @@ static size_t build(uint8_t *m, uint16_t type, uint8_t fix, uint8_t corrupt, str
 	size_t n = want > 0 ? (size_t)want : sizeof(struct ctl_hdr), body;
 	struct ctl_hdr h = { .magic = CTL_MAGIC, .version = CTL_VERSION, .type = type,
 			     .seq = next_seq++ };
-	unsigned by = (unsigned)(corrupt >> 3) + 1;
 
 	memset(m, 0, sizeof(struct ctl_d_seg) + 256);
 	body = fz_bytes(in, m + sizeof(h), sizeof(struct ctl_d_seg));
@@ -476,30 +454,7 @@ static size_t build(uint8_t *m, uint16_t type, uint8_t fix, uint8_t corrupt, str
 		s->name[CTL_NAME_LEN - 1] = s->spec[CTL_SEG_SPEC_LEN - 1] =
 			s->peer_spec[CTL_SEG_SPEC_LEN - 1] = '\0';
 	}
-	switch (corrupt & 7) {
-	case 1:
-		h.magic ^= by;
-		break;
-	case 2:
-		h.version = (uint16_t)(CTL_VERSION + by);
-		break;
-	case 4:
-		n = by < n ? n - by : 0;
-		break;
-	case 5:
-		n += by;
-		break;
-	case 6:
-		h.type = (uint16_t)(type + by * 0x101);
-		break;
-	default:
-		break;
-	}
-	h.len = (uint32_t)n;
-	if ((corrupt & 7) == 3)
-		h.len += by;
-	memcpy(m, &h, n < sizeof(h) ? n : sizeof(h));
-	return n;
+	return fz_frame(m, n, &h, corrupt);
 }
 
 static uint16_t type_of(uint8_t b)
@@ -526,11 +481,7 @@ static void check_log(void)
 
 static void cleanup(void)
 {
-	for (int i = 0; i < NCLIENTS; i++)
-		if (cli[i] >= 0) {
-			close(cli[i]);
-			cli[i] = -1;
-		}
+	fz_drop_all();
 	if (!paired) {
 		pin(&A, &B);
 		peer_config_set_peer_key(pc, B.pub->get_ref(B.pub));
@@ -561,32 +512,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		switch (op) {
 		case 1: {
-			int fd = client(fz_u8(&in));
+			int fd = fz_client(fz_u8(&in));
 			size_t n = fz_bytes(&in, m, CTL_MAX_MSG);
 
 			roundtrip(fd, m, n);
 			break;
 		}
 		case 2: {
-			int fd = client(fz_u8(&in));
-			size_t n = CTL_MAX_MSG + 1 + fz_u8(&in);
-			struct ctl_hdr h = { .magic = CTL_MAGIC, .version = CTL_VERSION,
-					     .type = CTL_D_SEG, .len = (uint32_t)n, .seq = next_seq++ };
+			int fd = fz_client(fz_u8(&in));
 
-			memset(m, 0x5a, n);
-			memcpy(m, &h, sizeof(h));
-			roundtrip(fd, m, n);
+			roundtrip(fd, m, fz_oversized(m, fz_u8(&in), CTL_D_SEG, next_seq++));
 			break;
 		}
-		case 3: {
-			uint8_t k = fz_u8(&in) % NCLIENTS;
-
-			if (cli[k] >= 0)
-				drop(cli[k]);
+		case 3:
+			fz_leave(fz_u8(&in));
 			break;
-		}
 		default: {
-			int fd = client(fz_u8(&in));
+			int fd = fz_client(fz_u8(&in));
 			uint16_t type = type_of(fz_u8(&in));
 			uint8_t fix = fz_u8(&in), corrupt = fz_u8(&in);
 			size_t n;

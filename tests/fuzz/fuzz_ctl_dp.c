@@ -65,7 +65,6 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define NCLIENTS 3
 #define UPLINK_IP 0x010012c6u   /* 198.18.0.1, network order on little-endian */
 #define PEER_IP 0x020012c6u     /* 198.18.0.2 */
 #define WEB_VNI 5101
@@ -74,7 +73,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct dp_config cfg;
 static struct dp D;
 static char sock_path[128], run_dir[64];
-static int cli[NCLIENTS] = { -1, -1, -1 };
 static uint32_t next_seq;
 
 /* What the harness believes the dataplane holds: every request that succeeded. */
@@ -151,6 +149,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	}
 	snprintf(sock_path, sizeof(sock_path), "%s/dp.sock", run_dir);
+	fz_sock_path = sock_path;
 	atexit(remove_run_dir);
 	if (D.nb_workers != DP_RIG_WORKERS || cfg.uplink_ip != UPLINK_IP || cfg.peer_ip != PEER_IP ||
 	    cfg.nb_seg != 1 || cfg.seg[0].vni != WEB_VNI) {
@@ -445,26 +444,6 @@ static void check_handled(const uint8_t *m, const struct fz_reply *r)
 
 /* ---- one request -------------------------------------------------------- */
 
-static int client(uint8_t k)
-{
-	int i = k % NCLIENTS;
-
-	if (cli[i] < 0) {
-		cli[i] = fz_connect(sock_path);
-		FZ_CHECK(cli[i] >= 0, "cannot connect to %s", sock_path);
-	}
-	return cli[i];
-}
-
-static void drop(int fd)
-{
-	for (int i = 0; i < NCLIENTS; i++)
-		if (cli[i] == fd) {
-			close(fd);
-			cli[i] = -1;
-		}
-}
-
 static uint64_t framing_count(const struct ctl_server_stats *s, int32_t status, size_t n)
 {
 	if (status == -EMSGSIZE)
@@ -489,7 +468,7 @@ static void roundtrip(int fd, const uint8_t *m, size_t n)
 	fz_collect(fd, pump, ROUNDS, &r);
 	fz_check_reply(&e, &r);
 	if (e.closes) {
-		drop(fd);
+		fz_drop(fd);
 		fz_reply_free(&r);
 		return;
 	}
@@ -540,7 +519,6 @@ static size_t build(uint8_t *m, uint16_t type, uint8_t fix, uint8_t corrupt, str
 	size_t n = want > 0 ? (size_t)want : sizeof(struct ctl_hdr), body;
 	struct ctl_hdr h = { .magic = CTL_MAGIC, .version = CTL_VERSION, .type = type,
 			     .seq = next_seq++ };
-	unsigned by = (unsigned)(corrupt >> 3) + 1;
 
 	memset(m, 0, sizeof(struct ctl_d_seg) + 256);
 	body = fz_bytes(in, m + sizeof(h), sizeof(struct ctl_d_seg));
@@ -570,30 +548,7 @@ static size_t build(uint8_t *m, uint16_t type, uint8_t fix, uint8_t corrupt, str
 			s->name[CTL_NAME_LEN - 1] = s->port[CTL_NAME_LEN - 1] = '\0';
 		}
 	}
-	switch (corrupt & 7) {
-	case 1:
-		h.magic ^= by;
-		break;
-	case 2:
-		h.version = (uint16_t)(CTL_VERSION + by);
-		break;
-	case 4:
-		n = by < n ? n - by : 0;
-		break;
-	case 5:
-		n += by;
-		break;
-	case 6:
-		h.type = (uint16_t)(type + by * 0x101);
-		break;
-	default:
-		break;
-	}
-	h.len = (uint32_t)n;
-	if ((corrupt & 7) == 3)
-		h.len += by;
-	memcpy(m, &h, n < sizeof(h) ? n : sizeof(h));
-	return n;
+	return fz_frame(m, n, &h, corrupt);
 }
 
 /* Requests sent back to back, the replies read after: in order, one each. */
@@ -620,7 +575,7 @@ static void pipeline(int fd, uint8_t count, struct fz_in *in)
 	}
 	if (count & 0x80) {
 		/* gone without reading: a streamed reply is abandoned, never sent elsewhere */
-		drop(fd);
+		fz_drop(fd);
 		for (int k = 0; k < 4; k++)
 			ctl_dp_poll(&D);
 		reconcile();
@@ -646,7 +601,7 @@ static void pipeline(int fd, uint8_t count, struct fz_in *in)
 
 static void bulk_sas(uint8_t count, uint8_t dir)
 {
-	int fd = client(0);
+	int fd = fz_client(0);
 
 	/* at most 127 each time: two ops fill both directions past one message */
 	for (unsigned i = 0; i < (count & 0x7fu); i++) {
@@ -668,7 +623,7 @@ static void bulk_sas(uint8_t count, uint8_t dir)
 
 static void bulk_segs(uint8_t count)
 {
-	int fd = client(1);
+	int fd = fz_client(1);
 
 	for (unsigned i = 0; i < (count & 0x7fu); i++) {
 		struct ctl_seg_set s = { .h = { .magic = CTL_MAGIC, .version = CTL_VERSION,
@@ -689,11 +644,7 @@ static void cleanup(void)
 {
 	char err[256];
 
-	for (int i = 0; i < NCLIENTS; i++)
-		if (cli[i] >= 0) {
-			close(cli[i]);
-			cli[i] = -1;
-		}
+	fz_drop_all();
 	/* the server notices the closed connections (and abandons any stream) */
 	for (int k = 0; k < 3; k++)
 		ctl_dp_poll(&D);
@@ -734,7 +685,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		switch (op) {
 		case 0: {
-			int fd = client(fz_u8(&in));
+			int fd = fz_client(fz_u8(&in));
 			uint16_t type = type_of(fz_u8(&in));
 			uint8_t fix = fz_u8(&in), corrupt = fz_u8(&in);
 			size_t n = build(m, type, fix, corrupt, &in);
@@ -743,38 +694,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 1: {
-			int fd = client(fz_u8(&in));
+			int fd = fz_client(fz_u8(&in));
 			size_t n = fz_bytes(&in, m, CTL_MAX_MSG);
 
 			roundtrip(fd, m, n);
 			break;
 		}
 		case 2: {
-			int fd = client(fz_u8(&in));
-			size_t n = CTL_MAX_MSG + 1 + fz_u8(&in);
-			struct ctl_hdr h = { .magic = CTL_MAGIC, .version = CTL_VERSION,
-					     .type = CTL_SA_ADD, .len = (uint32_t)n, .seq = next_seq++ };
+			int fd = fz_client(fz_u8(&in));
 
-			memset(m, 0x5a, n);
-			memcpy(m, &h, sizeof(h));
-			roundtrip(fd, m, n);
+			roundtrip(fd, m, fz_oversized(m, fz_u8(&in), CTL_SA_ADD, next_seq++));
 			break;
 		}
-		case 3: {
-			uint8_t k = fz_u8(&in) % NCLIENTS;
-
-			if (cli[k] >= 0)
-				drop(cli[k]);
+		case 3:
+			fz_leave(fz_u8(&in));
 			ctl_dp_poll(&D);
 			break;
-		}
 		case 4:
 			sa_service(&D);
 			may_vanish_any = true;
 			reconcile();
 			break;
 		case 5: {
-			int fd = client(fz_u8(&in));
+			int fd = fz_client(fz_u8(&in));
 
 			pipeline(fd, fz_u8(&in), &in);
 			break;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <daemon.h>
+#include <threading/thread.h>
 #include <sodium.h>
 
 #include "ctl_json.h"
@@ -30,7 +31,7 @@
 
 struct dctl {
 	struct ctl_server *srv;
-	pthread_t thread;
+	thread_t *thread;
 	volatile bool stop;
 	const struct ike_settings *s;
 	struct pairing_svc *pairing;
@@ -265,7 +266,7 @@ struct dctl *dctl_start(const struct ike_settings *s, struct pairing_svc *pairin
 	d->started = time_monotonic(NULL);
 	snprintf(d->fingerprint, sizeof(d->fingerprint), "%s", fingerprint);
 	d->srv = ctl_server_open(s->ctl_socket, handle, d, err, errlen);
-	if (!d->srv || pthread_create(&d->thread, NULL, serve, d) != 0) {
+	if (!d->srv || (d->thread = thread_create(serve, d)) == NULL) {
 		ctl_server_close(d->srv);
 		free(d);
 		return NULL;
@@ -278,7 +279,7 @@ void dctl_stop(struct dctl *d)
 	if (!d)
 		return;
 	d->stop = true;
-	pthread_join(d->thread, NULL);
+	d->thread->join(d->thread);
 	ctl_server_close(d->srv);
 	free(d);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <daemon.h>
+#include <threading/thread.h>
 #include <sodium.h>
 
 #include "identity.h"
@@ -37,7 +38,7 @@ struct pairing_svc {
 	chunk_t own_spki;          /**< our SubjectPublicKeyInfo (DER) */
 	struct pairing_offer offer;/**< site A: the open offer */
 	bool offer_open;
-	pthread_t listener;
+	thread_t *listener;             /**< strongSwan's thread: its per-thread state is freed at join */
 	bool listener_running;
 	volatile bool stop;
 	pairing_svc_paired_fn paired;
@@ -200,7 +201,7 @@ int pairing_svc_token(struct pairing_svc *p, unsigned ttl, char *token, size_t l
 	if (p->listener_running) {
 		/* one offer at a time: a new token replaces the old one */
 		p->stop = true;
-		pthread_join(p->listener, NULL);
+		p->listener->join(p->listener);
 		p->listener_running = false;
 		p->stop = false;
 	}
@@ -214,7 +215,8 @@ int pairing_svc_token(struct pairing_svc *p, unsigned ttl, char *token, size_t l
 		return -1;
 	}
 	pthread_mutex_unlock(&p->lock);
-	if (pthread_create(&p->listener, NULL, listen_thread, p) != 0) {
+	p->listener = thread_create(listen_thread, p);
+	if (p->listener == NULL) {
 		snprintf(err, errlen, "cannot start the pairing listener");
 		return -1;
 	}
@@ -338,7 +340,7 @@ void pairing_svc_destroy(struct pairing_svc *p)
 		return;
 	if (p->listener_running) {
 		p->stop = true;
-		pthread_join(p->listener, NULL);
+		p->listener->join(p->listener);
 	}
 	pairing_offer_wipe(&p->offer);
 	chunk_free(&p->own_spki);

@@ -508,7 +508,8 @@ struct segsync *segsync_create(const struct ike_settings *s, const char *config,
 	ss->dp = dp_link_create(s->dp_socket, ss_dp_new, ss);
 	if (!ss->dp || open_socket(ss, err, errlen) < 0)
 		goto fail;
-	if (pthread_create(&ss->thread, NULL, serve, ss) != 0) {
+	ss->thread = thread_create(serve, ss);
+	if (ss->thread == NULL) {
 		snprintf(err, errlen, "segment agreements: cannot start a thread");
 		goto fail;
 	}
@@ -539,7 +540,7 @@ void segsync_destroy(struct segsync *ss)
 		return;
 	if (ss->thread_running) {
 		ss->stop = true;
-		pthread_join(ss->thread, NULL);
+		ss->thread->join(ss->thread);
 	}
 	if (ss->fd >= 0)
 		close(ss->fd);

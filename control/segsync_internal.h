@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include <credentials/keys/public_key.h>
+#include <threading/thread.h>
 
 #include "config.h"
 #include "dp_link.h"
@@ -72,7 +73,7 @@ struct segsync {
 	char store_path[512];
 	int me;                  /**< 0: our underlay address is the lower one */
 	int fd;
-	pthread_t thread;
+	thread_t *thread;
 	bool thread_running;
 	volatile bool stop;
 	struct dp_link *dp;

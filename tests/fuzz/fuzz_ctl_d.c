@@ -69,21 +69,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
  * to account for; every input's allocations are. */
 void __lsan_disable(void) __attribute__((weak));
 void __lsan_enable(void) __attribute__((weak));
-const char *__lsan_default_suppressions(void);
 
-/*
- * This binary only: strongSwan's thread_current() gives every thread it did
- * not create itself (the pthreads of dctl.c, segsync.c and pairing_svc.c) a
- * private_thread_t (a mutex, a cleanup list), kept in a thread-local value
- * without destructor, so it is lost when such a thread ends: the pairing
- * listener at every new token, the segment services when this harness
- * restarts them. Allocated in a static function of libstrongswan, it can
- * only be matched by the library's name (tests/fuzz/README.md).
- */
-const char *__lsan_default_suppressions(void)
-{
-	return "leak:libstrongswan.so.0\n";
-}
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ROUNDS 3000 /* 2 ms waits: 6 s without the reply is a hang */

@@ -12,11 +12,15 @@ import os
 import struct
 import sys
 
-from scapy.all import ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, IPv6, Raw  # noqa: E402
+from scapy.all import ARP, ICMP, IP, UDP, Dot1Q, Ether, IPv6, Raw  # noqa: E402
 from scapy.layers.inet6 import (ICMPv6EchoRequest, ICMPv6DestUnreach, ICMPv6ND_NA,  # noqa: E402
                                 ICMPv6ND_NS, ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr,
                                 IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
                                 IPv6ExtHdrRouting)
+
+# the TCP option encoder of the pcap tests (tests/pcap/gen_pcaps.py), one copy
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pcap"))
+from gen_pcaps import tcp_options  # noqa: E402
 
 # fuzz_local.c's configuration
 LAN, TRUNK = 0, 1
@@ -68,24 +72,6 @@ def seg_frame(seg, pkt, worker=0):
 
 def arp_req(src, sip, tip, dst=BC):
     return Ether(src=src, dst=dst) / ARP(op=1, hwsrc=src, psrc=sip, pdst=tip)
-
-
-def tcp_options(options):
-    out = b""
-    for k, v in options:
-        if k == "MSS":
-            out += b"\x02\x04" + struct.pack("!H", v)
-        elif k == "NOP":
-            out += b"\x01"
-        elif k == "WS":
-            out += b"\x03\x03" + bytes([v])
-        elif k == "SACKOK":
-            out += b"\x04\x02"
-        elif k == "TS":
-            out += b"\x08\x0a" + struct.pack("!II", v, 0)
-        else:
-            out += v
-    return out + b"\x00" * (-len(out) % 4)
 
 
 def syn(v6, options, flags="S", sport=40000, dataofs=None, ip_extra=None, src=H[10], dst=H[11]):

@@ -50,6 +50,11 @@ struct ike_settings {
 	char dp_socket[108];       /**< isthmus-dp control socket */
 	char vici_socket[128];     /**< charon's vici socket URI, for swanctl */
 	char ctl_socket[108];      /**< isthmusd's own socket for isthmusctl */
+	char run_dir[96];          /**< [appliance] run_dir: ha.down lives here (docs/ha.md) */
+	/* [ha] (docs/ha.md): IKE from the floating address, only while active */
+	bool ha;
+	uint32_t ha_vip;           /**< network order */
+	char ha_group[32];
 };
 
 /** Defaults: AES-256-GCM first, ChaCha20-Poly1305 offered, x25519 PFS. */

@@ -44,6 +44,9 @@ enum ctl_type {
 	CTL_SA_UPDATE = 13, /**< struct ctl_sa_update: an SA's outer addresses and ports
 			       changed (a NAT mapping; charon's update_sa) */
 	CTL_SEG_SET = 14,   /**< struct ctl_seg_set: extend with settings, apply, or check */
+	CTL_HA_SET = 15,    /**< struct ctl_ha: the HA role; reply JSON {"role", "previous"} */
+	CTL_HA_ANNOUNCE = 16, /**< no body: announce the local MACs through the tunnel (RARP);
+				 reply JSON {"started": bool} */
 	CTL_TYPE_MAX,
 
 	/* isthmusd's socket (same framing; isthmusctl is the client) */
@@ -231,6 +234,16 @@ struct ctl_d_seg {
 	char peer_spec[CTL_SEG_SPEC_LEN]; /**< EXTEND: the peer's settings */
 };
 
+/** HA roles (CTL_HA_SET; docs/ha.md). */
+enum ctl_ha_role { CTL_HA_ACTIVE = 1, CTL_HA_STANDBY = 2, CTL_HA_FAULT = 3 };
+
+/** Set the dataplane's HA role. */
+struct ctl_ha {
+	struct ctl_hdr h;
+	uint32_t role;         /**< enum ctl_ha_role */
+	uint32_t reserved;
+};
+
 /** Ask isthmusd for a one-time pairing token. */
 struct ctl_d_token_req {
 	struct ctl_hdr h;
@@ -256,7 +269,10 @@ static inline long ctl_request_size(uint16_t type)
 	case CTL_D_SA_KEYS:
 	case CTL_D_RELOAD:
 	case CTL_D_SEGMENTS:
+	case CTL_HA_ANNOUNCE:
 		return sizeof(struct ctl_hdr);
+	case CTL_HA_SET:
+		return sizeof(struct ctl_ha);
 	case CTL_D_SEG:
 		return sizeof(struct ctl_d_seg);
 	case CTL_SEG_SET:

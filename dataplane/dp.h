@@ -77,6 +77,15 @@ struct dp {
 	uint64_t fdb_aged;                /**< entries removed by aging (main lcore) */
 	_Atomic uint32_t gw_announce;    /**< some segment has announce set (gateway.c) */
 	struct ctl_server *ctl;          /**< control socket (ctl_dp.c) */
+	/* HA (ha.c, docs/ha.md) */
+	_Atomic uint8_t ha_role;         /**< enum dp_ha_role: standby forwards nothing */
+	_Atomic uint32_t src_ip;         /**< outer source of ESP: the VIP while active */
+	struct ha_announce {             /**< a MAC announcement in progress (main lcore) */
+		bool on;
+		uint16_t seg;            /**< segment being announced */
+		uint32_t it;             /**< its MAC table iterator */
+		uint32_t sent;
+	} ha_ann;
 	uint64_t boot_id;                /**< random per start: clients notice restarts */
 	volatile bool stop;
 };

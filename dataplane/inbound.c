@@ -33,6 +33,7 @@
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 
+#include "ha.h"
 #include "dp.h"
 #include "drop.h"
 #include "encap.h"
@@ -114,16 +115,21 @@ static inline int uplink_way(struct dp *dp, struct rte_mbuf *m, uint8_t **esp,
 
 	if (unlikely(m->nb_segs != 1))
 		return DROPPED(multiseg);
-	k = uplink_classify(m, dp->cfg->uplink_ip, dp->cfg->peer_ip,
-			    atomic_load_explicit(&dp->peer_now, memory_order_relaxed), &off);
+	k = uplink_classify_ha(m, dp->cfg->uplink_ip, dp->cfg->ha.vip, dp->cfg->peer_ip,
+			       atomic_load_explicit(&dp->peer_now, memory_order_relaxed), &off);
 	if (k == UPLINK_IKE)
 		return TO_IKE;
 	if (k == UPLINK_KERNEL)
 		return TO_EXCEPTION;
 	if (k == UPLINK_FRAG)
 		return TO_REASS;
+	if (k == UPLINK_VRRP)
+		return TO_IKE; /* the priority class: an election must not starve */
 	if (unlikely(k != UPLINK_ESP))
 		return -(int)(k < RTE_DIM(class_counter) ? class_counter[k] : DROP(proto));
+	/* an HA member that is not active opens nothing (docs/ha.md) */
+	if (unlikely(!ha_forwarding(dp)))
+		return DROPPED(ha_standby);
 	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
 	udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, off - sizeof(*udp));
 	udp_len = rte_be_to_cpu_16(udp->dgram_len);
@@ -455,6 +461,12 @@ static inline void deliver(struct worker *w, struct in_burst *b)
 		struct dp_port *lp = &dp->port[s->port];
 		uint32_t flen;
 
+		/* the role may have changed since step 1: nothing goes to a local
+		 * port of a member that is not active */
+		if (unlikely(!ha_forwarding(dp))) {
+			drop_packet(w, &b->dead, m, DROP(ha_standby));
+			continue;
+		}
 		if (ent[i] != NULL) {
 			/* a flapping MAC, dampened: not from this side for now (l2guard.h) */
 			if (unlikely(l2guard_seen(w, s, ent[i], FDB_REMOTE))) {

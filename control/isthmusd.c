@@ -22,6 +22,7 @@
 #include "notify.h"
 #include "config.h"
 #include "dctl.h"
+#include "ha.h"
 #include "identity.h"
 #include "ike_config.h"
 #include "isd_log.h"
@@ -117,6 +118,10 @@ static int check_config(const char *file)
  * initiators works too, but leaves duplicate IKE_SAs to clean up. */
 static bool we_initiate(void)
 {
+	/* an HA member: the active one, always (it brings the group's tunnel
+	 * up from the VIP after every failover; docs/ha.md) */
+	if (settings.ha)
+		return ha_may_run();
 	if (settings.role != IKE_ROLE_AUTO)
 		return settings.role == IKE_ROLE_INITIATOR;
 	return ntohl(settings.local_ip) < ntohl(settings.peer_ip);
@@ -141,7 +146,7 @@ static void initiate_children(void)
 {
 	unsigned n = settings.child_sas;
 
-	if (ike_sa_exists())
+	if (!ha_may_run() || ike_sa_exists())
 		return;
 	if (n == 0) {
 		int w = kernel_dp_workers();
@@ -217,7 +222,12 @@ static void keep_up(void)
 	static unsigned without;
 	peer_cfg_t *peer;
 
-	if (ike_sa_exists()) {
+	/* An HA member initiates when it becomes active, and a member whose
+	 * tunnel goes stands down (ha.c): initiating again could replace the
+	 * tunnel of the other member, if it is active too (split brain). */
+	if (settings.ha)
+		return;
+	if (!ha_may_run() || ike_sa_exists()) {
 		without = 0;
 		return;
 	}
@@ -430,6 +440,7 @@ int main(int argc, char *argv[])
 		isd_log(LOG_ERR, DBG_DMN, "isthmusd: %s", err);
 		return 1;
 	}
+	ha_start(&settings, initiate_children);
 	charon->start(charon);
 	isd_log(LOG_NOTICE, DBG_DMN, "isthmusd: started for peer %s (%s)", settings.peer_id,
 	     we_initiate() ? "initiator" : "responder");
@@ -465,6 +476,7 @@ int main(int argc, char *argv[])
 	isd_log(LOG_NOTICE, DBG_DMN, "isthmusd: stopping");
 	notify_state("STOPPING=1");
 	dctl_stop(ctl);
+	ha_stop();
 	segsync_destroy(segs);
 	pairing_svc_destroy(pairing);
 	peer_config_destroy(pc);

@@ -46,7 +46,7 @@ enum ctl_type {
 	CTL_SEG_SET = 14,   /**< struct ctl_seg_set: extend with settings, apply, or check */
 	CTL_HA_SET = 15,    /**< struct ctl_ha: the HA role; reply JSON {"role", "previous"} */
 	CTL_HA_ANNOUNCE = 16, /**< no body: announce the local MACs through the tunnel (RARP);
-				 reply JSON {"started": bool} */
+				 reply JSON {"started": 1 or 0} */
 	CTL_TYPE_MAX,
 
 	/* isthmusd's socket (same framing; isthmusctl is the client) */
@@ -59,6 +59,8 @@ enum ctl_type {
 				       with the peer; reply: text */
 	CTL_D_RELOAD = 0x46,        /**< no body: re-read the configuration file; reply: text */
 	CTL_D_SEGMENTS = 0x47,      /**< no body; reply: JSON, the agreed segment set */
+	CTL_D_HA = 0x48,            /**< struct ctl_d_ha: keepalived's notify, or the HA
+				       status; reply: text (notify) or JSON (status) */
 	CTL_REPLY = 0x8000,
 	CTL_PART = 0x4000, /**< with CTL_REPLY: one part of a streamed reply (struct ctl_part) */
 };
@@ -244,6 +246,17 @@ struct ctl_ha {
 	uint32_t reserved;
 };
 
+/** What CTL_D_HA asks. */
+enum ctl_d_ha_op { CTL_D_HA_NOTIFY = 0, CTL_D_HA_STATUS = 1 };
+
+/** keepalived's state for this member (notify), or the HA status. */
+struct ctl_d_ha {
+	struct ctl_hdr h;
+	uint32_t op;           /**< enum ctl_d_ha_op */
+	uint32_t reserved;
+	char state[16];        /**< NOTIFY: MASTER, BACKUP, FAULT or STOP (NUL-terminated) */
+};
+
 /** Ask isthmusd for a one-time pairing token. */
 struct ctl_d_token_req {
 	struct ctl_hdr h;
@@ -273,6 +286,8 @@ static inline long ctl_request_size(uint16_t type)
 		return sizeof(struct ctl_hdr);
 	case CTL_HA_SET:
 		return sizeof(struct ctl_ha);
+	case CTL_D_HA:
+		return sizeof(struct ctl_d_ha);
 	case CTL_D_SEG:
 		return sizeof(struct ctl_d_seg);
 	case CTL_SEG_SET:

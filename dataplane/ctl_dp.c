@@ -518,7 +518,7 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 	case CTL_HA_ANNOUNCE: {
 		struct json_object *j = json_object_new_object();
 
-		ctl_json_bool(j, "started", ha_announce_start(dp) == 0);
+		ctl_json_int(j, "started", ha_announce_start(dp) == 0);
 		return ctl_out_json(o, j);
 	}
 	case CTL_SEG_ADD:

@@ -20,6 +20,7 @@
  */
 #include "ha.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -126,7 +127,7 @@ static job_requeue_t clear_down(void *unused)
 		fclose(f);
 	}
 	/* only our own stand-down: a switch-over's file is isthmusctl's */
-	if (strncmp(buf, "split-brain", 11) == 0 && unlink(path) == 0)
+	if (strstr(buf, "split-brain") && unlink(path) == 0)
 		isd_log(LOG_NOTICE, DBG_DMN, "isthmusd: HA: %s removed after %d s: this member may be "
 			"elected again", path, HA_SPLIT_HOLD_S);
 	return JOB_REQUEUE_NONE;
@@ -141,7 +142,8 @@ static void stand_down(void)
 	down_path(path, sizeof(path));
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd >= 0) {
-		dprintf(fd, "split-brain %lld\n", (long long)time(NULL));
+		/* keepalived reads the number: not 0 is a fault (track_file, weight 0) */
+		dprintf(fd, "1 split-brain %lld\n", (long long)time(NULL));
 		close(fd);
 	}
 	ha.split_brains++;
@@ -292,7 +294,7 @@ int ha_notify(const char *state, struct ctl_out *o)
 struct json_object *ha_status_json(void)
 {
 	struct json_object *j = json_object_new_object(), *fo, *c;
-	char vip[INET_ADDRSTRLEN] = "";
+	char vip[INET_ADDRSTRLEN] = "", own[INET_ADDRSTRLEN];
 
 	if (!ha.s || !ha.s->ha) {
 		ctl_json_str(j, "role", "disabled");
@@ -318,6 +320,23 @@ struct json_object *ha_status_json(void)
 	} else {
 		json_object_object_add(j, "last_failover", NULL);
 	}
+	/* what isthmusctl ha keepalived-config writes keepalived's instance from */
+	c = json_object_new_object();
+	ctl_json_str(c, "interface", ha.s->tap);
+	inet_ntop(AF_INET, &ha.s->local_ip, own, sizeof(own));
+	ctl_json_str(c, "address", own);
+	ctl_json_int(c, "vip_len", ha.s->ha_vip_len);
+	ctl_json_int(c, "vrid", ha.s->ha_vrid);
+	ctl_json_int(c, "priority", ha.s->ha_priority);
+	ctl_json_bool(c, "preempt", ha.s->ha_preempt);
+	ctl_json_int(c, "preempt_delay", ha.s->ha_preempt_delay_s);
+	ctl_json_int(c, "advert_interval_ms", ha.s->ha_advert_ms);
+	if (ha.s->ha_unicast_peer) {
+		inet_ntop(AF_INET, &ha.s->ha_unicast_peer, own, sizeof(own));
+		ctl_json_str(c, "unicast_peer", own);
+	}
+	ctl_json_str(c, "run_dir", ha.s->run_dir);
+	json_object_object_add(j, "vrrp", c);
 	c = json_object_new_object();
 	ctl_json_uint(c, "failovers", ha.failovers);
 	ctl_json_uint(c, "split_brain", ha.split_brains);

@@ -229,6 +229,14 @@ int ike_config_load(const char *path, struct ike_settings *s, char *err, size_t 
 	s->ha = cfg.ha.enabled;
 	s->ha_vip = cfg.ha.vip;
 	snprintf(s->ha_group, sizeof(s->ha_group), "%s", cfg.ha.group);
+	s->ha_vip_len = cfg.ha.vip_len;
+	s->ha_vrid = cfg.ha.vrid;
+	s->ha_priority = cfg.ha.priority;
+	s->ha_preempt = cfg.ha.preempt;
+	s->ha_preempt_delay_s = cfg.ha.preempt_delay_s;
+	s->ha_advert_ms = cfg.ha.advert_ms;
+	s->ha_unicast_peer = cfg.ha.unicast_peer;
+	snprintf(s->tap, sizeof(s->tap), "%s", cfg.tap);
 	s->peer_ip = cfg.peer_ip;
 	s->peer_nat = cfg.peer_nat;
 	s->local_vtep = cfg.local_vtep;

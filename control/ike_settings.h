@@ -55,6 +55,12 @@ struct ike_settings {
 	bool ha;
 	uint32_t ha_vip;           /**< network order */
 	char ha_group[32];
+	/* what keepalived's VRRP instance is made of (isthmusctl ha keepalived-config) */
+	uint8_t ha_vip_len, ha_vrid, ha_priority;
+	bool ha_preempt;
+	uint32_t ha_preempt_delay_s, ha_advert_ms;
+	uint32_t ha_unicast_peer;  /**< network order, 0: multicast */
+	char tap[16];              /**< [uplink] tap: VRRP's interface, holds the VIP */
 };
 
 /** Defaults: AES-256-GCM first, ChaCha20-Poly1305 offered, x25519 PFS. */

@@ -86,6 +86,13 @@ static void usage(FILE *f)
 		"                         on a terminal) or from FILE (mode 0600): never on the\n"
 		"                         command line, where any local user could read it\n"
 		"  unpair                 forget the peer's key and close the tunnel\n"
+		"  ha status              this member's HA role, group, VIP, last failover\n"
+		"  ha keepalived-config   keepalived.conf for this member (VRRPv3 on the TAP;\n"
+		"                         exit 3 without an [ha] section)\n"
+		"  ha switchover          on the active member: hand over to the standby; done\n"
+		"                         (0) once the other member is active\n"
+		"  ha notify MASTER|BACKUP|FAULT|STOP\n"
+		"                         keepalived's state change (its notify scripts)\n"
 		"\n"
 		"Options:\n"
 		"  -n, --name NAME        appliance name: RUN_DIR is /run/isthmus/NAME\n"
@@ -298,6 +305,7 @@ static int cmd_status(void)
 	printf("dataplane   %s\n", json_object_get_boolean(get(o, "dataplane"))
 				       ? "isthmus-dp answering" : "isthmus-dp NOT answering");
 	printf("uptime      %lld s\n", (long long)num(o, "uptime_s"));
+	ha_status_lines(o);
 	ikes = get(o, "ike_sas");
 	n = ikes ? json_object_array_length(ikes) : 0;
 	printf("tunnel      %s\n", n ? "up" : "down (no IKE_SA)");
@@ -1211,6 +1219,8 @@ static int check_args(const char *cmd, int argc, char **argv)
 			"cutover SEGMENT], not '%s'\n", cmd, argv[0]);
 		return EXIT_USAGE;
 	}
+	if (!strcmp(cmd, "ha"))
+		return ha_args(argc, argv);
 	if (!strcmp(cmd, "pairing-token")) {
 		if (argc == 0)
 			return 0;
@@ -1307,6 +1317,8 @@ int main(int argc, char **argv)
 		sa_args(argc - optind, argv + optind, &wireshark, &version);
 		return cmd_sa(wireshark, version);
 	}
+	if (!strcmp(cmd, "ha"))
+		return cmd_ha(argc - optind, argv + optind, run_dir, json_out);
 	if (!strcmp(cmd, "pairing-token"))
 		return cmd_pairing_token(argc - optind, argv + optind);
 	if (!strcmp(cmd, "pair"))

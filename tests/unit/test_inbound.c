@@ -22,6 +22,7 @@
  *             ring full is counted; with no SA at all, drop_no_sa
  */
 #include "check_main.h"
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #include "encap.h"
 #include "esp.h"
 #include "exception_dp.h"
+#include "ha.h"
 #include "inbound.h"
 #include "outbound.h"
 #include "sa.h"
@@ -410,6 +412,78 @@ START_TEST(test_seal_handoff)
 }
 END_TEST
 
+/* Frames waiting in the TX rings of a port's queues (@p r: utx or ltx). */
+static unsigned tx_waiting(struct rte_ring **r)
+{
+	unsigned n = 0;
+
+	for (unsigned q = 0; q < NW; q++)
+		n += rte_ring_count(r[q]);
+	return n;
+}
+
+/*
+ * docs/ha.md: a member of an HA group that is not active forwards nothing:
+ * frames from its local ports are dropped (drop_ha_standby) before learning,
+ * ESP from the peer too, even under a valid SA, and nothing reaches a local
+ * port; it starts that way. Active, the same packets pass, and ESP leaves
+ * from the VIP.
+ */
+START_TEST(test_ha_standby)
+{
+	const rte_be32_t vip = RTE_BE32(RTE_IPV4(198, 18, 0, 9));
+
+	dp_setup("ha", "");
+	/* a group member's configuration: the paths read no more of it than this
+	 * (the TAP keepalived needs is not part of them) */
+	cfg.ha.enabled = true;
+	cfg.ha.vip = vip;
+	cfg.ha.vip_len = 24;
+	snprintf(cfg.ha.group, sizeof(cfg.ha.group), "ut");
+	ha_init(&D);
+	ck_assert(!ha_forwarding(&D));
+	ck_assert_uint_eq(ha_src_ip(&D), cfg.uplink_ip);
+
+	send_local(0, 40);
+	ck_assert_uint_eq(cnt(0, DP_C_local_rx), 40);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_ha_standby), 40);
+	ck_assert_uint_eq(cnt(0, DP_C_fdb_learned), 0);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_no_sa), 0);
+	ck_assert_uint_eq(tx_waiting(utx), 0);
+	feed(0, esp_packet(false));
+	ck_assert_uint_eq(cnt(0, DP_C_drop_ha_standby), 41);
+	ck_assert_uint_eq(cnt(0, DP_C_tunnel_in), 0);
+	ck_assert_uint_eq(tx_waiting(ltx), 0);
+
+	/* active: the same ESP opens and reaches the local port */
+	ck_assert_int_eq(ha_set_role(&D, DP_HA_ACTIVE), 0);
+	ck_assert(ha_forwarding(&D));
+	ck_assert_uint_eq(ha_src_ip(&D), vip);
+	feed(0, esp_packet(false));
+	ck_assert_uint_eq(cnt(0, DP_C_tunnel_in), 1);
+	ck_assert_uint_eq(tx_waiting(ltx), 1);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_ha_standby), 41);
+	/* local frames are learned and go on (no outbound SA here: drop_no_sa) */
+	send_local(0, 5);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_ha_standby), 41);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_no_sa), 5);
+
+	/* fault: closed again; a role that is none is refused */
+	ck_assert_int_eq(ha_set_role(&D, DP_HA_FAULT), 0);
+	ck_assert_uint_eq(ha_src_ip(&D), cfg.uplink_ip);
+	feed(0, esp_packet(false));
+	ck_assert_uint_eq(cnt(0, DP_C_drop_ha_standby), 42);
+	ck_assert_uint_eq(cnt(0, DP_C_tunnel_in), 1);
+	ck_assert_int_eq(ha_set_role(&D, DP_HA_OFF), -EINVAL);
+	ck_assert_int_eq(ha_set_role(&D, 9), -EINVAL);
+	ck_assert_uint_eq(D.main_stats.c[DP_C_ha_role_changes], 2);
+	/* without [ha] there is no role to set */
+	cfg.ha.enabled = false;
+	ck_assert_int_eq(ha_set_role(&D, DP_HA_ACTIVE), -EINVAL);
+	dp_teardown();
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("inbound");
@@ -420,6 +494,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, test_exc_police);
 	tcase_add_test(tc, test_exc_unpoliced);
 	tcase_add_test(tc, test_seal_handoff);
+	tcase_add_test(tc, test_ha_standby);
 	suite_add_tcase(s, tc);
 	return s;
 }

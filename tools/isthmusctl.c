@@ -31,6 +31,11 @@ extern char **environ;
 static const char *run_dir;
 static int json_out;
 
+const char *appliance_run_dir(void)
+{
+	return run_dir;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,

@@ -41,6 +41,11 @@ int64_t num(struct json_object *o, const char *key);
  * [-i SECONDS [-c COUNT]] (isthmusctl_stats.c): @p argv, @p argc of them,
  * follow the command's name in main()'s argv. @return 0 or EXIT_USAGE
  */
+/** RUN_DIR of the appliance isthmusctl talks to. */
+const char *appliance_run_dir(void);
+/** isthmusd's HA status (CTL_D_HA), or NULL if it does not answer (no exit). */
+struct json_object *ha_status_try(void);
+
 /** Check the arguments of isthmusctl ha ... (isthmusctl_ha.c). @return 0 or EXIT_USAGE */
 int ha_args(int argc, char **argv);
 /** isthmusctl ha keepalived-config | status | switchover | notify STATE */

@@ -31,6 +31,26 @@ static struct json_object *ha_status(void)
 	return parse(call("isthmusd.sock", &m, sizeof(m), 5000));
 }
 
+struct json_object *ha_status_try(void)
+{
+	struct ctl_d_ha m = { .h.type = CTL_D_HA, .op = CTL_D_HA_STATUS };
+	struct ctl_reply *r;
+	struct json_object *o = NULL;
+	char path[300], err[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/isthmusd.sock", appliance_run_dir());
+	fd = ctl_connect(path, err, sizeof(err));
+	if (fd < 0)
+		return NULL;
+	r = ctl_call_alloc(fd, &m, sizeof(m), 1 << 20, 2000, err, sizeof(err));
+	close(fd);
+	if (r && r->status == 0)
+		o = ctl_reply_json(r);
+	ctl_reply_free(r);
+	return o;
+}
+
 int ha_args(int argc, char **argv)
 {
 	if (argc == 1 && (!strcmp(argv[0], "keepalived-config") || !strcmp(argv[0], "status") ||

@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from isthmus_test import Fail, check  # noqa: E402
 from lab import main, new_lab  # noqa: E402
+from observe import parse_prom, promtool, series  # noqa: E402
 
 WEB_B = "192.0.2.21"
 OWN_A, VIP = "198.18.0.3", "198.18.0.1"
@@ -109,11 +110,29 @@ def case_ha_smoke(top, build):
           % (t_active, time.monotonic() - t0))
     peers = {ike["peer"] for ike in (lab.status("b") or {}).get("ike_sas", [])}
     check(peers == {VIP}, "site B's IKE_SA is with the VIP (%s)" % sorted(peers))
+    # site B announces the MACs of its local ports through the new tunnel
+    # (B's web host's, learned before): RARP frames, flooded at site A
+    rarp = wait_for("B's announcement", lambda: lab.stats("b")["counters"]["ha_rarp_sent"] >= 1, 5)
+    cb = lab.stats("b")["counters"]
+    print("MEASURED ha_smoke site B announced %d MAC(s) (RARP) %.2f s after the tunnel"
+          % (cb["ha_rarp_sent"], rarp))
     got = pings(lab, 10)
     check(got >= 9, "active: the hosts reach each other (%d of 10)" % got)
     fo = ha(lab).get("last_failover") or {}
     check(fo.get("gap_ms") is not None, "the last failover has its time to the tunnel: %s" % fo)
     print("MEASURED ha_smoke tunnel up %s ms after MASTER (isthmusd)" % fo.get("gap_ms"))
+    # the metrics: the role as a state set, isthmusd's failovers; promtool accepts them
+    prom = lab.ctl("a", "stats", "--prometheus").stdout
+    r = subprocess.run([promtool(), "check", "metrics"], input=prom, capture_output=True,
+                       text=True, timeout=30)
+    check(r.returncode == 0, "promtool check metrics accepts the HA series: %s"
+          % (r.stdout + r.stderr).strip()[:300])
+    samples, _ = parse_prom(prom)
+    check(series(samples, "isthmus_ha_role", group="smoke", role="active") == [1.0] and
+          series(samples, "isthmus_ha_role", group="smoke", role="standby") == [0.0] and
+          series(samples, "isthmus_ha_failovers_total", group="smoke") == [1.0] and
+          series(samples, "isthmus_ha_split_brain_total", group="smoke") == [0.0],
+          "isthmus_ha_role{role=active} 1, standby 0; failovers 1, split brains 0")
     del t_tunnel
 
     # ha.down: keepalived FAULT, forwarding stops

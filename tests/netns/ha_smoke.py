@@ -10,7 +10,8 @@
             isthmusctl ha keepalived-config writes) makes it MASTER, isthmusd
             brings a fresh IKE_SA up from the VIP and the hosts reach each
             other; RUN_DIR/ha.down puts keepalived in FAULT and forwarding
-            stops; cleared, the member is elected again with new SAs.
+            stops; cleared, the member is elected again with new SAs; a
+            switch-over with no other member is refused (exit 1).
 
 usage: ha_smoke.py TOP BUILD ha_smoke
 """
@@ -156,6 +157,16 @@ def case_ha_smoke(top, build):
     c = ha(lab).get("counters", {})
     check(c.get("failovers") == 2, "two elections counted: %s" % c)
     print("MEASURED ha_smoke ha.down cleared to active %.2f s; counters %s" % (t_back, c))
+
+    # a switch-over with no other member: resigned, back as BACKUP, elected
+    # again as no one took over: refused (exit 1), and active again
+    t0 = time.monotonic()
+    r = lab.ctl("a", "ha", "switchover", check_rc=False)
+    check(r.returncode == 1 and "no other member took over" in r.stdout,
+          "switchover alone: exit 1, no other member (exit %d: %s)" % (r.returncode, r.stdout.strip()))
+    wait_for("active after the refused switch-over", lambda: ha(lab).get("role") == "active", 10)
+    print("MEASURED ha_smoke switchover without a standby refused after %.2f s"
+          % (time.monotonic() - t0))
 
 
 CASES = {"ha_smoke": case_ha_smoke}

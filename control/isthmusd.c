@@ -300,6 +300,14 @@ static void settings_to_charon(int debug)
 			       lib->ns);
 	lib->settings->set_str(lib->settings, "%s.plugins.vici.socket", settings.vici_socket,
 			       lib->ns);
+	/* An HA member gives up on an unanswered exchange (its liveness check
+	 * after the peer replaced its IKE_SA: split brain, docs/ha.md) after
+	 * 1 + 1.4 + 2 + 2.7 = about 7 s instead of charon's 165 s */
+	if (settings.ha) {
+		lib->settings->set_str(lib->settings, "%s.retransmit_timeout", "1.0", lib->ns);
+		lib->settings->set_str(lib->settings, "%s.retransmit_base", "1.4", lib->ns);
+		lib->settings->set_int(lib->settings, "%s.retransmit_tries", 3, lib->ns);
+	}
 }
 
 int main(int argc, char *argv[])

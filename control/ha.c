@@ -323,7 +323,7 @@ struct json_object *ha_status_json(void)
 	/* what isthmusctl ha keepalived-config writes keepalived's instance from */
 	c = json_object_new_object();
 	ctl_json_str(c, "interface", ha.s->tap);
-	inet_ntop(AF_INET, &ha.s->local_ip, own, sizeof(own));
+	inet_ntop(AF_INET, &ha.s->own_ip, own, sizeof(own));
 	ctl_json_str(c, "address", own);
 	ctl_json_int(c, "vip_len", ha.s->ha_vip_len);
 	ctl_json_int(c, "vrid", ha.s->ha_vrid);

@@ -226,6 +226,9 @@ int ike_config_load(const char *path, struct ike_settings *s, char *err, size_t 
 	s->local_ip = cfg.uplink_ip;
 	/* an HA member speaks IKE from the group's floating address, which
 	 * the peer has as its [uplink] peer (docs/ha.md) */
+	s->own_ip = cfg.uplink_ip;
+	if (cfg.ha.enabled)
+		s->local_ip = cfg.ha.vip;
 	s->ha = cfg.ha.enabled;
 	s->ha_vip = cfg.ha.vip;
 	snprintf(s->ha_group, sizeof(s->ha_group), "%s", cfg.ha.group);

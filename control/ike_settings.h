@@ -28,7 +28,10 @@ struct ike_settings {
 	char name[64];             /**< this appliance; default IKE identity */
 	char local_id[128];        /**< IKE identity (FQDN form), default NAME.isthmus */
 	char peer_id[128];         /**< the peer's IKE identity */
-	uint32_t local_ip, peer_ip;       /**< underlay, network order */
+	uint32_t local_ip, peer_ip;       /**< underlay, network order; local_ip: an HA
+					       member's is the group's VIP, the address the
+					       peer knows (IKE, pairing, segment agreements) */
+	uint32_t own_ip;           /**< [uplink] address (an HA member's own: VRRP's source) */
 	bool peer_nat;             /**< [uplink] peer_nat: the peer may appear at another
 				        address (its NAT's): IKE accepted from any address */
 	uint32_t nat_keepalive_s;  /**< NAT-T keepalive interval (RFC 3948 section 2.3) */

@@ -175,8 +175,8 @@ static bool build(struct private_peer_config *this, bool check_only)
 	if (!check_only && s->auth == IKE_AUTH_PUBKEY && !this->peer_cert)
 		return TRUE; /* not paired: no connection at all */
 
-	/* an HA member speaks IKE from the group's floating address (docs/ha.md) */
-	ip_str(s->ha ? s->ha_vip : s->local_ip, local, sizeof(local));
+	/* an HA member's local_ip is the group's floating address (docs/ha.md) */
+	ip_str(s->local_ip, local, sizeof(local));
 	ip_str(s->peer_ip, remote, sizeof(remote));
 	/* A peer behind a NAT whose external address may change ([uplink]
 	 * peer_nat): we initiate to the configured address (the first host of the

@@ -294,6 +294,9 @@ START_TEST(test_ha)
 	ck_assert_msg(ike_config_load(tmp, &ike, err, sizeof(err)) == 0, "%s", err);
 	ck_assert(ike.ha);
 	ck_assert_uint_eq(ike.ha_vip, htonl(0xc6120a05));
+	/* the peer knows the group by its VIP: IKE, pairing, segment agreements */
+	ck_assert_uint_eq(ike.local_ip, htonl(0xc6120a05));
+	ck_assert_uint_eq(ike.own_ip, htonl(0xc6120a0a));
 	unlink(tmp);
 
 	broken_copy("[ike]", "[ha]\ngroup = pair1\nvip = 198.18.10.5/24\nvrid = 7\npriority = 200\n"

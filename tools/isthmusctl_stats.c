@@ -191,7 +191,9 @@ static const struct item_metric port_metrics[] = {
 	{ "isthmus_port_rx_bytes_total", "counter", "Bytes received on the port (Ethernet frames without FCS)", "ibytes" },
 	{ "isthmus_port_tx_packets_total", "counter", "Packets sent on the port", "opackets" },
 	{ "isthmus_port_tx_bytes_total", "counter", "Bytes sent on the port (Ethernet frames without FCS)", "obytes" },
-	{ "isthmus_port_rx_missed_packets_total", "counter", "Packets the port dropped: no room in its receive queues", "imissed" },
+	{ "isthmus_port_rx_missed_packets_total", "counter", "Packets lost before the dataplane read them: no room in the port's receive queues or, for af_packet, its kernel receive ring", "imissed" },
+	{ "isthmus_port_rx_kernel_dropped_packets_total", "counter", "af_packet ports: packets the kernel dropped, its receive ring full (part of missed)", "rx_kernel_drops" },
+	{ "isthmus_port_rx_nombuf_total", "counter", "Receive attempts the port's driver gave up for want of an mbuf", "rx_nombuf" },
 	{ "isthmus_port_rx_errors_total", "counter", "Erroneous packets received on the port", "ierrors" },
 	{ "isthmus_port_tx_errors_total", "counter", "Packets the port failed to send", "oerrors" },
 };
@@ -349,6 +351,16 @@ static void human(struct json_object *o)
 	json_object_object_foreach(obj(o, "counters"), k, v)
 		if (json_object_get_uint64(v))
 			printf("  %-20s %14" PRIu64 "\n", k, json_object_get_uint64(v));
+	/* missed: lost before the dataplane read them (docs/dataplane.md) */
+	g = get(o, "ports");
+	if (len(g))
+		printf("  %-20s %14s %14s %14s\n", "port", "rx", "missed", "tx");
+	for (size_t i = 0; i < len(g); i++) {
+		struct json_object *p = json_object_array_get_idx(g, i);
+
+		printf("  %-20s %14" PRIu64 " %14" PRIu64 " %14" PRIu64 "\n", str(p, "name"),
+		       u64(p, "ipackets"), u64(p, "imissed"), u64(p, "opackets"));
+	}
 	/* L2 safety reports (docs/l2-safety.md), absent from older dataplanes */
 	g = get(o, "l2guard");
 	ev = g ? get(g, "events") : NULL;

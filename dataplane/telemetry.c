@@ -153,7 +153,8 @@ static int tel_ports(const char *cmd, const char *params, struct rte_tel_data *d
 		rte_tel_data_add_dict_u64(p, "rx_nombuf", pc.rx_nombuf);
 		rte_tel_data_add_dict_u64(p, "ierrors", pc.ierrors);
 		rte_tel_data_add_dict_u64(p, "oerrors", pc.oerrors);
-		rte_tel_data_add_dict_container(d, tel_dp->port[i].name, p, 0);
+		if (rte_tel_data_add_dict_container(d, tel_dp->port[i].name, p, 0) != 0)
+			rte_tel_data_free(p);   /* not taken: ours to free */
 	}
 	return 0;
 }

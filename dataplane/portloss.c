@@ -12,6 +12,10 @@
  * lock, for every caller (the main lcore's 100 ms tick and its reports, the
  * telemetry thread).
  *
+ * This must stay the only reader: a PMD that read PACKET_STATISTICS itself
+ * (a later DPDK's imissed) would take part of the deltas, and each would then
+ * count some drops; with such a DPDK, drop this file's read for its ports.
+ *
  * State is per DPDK port id: port ids are process-wide, and the reports take
  * a const struct dp.
  */

@@ -5,8 +5,8 @@ netns_test.py like the others:
   portloss   site B's local port `web` (net_af_packet on web0) flooded with
              small frames from its veth peer (dp-web, in B's switch) by a
              sender pinned to the CPU of B's worker, the worker at nice 19
-             meanwhile, so it cannot empty the socket's receive ring: the kernel drops frames there, which
-             DPDK 22.11's PMD does not count. Once the flood stops and the
+             meanwhile, so it cannot empty the socket's receive ring: the
+             kernel drops frames there, which DPDK 22.11's PMD does not count. Once the flood stops and the
              worker has read what is left, what the kernel handed to web0
              (`ip -s link` RX packets) equals what isthmus-dp read (ipackets)
              plus what it counts as missed (imissed, the kernel's ring drops

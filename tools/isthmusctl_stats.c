@@ -411,14 +411,15 @@ static double rate(uint64_t a, uint64_t b, double dt)
 struct rate_kind {
 	const char *title, *array, *k1, *k2;       /* k2: NULL or a second key */
 	const char *pk[2], *bk[2], *dir[2];         /* packets, bytes members; their columns */
+	const char *lost, *lost_col;                /* NULL, or a lost-packets member; its column */
 };
 
 static const struct rate_kind kinds[] = {
 	{ "port", "ports", "name", NULL, { "ipackets", "opackets" }, { "ibytes", "obytes" },
-	  { "rx", "tx" } },
+	  { "rx", "tx" }, "imissed", "rx_missed" },
 	{ "segment", "segments", "name", NULL, { "tunnel_out_packets", "tunnel_in_packets" },
-	  { "tunnel_out_bytes", "tunnel_in_bytes" }, { "to_peer", "from_peer" } },
-	{ "sa", "sas", "spi", "dir", { "packets", NULL }, { "bytes", NULL }, { "", NULL } },
+	  { "tunnel_out_bytes", "tunnel_in_bytes" }, { "to_peer", "from_peer" }, NULL, NULL },
+	{ "sa", "sas", "spi", "dir", { "packets", NULL }, { "bytes", NULL }, { "", NULL }, NULL, NULL },
 };
 
 /* The rates between two reports: printed, or added to @p jout. */
@@ -434,6 +435,8 @@ static void rates(struct json_object *o0, struct json_object *o1, double dt, str
 			printf("  %-20s", rk->title);
 			for (int d = 0; d < 2 && rk->pk[d]; d++)
 				printf(" %10s pps %6s Gbit/s", rk->dir[d], rk->dir[d]);
+			if (rk->lost)
+				printf(" %10s pps", rk->lost_col);
 			putchar('\n');
 		}
 		for (size_t i = 0; i < len(a1); i++) {
@@ -465,6 +468,18 @@ static void rates(struct json_object *o0, struct json_object *o1, double dt, str
 					printf(" %14.0f %13.4f", pps, gbps);
 				else
 					printf(" %14s %13s", "new", "");
+			}
+			if (rk->lost) {
+				/* lost before the dataplane read them (docs/dataplane.md) */
+				double pps = a ? rate(u64(a, rk->lost), u64(b, rk->lost), dt) : NAN;
+				char key[48];
+
+				snprintf(key, sizeof(key), "%s_pps", rk->lost_col);
+				json_object_object_add(row, key, a ? json_object_new_double(pps) : NULL);
+				if (!jout && a)
+					printf(" %14.0f", pps);
+				else if (!jout)
+					printf(" %14s", "new");
 			}
 			if (!jout)
 				putchar('\n');

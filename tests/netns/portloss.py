@@ -28,6 +28,7 @@ the same before and after the report).
 import json
 import os
 import re
+import subprocess
 import time
 
 from isthmus_test import Fail, check
@@ -106,6 +107,10 @@ def case_portloss(top, build):
     # default of 512 frames) overflows while the worker waits its turn.
     tids = worker_tids(lab.pid("dp", "b"))
     check(tids, "site B's worker threads: %s" % tids)
+    # live rates over the flood's first 2 s: the port's missed frames per second
+    live = subprocess.Popen([lab.ctl_bin, "-r", "%s/site-b" % lab.run, "--json", "stats", "-i", "1",
+                             "-c", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lab.procs.append(live)
     for t in tids:
         os.setpriority(os.PRIO_PROCESS, t, 19)
     try:
@@ -132,6 +137,12 @@ def case_portloss(top, build):
     check(handed >= 0.5 * sent and peer_tx == handed,
           "web0 received what its peer sent: %d of %d sent, peer tx %d" % (handed, sent, peer_tx))
     check(missed > 0, "the worker fell behind: %d frames missed" % missed)
+    out, err = live.communicate(timeout=20)
+    rows = [r for l in out.splitlines() if l.strip() for r in json.loads(l)["ports"]
+            if r["name"] == "web"]
+    check(live.returncode == 0 and rows and max(r["rx_missed_pps"] for r in rows) > 0,
+          "isthmusctl stats -i: port web's rx_missed_pps %s (%s)"
+          % ([round(r["rx_missed_pps"]) for r in rows], err.strip()))
     check(missed == kdrops, "af_packet: missed (%d) is the kernel's ring drops (%d)" % (missed, kdrops))
     check(handed == got + missed,
           "every frame counted: web0 received %d = read %d + missed %d (difference %d)"

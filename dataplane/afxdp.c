@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <linux/ethtool.h>
+#include <linux/if_xdp.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -34,9 +35,13 @@
 #endif
 
 #include "afxdp.h"
+#include "port.h"
 
 #ifndef AF_XDP
 #define AF_XDP 44
+#endif
+#ifndef SOL_XDP
+#define SOL_XDP 283
 #endif
 
 /* The interface's RX channels: combined + RX-only. @return the count, or 0 if unknown */
@@ -202,4 +207,23 @@ int afxdp_new_socket(const int *before, int nb, const int *after, int na)
 		found = after[i];
 	}
 	return found;
+}
+
+uint64_t afxdp_rx_lost(const struct dp_port *p)
+{
+	uint64_t n = 0;
+
+	if (p->spec == NULL || p->spec->driver != CFG_DRV_AF_XDP)
+		return 0;
+	for (uint16_t q = 0; q < p->nb_rxq && q < DP_PORT_MAX_FDQ; q++) {
+		struct xdp_statistics st;
+		socklen_t len = sizeof(st);
+
+		memset(&st, 0, sizeof(st));
+		if (p->rx_fd[q] >= 0 &&
+		    getsockopt(p->rx_fd[q], SOL_XDP, XDP_STATISTICS, &st, &len) == 0 &&
+		    len >= offsetof(struct xdp_statistics, rx_ring_full) + sizeof(st.rx_ring_full))
+			n += st.rx_ring_full;
+	}
+	return n;
 }

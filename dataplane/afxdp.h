@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -42,5 +43,15 @@ int afxdp_sockets(int *fds, int max);
 
 /** The one descriptor in @p after and not in @p before, or -1 (none, or several). */
 int afxdp_new_socket(const int *before, int nb, const int *after, int na);
+
+struct dp_port;
+
+/**
+ * Frames the kernel dropped on a driver = af_xdp port because a socket's RX
+ * ring was full (XDP_STATISTICS rx_ring_full, summed over the port's
+ * queues); 0 for other ports. net_af_xdp's imissed counts only
+ * rx_dropped (no fill-ring buffer, frame too long), not these.
+ */
+uint64_t afxdp_rx_lost(const struct dp_port *p);
 
 #endif

@@ -18,6 +18,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/ethtool.h>
 #include <linux/if_xdp.h>
 #include <linux/sockios.h>
@@ -61,6 +62,22 @@ static unsigned rx_channels(const char *iface)
 		n = ch.combined_count + ch.rx_count;
 	close(fd);
 	return n;
+}
+
+/* Is capability @p cap in this process's effective set (/proc/self/status)? */
+static bool has_cap(unsigned cap)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	unsigned long long eff = ~0ULL;   /* unknown: do not blame capabilities */
+
+	if (f == NULL)
+		return true;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return (eff >> cap) & 1;
 }
 
 /* The interface's MTU, or 0. */
@@ -107,8 +124,9 @@ int afxdp_precheck(const struct cfg_portspec *ps, const char *port, unsigned nb_
 	if (ch > last && ps->start_queue == 0) {
 		snprintf(err, errlen, "port %s: '%s' spreads received frames over %u queues but the "
 			 "port reads %u: frames on the others would go to the kernel, not isthmus-dp. "
-			 "Set ethtool -L %s combined %u (isthmus-host-prep af-xdp %s does), or queues = %u",
-			 port, ps->iface, ch, ps->queues, ps->iface, ps->queues, ps->iface, ch);
+			 "Set ethtool -L %s combined %u (rx %u on a veth; isthmus-host-prep af-xdp does), "
+			 "or queues = %u",
+			 port, ps->iface, ch, ps->queues, ps->iface, ps->queues, ps->queues, ch);
 		return -1;
 	}
 	return 0;
@@ -132,29 +150,28 @@ void afxdp_explain(const struct cfg_portspec *ps, const char *port, const char *
 		return;
 	}
 	close(fd);
+	if (!has_cap(CAP_NET_ADMIN) || !has_cap(CAP_SYS_ADMIN)) {
+		/* libxdp (1.3) attaches the program (CAP_NET_ADMIN) and first looks
+		 * up the interface's current one by id (BPF_PROG_GET_FD_BY_ID:
+		 * CAP_SYS_ADMIN, which also grants CAP_BPF's bpf()) */
+		snprintf(err, errlen, "port %s: %s: isthmus-dp lacks %s: net_af_xdp's XDP program "
+			 "needs CAP_NET_ADMIN and CAP_SYS_ADMIN, and bpf in the unit's "
+			 "SystemCallFilter (isthmus-host-prep af-xdp writes the drop-in; docs/deploy.md)",
+			 port, what, !has_cap(CAP_SYS_ADMIN) ? "CAP_SYS_ADMIN" : "CAP_NET_ADMIN");
+		return;
+	}
 #ifdef HAVE_LIBBPF
-	{
-		int r = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, NULL);
-
-		if (r < 0 && (r == -EPERM || r == -EACCES)) {
-			snprintf(err, errlen, "port %s: %s: the kernel refuses bpf() (%s): loading the "
-				 "XDP program needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (CAP_SYS_ADMIN "
-				 "before Linux 5.8), and bpf in the unit's SystemCallFilter (docs/deploy.md)",
-				 port, what, strerror(-r));
-			return;
-		}
-		if (r == 0) {
-			snprintf(err, errlen, "port %s: %s: this kernel has no XDP programs; use "
-				 "driver = af_packet", port, what);
-			return;
-		}
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, NULL) <= 0) {
+		snprintf(err, errlen, "port %s: %s: the kernel loads no XDP program (bpf() refused: "
+			 "a seccomp filter, or a kernel without XDP); use driver = af_packet", port, what);
+		return;
 	}
 #endif
 	if (mtu > 3506) {
 		/* veth_xdp_set(), virtnet_xdp_set(): one page per frame */
 		snprintf(err, errlen, "port %s: %s: '%s' has MTU %u: native XDP takes frames of one "
-			 "page, at most 3506 on veth and virtio_net (ip link set %s mtu 1500)", port,
-			 what, ps->iface, mtu, ps->iface);
+			 "page, at most 3506 on veth (and its peer) and virtio_net (ip link set %s "
+			 "mtu 1500)", port, what, ps->iface, mtu, ps->iface);
 		return;
 	}
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&

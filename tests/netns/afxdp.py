@@ -9,8 +9,13 @@ the other cases:
            TCP cross the stretched segment; what site A sent on its uplink
            is what site B's XDP program saw, which is what it redirected to
            the socket (and B's dataplane read) plus what it dropped on a full
-           RX ring, counted in B's uplink imissed; B's web port sent at least the bytes
-           iperf3 received; and an idle appliance spends under 5 % of a core.
+           RX ring, counted in B's uplink imissed; B's web port sent at
+           least the bytes iperf3 received; and an idle appliance spends
+           under 5 % of a core.
+  af_xdp_busy_poll
+           the same with both uplinks in preferred busy polling
+           (busy_budget = 64: SO_PREFER_BUSY_POLL, a recvfrom() on an empty
+           poll); idle workers still block in poll()
 """
 import os
 import re
@@ -50,8 +55,8 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def case_af_xdp(top, build):
-    lab = new_lab(top, build, env={"PORTS": "af_xdp"})
+def run_af_xdp(top, build, what, env):
+    lab = new_lab(top, build, env=dict(env, PORTS="af_xdp"))
     lab.up("--no-traffic")
     for site in ("a", "b"):
         for dev in ("up0", "web0", "app0", "db0"):
@@ -111,13 +116,23 @@ def case_af_xdp(top, build):
     for s in ("a", "b"):
         check(idle[s] < 5.0, "site %s idle on af_xdp: %.1f %% of a core over %d s (under 5 %%)"
               % (s, idle[s], IDLE_S))
-    print("MEASURED af_xdp tcp_gbps=%.3f retransmits=%d ping_%s a_uplink_tx=%d b_xdp_packets=%d "
+    print("MEASURED %s tcp_gbps=%.3f retransmits=%d ping_%s a_uplink_tx=%d b_xdp_packets=%d "
           "b_xdp_redirect=%d b_ring_full_drops=%d b_uplink_rx=%d b_imissed=%d "
           "idle_cpu_a=%.1f%% idle_cpu_b=%.1f%%"
-          % (gbps, retr, rtt(r.stdout).replace(" ", "_").replace(",", ""), a_up_tx, b_xdp,
+          % (what, gbps, retr, rtt(r.stdout).replace(" ", "_").replace(",", ""), a_up_tx, b_xdp,
              b_redir, b_drops, b_up_rx, b_missed, idle["a"], idle["b"]), flush=True)
+
+
+def case_af_xdp(top, build):
+    run_af_xdp(top, build, "af_xdp", {})
+
+
+def case_af_xdp_busy_poll(top, build):
+    line = "busy_budget = 64"
+    run_af_xdp(top, build, "af_xdp_busy_poll", {"A_UPLINK": line, "B_UPLINK": line})
 
 
 CASES = {
     "af_xdp": case_af_xdp,
+    "af_xdp_busy_poll": case_af_xdp_busy_poll,
 }

@@ -12,6 +12,11 @@ the other cases:
            RX ring, counted in B's uplink imissed; B's web port sent at
            least the bytes iperf3 received; and an idle appliance spends
            under 5 % of a core.
+  af_xdp_refused
+           what isthmus-dp says when the host cannot run an af_xdp port: a
+           missing interface, RSS over queues the port does not read, no
+           CAP_SYS_ADMIN, no CAP_NET_RAW, a veth MTU too large for XDP; and
+           that the capabilities the drop-in gives suffice
   af_xdp_busy_poll
            the same with both uplinks in preferred busy polling
            (busy_budget = 64: SO_PREFER_BUSY_POLL, a recvfrom() on an empty
@@ -132,7 +137,83 @@ def case_af_xdp_busy_poll(top, build):
     run_af_xdp(top, build, "af_xdp_busy_poll", {"A_UPLINK": line, "B_UPLINK": line})
 
 
+REFUSED_INI = """
+[appliance]
+name = xr
+run_dir = {run}
+mbufs = 2048
+
+[uplink]
+driver = af_xdp
+iface = up0
+address = 198.18.0.1
+peer = 198.18.0.2
+peer_mac = 02:00:5e:12:00:02
+local_vtep = 198.19.0.1
+peer_vtep = 198.19.0.2
+
+[local lan]
+driver = af_xdp
+iface = {lan}
+mode = access
+
+[segment web]
+local = lan
+vni = 100
+"""
+
+
+def case_af_xdp_refused(top, build):
+    """What isthmus-dp says when the host cannot run an af_xdp port (one
+    appliance in a namespace of its own, no lab): each refusal a sentence
+    naming the cause and the fix, exit status 1."""
+    lab = new_lab(top, build)
+    lab.add_ns("xr")
+    for a, b, opts in (("up0", "p0", []), ("lan0", "h0", []),
+                       ("v4", "v4p", ["numrxqueues", "4", "numtxqueues", "4"])):
+        lab.x("xr", "ip", "link", "add", a, *opts, "type", "veth", "peer", "name", b, *opts)
+        lab.x("xr", "ip", "link", "set", a, "up")
+        lab.x("xr", "ip", "link", "set", b, "up")
+    lab.x("xr", "ethtool", "-L", "v4", "rx", "4", "tx", "4")
+    dp = os.path.join(build, "dataplane", "isthmus-dp")
+
+    def start(lan, caps=None):
+        conf = os.path.join(lab.run, "xr-%s.ini" % lan)
+        os.makedirs(lab.run, exist_ok=True)
+        with open(conf, "w") as f:
+            f.write(REFUSED_INI.format(run=os.path.join(lab.run, "xr"), lan=lan))
+        pre = ["setpriv", "--bounding-set", caps, "--inh-caps=-all", "--"] if caps else []
+        r = lab.x("xr", *pre, dp, "-l", "0,1", "--no-huge", "-m", "128", "--no-pci",
+                  "--file-prefix=%s-xr" % lab.P, "--", "-c", conf, "--max-seconds", "1",
+                  check_rc=False, timeout=60)
+        return r.returncode, [ln for ln in r.stdout.splitlines() if ln.startswith("isthmus-dp: ")]
+
+    rc, msg = start("lan9")
+    check(rc == 1 and any("no interface 'lan9' in this network namespace" in m for m in msg),
+          "a missing interface: %s" % msg)
+    rc, msg = start("v4")
+    check(rc == 1 and any("'v4' spreads received frames over 4 queues but the port reads 1"
+                          in m for m in msg), "an interface with 4 RX queues: %s" % msg)
+    rc, msg = start("lan0", "-all,+net_admin,+net_raw,+ipc_lock,+bpf,+perfmon")
+    check(rc == 1 and any("lacks CAP_SYS_ADMIN" in m for m in msg),
+          "without CAP_SYS_ADMIN (CAP_BPF alone): %s" % msg)
+    rc, msg = start("lan0", "-all,+net_admin,+ipc_lock,+sys_admin")
+    check(rc == 1 and any("refuses AF_XDP sockets" in m and "CAP_NET_RAW" in m for m in msg),
+          "without CAP_NET_RAW: %s" % msg)
+    lab.x("xr", "ip", "link", "set", "h0", "mtu", "9000")
+    lab.x("xr", "ip", "link", "set", "lan0", "mtu", "9000")
+    rc, msg = start("lan0")
+    check(rc == 1 and any("'lan0' has MTU 9000: native XDP" in m for m in msg),
+          "a veth pair at MTU 9000: %s" % msg)
+    lab.x("xr", "ip", "link", "set", "lan0", "mtu", "1500")
+    lab.x("xr", "ip", "link", "set", "h0", "mtu", "1500")
+    rc, msg = start("lan0", "-all,+net_admin,+net_raw,+ipc_lock,+sys_admin")
+    check(rc == 0 and not msg, "with CAP_NET_ADMIN, CAP_NET_RAW, CAP_IPC_LOCK and CAP_SYS_ADMIN "
+          "only: runs (exit %d) %s" % (rc, msg))
+
+
 CASES = {
+    "af_xdp_refused": case_af_xdp_refused,
     "af_xdp": case_af_xdp,
     "af_xdp_busy_poll": case_af_xdp_busy_poll,
 }

@@ -49,6 +49,13 @@ static int port_resolve(const struct cfg_portspec *ps, const char *port, unsigne
 	char name[RTE_ETH_NAME_MAX_LEN];
 	const char *s = ps->dev;
 
+	if (ps->driver == CFG_DRV_AF_PACKET && ps->queues > nb_workers) {
+		/* net_af_packet opens every qpair's socket in one fanout group: the
+		 * kernel would hash frames onto sockets no worker reads */
+		snprintf(err, errlen, "port %s: queues = %u but %u worker(s): every queue needs a "
+			 "worker (give EAL more lcores, or fewer queues)", port, ps->queues, nb_workers);
+		return -1;
+	}
 	if (ps->driver == CFG_DRV_AF_XDP && afxdp_precheck(ps, port, nb_workers, err, errlen) < 0)
 		return -1;
 	if (ps->is_vdev) {

@@ -344,8 +344,8 @@ static int parse_appliance(struct parse *ps)
 		c->rx_mode = CFG_RX_ADAPTIVE;
 	else if (strcmp(mode, "interrupt") == 0)
 		return fail(ps, s, "rx_mode", "'interrupt' needs RX interrupts, which none of the "
-			    "drivers Isthmus runs on here has (net_af_packet, net_pcap, net_ring, "
-			    "net_tap): use 'adaptive'");
+			    "drivers Isthmus runs on here has (net_af_packet, net_af_xdp, net_pcap, "
+			    "net_ring, net_tap): use 'adaptive'");
 	else
 		return fail(ps, s, "rx_mode", "'%s': adaptive (default), poll or interrupt", mode);
 	v = 32;

@@ -6,11 +6,11 @@
  * None of the drivers Isthmus runs on in a VM without a passed-through NIC
  * (net_af_packet, net_af_xdp, net_pcap, net_ring, net_tap) offers RX
  * interrupts (rte_eth_dev_rx_intr_*). But a net_af_packet queue is a kernel
- * AF_PACKET socket with a PACKET_MMAP ring, and poll() on that socket reports POLLIN as
- * soon as the ring holds a frame; so does poll() on a net_af_xdp queue's
- * AF_XDP socket as soon as its RX ring does (xsk_poll()). So a worker whose
- * RX queues are all on such ports can wait in poll() on those sockets, plus
- * an eventfd through which others wake it (frames queued on a TX ring it
+ * AF_PACKET socket with a PACKET_MMAP ring, and poll() on that socket reports
+ * POLLIN as soon as the ring holds a frame; so does poll() on a net_af_xdp
+ * queue's AF_XDP socket as soon as its RX ring does (xsk_poll()). So a worker
+ * whose RX queues are all on such ports can wait in poll() on those sockets,
+ * plus an eventfd through which others wake it (frames queued on a TX ring it
  * drains, stop). The sockets are found through public interfaces only: every
  * AF_PACKET socket of this process bound to the port's interface
  * (/proc/self/fd, getsockname), the interface named by the port's "iface="

@@ -2,8 +2,8 @@
 /**
  * @file portloss.h
  * A port's counters with every frame it lost before the dataplane read it
- * (portloss.c): the PMD's own imissed, plus for net_af_packet ports the
- * kernel's receive-ring drops, which DPDK 22.11's PMD does not report.
+ * (portloss.c): the PMD's own imissed, plus the kernel's receive-ring drops
+ * of net_af_packet and net_af_xdp ports, which DPDK 22.11's PMDs do not report.
  */
 #ifndef ISTHMUS_DP_PORTLOSS_H
 #define ISTHMUS_DP_PORTLOSS_H
@@ -18,7 +18,8 @@ struct port_counters {
 	uint64_t opackets, obytes;   /**< frames (bytes) sent */
 	/** Frames lost before the dataplane read them: rte_eth_stats imissed + kernel_drops */
 	uint64_t imissed;
-	/** net_af_packet: frames the kernel could not put in the socket's receive ring */
+	/** Frames the kernel could not put in a socket's receive ring: net_af_packet
+	 *  (PACKET_STATISTICS tp_drops), net_af_xdp (XDP_STATISTICS rx_ring_full) */
 	uint64_t kernel_drops;
 	uint64_t rx_nombuf;          /**< the PMD found no mbuf to receive into (rte_eth_stats) */
 	uint64_t ierrors, oerrors;

@@ -4,16 +4,18 @@
  * few microseconds, when it can.
  *
  * None of the drivers Isthmus runs on in a VM without a passed-through NIC
- * (net_af_packet, net_pcap, net_ring, net_tap) offers RX interrupts
- * (rte_eth_dev_rx_intr_*). But a net_af_packet queue is a kernel AF_PACKET
- * socket with a PACKET_MMAP ring, and poll() on that socket reports POLLIN as
- * soon as the ring holds a frame. So a worker whose RX queues are all on
- * net_af_packet ports can wait in poll() on those sockets, plus an eventfd
- * through which others wake it (frames queued on a TX ring it drains, stop).
- * The sockets are found by afpacket.c (the same ones portloss.c reads the
- * kernel's drop counts from).
- * Workers with any other kind of queue keep sleeping in short steps
- * (worker.c).
+ * (net_af_packet, net_af_xdp, net_pcap, net_ring, net_tap) offers RX
+ * interrupts (rte_eth_dev_rx_intr_*). But a net_af_packet queue is a kernel
+ * AF_PACKET socket with a PACKET_MMAP ring, and poll() on that socket reports
+ * POLLIN as soon as the ring holds a frame; so does poll() on a net_af_xdp
+ * queue's AF_XDP socket as soon as its RX ring does (xsk_poll()). So a worker
+ * whose RX queues are all on such ports can wait in poll() on those sockets,
+ * plus an eventfd through which others wake it (frames queued on a TX ring it
+ * drains, stop). The sockets are found through public interfaces only: for
+ * net_af_packet by afpacket.c (the same ones portloss.c reads the kernel's
+ * drop counts from); for net_af_xdp, the AF_XDP socket that appeared while
+ * the queue was set up (port.c, afxdp.c). Workers with any other kind of queue
+ * keep sleeping in short steps (worker.c).
  */
 #include <errno.h>
 #include <poll.h>
@@ -29,6 +31,7 @@
 
 #include "afpacket.h"
 #include "dp.h"
+#include "port.h"
 #include "rxwait.h"
 #include "worker.h"
 
@@ -43,9 +46,22 @@ int rxwait_init(struct dp *dp)
 			return -1;
 		w->nb_wait_fds = 0;
 		for (uint16_t q = 0; q < w->nb_rxq; q++) {
-			unsigned ifindex = afpacket_ifindex(dp->port[w->rxq[q].port].port_id);
+			const struct dp_port *p = &dp->port[w->rxq[q].port];
+			unsigned ifindex;
 			bool seen = false;
 
+			if (p->spec != NULL && p->spec->driver == CFG_DRV_AF_XDP) {
+				/* the queue's own AF_XDP socket (port.c, afxdp.c) */
+				int fd = w->rxq[q].queue < DP_PORT_MAX_FDQ ? p->rx_fd[w->rxq[q].queue] : -1;
+
+				if (fd < 0 || n >= RXWAIT_MAX_FDS - 1) {
+					n = -1;
+					break;
+				}
+				w->wait_fds[n++] = fd;
+				continue;
+			}
+			ifindex = afpacket_ifindex(p->port_id);
 			if (ifindex == 0) {
 				n = -1; /* a queue without a kernel socket: no blocking wait */
 				break;

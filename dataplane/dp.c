@@ -22,6 +22,7 @@
 #include "outbound.h"
 #include "pmtu.h"
 #include "port.h"
+#include "portloss.h"
 #include "reass.h"
 #include "rxwait.h"
 #include "sa.h"
@@ -105,6 +106,7 @@ int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen
 		snprintf(err, errlen, "workers: eventfd: %s", strerror(errno));
 		return -1;
 	}
+	portloss_init(dp);
 	telemetry_snapshot(dp);
 	return 0;
 }
@@ -136,6 +138,7 @@ void dp_fini(struct dp *dp)
 	telemetry_fini();
 	rxwait_fini(dp);
 	exception_fini(dp);
+	portloss_fini(dp);
 	if (dp->nb_ports)
 		ports_close(dp);
 	dp->nb_ports = 0;

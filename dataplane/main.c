@@ -32,6 +32,7 @@
 #include "log.h"
 #include "notify.h"
 #include "port.h"
+#include "portloss.h"
 #include "sa.h"
 #include "telemetry.h"
 #include "worker.h"
@@ -210,6 +211,8 @@ static void control_loop(struct dp *dp, const struct opts *o)
 		sa_service(dp);
 		t = now_ms();
 		if (t - last_tel >= 100) {
+			/* the kernel's drop counters are 32 bits and reset on read */
+			portloss_update(dp);
 			telemetry_snapshot(dp);
 			last_tel = t;
 		}

@@ -2152,6 +2152,9 @@ CASES.update(UNDERLAY_CASES)
 # what an operator reads: metrics, live rates, log priorities (tests/netns/observe.py)
 from observe import CASES as OBSERVE_CASES  # noqa: E402
 CASES.update(OBSERVE_CASES)
+# every lost frame counted: a port overloaded (tests/netns/portloss.py)
+from portloss import CASES as PORTLOSS_CASES  # noqa: E402
+CASES.update(PORTLOSS_CASES)
 # the lab on AF_XDP ports (tests/netns/afxdp.py)
 from afxdp import CASES as AFXDP_CASES  # noqa: E402
 CASES.update(AFXDP_CASES)

@@ -24,7 +24,7 @@
 #define DP_VLAN_UNTAGGED 0    /**< segment carried without an 802.1Q tag */
 #define DP_BURST_MAX 64
 #define DP_RX_SPIN_US 20           /**< [appliance] rx_spin_us default (docs/config.md) */
-#define DP_RX_NAP_US 0             /**< [appliance] rx_nap_us default (docs/config.md) */
+#define DP_RX_NAP_US 50            /**< [appliance] rx_nap_us default (docs/config.md) */
 
 /** How a port is named in the configuration. */
 struct cfg_portspec {

@@ -6,10 +6,11 @@
  *
  * RX modes ([appliance] rx_mode): `poll` spins, for dedicated cores and for
  * isthmus-bench. `adaptive` (the default) spins while traffic flows; once
- * its rounds have found nothing for [appliance] rx_spin_us, it waits in the
- * kernel on its queues' sockets when they all have one (net_af_packet,
- * rxwait.c), or else sleeps a little longer each round, up to
- * ADAPTIVE_MAX_SLEEP_US. An idle appliance then costs next to nothing instead
+ * its rounds have found nothing for [appliance] rx_spin_us, it naps
+ * rx_nap_us at a time while the last packet is less than ADAPTIVE_LINGER_US
+ * old, and then waits in the kernel on its queues' sockets when they all
+ * have one (net_af_packet, rxwait.c), or else sleeps a little longer each
+ * round, up to ADAPTIVE_MAX_SLEEP_US. An idle appliance then costs next to nothing instead
  * of a whole core (an interconnect appliance is a VM on a shared host).
  *
  * The spin is a time, not a number of rounds: a round's cost grows with the

@@ -290,15 +290,18 @@ START_TEST(test_names)
 }
 END_TEST
 
-/* [appliance] rx_spin_us: the documented default, 0 (block at once) and the
- * bound accepted, beyond it refused with the key named (isthmus-dp's key
- * only: isthmusd does not read it). */
+/* [appliance] rx_spin_us and rx_nap_us: the documented defaults, 0 and the
+ * bound accepted, beyond it refused with the key named (isthmus-dp's keys
+ * only: isthmusd does not read them). */
 START_TEST(test_rx_spin)
 {
-	static const struct { const char *line; int ok; uint32_t want; } cases[] = {
-		{ "", 1, DP_RX_SPIN_US }, { "rx_spin_us = 0\n", 1, 0 },
-		{ "rx_spin_us = 1000\n", 1, 1000 }, { "rx_spin_us = 1001\n", 0, 0 },
-		{ "rx_spin_us = -1\n", 0, 0 },
+	static const struct { const char *line, *key; int ok; uint32_t want; } cases[] = {
+		{ "", "rx_spin_us", 1, DP_RX_SPIN_US }, { "", "rx_nap_us", 1, DP_RX_NAP_US },
+		{ "rx_spin_us = 0\n", "rx_spin_us", 1, 0 },
+		{ "rx_spin_us = 1000\n", "rx_spin_us", 1, 1000 },
+		{ "rx_spin_us = 1001\n", "rx_spin_us", 0, 0 }, { "rx_spin_us = -1\n", "rx_spin_us", 0, 0 },
+		{ "rx_nap_us = 0\n", "rx_nap_us", 1, 0 }, { "rx_nap_us = 1000\n", "rx_nap_us", 1, 1000 },
+		{ "rx_nap_us = 1001\n", "rx_nap_us", 0, 0 },
 	};
 	char tmp[32], err[512], line[64];
 	struct dp_config dp;
@@ -309,11 +312,15 @@ START_TEST(test_rx_spin)
 		memset(&dp, 0, sizeof(dp));
 		if (cases[i].ok) {
 			ck_assert_msg(config_load(tmp, &dp, err, sizeof(err)) == 0, "%s: %s", line, err);
-			ck_assert_uint_eq(dp.rx_spin_us, cases[i].want);
+			ck_assert_uint_eq(strcmp(cases[i].key, "rx_spin_us") ? dp.rx_nap_us : dp.rx_spin_us,
+					  cases[i].want);
 			config_free(&dp);
 		} else {
 			ck_assert_int_eq(config_load(tmp, &dp, err, sizeof(err)), -1);
-			ck_assert_msg(strstr(err, "[appliance] rx_spin_us") != NULL, "%s: %s", line, err);
+			char want[64];
+
+			snprintf(want, sizeof(want), "[appliance] %s", cases[i].key);
+			ck_assert_msg(strstr(err, want) != NULL, "%s: %s", line, err);
 		}
 		unlink(tmp);
 	}

@@ -325,8 +325,8 @@ static int check_keys(struct parse *ps, const char *section, const char *const *
 
 static int parse_appliance(struct parse *ps)
 {
-	static const char *const keys[] = { "name", "rx_mode", "burst", "mbufs", "mac_table_size",
-					    "run_dir", NULL };
+	static const char *const keys[] = { "name", "rx_mode", "burst", "rx_spin_us", "rx_nap_us",
+					    "mbufs", "mac_table_size", "run_dir", NULL };
 	const char *s = "appliance";
 	struct dp_config *c = ps->cfg;
 	uint64_t v;
@@ -352,6 +352,14 @@ static int parse_appliance(struct parse *ps)
 	if (get_uint(ps, s, "burst", 1, DP_BURST_MAX, &v, false) < 0)
 		return -1;
 	c->burst = v;
+	v = DP_RX_SPIN_US;
+	if (get_uint(ps, s, "rx_spin_us", 0, 1000, &v, false) < 0)
+		return -1;
+	c->rx_spin_us = (uint32_t)v;
+	v = DP_RX_NAP_US;
+	if (get_uint(ps, s, "rx_nap_us", 0, 1000, &v, false) < 0)
+		return -1;
+	c->rx_nap_us = (uint32_t)v;
 	v = 8192;
 	if (get_uint(ps, s, "mbufs", 1024, 1u << 22, &v, false) < 0)
 		return -1;

@@ -23,6 +23,8 @@
 #define DP_MAX_STATIC_SA 64
 #define DP_VLAN_UNTAGGED 0    /**< segment carried without an 802.1Q tag */
 #define DP_BURST_MAX 64
+#define DP_RX_SPIN_US 20           /**< [appliance] rx_spin_us default (docs/config.md) */
+#define DP_RX_NAP_US 50            /**< [appliance] rx_nap_us default (docs/config.md) */
 /**
  * Largest [uplink]/[local] mtu with a driver = af_xdp port: net_af_xdp gives
  * the kernel the mbufs themselves (one page each, XDP_PACKET_HEADROOM in front),
@@ -103,6 +105,8 @@ struct dp_config {
 	char name[DP_NAME_LEN];
 	enum cfg_rx_mode rx_mode;
 	uint16_t burst;
+	uint32_t rx_spin_us;      /**< adaptive RX: idle time spun before blocking */
+	uint32_t rx_nap_us;       /**< adaptive RX: naps while traffic is recent, 0: none */
 	uint32_t mbufs;
 	uint32_t fdb_size;        /**< MAC table capacity over all segments */
 	char run_dir[96];         /**< control sockets; default /run/isthmus/NAME */

@@ -51,6 +51,8 @@ static int workers_create(struct dp *dp, char *err, size_t errlen)
 		w->idx = i;
 		w->lcore = lcore;
 		w->burst = dp->cfg->burst;
+		w->spin_cycles = rte_get_tsc_hz() / 1000000 * dp->cfg->rx_spin_us;
+		w->linger_cycles = dp->cfg->rx_nap_us ? rte_get_tsc_hz() / 1000000 * ADAPTIVE_LINGER_US : 0;
 		w->udp_src_be = rte_cpu_to_be_16((uint16_t)(dp->cfg->src_port_base + i));
 		w->inner_sum = ipv4_sum_base(dp->cfg->local_vtep, dp->cfg->peer_vtep);
 		w->outer_dst = dp->cfg->peer_ip;

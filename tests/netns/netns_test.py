@@ -2158,6 +2158,9 @@ CASES.update(PORTLOSS_CASES)
 # the lab on AF_XDP ports (tests/netns/afxdp.py)
 from afxdp import CASES as AFXDP_CASES  # noqa: E402
 CASES.update(AFXDP_CASES)
+# how the lab uses its machine: placement, rings, idle CPU (tests/netns/labperf.py)
+from labperf import CASES as LABPERF_CASES  # noqa: E402
+CASES.update(LABPERF_CASES)
 
 if __name__ == "__main__":
     main(CASES)

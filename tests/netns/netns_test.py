@@ -2155,6 +2155,9 @@ CASES.update(OBSERVE_CASES)
 # the lab on AF_XDP ports (tests/netns/afxdp.py)
 from afxdp import CASES as AFXDP_CASES  # noqa: E402
 CASES.update(AFXDP_CASES)
+# isthmusctl perftest between the two dataplanes (tests/netns/perftest.py)
+from perftest import CASES as PERFTEST_CASES  # noqa: E402
+CASES.update(PERFTEST_CASES)
 
 if __name__ == "__main__":
     main(CASES)

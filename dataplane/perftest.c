@@ -28,7 +28,8 @@
  * HELLO -> probes (RTT) -> for each size: SINK, generate, REPORT_REQ (out),
  * then GEN, wait, REPORT_REQ (in) -> done. Each request is repeated every
  * 100 ms until answered (the tunnel may lose frames); the answers are
- * idempotent. The peer disarms itself 5 s after its last control frame, and
+ * idempotent, so while the frames of a stage flow the initiator repeats
+ * SINK or GEN every second to keep the peer armed. The peer disarms itself 5 s after its last control frame, and
  * the initiator stops when its client stops polling for 5 s, so neither
  * generates on after isthmusctl is gone.
  *
@@ -69,6 +70,7 @@
 #define PT_RETRY_MS 100       /* a request is repeated until answered */
 #define PT_ANSWER_MS 2000     /* ... this long */
 #define PT_IDLE_MS 5000       /* the peer disarms without a control frame for this long */
+#define PT_KEEP_MS 1000       /* while generating: a control frame at least this often */
 #define PT_POLL_MS 5000       /* the initiator stops when its client stopped polling */
 #define PT_SETTLE_MS 300      /* after generating: frames still in flight */
 #define PT_PROBE_GAP_MS 10
@@ -485,6 +487,15 @@ static bool due(struct perftest *pt, uint64_t now)
 	return true;
 }
 
+/* Time to remind the peer, while frames flow, that the test goes on. */
+static bool keep(struct perftest *pt, uint64_t now)
+{
+	if (now - pt->sent_ms < PT_KEEP_MS)
+		return false;
+	pt->sent_ms = now;
+	return true;
+}
+
 static void disarm(struct perftest *pt)
 {
 	gen_stop(pt);
@@ -713,6 +724,8 @@ static void pt_schedule(struct dp *dp, uint64_t now)
 	case PH_OUT_RUN:
 		if (!pt->gen.on)
 			phase(pt, PH_OUT_REPORT, now);
+		else if (keep(pt, now)) /* the peer stays armed: SINK again */
+			pt_send0(dp, PT_SINK, pt->test, st);
 		return;
 	case PH_OUT_REPORT:
 		if (in_phase > PT_SETTLE_MS + PT_ANSWER_MS)
@@ -725,6 +738,9 @@ static void pt_schedule(struct dp *dp, uint64_t now)
 			finish(dp, ST_FAILED, "the peer stopped answering");
 		else if (in_phase >= pt->req.duration_ms + PT_SETTLE_MS && due(pt, now))
 			pt_send0(dp, PT_REPORT_REQ, pt->test, st + 1);
+		else if (keep(pt, now)) /* GEN again: the same stage goes on */
+			pt_send(dp, PT_GEN, pt->test, st + 1, 0, flen, pt->rate_mbps,
+				pt->req.duration_ms, 0, 0, 0);
 		return;
 	case PH_DONE:
 		return;

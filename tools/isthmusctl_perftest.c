@@ -37,7 +37,7 @@ static int usage_err(const char *fmt, const char *arg)
 	fprintf(stderr, "isthmusctl: perftest: ");
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\n  perftest [--sizes LIST] [--duration TIME] [--rate MBIT] [--probes N] "
-		"[--plot FILE.png]\n");
+		"[--plot FILE]\n");
 	return EXIT_USAGE;
 }
 

@@ -50,7 +50,9 @@
 #include <rte_ether.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_random.h>
 #include <rte_ring.h>
 
@@ -77,6 +79,11 @@
 #define PT_TICK_MAX 512       /* frames generated per main-lcore turn, at most */
 #define PT_RING_RESERVE 256   /* seal-ring slots left to production frames */
 #define PT_MAX_STAGES (2 * CTL_PERFTEST_SIZES)
+#define PT_PMTU_WAIT_MS 100   /* a path-MTU probe's answer; */
+#define PT_PMTU_TRIES 2       /* ... this many probes of a size before it is too big */
+#define PT_PMTU_FRAME_MAX 9000
+
+uint64_t perftest_df_flag;
 
 enum pt_type {
 	PT_PROBE = 1,     /* the peer reflects it as PT_PROBE_REPLY (worker) */
@@ -92,6 +99,8 @@ enum pt_type {
 	PT_REPORT_REQ,
 	PT_REPORT,        /* arg0 frames, arg1 bytes received; arg2 sent, arg3 done, arg4 ns, arg5 bytes sent */
 	PT_STOP,
+	PT_PMTU,          /* DF set, this size: the peer answers with PT_PMTU_REPLY (worker) */
+	PT_PMTU_REPLY,    /* arg0: the size of the probe that arrived */
 };
 
 enum pt_nak { PT_NAK_DENIED = 1, PT_NAK_BUSY = 2 };
@@ -113,11 +122,11 @@ struct pt_hdr {
 
 enum pt_role { PT_IDLE, PT_INITIATOR, PT_RESPONDER };
 enum pt_state { ST_IDLE, ST_RUNNING, ST_DONE, ST_FAILED, ST_STOPPED };
-enum pt_phase { PH_HELLO, PH_RTT, PH_OUT_ARM, PH_OUT_RUN, PH_OUT_REPORT, PH_IN_ARM, PH_IN_RUN,
+enum pt_phase { PH_HELLO, PH_RTT, PH_PMTU, PH_OUT_ARM, PH_OUT_RUN, PH_OUT_REPORT, PH_IN_ARM, PH_IN_RUN,
 		PH_DONE };
 
 static const char *const state_name[] = { "idle", "running", "done", "failed", "stopped" };
-static const char *const phase_name[] = { "hello", "rtt", "out", "out", "out", "in", "in",
+static const char *const phase_name[] = { "hello", "rtt", "pmtu", "out", "out", "out", "in", "in",
 					  "done" };
 
 /* What one worker received of the armed stage (one writer: that worker). */
@@ -157,6 +166,9 @@ struct perftest {
 	uint64_t phase_ms, sent_ms, heard_ms, polled_ms;
 	char error[200];
 	uint32_t probes_sent, probes_rcvd;
+	/* path MTU: frame sizes known to arrive (lo) and not to (hi) with DF set */
+	uint16_t pmtu_lo, pmtu_hi, pmtu_mid, pmtu_max;
+	uint8_t pmtu_tries;
 	uint64_t rtt_min, rtt_max, rtt_sum; /* TSC cycles */
 	struct pt_gen gen;
 	uint16_t gen_done_stage;
@@ -195,6 +207,21 @@ int perftest_init(struct dp *dp, char *err, size_t errlen)
 		return -1;
 	}
 	pt->inner_sum = ipv4_sum_base(dp->cfg->local_vtep, dp->cfg->peer_vtep);
+	/* the largest frame an mbuf holds with the tunnel's headers and ESP trailer */
+	pt->pmtu_max = (uint16_t)RTE_MIN(rte_pktmbuf_data_room_size(dp->pool) -
+					 RTE_PKTMBUF_HEADROOM - 32, PT_PMTU_FRAME_MAX);
+	if (perftest_df_flag == 0) {
+		static const struct rte_mbuf_dynflag df = { .name = "isthmus_perftest_df" };
+		int bit = rte_mbuf_dynflag_register(&df);
+
+		if (bit < 0) {
+			snprintf(err, errlen, "perftest: mbuf flag: %s", rte_strerror(rte_errno));
+			rte_ring_free(pt->ring);
+			rte_free(pt);
+			return -1;
+		}
+		perftest_df_flag = 1ull << bit;
+	}
 	dp->pt = pt;
 	return 0;
 }
@@ -272,6 +299,18 @@ static unsigned pt_hand(struct dp *dp, struct worker *s, struct rte_mbuf **m, un
 	return k;
 }
 
+int perftest_set_df(struct rte_mbuf *m, uint32_t up_frame)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, OFF_OUTER_IP);
+
+	if (m->data_len > up_frame)
+		return -1; /* it would leave in fragments here: too big, as on the path */
+	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	return 0;
+}
+
 /* One control frame (or probe) toward the peer. */
 static void pt_send(struct dp *dp, uint8_t type, uint32_t test, uint16_t stage, uint32_t seq,
 		    uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
@@ -305,7 +344,7 @@ static void pt_reflect(struct worker *w, struct rte_mbuf *m, struct pt_hdr *h, s
 					  : atomic_load_explicit(&w->seal_by, memory_order_acquire);
 	struct worker *s;
 
-	h->type = PT_PROBE_REPLY;
+	h->type = h->type == PT_PMTU ? PT_PMTU_REPLY : PT_PROBE_REPLY;
 	if (to < 0) {
 		drop_packet(w, dead, m, DROP(no_sa));
 		return;
@@ -339,7 +378,7 @@ void perftest_input(struct worker *w, struct rte_mbuf *m, struct drop_bin *dead)
 		return;
 	}
 	dp_count(&w->stats, DP_C_perftest_rx, 1);
-	if (h->type >= PT_HELLO || h->type == PT_PROBE_REPLY) {
+	if ((h->type >= PT_HELLO && h->type != PT_PMTU) || h->type == PT_PROBE_REPLY) {
 		/* control: the main lcore decides, armed or not (a HELLO arms) */
 		if (unlikely(m->data_len < PT_CTRL_LEN)) {
 			drop_packet(w, dead, m, DROP(perftest_bad));
@@ -361,10 +400,15 @@ void perftest_input(struct worker *w, struct rte_mbuf *m, struct drop_bin *dead)
 		drop_packet(w, dead, m, DROP(perftest_bad));
 		return;
 	}
-	if (h->type == PT_PROBE) {
+	if (h->type == PT_PROBE || h->type == PT_PMTU) {
 		if (m->data_len < PT_CTRL_LEN) {
 			drop_packet(w, dead, m, DROP(perftest_bad));
 			return;
+		}
+		if (h->type == PT_PMTU) {
+			/* it arrived whole: say how big it was, in a small answer */
+			h->arg[0] = rte_cpu_to_be_64(m->data_len);
+			rte_pktmbuf_trim(m, m->data_len - PT_CTRL_LEN);
 		}
 		pt_reflect(w, m, h, dead);
 		return;
@@ -542,6 +586,55 @@ static uint64_t gen_ns(const struct dp *dp, const struct pt_gen *g)
 	return (g->last - g->start) * 1000000000ull / dp->tsc_hz;
 }
 
+/* One path-MTU probe of pt->pmtu_mid bytes, DF set on its outer IPv4. */
+static void pmtu_send(struct dp *dp, uint64_t now)
+{
+	struct perftest *pt = dp->pt;
+	struct worker *s = pt_sealer(dp);
+	struct pt_hdr h = {
+		.magic = rte_cpu_to_be_32(PT_MAGIC), .type = PT_PMTU,
+		.test = rte_cpu_to_be_32(pt->test), .seq = rte_cpu_to_be_32(pt->pmtu_mid),
+	};
+	struct rte_mbuf *m;
+
+	pt->sent_ms = now;
+	if (s == NULL)
+		return;
+	m = pt_frame(dp, pt->pmtu_mid, &h, sizeof(h));
+	if (m == NULL)
+		return;
+	m->ol_flags |= perftest_df_flag;
+	pt_hand(dp, s, &m, 1);
+}
+
+/*
+ * Binary search (RFC 4821 section 7.2's probing, in-band: our own probes,
+ * answered by the peer) between the largest frame known to arrive with DF
+ * set and the smallest known not to; then the throughput stages.
+ */
+static void pmtu_next(struct dp *dp, uint64_t now)
+{
+	struct perftest *pt = dp->pt;
+
+	if (pt->pmtu_hi - pt->pmtu_lo <= 1) {
+		if (pt->pmtu_lo)
+			dp_log(LOG_INFO, "perftest %08x: path MTU: frames of %u bytes arrive whole "
+			       "(outer IPv4 %u bytes)", pt->test, pt->pmtu_lo,
+			       encap_outer_ip_len(pt->pmtu_lo));
+		phase(pt, PH_OUT_ARM, now);
+		return;
+	}
+	/* the first probe: the smallest frame a test sends, then halves */
+	pt->pmtu_mid = pt->pmtu_lo ? (uint16_t)((pt->pmtu_lo + pt->pmtu_hi) / 2)
+				   : (uint16_t)PT_CTRL_LEN;
+	if (pt->pmtu_lo == 0 && pt->pmtu_mid >= pt->pmtu_hi) {
+		phase(pt, PH_OUT_ARM, now);
+		return;
+	}
+	pt->pmtu_tries = 0;
+	pmtu_send(dp, now);
+}
+
 /* A control frame (or probe reply) from the peer's dataplane. */
 static void pt_control(struct dp *dp, const struct pt_hdr *h, uint64_t now)
 {
@@ -645,6 +738,12 @@ static void pt_control(struct dp *dp, const struct pt_hdr *h, uint64_t now)
 			pt->rtt_max = RTE_MAX(pt->rtt_max, a[0]);
 		}
 		return;
+	case PT_PMTU_REPLY:
+		if (pt->phase == PH_PMTU && a[0] == pt->pmtu_mid) {
+			pt->pmtu_lo = pt->pmtu_mid;
+			pmtu_next(dp, now);
+		}
+		return;
 	case PT_SINK_ACK:
 		if (pt->phase == PH_OUT_ARM && stage == stage_out(pt)) {
 			gen_start(dp, stage, pt->req.sizes[pt->size_i], pt->rate_mbps,
@@ -706,8 +805,22 @@ static void pt_schedule(struct dp *dp, uint64_t now)
 				pt_send(dp, PT_PROBE, pt->test, 0, pt->probes_sent++, 0, 0, 0, 0, 0, 0);
 			}
 		} else if (pt->probes_rcvd == pt->probes_sent || now - pt->sent_ms > PT_SETTLE_MS * 2) {
-			phase(pt, PH_OUT_ARM, now);
+			phase(pt, PH_PMTU, now);
+			pt->pmtu_lo = 0;
+			pt->pmtu_hi = pt->pmtu_max + 1;
+			pt->pmtu_mid = 0;
+			pmtu_next(dp, now);
 		}
+		return;
+	case PH_PMTU:
+		if (now - pt->sent_ms < PT_PMTU_WAIT_MS)
+			return;
+		if (++pt->pmtu_tries < PT_PMTU_TRIES) {
+			pmtu_send(dp, now);
+			return;
+		}
+		pt->pmtu_hi = pt->pmtu_mid; /* no answer: too big somewhere on the way */
+		pmtu_next(dp, now);
 		return;
 	case PH_OUT_ARM:
 	case PH_IN_ARM:
@@ -807,6 +920,16 @@ static int status_json(struct dp *dp, struct ctl_out *o)
 		json_object_object_add(rtt, "max_us", json_object_new_double(pt->rtt_max / us));
 	}
 	json_object_object_add(j, "rtt", rtt);
+	if (pt->phase > PH_PMTU || pt->state != ST_RUNNING) {
+		struct json_object *pm = json_object_new_object();
+
+		/* the largest frame carried whole with DF set, 0: none arrived */
+		ctl_json_uint(pm, "frame", pt->pmtu_lo);
+		ctl_json_uint(pm, "outer_ip", pt->pmtu_lo ? encap_outer_ip_len(pt->pmtu_lo) : 0);
+		ctl_json_uint(pm, "probed_up_to", pt->pmtu_max);
+		ctl_json_uint(pm, "uplink_mtu", dp->cfg->uplink_mtu);
+		json_object_object_add(j, "pmtu", pm);
+	}
 	st = json_object_new_array();
 	for (unsigned i = 0; i < pt->nb_res; i++) {
 		const struct pt_result *r = &pt->res[i];
@@ -862,6 +985,7 @@ static int start(struct dp *dp, const struct ctl_perftest *m, struct ctl_out *o)
 	pt->nb_res = pt->size_i = 0;
 	pt->probes_sent = pt->probes_rcvd = 0;
 	pt->rtt_min = pt->rtt_max = pt->rtt_sum = 0;
+	pt->pmtu_lo = pt->pmtu_hi = pt->pmtu_mid = 0;
 	pt->error[0] = '\0';
 	pt->req = *m;
 	pt->peer_max_rate = 0;

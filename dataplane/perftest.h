@@ -22,6 +22,20 @@ struct rte_mbuf;
 /** The segment index policy_segment() (inbound.c) gives the reserved VNI. */
 #define SEG_PERFTEST DP_MAX_SEGMENTS
 
+/**
+ * The mbuf flag (a DPDK dynamic flag) of a path-MTU probe: sealed like any
+ * frame, then sent with DF set and never fragmented here (outbound.c).
+ * 0 until perftest_init().
+ */
+extern uint64_t perftest_df_flag;
+
+/**
+ * A flagged frame, sealed, outer headers written (@p m at its Ethernet
+ * header): set DF. @return 0, or -1 when it is larger than @p up_frame (it
+ * would need fragments here: the probe is too big)
+ */
+int perftest_set_df(struct rte_mbuf *m, uint32_t up_frame);
+
 /** Allocate the state and the workers' ring to the main lcore. @return 0 or -1 */
 int perftest_init(struct dp *dp, char *err, size_t errlen);
 /** Free it (frames still in the ring included). */

@@ -128,7 +128,7 @@ static double dbl(struct json_object *o, const char *key)
 
 static void print_table(struct json_object *j)
 {
-	struct json_object *rtt = get(j, "rtt"), *st = get(j, "stages");
+	struct json_object *rtt = get(j, "rtt"), *st = get(j, "stages"), *pm = get(j, "pmtu");
 	size_t n = st ? json_object_array_length(st) : 0;
 
 	printf("perftest %08llx: %s", (unsigned long long)num(j, "test"), str(j, "state"));
@@ -145,6 +145,18 @@ static void print_table(struct json_object *j)
 			printf("; min %.3f ms, avg %.3f ms, max %.3f ms", dbl(rtt, "min_us") / 1000,
 			       dbl(rtt, "avg_us") / 1000, dbl(rtt, "max_us") / 1000);
 		printf("\n");
+	}
+	if (pm && num(pm, "frame")) {
+		printf("path MTU (here -> peer, DF): frames up to %lld bytes arrive whole, outer IPv4 "
+		       "%lld bytes", (long long)num(pm, "frame"), (long long)num(pm, "outer_ip"));
+		if (num(pm, "outer_ip") + 4 <= num(pm, "uplink_mtu"))
+			printf("; less than [uplink] mtu %lld here: larger packets are lost on the "
+			       "path (docs/mtu.md)", (long long)num(pm, "uplink_mtu"));
+		else if (num(pm, "frame") >= num(pm, "probed_up_to"))
+			printf(" (the largest probed)");
+		printf("\n");
+	} else if (pm) {
+		printf("path MTU: no probe came back\n");
 	}
 	if (n == 0)
 		return;
@@ -176,9 +188,10 @@ static int plot(struct json_object *j, const char *file)
 		return -1;
 	}
 	fprintf(g, "set terminal pngcairo size 900,560\nset output \"%s\"\n", file);
-	fprintf(g, "set title \"isthmusctl perftest: encrypted throughput (RTT avg %.3f ms, "
-		"min %.3f, max %.3f)\"\n", rtt ? dbl(rtt, "avg_us") / 1000 : 0.0,
-		rtt ? dbl(rtt, "min_us") / 1000 : 0.0, rtt ? dbl(rtt, "max_us") / 1000 : 0.0);
+	fprintf(g, "set title \"isthmusctl perftest: encrypted throughput\\nRTT avg %.3f ms "
+		"(min %.3f, max %.3f); path MTU: frames up to %lld bytes whole\"\n",
+		rtt ? dbl(rtt, "avg_us") / 1000 : 0.0, rtt ? dbl(rtt, "min_us") / 1000 : 0.0,
+		rtt ? dbl(rtt, "max_us") / 1000 : 0.0, (long long)num(get(j, "pmtu"), "frame"));
 	fprintf(g, "set xlabel \"frame size (bytes)\"\nset ylabel \"Mbit/s\"\nset grid\n"
 		"set key top left\nset yrange [0:*]\n");
 	for (int dir = 0; dir < 2; dir++) {
@@ -239,6 +252,7 @@ int cmd_perftest(int argc, char **argv, int json_out)
 			fprintf(stderr, "isthmusctl: perftest: %s\n",
 				!strcmp(ph, "hello") ? "asking the peer" :
 				!strcmp(ph, "rtt") ? "round-trip probes" :
+				!strcmp(ph, "pmtu") ? "path MTU" :
 				!strcmp(ph, "out") ? "throughput, here -> peer" :
 				!strcmp(ph, "in") ? "throughput, peer -> here" : ph);
 		}

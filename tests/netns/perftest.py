@@ -2,13 +2,13 @@
 """tests/netns/perftest.py: isthmusctl perftest in the lab, run by
 netns_test.py like the others:
 
-  perftest   site B first with [appliance] perftest = deny: A's perftest is
+  perftest   on an underlay of 1400 bytes (--mtu; [uplink] mtu 1500): site B first with [appliance] perftest = deny: A's perftest is
              refused by the peer (and B's own refused here), B counts the
              HELLO as an unarmed perftest frame. Then B allowed (its
              dataplane restarted with the new file): a test of 64- and
              1400-byte frames each way while a host pings across the web
              segment: RTT, throughput and loss computed and plausible, the
-             plot written; captures on the dataplanes' local-port peers at
+             path MTU the underlay's (1302-byte frames), the plot written; captures on the dataplanes' local-port peers at
              both sites see the ping but not one perftest frame (EtherType
              0x88b5 or the perftest MAC). Last, Ctrl-C while the peer
              generates (after 6 s of A's: longer than the peer's 5 s
@@ -25,6 +25,7 @@ from isthmus_test import Fail, check
 from lab import new_lab, ping_stats
 
 WEB_A, WEB_B = "192.0.2.11", "192.0.2.21"
+UNDERLAY_MTU = 1400
 PT_FILTER = "eth.type == 0x88b5 || eth.addr == 02:49:53:50:54:00"
 
 
@@ -56,7 +57,9 @@ def count(path, flt=None):
 
 def case_perftest(top, build):
     lab = new_lab(top, build, env={"B_PERFTEST": "deny"})
-    lab.up("--no-traffic")
+    # an underlay of 1400 bytes under [uplink] mtu = 1500: the path MTU
+    # perftest finds is the underlay's, not the configured one
+    lab.up("--no-traffic", "--mtu", str(UNDERLAY_MTU))
     check(lab.wait_tunnel() is not None, "tunnel up")
 
     # -- refused: B's file says deny ---------------------------------------
@@ -81,6 +84,7 @@ def case_perftest(top, build):
     check("perftest = deny" in text, "B's file says perftest = deny")
     with open(conf, "w") as f:
         f.write(text.replace("perftest = deny", "perftest = allow"))
+    t0 = time.monotonic()
     lab.kill_start("dp", "b")
     check(lab.wait_tunnel(30) is not None, "tunnel up again after B's dataplane restart")
     for _ in range(100):  # the new CHILD_SAs reach both dataplanes
@@ -88,11 +92,12 @@ def case_perftest(top, build):
             break
         time.sleep(0.2)
 
+    print("  B's dataplane restarted, tunnel and ping through in %.1f s" % (time.monotonic() - t0))
     caps = port_captures(lab)
     ping = lab.bg_file("a-web", "pt-ping", "ping", "-i", "0.05", "-c", "160", "-W", "1", WEB_B)
     png = "%s/perftest.png" % lab.run
     t0 = time.monotonic()
-    r = lab.ctl("a", "--json", "perftest", "--duration", "1s", "--sizes", "64,1400", "--plot",
+    r = lab.ctl("a", "--json", "perftest", "--duration", "1s", "--sizes", "64,1200", "--plot",
                 png, check_rc=False)
     took = time.monotonic() - t0
     out = r.stdout
@@ -104,7 +109,7 @@ def case_perftest(top, build):
     for _, _, p, _ in caps:
         p.send_signal(signal.SIGINT)
         p.wait(timeout=10)
-    print("  perftest (64,1400 bytes, 1 s each way) took %.1f s, exit %d" % (took, r.returncode))
+    print("  perftest (64,1200 bytes, 1 s each way) took %.1f s, exit %d" % (took, r.returncode))
     check(r.returncode == 0 and j["state"] == "done", "perftest done: %s" % j.get("error"))
     rtt = j["rtt"]
     print("MEASURED perftest rtt: %d/%d probes, min %.3f avg %.3f max %.3f ms"
@@ -115,7 +120,17 @@ def case_perftest(top, build):
     check(0 < rtt["min_us"] <= rtt["avg_us"] <= rtt["max_us"] < 1e6, "RTT plausible")
     st = j["stages"]
     check([(s["direction"], s["frame"]) for s in st] ==
-          [("out", 64), ("in", 64), ("out", 1400), ("in", 1400)], "a stage per size and direction")
+          [("out", 64), ("in", 64), ("out", 1200), ("in", 1200)], "a stage per size and direction")
+    # the largest frame F whose outer IPv4 packet, 60 + roundup4(F + 38) bytes
+    # (docs/design.md, "Wire format"), fits the underlay
+    want = max(f for f in range(64, 2000) if 60 + (f + 38 + 3) // 4 * 4 <= UNDERLAY_MTU)
+    pm = j["pmtu"]
+    print("MEASURED perftest path MTU: frames up to %d bytes whole, outer IPv4 %d "
+          "(underlay %d, [uplink] mtu %d)" % (pm["frame"], pm["outer_ip"], UNDERLAY_MTU,
+                                              pm["uplink_mtu"]))
+    check(pm["frame"] == want and pm["outer_ip"] == UNDERLAY_MTU and pm["uplink_mtu"] == 1500,
+          "path MTU: the largest frame the %d-byte underlay carries whole (%d)"
+          % (UNDERLAY_MTU, want))
     for s in st:
         print("MEASURED perftest %-3s %4d B: sent %d received %d lost %d, %.1f Mbit/s "
               "(offered %.1f), %.1f kpps" % (s["direction"], s["frame"], s["sent"], s["received"],
@@ -181,7 +196,7 @@ def case_perftest(top, build):
     time.sleep(1.0)
     c1 = {s: counters(lab, s)["perftest_tx"] for s in "ab"}
     check(c0 == c1, "neither dataplane generates after Ctrl-C: %s -> %s" % (c0, c1))
-    st = lab.ctl("a", "--json", "perftest", "--duration", "1s", "--sizes", "64", "--probes", "3",
+    st = lab.ctl("a", "--json", "perftest", "--duration", "100ms", "--sizes", "64", "--probes", "3",
                  check_rc=False)
     check(st.returncode == 0 and json.loads(st.stdout)["state"] == "done",
           "a new test runs after the stopped one (exit %d)" % st.returncode)

@@ -546,6 +546,11 @@ static int extend_specs(int argc, char **argv, char *spec, char *peer_spec, size
 	spec[0] = peer_spec[0] = '\0';
 	if (!vni_ok(argv[1]) || !name_arg_ok("port name", argv[2]))
 		return -1;
+	if (strtoul(argv[1], NULL, 10) == CTL_PERFTEST_VNI) {
+		fprintf(stderr, "isthmusctl: VNI %u is reserved for isthmusctl perftest, never a "
+			"segment's\n", CTL_PERFTEST_VNI);
+		return -1;
+	}
 	if (i < argc && !strchr(argv[i], '=')) {
 		vlan = argv[i++];
 		if (!vlan_ok(vlan))

@@ -21,6 +21,7 @@
 #include "cfg_lint.h"
 #include "config.h"
 #include "names.h"
+#include "perftest_spec.h"
 
 struct parse {
 	struct rte_cfgfile *cf;
@@ -326,11 +327,12 @@ static int check_keys(struct parse *ps, const char *section, const char *const *
 static int parse_appliance(struct parse *ps)
 {
 	static const char *const keys[] = { "name", "rx_mode", "burst", "rx_spin_us", "rx_nap_us",
-					    "mbufs", "mac_table_size", "run_dir", NULL };
+					    "mbufs", "mac_table_size", "run_dir", "perftest",
+					    "perftest_max_rate", NULL };
 	const char *s = "appliance";
 	struct dp_config *c = ps->cfg;
 	uint64_t v;
-	char mode[16] = "adaptive";
+	char mode[16] = "adaptive", pt[16] = "deny";
 
 	if (!rte_cfgfile_has_section(ps->cf, s))
 		return fail(ps, NULL, NULL, "missing section [appliance]");
@@ -374,6 +376,16 @@ static int parse_appliance(struct parse *ps)
 		return -1;
 	if (strlen(c->run_dir) > 80)
 		return fail(ps, s, "run_dir", "longer than 80 characters (unix socket paths are short)");
+	/* isthmusctl perftest (docs/perftest.md): off unless both sites say so */
+	if (get_str(ps, s, "perftest", pt, sizeof(pt), false) < 0)
+		return -1;
+	if (strcmp(pt, "allow") && strcmp(pt, "deny"))
+		return fail(ps, s, "perftest", "'%s': allow or deny (default)", pt);
+	c->perftest = !strcmp(pt, "allow");
+	v = PERFTEST_DEFAULT_MAX_RATE;
+	if (get_uint(ps, s, "perftest_max_rate", 1, PERFTEST_RATE_CEILING, &v, false) < 0)
+		return -1;
+	c->perftest_max_rate = v;
 	return 0;
 }
 
@@ -551,6 +563,9 @@ static int parse_segment(struct parse *ps, const char *section)
 	if (check_keys(ps, section, keys) < 0 ||
 	    get_uint(ps, section, "vni", 1, (1u << 24) - 1, &v, true) < 0)
 		return -1;
+	if (v == CTL_PERFTEST_VNI)
+		return fail(ps, section, "vni", "VNI %u is reserved for isthmusctl perftest's "
+			    "frames, never a segment's", CTL_PERFTEST_VNI);
 	sg->vni = v;
 	if (get_str(ps, section, "local", local, sizeof(local), c->nb_local != 1) < 0)
 		return -1;

@@ -110,6 +110,8 @@ struct dp_config {
 	uint32_t mbufs;
 	uint32_t fdb_size;        /**< MAC table capacity over all segments */
 	char run_dir[96];         /**< control sockets; default /run/isthmus/NAME */
+	bool perftest;            /**< perftest = allow: take part in isthmusctl perftest */
+	uint32_t perftest_max_rate; /**< Mbit/s: the most this site's generator sends */
 	/* [uplink] */
 	struct cfg_portspec uplink;
 	uint32_t uplink_ip;       /**< network order, as all addresses here */

@@ -20,6 +20,7 @@
 #include "fdb.h"
 #include "l2guard.h"
 #include "outbound.h"
+#include "perftest.h"
 #include "pmtu.h"
 #include "port.h"
 #include "portloss.h"
@@ -91,7 +92,7 @@ int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen
 	if (l2guard_init(dp, err, errlen) < 0)
 		return -1;
 	if (exception_init(dp, err, errlen) < 0 || reass_init(dp, err, errlen) < 0 ||
-	    pmtu_init(dp, err, errlen) < 0)
+	    pmtu_init(dp, err, errlen) < 0 || perftest_init(dp, err, errlen) < 0)
 		return -1;
 	if (telemetry_init(dp) < 0) {
 		snprintf(err, errlen, "telemetry: cannot register /isthmus/ commands");
@@ -157,6 +158,7 @@ void dp_fini(struct dp *dp)
 	reass_fini(dp);
 	outbound_fini(dp);
 	pmtu_fini(dp);
+	perftest_fini(dp);
 	for (unsigned w = 0; w < dp->nb_workers; w++)
 		rte_free(dp->worker[w]);
 	dp->nb_workers = 0;

@@ -77,6 +77,7 @@ struct dp {
 	uint64_t fdb_aged;                /**< entries removed by aging (main lcore) */
 	_Atomic uint32_t gw_announce;    /**< some segment has announce set (gateway.c) */
 	struct ctl_server *ctl;          /**< control socket (ctl_dp.c) */
+	struct perftest *pt;             /**< isthmusctl perftest (perftest.c) */
 	uint64_t boot_id;                /**< random per start: clients notice restarts */
 	volatile bool stop;
 };

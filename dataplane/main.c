@@ -31,6 +31,7 @@
 #include "l2guard.h"
 #include "log.h"
 #include "notify.h"
+#include "perftest.h"
 #include "port.h"
 #include "portloss.h"
 #include "sa.h"
@@ -209,6 +210,7 @@ static void control_loop(struct dp *dp, const struct opts *o)
 		l2guard_service(dp);
 		ctl_dp_poll(dp);
 		sa_service(dp);
+		perftest_service(dp);
 		t = now_ms();
 		if (t - last_tel >= 100) {
 			/* the kernel's drop counters are 32 bits and reset on read */

@@ -2161,6 +2161,9 @@ CASES.update(AFXDP_CASES)
 # how the lab uses its machine: placement, rings, idle CPU (tests/netns/labperf.py)
 from labperf import CASES as LABPERF_CASES  # noqa: E402
 CASES.update(LABPERF_CASES)
+# isthmusctl perftest between the two dataplanes (tests/netns/perftest.py)
+from perftest import CASES as PERFTEST_CASES  # noqa: E402
+CASES.update(PERFTEST_CASES)
 
 if __name__ == "__main__":
     main(CASES)

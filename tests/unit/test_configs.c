@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "perftest_spec.h"
 #include "ike_config.h"
 #include "names.h"
 
@@ -327,6 +328,33 @@ START_TEST(test_rx_spin)
 }
 END_TEST
 
+/* isthmusctl perftest (docs/perftest.md): off by default, allow / deny, the
+ * rate ceiling in range, and its reserved VNI never a segment's. */
+START_TEST(test_perftest_keys)
+{
+	char src[512], tmp[32], err[512];
+	struct dp_config dp;
+
+	snprintf(src, sizeof(src), "%s/onprem.ini", dir);
+	ck_assert_msg(config_load(src, &dp, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(!dp.perftest);
+	ck_assert_uint_eq(dp.perftest_max_rate, PERFTEST_DEFAULT_MAX_RATE);
+	config_free(&dp);
+	broken_copy("name = onprem\n", "name = onprem\nperftest = allow\nperftest_max_rate = 250\n",
+		    tmp);
+	ck_assert_msg(config_load(tmp, &dp, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(dp.perftest);
+	ck_assert_uint_eq(dp.perftest_max_rate, 250);
+	config_free(&dp);
+	unlink(tmp);
+	refused("vni = 5101", "vni = 16777215", 0, "reserved for isthmusctl perftest");
+	refused("name = onprem\n", "name = onprem\nperftest = yes\n", 1, "allow or deny");
+	refused("name = onprem\n", "name = onprem\nperftest_max_rate = 0\n", 1, "out of range");
+	refused("name = onprem\n", "name = onprem\nperftest_max_rate = 100001\n", 1,
+		"out of range");
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s;
@@ -346,6 +374,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, test_replay_window_and_esn);
 	tcase_add_test(tc, test_child_sas_limit);
 	tcase_add_test(tc, test_rx_spin);
+	tcase_add_test(tc, test_perftest_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

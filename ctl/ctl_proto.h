@@ -44,8 +44,10 @@ enum ctl_type {
 	CTL_SA_UPDATE = 13, /**< struct ctl_sa_update: an SA's outer addresses and ports
 			       changed (a NAT mapping; charon's update_sa) */
 	CTL_SEG_SET = 14,   /**< struct ctl_seg_set: extend with settings, apply, or check */
-	CTL_HA_SET = 15,    /**< struct ctl_ha: the HA role; reply JSON {"role", "previous"} */
-	CTL_HA_ANNOUNCE = 16, /**< no body: announce the local MACs through the tunnel (RARP);
+	CTL_PERFTEST = 15,  /**< struct ctl_perftest: start, poll or stop a test of the tunnel
+			       with the peer's dataplane; reply: JSON (docs/perftest.md) */
+	CTL_HA_SET = 16,    /**< struct ctl_ha: the HA role; reply JSON {"role", "previous"} */
+	CTL_HA_ANNOUNCE = 17, /**< no body: announce the local MACs through the tunnel (RARP);
 				 reply JSON {"started": 1 or 0} */
 	CTL_TYPE_MAX,
 
@@ -269,6 +271,42 @@ struct ctl_d_pair {
 	char token[128];       /**< NUL-terminated */
 };
 
+/** What CTL_PERFTEST does. */
+enum ctl_perftest_op {
+	CTL_PERFTEST_START = 0,  /**< start a test with these parameters (-EBUSY if one runs) */
+	CTL_PERFTEST_STATUS = 1, /**< where the test is, and its results so far */
+	CTL_PERFTEST_STOP = 2,   /**< stop it (both dataplanes stop generating) */
+};
+
+#define CTL_PERFTEST_SIZES 8     /**< frame sizes of one test, at most */
+#define CTL_PERFTEST_MIN_FRAME 64
+#define CTL_PERFTEST_MAX_FRAME 1514
+#define CTL_PERFTEST_MAX_DURATION_MS 60000u /**< per direction and frame size */
+#define CTL_PERFTEST_MAX_PROBES 1000u
+/**
+ * The VNI isthmusctl perftest's frames carry inside the tunnel: never a
+ * segment's (config.c refuses it), never delivered to a local port.
+ */
+#define CTL_PERFTEST_VNI 16777215u
+
+/**
+ * Start, poll or stop a perftest. START: frames of sizes[0..nb_sizes-1]
+ * bytes (untagged Ethernet, as carried in the tunnel), each size for
+ * duration_ms in each direction at rate_mbps (0: this appliance's
+ * [appliance] perftest_max_rate, which also caps it), after @c probes
+ * round-trip probes. The other fields are ignored by STATUS and STOP.
+ */
+struct ctl_perftest {
+	struct ctl_hdr h;
+	uint32_t op;            /**< enum ctl_perftest_op */
+	uint32_t duration_ms;
+	uint32_t rate_mbps;
+	uint32_t probes;
+	uint16_t sizes[CTL_PERFTEST_SIZES];
+	uint16_t nb_sizes;
+	uint16_t reserved[3];
+};
+
 /** Expected request body size for a type, or -1 when the type is unknown. */
 static inline long ctl_request_size(uint16_t type)
 {
@@ -292,6 +330,8 @@ static inline long ctl_request_size(uint16_t type)
 		return sizeof(struct ctl_d_seg);
 	case CTL_SEG_SET:
 		return sizeof(struct ctl_seg_set);
+	case CTL_PERFTEST:
+		return sizeof(struct ctl_perftest);
 	case CTL_D_PAIRING_TOKEN:
 		return sizeof(struct ctl_d_token_req);
 	case CTL_D_PAIR:

@@ -100,6 +100,12 @@
 	X(drop_inner_proto, "inner packet is not UDP to port 4789")                  \
 	X(drop_vxlan_flags, "VXLAN I flag not set (RFC 7348 section 5)")             \
 	X(drop_unknown_vni, "VNI is no extended segment")                            \
+	X(drop_perftest_unarmed, "perftest frames (VNI 16777215) while no test is armed here")\
+	X(drop_perftest_bad, "perftest frames malformed, of another test, or of a stage not armed")\
+	X(drop_perftest_ring_full, "perftest control frames: ring toward the main lcore full")\
+	X(drop_perftest_df_big, "perftest path-MTU probes larger than [uplink] mtu (DF: not fragmented)")\
+	X(perftest_rx, "perftest frames taken from the tunnel (never delivered to a port)")\
+	X(perftest_tx, "perftest frames handed to a worker to seal toward the peer")  \
 	X(drop_remote_gateway, "remote gateway's ARP or ND stopped (local egress)")        \
 	X(drop_local_gateway, "local router's ARP or ND for the gateway kept from the tunnel (local egress)")\
 	/* TCP MSS clamping (mss.c; not drops) */                                    \

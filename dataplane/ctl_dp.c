@@ -25,6 +25,7 @@
 #include "gateway.h"
 #include "ha.h"
 #include "names.h"
+#include "perftest.h"
 #include "sa.h"
 #include "segment.h"
 #include "stats.h"
@@ -525,6 +526,8 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 		return seg_add_req(dp, (const struct ctl_seg *)req, o);
 	case CTL_SEG_SET:
 		return seg_set_req(dp, (const struct ctl_seg_set *)req, o);
+	case CTL_PERFTEST:
+		return perftest_ctl(dp, (const struct ctl_perftest *)req, o);
 	case CTL_SEG_CUTOVER: {
 		const struct ctl_seg *m = (const struct ctl_seg *)req;
 		struct segment *g = segment_by_vni(dp, m->vni);

@@ -21,8 +21,10 @@
 #include "fdb.h"
 #include "l2guard.h"
 #include "outbound.h"
+#include "perftest.h"
 #include "pmtu.h"
 #include "port.h"
+#include "portloss.h"
 #include "reass.h"
 #include "rxwait.h"
 #include "sa.h"
@@ -51,6 +53,8 @@ static int workers_create(struct dp *dp, char *err, size_t errlen)
 		w->idx = i;
 		w->lcore = lcore;
 		w->burst = dp->cfg->burst;
+		w->spin_cycles = rte_get_tsc_hz() / 1000000 * dp->cfg->rx_spin_us;
+		w->linger_cycles = dp->cfg->rx_nap_us ? rte_get_tsc_hz() / 1000000 * ADAPTIVE_LINGER_US : 0;
 		w->udp_src_be = rte_cpu_to_be_16((uint16_t)(dp->cfg->src_port_base + i));
 		w->inner_sum = ipv4_sum_base(dp->cfg->local_vtep, dp->cfg->peer_vtep);
 		w->outer_dst = dp->cfg->peer_ip;
@@ -91,7 +95,7 @@ int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen
 	if (l2guard_init(dp, err, errlen) < 0)
 		return -1;
 	if (exception_init(dp, err, errlen) < 0 || reass_init(dp, err, errlen) < 0 ||
-	    pmtu_init(dp, err, errlen) < 0)
+	    pmtu_init(dp, err, errlen) < 0 || perftest_init(dp, err, errlen) < 0)
 		return -1;
 	if (telemetry_init(dp) < 0) {
 		snprintf(err, errlen, "telemetry: cannot register /isthmus/ commands");
@@ -108,6 +112,7 @@ int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen
 		snprintf(err, errlen, "workers: eventfd: %s", strerror(errno));
 		return -1;
 	}
+	portloss_init(dp);
 	telemetry_snapshot(dp);
 	return 0;
 }
@@ -139,6 +144,7 @@ void dp_fini(struct dp *dp)
 	telemetry_fini();
 	rxwait_fini(dp);
 	exception_fini(dp);
+	portloss_fini(dp);
 	if (dp->nb_ports)
 		ports_close(dp);
 	dp->nb_ports = 0;
@@ -155,6 +161,7 @@ void dp_fini(struct dp *dp)
 	reass_fini(dp);
 	outbound_fini(dp);
 	pmtu_fini(dp);
+	perftest_fini(dp);
 	for (unsigned w = 0; w < dp->nb_workers; w++)
 		rte_free(dp->worker[w]);
 	dp->nb_workers = 0;

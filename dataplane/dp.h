@@ -86,6 +86,7 @@ struct dp {
 		uint32_t it;             /**< its MAC table iterator */
 		uint32_t sent;
 	} ha_ann;
+	struct perftest *pt;             /**< isthmusctl perftest (perftest.c) */
 	uint64_t boot_id;                /**< random per start: clients notice restarts */
 	volatile bool stop;
 };

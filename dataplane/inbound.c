@@ -44,6 +44,7 @@
 #include "inbound.h"
 #include "l2guard.h"
 #include "mss.h"
+#include "perftest.h"
 #include "port.h"
 #include "reass.h"
 #include "rxwait.h"
@@ -386,6 +387,9 @@ static inline int policy_segment(const struct dp *dp, const struct sa_in *sa,
 		return DROPPED(vxlan_flags);
 	/* A burst is mostly one segment: one hash probe per change of VNI. */
 	vni = rte_be_to_cpu_32(vx->vni_rsvd) >> 8;
+	/* isthmusctl perftest's own frames: never a segment's (perftest.c) */
+	if (unlikely(vni == CTL_PERFTEST_VNI))
+		return SEG_PERFTEST;
 	if (vni != memo->vni) {
 		s = segment_by_vni(dp, vni);
 		memo->vni = vni;
@@ -433,6 +437,10 @@ static inline void check_policy(struct worker *w, struct in_burst *b)
 		if (unlikely(!nexthop_known(&dp->nh)))
 			nexthop_learn(&dp->nh, &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr);
 		decapsulate(m, ep);
+		if (unlikely(s == SEG_PERFTEST)) {
+			perftest_input(w, m, &b->dead);
+			continue;
+		}
 		if (unlikely(rte_is_multicast_ether_addr(
 			    &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr))) {
 			drop_packet(w, &b->dead, m, DROP(src_mcast));

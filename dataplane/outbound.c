@@ -48,6 +48,7 @@
 #include "l2guard.h"
 #include "mss.h"
 #include "outbound.h"
+#include "perftest.h"
 #include "pmtu.h"
 #include "port.h"
 #include "rxwait.h"
@@ -205,6 +206,12 @@ static void seal_and_send(struct worker *w, struct esp_sa *sa, const struct rte_
 		encap_outer(rte_pktmbuf_mtod(m[i], uint8_t *), nh, &up->mac, src, to.dst_ip,
 			    w->outer_sum, sport, to.dst_port_be, w->ip_id, ep[i].len);
 		w->ip_id += w->ip_id_step;
+		/* isthmusctl perftest's path-MTU probes: DF, never fragmented */
+		if (unlikely(m[i]->ol_flags & perftest_df_flag) &&
+		    perftest_set_df(m[i], up_frame) < 0) {
+			drop_packet(w, dead, m[i], DROP(perftest_df_big));
+			continue;
+		}
 		dp_count(&w->stats, DP_C_tunnel_out, 1);
 		if (unlikely(m[i]->data_len > up_frame)) {
 			frag_output(w, m[i]); /* RFC 4459 section 4.2: outer fragments */

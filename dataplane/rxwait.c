@@ -4,90 +4,36 @@
  * few microseconds, when it can.
  *
  * None of the drivers Isthmus runs on in a VM without a passed-through NIC
- * (net_af_packet, net_pcap, net_ring, net_tap) offers RX interrupts
- * (rte_eth_dev_rx_intr_*). But a net_af_packet queue is a kernel AF_PACKET
- * socket with a PACKET_MMAP ring, and poll() on that socket reports POLLIN as
- * soon as the ring holds a frame. So a worker whose RX queues are all on
- * net_af_packet ports can wait in poll() on those sockets, plus an eventfd
- * through which others wake it (frames queued on a TX ring it drains, stop).
- * The sockets are found through public interfaces only: every AF_PACKET
- * socket of this process bound to the port's interface (/proc/self/fd,
- * getsockname), the interface named by the port's "iface=" device argument.
- * Workers with any other kind of queue keep sleeping in short steps
- * (worker.c).
+ * (net_af_packet, net_af_xdp, net_pcap, net_ring, net_tap) offers RX
+ * interrupts (rte_eth_dev_rx_intr_*). But a net_af_packet queue is a kernel
+ * AF_PACKET socket with a PACKET_MMAP ring, and poll() on that socket reports
+ * POLLIN as soon as the ring holds a frame; so does poll() on a net_af_xdp
+ * queue's AF_XDP socket as soon as its RX ring does (xsk_poll()). So a worker
+ * whose RX queues are all on such ports can wait in poll() on those sockets,
+ * plus an eventfd through which others wake it (frames queued on a TX ring it
+ * drains, stop). The sockets are found through public interfaces only: for
+ * net_af_packet by afpacket.c (the same ones portloss.c reads the kernel's
+ * drop counts from); for net_af_xdp, the AF_XDP socket that appeared while
+ * the queue was set up (port.c, afxdp.c). Workers with any other kind of queue
+ * keep sleeping in short steps (worker.c).
  */
-#include <dirent.h>
 #include <errno.h>
-#include <linux/if_packet.h>
-#include <net/if.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <rte_dev.h>
-#include <rte_devargs.h>
 #include <rte_ethdev.h>
 #include <rte_rcu_qsbr.h>
 
+#include "afpacket.h"
 #include "dp.h"
+#include "port.h"
 #include "rxwait.h"
 #include "worker.h"
-
-/* The kernel interface behind a net_af_packet port, or 0. */
-static unsigned af_packet_ifindex(uint16_t port_id)
-{
-	struct rte_eth_dev_info info;
-	const struct rte_devargs *da;
-	const char *a;
-	char ifname[IF_NAMESIZE] = "";
-	size_t n;
-
-	if (rte_eth_dev_info_get(port_id, &info) != 0 || info.driver_name == NULL ||
-	    strcmp(info.driver_name, "net_af_packet") != 0 || info.device == NULL)
-		return 0;
-	da = rte_dev_devargs(info.device);
-	if (da == NULL || da->args == NULL || (a = strstr(da->args, "iface=")) == NULL)
-		return 0;
-	a += 6;
-	n = strcspn(a, ",");
-	if (n == 0 || n >= sizeof(ifname))
-		return 0;
-	memcpy(ifname, a, n);
-	return if_nametoindex(ifname);
-}
-
-/* Add to @p fds every AF_PACKET socket of this process bound to @p ifindex. */
-static int collect_sockets(unsigned ifindex, int *fds, int nfds, int max)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int before = nfds;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL && nfds < max) {
-		struct sockaddr_ll sll;
-		socklen_t len = sizeof(sll);
-		int fd = atoi(e->d_name), dom = 0;
-		socklen_t dl = sizeof(dom);
-
-		if (fd <= 2 || fd == dirfd(d))
-			continue;
-		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &dl) != 0 || dom != AF_PACKET)
-			continue;
-		if (getsockname(fd, (struct sockaddr *)&sll, &len) != 0 ||
-		    sll.sll_family != AF_PACKET || (unsigned)sll.sll_ifindex != ifindex)
-			continue;
-		fds[nfds++] = fd;
-	}
-	closedir(d);
-	return nfds > before ? nfds : -1;
-}
 
 int rxwait_init(struct dp *dp)
 {
@@ -100,9 +46,22 @@ int rxwait_init(struct dp *dp)
 			return -1;
 		w->nb_wait_fds = 0;
 		for (uint16_t q = 0; q < w->nb_rxq; q++) {
-			unsigned ifindex = af_packet_ifindex(dp->port[w->rxq[q].port].port_id);
+			const struct dp_port *p = &dp->port[w->rxq[q].port];
+			unsigned ifindex;
 			bool seen = false;
 
+			if (p->spec != NULL && p->spec->driver == CFG_DRV_AF_XDP) {
+				/* the queue's own AF_XDP socket (port.c, afxdp.c) */
+				int fd = w->rxq[q].queue < DP_PORT_MAX_FDQ ? p->rx_fd[w->rxq[q].queue] : -1;
+
+				if (fd < 0 || n >= RXWAIT_MAX_FDS - 1) {
+					n = -1;
+					break;
+				}
+				w->wait_fds[n++] = fd;
+				continue;
+			}
+			ifindex = afpacket_ifindex(p->port_id);
 			if (ifindex == 0) {
 				n = -1; /* a queue without a kernel socket: no blocking wait */
 				break;
@@ -111,7 +70,7 @@ int rxwait_init(struct dp *dp)
 				seen |= w->rxq[k].port == w->rxq[q].port;
 			if (seen)
 				continue;
-			n = collect_sockets(ifindex, w->wait_fds, n, RXWAIT_MAX_FDS - 1);
+			n = afpacket_sockets(ifindex, w->wait_fds, n, RXWAIT_MAX_FDS - 1);
 			if (n < 0)
 				break;
 		}

@@ -34,6 +34,7 @@
 #include "mss.h"
 #include "pmtu.h"
 #include "port.h"
+#include "ctl_proto.h"
 #include "segment.h"
 #include "storm.h"
 #include "worker.h"
@@ -106,7 +107,11 @@ int segment_check(const struct dp *dp, const struct cfg_segment *cs, uint32_t ig
 	const struct segment *other;
 
 	if (cs->vni == 0 || cs->vni > 0xffffff || vlan > 4094) {
-		snprintf(err, errlen, "VNI must be 1..16777215 and VLAN 0..4094");
+		snprintf(err, errlen, "VNI must be 1..16777214 and VLAN 0..4094");
+		return -EINVAL;
+	}
+	if (cs->vni == CTL_PERFTEST_VNI) {
+		snprintf(err, errlen, "VNI %u is reserved for isthmusctl perftest", CTL_PERFTEST_VNI);
 		return -EINVAL;
 	}
 	if (p >= dp->nb_ports || dp->port[p].role != PORT_LOCAL) {

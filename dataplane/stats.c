@@ -23,6 +23,7 @@
 #include "isthmus_version.h"
 #include "fdb.h"
 #include "l2guard.h"
+#include "portloss.h"
 #include "segment.h"
 #include "storm.h"
 #include "worker.h"
@@ -290,23 +291,31 @@ static struct json_object *json_ctl(const struct dp *dp)
 	return o;
 }
 
-/* A port's counters as its PMD keeps them (rte_eth_stats): packets and bytes
- * each way, and what it missed or could not send. */
-static struct json_object *json_port(const struct dp_port *p)
+/* A port's counters (portloss.h): packets and bytes each way, what it lost
+ * before the dataplane read it (imissed: the PMD's count, and for
+ * net_af_packet the kernel's receive-ring drops, also alone in
+ * rx_kernel_drops), what its driver could not receive for want of an mbuf,
+ * and errors. docs/dataplane.md, "Port counters". */
+static struct json_object *json_port(const struct dp *dp, uint16_t i)
 {
 	struct json_object *o = json_object_new_object();
-	struct rte_eth_stats es = { 0 };
+	struct rte_eth_dev_info info;
+	struct port_counters pc;
 
-	rte_eth_stats_get(p->port_id, &es);
-	ctl_json_str(o, "name", p->name);
-	ctl_json_uint(o, "port_id", p->port_id);
-	ctl_json_uint(o, "ipackets", es.ipackets);
-	ctl_json_uint(o, "ibytes", es.ibytes);
-	ctl_json_uint(o, "opackets", es.opackets);
-	ctl_json_uint(o, "obytes", es.obytes);
-	ctl_json_uint(o, "imissed", es.imissed);
-	ctl_json_uint(o, "ierrors", es.ierrors);
-	ctl_json_uint(o, "oerrors", es.oerrors);
+	portloss_get(dp, i, &pc);
+	ctl_json_str(o, "name", dp->port[i].name);
+	ctl_json_uint(o, "port_id", dp->port[i].port_id);
+	ctl_json_str(o, "driver", rte_eth_dev_info_get(dp->port[i].port_id, &info) == 0 &&
+		     info.driver_name ? info.driver_name : "");
+	ctl_json_uint(o, "ipackets", pc.ipackets);
+	ctl_json_uint(o, "ibytes", pc.ibytes);
+	ctl_json_uint(o, "opackets", pc.opackets);
+	ctl_json_uint(o, "obytes", pc.obytes);
+	ctl_json_uint(o, "imissed", pc.imissed);
+	ctl_json_uint(o, "rx_kernel_drops", pc.kernel_drops);
+	ctl_json_uint(o, "rx_nombuf", pc.rx_nombuf);
+	ctl_json_uint(o, "ierrors", pc.ierrors);
+	ctl_json_uint(o, "oerrors", pc.oerrors);
 	return o;
 }
 
@@ -316,7 +325,7 @@ static void json_ports(const struct dp *dp, FILE *f)
 
 	fputs("],\n  \"ports\": [", f);
 	for (uint16_t i = 0; i < dp->nb_ports; i++)
-		ctl_json_elem(f, &first, ",\n    ", json_port(&dp->port[i]));
+		ctl_json_elem(f, &first, ",\n    ", json_port(dp, i));
 	fprintf(f, "],\n  \"l2guard\": ");
 	l2guard_json(dp, f);
 	j_member(f, ",\n  ", "ctl", json_ctl(dp));

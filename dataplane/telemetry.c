@@ -10,6 +10,9 @@
  *                                MSS clamps, frames and bytes into and out
  *                                of the tunnel, storm-control drops,
  *                                MAC flaps, loops, IP conflicts
+ *   /isthmus/ports               each port's counters by port name: packets,
+ *                                bytes, missed (docs/dataplane.md, "Port
+ *                                counters"), no-mbuf, errors
  *   /isthmus/sas                 SPIs, outbound then inbound
  *   /isthmus/sa,SPI              one SA's counters (SPI decimal or 0x hex)
  *   /isthmus/fdb,NAME[,CURSOR]   a segment's MAC table, "MAC side", in pages
@@ -23,7 +26,8 @@
  *
  * Callbacks run on the telemetry thread: counters are read as they are (a
  * burst behind at worst), the MAC table under its writer lock, SAs from a
- * snapshot the main lcore refreshes every 100 ms.
+ * snapshot the main lcore refreshes every 100 ms, the kernel's drop counts
+ * of af_packet ports under portloss.c's lock.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -35,6 +39,7 @@
 
 #include "dp.h"
 #include "fdb.h"
+#include "portloss.h"
 #include "sa.h"
 #include "segment.h"
 #include "storm.h"
@@ -121,6 +126,36 @@ static int tel_worker(const char *cmd, const char *params, struct rte_tel_data *
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_int(d, "lcore", (int)tel_dp->worker[w]->lcore);
 	add_counters(d, &tel_dp->worker[w]->stats);
+	return 0;
+}
+
+/* /isthmus/ports: {"NAME": {counters}, ...}, as the JSON report's "ports". */
+static int tel_ports(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	for (uint16_t i = 0; i < tel_dp->nb_ports; i++) {
+		struct rte_tel_data *p = rte_tel_data_alloc();
+		struct port_counters pc;
+
+		if (p == NULL)
+			return -1;
+		portloss_get(tel_dp, i, &pc);
+		rte_tel_data_start_dict(p);
+		rte_tel_data_add_dict_u64(p, "port_id", tel_dp->port[i].port_id);
+		rte_tel_data_add_dict_u64(p, "ipackets", pc.ipackets);
+		rte_tel_data_add_dict_u64(p, "ibytes", pc.ibytes);
+		rte_tel_data_add_dict_u64(p, "opackets", pc.opackets);
+		rte_tel_data_add_dict_u64(p, "obytes", pc.obytes);
+		rte_tel_data_add_dict_u64(p, "imissed", pc.imissed);
+		rte_tel_data_add_dict_u64(p, "rx_kernel_drops", pc.kernel_drops);
+		rte_tel_data_add_dict_u64(p, "rx_nombuf", pc.rx_nombuf);
+		rte_tel_data_add_dict_u64(p, "ierrors", pc.ierrors);
+		rte_tel_data_add_dict_u64(p, "oerrors", pc.oerrors);
+		if (rte_tel_data_add_dict_container(d, tel_dp->port[i].name, p, 0) != 0)
+			rte_tel_data_free(p);   /* not taken: ours to free */
+	}
 	return 0;
 }
 
@@ -379,6 +414,7 @@ static int tel_fdb(const char *cmd, const char *params, struct rte_tel_data *d)
 	}
 TEL_LOCKED(tel_stats)
 TEL_LOCKED(tel_worker)
+TEL_LOCKED(tel_ports)
 TEL_LOCKED(tel_segments)
 TEL_LOCKED(tel_segment)
 TEL_LOCKED(tel_fdb)
@@ -395,6 +431,8 @@ int telemetry_init(struct dp *dp)
 				       "Dataplane counters, summed over workers. No parameters") ||
 	    rte_telemetry_register_cmd("/isthmus/worker", tel_worker_locked,
 				       "One worker's counters. Parameter: worker index") ||
+	    rte_telemetry_register_cmd("/isthmus/ports", tel_ports_locked,
+				       "Each port's counters, missed frames included. No parameters") ||
 	    rte_telemetry_register_cmd("/isthmus/segments", tel_segments_locked,
 				       "Extended segments, in pages. Parameter: none or OFFSET") ||
 	    rte_telemetry_register_cmd("/isthmus/segment", tel_segment_locked,

@@ -5,12 +5,19 @@
  * (outbound.c or inbound.c) and transmits before it polls again.
  *
  * RX modes ([appliance] rx_mode): `poll` spins, for dedicated cores and for
- * isthmus-bench. `adaptive` (the default) spins while traffic flows; once a
- * few hundred rounds in a row found nothing, it waits in the kernel on its
- * queues' sockets when they all have one (net_af_packet, rxwait.c), or else
- * sleeps a little longer each round, up to ADAPTIVE_MAX_SLEEP_US. An idle
- * appliance then costs next to nothing instead of a whole core (an
- * interconnect appliance is a VM on a shared host).
+ * isthmus-bench. `adaptive` (the default) spins while traffic flows; once
+ * its rounds have found nothing for [appliance] rx_spin_us, it naps
+ * rx_nap_us at a time while the last packet is less than ADAPTIVE_LINGER_US
+ * old, and then waits in the kernel on its queues' sockets when they all
+ * have one (net_af_packet, rxwait.c), or else sleeps a little longer each
+ * round, up to ADAPTIVE_MAX_SLEEP_US. An idle appliance then costs next to nothing instead
+ * of a whole core (an interconnect appliance is a VM on a shared host).
+ *
+ * The spin is a time, not a number of rounds: a round's cost grows with the
+ * ports a worker polls, and on a VM with few vCPUs every microsecond spun is
+ * taken from the hosts' traffic and the kernel's share of the forwarding
+ * (af_packet copies, veth). A short spin catches the next frame of a burst;
+ * a frame later than that costs one wake-up from poll(), a few microseconds.
  */
 #include <stdatomic.h>
 #include <sys/prctl.h>
@@ -35,7 +42,6 @@
 #include "rxwait.h"
 #include "worker.h"
 
-#define ADAPTIVE_SPIN_ROUNDS 512    /**< empty rounds spun before the first sleep */
 #define ADAPTIVE_MIN_SLEEP_US 5
 #define ADAPTIVE_MAX_SLEEP_US 100   /**< bounds the wake-up latency */
 #define ADAPTIVE_NICE (-10)         /**< scheduling priority of adaptive workers */
@@ -44,11 +50,25 @@
 static inline void worker_idle(struct worker *w)
 {
 	uint32_t steps, us;
+	uint64_t now;
 
 	if (w->dp->cfg->rx_mode == CFG_RX_POLL)
 		return;
-	if (++w->idle_rounds < ADAPTIVE_SPIN_ROUNDS) {
+	now = rte_rdtsc();
+	if (w->idle_rounds++ == 0) {
+		w->idle_since = now;
+		w->idle_sleeps = 0;
+	}
+	if (now - w->idle_since < w->spin_cycles) {
 		rte_pause();
+		return;
+	}
+	if (now - w->idle_since < w->linger_cycles) {
+		/* traffic a moment ago: nap, and take what came meanwhile in one
+		 * burst. A frame then costs no wake-up of its own (poll() would
+		 * wake us for each, and the sender's CPU would send an IPI for
+		 * it when we sleep on the other vCPU) */
+		rte_delay_us_sleep(w->dp->cfg->rx_nap_us);
 		return;
 	}
 	if (w->nb_wait_fds) {
@@ -57,7 +77,7 @@ static inline void worker_idle(struct worker *w)
 		return;
 	}
 	/* 5, 10, 20, 40, 80, then 100 us */
-	steps = RTE_MIN(w->idle_rounds - ADAPTIVE_SPIN_ROUNDS, 8u);
+	steps = RTE_MIN(w->idle_sleeps++, 8u);
 	us = RTE_MIN((uint32_t)ADAPTIVE_MIN_SLEEP_US << steps, (uint32_t)ADAPTIVE_MAX_SLEEP_US);
 	rte_delay_us_sleep(us);
 }

@@ -19,6 +19,9 @@
 #include "stats.h"
 
 struct dp;
+
+#define ADAPTIVE_LINGER_US 1000     /**< adaptive RX: naps (rx_nap_us) for this long after
+					 the last packet, then blocks */
 struct esp_sa;
 struct rte_ring;
 struct storm_state;
@@ -57,6 +60,10 @@ struct worker {
 	uint32_t outer_src;              /**< and the source (the VIP while HA active) */
 	uint32_t now_s;                  /**< coarse clock for MAC aging, per burst */
 	uint32_t idle_rounds;            /**< adaptive RX: rounds in a row without a packet */
+	uint32_t idle_sleeps;            /**< adaptive RX: sleeps since the last packet */
+	uint64_t idle_since;             /**< adaptive RX: TSC of the first empty round */
+	uint64_t spin_cycles;            /**< adaptive RX: rx_spin_us in TSC cycles */
+	uint64_t linger_cycles;          /**< adaptive RX: naps this long after the last packet */
 	int wake_fd;                     /**< eventfd: others wake this worker (rxwait.c) */
 	_Atomic uint32_t blocked;        /**< in rxwait_block(): kick it to wake it */
 	uint16_t nb_wait_fds;            /**< 0: cannot block, sleep in steps instead */

@@ -49,8 +49,9 @@ static void usage(FILE *f)
 		"                         the same in Prometheus' text format; -o: written to\n"
 		"                         FILE atomically (node_exporter's textfile collector)\n"
 		"  stats -i SECONDS [-c COUNT]\n"
-		"                         live rates (packets/s, Gbit/s) per port, segment and\n"
-		"                         SA every SECONDS until Ctrl-C, or COUNT times\n"
+		"                         live rates (packets/s, Gbit/s) per port (and the\n"
+		"                         frames it missed), segment and SA every SECONDS\n"
+		"                         until Ctrl-C, or COUNT times\n"
 		"  segments [--agreed]    extended segments (VNI, VLAN, MACs); --agreed: the set\n"
 		"                         agreed with the peer (version, run-time changes)\n"
 		"  extend NAME VNI PORT [VLAN] [KEY=VALUE...] [peer.KEY=VALUE...]\n"
@@ -98,6 +99,20 @@ static void usage(FILE *f)
 		"                         (0) once the other member is active\n"
 		"  ha notify MASTER|BACKUP|FAULT|STOP\n"
 		"                         keepalived's state change (its notify scripts)\n"
+		"  perftest [--sizes LIST] [--duration TIME] [--rate MBIT]\n"
+		"                         test the tunnel with the peer's dataplane, no hosts\n"
+		"                         involved: round-trip time and loss of 20 probes,\n"
+		"                         then for each frame size of --sizes (64,512,1400)\n"
+		"                         the encrypted throughput and loss each way for\n"
+		"                         --duration (3s; 500ms, 1m) at up to --rate Mbit/s\n"
+		"                         (default and ceiling: [appliance] perftest_max_rate).\n"
+		"                         Needs [appliance] perftest = allow at both sites;\n"
+		"                         its frames travel on VNI 16777215 and never reach a\n"
+		"                         port. Ctrl-C stops both sites\n"
+		"  perftest [--probes N] [--plot FILE]\n"
+		"                         N round-trip probes (0 to 1000); --plot writes a PNG\n"
+		"                         of throughput against frame size, and the RTT\n"
+		"                         (gnuplot)\n"
 		"\n"
 		"Options:\n"
 		"  -n, --name NAME        appliance name: RUN_DIR is /run/isthmus/NAME\n"
@@ -545,6 +560,11 @@ static int extend_specs(int argc, char **argv, char *spec, char *peer_spec, size
 	spec[0] = peer_spec[0] = '\0';
 	if (!vni_ok(argv[1]) || !name_arg_ok("port name", argv[2]))
 		return -1;
+	if (strtoul(argv[1], NULL, 10) == CTL_PERFTEST_VNI) {
+		fprintf(stderr, "isthmusctl: VNI %u is reserved for isthmusctl perftest, never a "
+			"segment's\n", CTL_PERFTEST_VNI);
+		return -1;
+	}
 	if (i < argc && !strchr(argv[i], '=')) {
 		vlan = argv[i++];
 		if (!vlan_ok(vlan))
@@ -1210,6 +1230,8 @@ static int check_args(const char *cmd, int argc, char **argv)
 		return no_args(cmd, argc, argv);
 	if (!strcmp(cmd, "stats"))
 		return stats_args(argc, argv);
+	if (!strcmp(cmd, "perftest"))
+		return perftest_args(argc, argv);
 	if (!strcmp(cmd, "sa"))
 		return sa_args(argc, argv, &wireshark, &version);
 	if (!strcmp(cmd, "extend") || !strcmp(cmd, "unextend") || !strcmp(cmd, "cutover"))
@@ -1308,6 +1330,8 @@ int main(int argc, char **argv)
 		return cmd_status();
 	if (!strcmp(cmd, "stats"))
 		return cmd_stats(argc - optind, argv + optind, json_out);
+	if (!strcmp(cmd, "perftest"))
+		return cmd_perftest(argc - optind, argv + optind, json_out);
 	if (!strcmp(cmd, "segments") || !strcmp(cmd, "segment"))
 		return cmd_segment(argc - optind, argv + optind);
 	if (!strcmp(cmd, "cutover"))

@@ -57,4 +57,13 @@ int stats_args(int argc, char **argv);
 /** isthmusctl stats, arguments as stats_args(). @return the exit status */
 int cmd_stats(int argc, char **argv, int json_out);
 
+/**
+ * Check the arguments of isthmusctl perftest [--sizes LIST] [--duration TIME]
+ * [--rate MBIT] [--probes N] [--plot FILE.png] (isthmusctl_perftest.c).
+ * @return 0 or EXIT_USAGE
+ */
+int perftest_args(int argc, char **argv);
+/** isthmusctl perftest, arguments as perftest_args(). @return the exit status */
+int cmd_perftest(int argc, char **argv, int json_out);
+
 #endif

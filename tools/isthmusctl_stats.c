@@ -191,7 +191,9 @@ static const struct item_metric port_metrics[] = {
 	{ "isthmus_port_rx_bytes_total", "counter", "Bytes received on the port (Ethernet frames without FCS)", "ibytes" },
 	{ "isthmus_port_tx_packets_total", "counter", "Packets sent on the port", "opackets" },
 	{ "isthmus_port_tx_bytes_total", "counter", "Bytes sent on the port (Ethernet frames without FCS)", "obytes" },
-	{ "isthmus_port_rx_missed_packets_total", "counter", "Packets the port dropped: no room in its receive queues", "imissed" },
+	{ "isthmus_port_rx_missed_packets_total", "counter", "Packets lost before the dataplane read them: no room in the port's receive queues or, for af_packet, its kernel receive ring", "imissed" },
+	{ "isthmus_port_rx_kernel_dropped_packets_total", "counter", "af_packet ports: packets the kernel dropped, its receive ring full (part of missed)", "rx_kernel_drops" },
+	{ "isthmus_port_rx_nombuf_total", "counter", "Receive attempts the port's driver gave up for want of an mbuf", "rx_nombuf" },
 	{ "isthmus_port_rx_errors_total", "counter", "Erroneous packets received on the port", "ierrors" },
 	{ "isthmus_port_tx_errors_total", "counter", "Packets the port failed to send", "oerrors" },
 };
@@ -385,6 +387,16 @@ static void human(struct json_object *o)
 	json_object_object_foreach(obj(o, "counters"), k, v)
 		if (json_object_get_uint64(v))
 			printf("  %-20s %14" PRIu64 "\n", k, json_object_get_uint64(v));
+	/* missed: lost before the dataplane read them (docs/dataplane.md) */
+	g = get(o, "ports");
+	if (len(g))
+		printf("  %-20s %14s %14s %14s\n", "port", "rx", "missed", "tx");
+	for (size_t i = 0; i < len(g); i++) {
+		struct json_object *p = json_object_array_get_idx(g, i);
+
+		printf("  %-20s %14" PRIu64 " %14" PRIu64 " %14" PRIu64 "\n", str(p, "name"),
+		       u64(p, "ipackets"), u64(p, "imissed"), u64(p, "opackets"));
+	}
 	/* L2 safety reports (docs/l2-safety.md), absent from older dataplanes */
 	g = get(o, "l2guard");
 	ev = g ? get(g, "events") : NULL;
@@ -435,14 +447,15 @@ static double rate(uint64_t a, uint64_t b, double dt)
 struct rate_kind {
 	const char *title, *array, *k1, *k2;       /* k2: NULL or a second key */
 	const char *pk[2], *bk[2], *dir[2];         /* packets, bytes members; their columns */
+	const char *lost, *lost_col;                /* NULL, or a lost-packets member; its column */
 };
 
 static const struct rate_kind kinds[] = {
 	{ "port", "ports", "name", NULL, { "ipackets", "opackets" }, { "ibytes", "obytes" },
-	  { "rx", "tx" } },
+	  { "rx", "tx" }, "imissed", "rx_missed" },
 	{ "segment", "segments", "name", NULL, { "tunnel_out_packets", "tunnel_in_packets" },
-	  { "tunnel_out_bytes", "tunnel_in_bytes" }, { "to_peer", "from_peer" } },
-	{ "sa", "sas", "spi", "dir", { "packets", NULL }, { "bytes", NULL }, { "", NULL } },
+	  { "tunnel_out_bytes", "tunnel_in_bytes" }, { "to_peer", "from_peer" }, NULL, NULL },
+	{ "sa", "sas", "spi", "dir", { "packets", NULL }, { "bytes", NULL }, { "", NULL }, NULL, NULL },
 };
 
 /* The rates between two reports: printed, or added to @p jout. */
@@ -458,6 +471,8 @@ static void rates(struct json_object *o0, struct json_object *o1, double dt, str
 			printf("  %-20s", rk->title);
 			for (int d = 0; d < 2 && rk->pk[d]; d++)
 				printf(" %10s pps %6s Gbit/s", rk->dir[d], rk->dir[d]);
+			if (rk->lost)
+				printf(" %10s pps", rk->lost_col);
 			putchar('\n');
 		}
 		for (size_t i = 0; i < len(a1); i++) {
@@ -489,6 +504,18 @@ static void rates(struct json_object *o0, struct json_object *o1, double dt, str
 					printf(" %14.0f %13.4f", pps, gbps);
 				else
 					printf(" %14s %13s", "new", "");
+			}
+			if (rk->lost) {
+				/* lost before the dataplane read them (docs/dataplane.md) */
+				double pps = a ? rate(u64(a, rk->lost), u64(b, rk->lost), dt) : NAN;
+				char key[48];
+
+				snprintf(key, sizeof(key), "%s_pps", rk->lost_col);
+				json_object_object_add(row, key, a ? json_object_new_double(pps) : NULL);
+				if (!jout && a)
+					printf(" %14.0f", pps);
+				else if (!jout)
+					printf(" %14s", "new");
 			}
 			if (!jout)
 				putchar('\n');

@@ -3,7 +3,9 @@
 """bench suite: `isthmus-bench dp --seconds 1 --json` runs and its JSON is sane.
 
 Shape and bookkeeping only (every cell present, every frame the path was
-fed came out, numbers finite and positive, ratio = gbps / aead_gbps). No
+fed came out, numbers finite and positive, ratio = gbps / aead_gbps, the
+seal-only columns consistent with Mpps: seal_ratio = mpps / seal_mpps,
+bridge_ns_per_pkt = the per-worker ns/pkt difference). No
 performance threshold: the figures belong in BENCHMARKS.md, not in a test.
 """
 import json
@@ -35,6 +37,13 @@ for r in rows:
         assert isinstance(r[k], (int, float)) and math.isfinite(r[k]) and r[k] > 0, (k, r)
     assert r["delivered"] == 1.0, r
     assert abs(r["ratio"] - r["gbps"] / r["aead_gbps"]) < 0.01 + 0.01 * r["ratio"], r
+    # esp_seal_burst alone on the same payload (one trial: the medians are that trial's)
+    assert math.isfinite(r["seal_mpps"]) and r["seal_mpps"] > 0, r
+    assert abs(r["seal_ratio"] - r["mpps"] / r["seal_mpps"]) < 0.01 + 0.01 * r["seal_ratio"], r
+    ovh = r["workers"] * 1e3 / r["mpps"] - r["workers"] * 1e3 / r["seal_mpps"]
+    # both Mpps printed to 0.0005: each 1e3/x term off by up to 1e3 * 0.0005 / x^2
+    slack = r["workers"] * 0.5 * (1 / r["mpps"] ** 2 + 1 / r["seal_mpps"] ** 2) + 0.06
+    assert abs(r["bridge_ns_per_pkt"] - ovh) <= slack, (ovh, slack, r)
     size = r["frame_size"]
     # Gbit/s of inner frames is Mpps x frame bits (IMIX: mean frame size).
     assert abs(r["gbps"] - r["mpps"] * size * 8 / 1000) <= 0.02 * r["gbps"] + 0.01, r

@@ -2152,6 +2152,18 @@ CASES.update(UNDERLAY_CASES)
 # what an operator reads: metrics, live rates, log priorities (tests/netns/observe.py)
 from observe import CASES as OBSERVE_CASES  # noqa: E402
 CASES.update(OBSERVE_CASES)
+# every lost frame counted: a port overloaded (tests/netns/portloss.py)
+from portloss import CASES as PORTLOSS_CASES  # noqa: E402
+CASES.update(PORTLOSS_CASES)
+# the lab on AF_XDP ports (tests/netns/afxdp.py)
+from afxdp import CASES as AFXDP_CASES  # noqa: E402
+CASES.update(AFXDP_CASES)
+# how the lab uses its machine: placement, rings, idle CPU (tests/netns/labperf.py)
+from labperf import CASES as LABPERF_CASES  # noqa: E402
+CASES.update(LABPERF_CASES)
+# isthmusctl perftest between the two dataplanes (tests/netns/perftest.py)
+from perftest import CASES as PERFTEST_CASES  # noqa: E402
+CASES.update(PERFTEST_CASES)
 
 if __name__ == "__main__":
     main(CASES)

@@ -1237,7 +1237,8 @@ def case_signal(dp, src, work):
         if sig == signal.SIGINT:
             tel = telemetry("isthmus-pcap-sig-%d" % os.getpid(),
                             ["/isthmus/stats", "/isthmus/segments", "/isthmus/segment,web", "/isthmus/sas",
-                             "/isthmus/sa,0x1001", "/isthmus/fdb,web", "/isthmus/worker,0"])
+                             "/isthmus/sa,0x1001", "/isthmus/fdb,web", "/isthmus/worker,0",
+                             "/isthmus/ports"])
             try:
                 check(tel["/isthmus/stats"]["tunnel_out"] > 0 and
                       set(tel["/isthmus/stats"]) >= {"local_rx", "drop_icv", "drop_unknown_vni", "fdb_aged"},
@@ -1249,6 +1250,10 @@ def case_signal(dp, src, work):
                       tel["/isthmus/sa,0x1001"]["dir"] == "out", "telemetry: sas and sa,0x1001")
                 check(tel["/isthmus/fdb,web"] == [G.H1 + " local"], "telemetry: fdb,web lists H1 as local")
                 check(tel["/isthmus/worker,0"]["local_rx"] > 0, "telemetry: worker,0")
+                ports = tel["/isthmus/ports"]
+                check(set(ports) == {"trunk", "uplink"} and ports["trunk"]["ipackets"] > 0 and
+                      all(p["imissed"] == p["rx_kernel_drops"] == 0 for p in ports.values()),
+                      "telemetry: ports trunk and uplink, nothing missed, no kernel ring: %s" % ports)
             except Fail:
                 p.kill()   # the failed check ends the test: stop the dataplane it started
                 p.communicate()
@@ -1271,6 +1276,12 @@ def case_signal(dp, src, work):
         check(c.get("local_rx", 0) > 1000 and c.get("local_rx") == c.get("tunnel_out") == c.get("uplink_tx"),
               "%s: every frame received was sealed and sent (%s)" % (
                   sig.name, {k: c.get(k) for k in ("local_rx", "tunnel_out", "uplink_tx")}))
+        # net_pcap ports: no kernel ring of ours, missed as the PMD says (0 here)
+        ports = {p["name"]: p for p in st["ports"]}
+        check(ports["trunk"]["driver"] == "net_pcap" and ports["trunk"]["ipackets"] == c["local_rx"] and
+              all(p["rx_kernel_drops"] == 0 and p["imissed"] == 0 and "rx_nombuf" in p
+                  for p in ports.values()),
+              "%s: the report's ports: %s" % (sig.name, st["ports"]))
 
 
 CONFIG_CASES = [

@@ -185,7 +185,13 @@ BAD = [["bogus"], ["extend", "web", "5101", "lan", "65637"], ["extend", "web", "
        ["cutover", "a b"], ["segment", "frob"], ["segments", "extend", "web", "x", "lan"],
        ["pairing-token", "--ttl", "abc"], ["pairing-token", "--ttl"], ["pair", "--bogus"],
        ["status", "now"], ["macs", "-x"], ["sa", "--wireshark", "--wireshark-version", "new"],
-       ["sa", "--keys"], ["reload", "now"], ["unpair", "x"], ["stats", "--bogus"]]
+       ["sa", "--keys"], ["reload", "now"], ["unpair", "x"], ["stats", "--bogus"],
+       # isthmusctl perftest: its reserved VNI is no segment's; bad parameters
+       ["extend", "web", "16777215", "lan"], ["perftest", "--sizes", "63"],
+       ["perftest", "--sizes", "64,64"], ["perftest", "--duration", "2m"],
+       ["perftest", "--rate", "0"], ["perftest", "--probes", "1001"],
+       ["perftest", "--plot", "x.svg"], ["perftest", "--plot", "a'b.png"], ["perftest", "now"],
+       ["perftest", "--sizes"]]
 
 
 def bad_arguments(ctl):

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include "config.h"
+#include "perftest_spec.h"
 #include "ike_config.h"
 #include "names.h"
 
@@ -359,6 +360,70 @@ START_TEST(test_names)
 }
 END_TEST
 
+/* [appliance] rx_spin_us and rx_nap_us: the documented defaults, 0 and the
+ * bound accepted, beyond it refused with the key named (isthmus-dp's keys
+ * only: isthmusd does not read them). */
+START_TEST(test_rx_spin)
+{
+	static const struct { const char *line, *key; int ok; uint32_t want; } cases[] = {
+		{ "", "rx_spin_us", 1, DP_RX_SPIN_US }, { "", "rx_nap_us", 1, DP_RX_NAP_US },
+		{ "rx_spin_us = 0\n", "rx_spin_us", 1, 0 },
+		{ "rx_spin_us = 1000\n", "rx_spin_us", 1, 1000 },
+		{ "rx_spin_us = 1001\n", "rx_spin_us", 0, 0 }, { "rx_spin_us = -1\n", "rx_spin_us", 0, 0 },
+		{ "rx_nap_us = 0\n", "rx_nap_us", 1, 0 }, { "rx_nap_us = 1000\n", "rx_nap_us", 1, 1000 },
+		{ "rx_nap_us = 1001\n", "rx_nap_us", 0, 0 },
+	};
+	char tmp[32], err[512], line[64];
+	struct dp_config dp;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(line, sizeof(line), "burst = 32\n%s", cases[i].line);
+		broken_copy("burst = 32\n", line, tmp);
+		memset(&dp, 0, sizeof(dp));
+		if (cases[i].ok) {
+			ck_assert_msg(config_load(tmp, &dp, err, sizeof(err)) == 0, "%s: %s", line, err);
+			ck_assert_uint_eq(strcmp(cases[i].key, "rx_spin_us") ? dp.rx_nap_us : dp.rx_spin_us,
+					  cases[i].want);
+			config_free(&dp);
+		} else {
+			ck_assert_int_eq(config_load(tmp, &dp, err, sizeof(err)), -1);
+			char want[64];
+
+			snprintf(want, sizeof(want), "[appliance] %s", cases[i].key);
+			ck_assert_msg(strstr(err, want) != NULL, "%s: %s", line, err);
+		}
+		unlink(tmp);
+	}
+}
+END_TEST
+
+/* isthmusctl perftest (docs/perftest.md): off by default, allow / deny, the
+ * rate ceiling in range, and its reserved VNI never a segment's. */
+START_TEST(test_perftest_keys)
+{
+	char src[512], tmp[32], err[512];
+	struct dp_config dp;
+
+	snprintf(src, sizeof(src), "%s/onprem.ini", dir);
+	ck_assert_msg(config_load(src, &dp, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(!dp.perftest);
+	ck_assert_uint_eq(dp.perftest_max_rate, PERFTEST_DEFAULT_MAX_RATE);
+	config_free(&dp);
+	broken_copy("name = onprem\n", "name = onprem\nperftest = allow\nperftest_max_rate = 250\n",
+		    tmp);
+	ck_assert_msg(config_load(tmp, &dp, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(dp.perftest);
+	ck_assert_uint_eq(dp.perftest_max_rate, 250);
+	config_free(&dp);
+	unlink(tmp);
+	refused("vni = 5101", "vni = 16777215", 0, "reserved for isthmusctl perftest");
+	refused("name = onprem\n", "name = onprem\nperftest = yes\n", 1, "allow or deny");
+	refused("name = onprem\n", "name = onprem\nperftest_max_rate = 0\n", 1, "out of range");
+	refused("name = onprem\n", "name = onprem\nperftest_max_rate = 100001\n", 1,
+		"out of range");
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s;
@@ -378,6 +443,8 @@ Suite *test_suite(void)
 	tcase_add_test(tc, test_replay_window_and_esn);
 	tcase_add_test(tc, test_child_sas_limit);
 	tcase_add_test(tc, test_ha);
+	tcase_add_test(tc, test_rx_spin);
+	tcase_add_test(tc, test_perftest_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

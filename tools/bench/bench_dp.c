@@ -32,6 +32,17 @@
  * trial's N workers at once (one thread each, its own buffers), right after
  * each dataplane trial; ratio = median of the per-trial ratios, N workers
  * against N cores of AEAD.
+ *
+ * Seal only: esp_seal_burst() alone (an SA of the same cipher, backend and
+ * ESN as the bridge's, one per worker CPU) on the payload the bridge seals
+ * for the frame (inner IPv4, UDP, VXLAN and the frame: TUN_INNER_LEN + size),
+ * in bursts of the worker's burst size, on the same CPUs right after the
+ * AEAD trial. So beside each cell: what ESP itself costs per packet (header,
+ * nonce, padding, trailer, ICV and the AEAD), the bridge's rate as a share of
+ * it, and the bridge's own nanoseconds per packet per worker (its ns/pkt
+ * minus seal's: parsing, the MAC table, VXLAN and outer headers, the rings).
+ * Decap cells are set against sealing too: opening runs the same AEAD over
+ * the same bytes, plus a replay-window check of a few ns.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -501,6 +512,18 @@ struct aead_job {
 };
 static double aead_on_workers(struct aead_job *j, unsigned nw);
 
+/* One esp_seal_burst job per worker lcore of the trial, run right after the AEAD trial. */
+struct seal_job {
+	struct esp_sa *sa;               /* outbound, same cipher/backend/ESN as the bridge's */
+	uint8_t *bufs[DP_BURST_MAX];
+	const uint16_t *pat;
+	unsigned npat;
+	unsigned burst;
+	uint64_t ns;
+	double mpps;                     /* per CPU-second of the thread */
+};
+static double seal_on_workers(struct seal_job *j, unsigned nw);
+
 /*
  * Median of @p trials dataplane trials, each followed by a raw AEAD trial of
  * the same pattern on the same @p nw worker CPUs at once (one job each, its
@@ -509,21 +532,30 @@ static double aead_on_workers(struct aead_job *j, unsigned nw);
  * compares them with what N cores of AEAD do together here (two vCPUs of a VM
  * need not scale 2x even for the bare cipher).
  */
+/* What sealing alone gives beside a cell: medians of the per-trial figures. */
+struct seal_fig {
+	double mpps;                     /* esp_seal_burst alone, summed over the N CPUs */
+	double ratio;                    /* the bridge's Mpps / seal's */
+	double ovh_ns;                   /* the bridge's ns/pkt per worker minus seal's */
+};
+
 static struct fig median_trials(enum dir d, const uint16_t *pat, unsigned npat, unsigned nw,
-				int trials, uint64_t ns, struct aead_job *aj, double *aead, double *ratio)
+				int trials, uint64_t ns, struct aead_job *aj, struct seal_job *sj,
+				double *aead, double *ratio, struct seal_fig *seal)
 {
-	double m[101], g[101], c[101], dl[101], u[101], ag[101], rt[101];
+	double m[101], g[101], c[101], dl[101], u[101], ag[101], rt[101], sm[101], sr[101], so[101];
 	struct fig f;
 
 	for (unsigned k = 0; k < nw; k++) {
-		aj[k].pat = pat;
-		aj[k].npat = npat;
-		aj[k].ns = ns / 5 + 1000000;
+		aj[k].pat = sj[k].pat = pat;
+		aj[k].npat = sj[k].npat = npat;
+		aj[k].ns = sj[k].ns = ns / 5 + 1000000;
 	}
 	(void)trial(d, pat, npat, nw, ns / 5 + 1000000);
 	(void)aead_on_workers(aj, nw);
+	(void)seal_on_workers(sj, nw);
 	for (unsigned k = 0; k < nw; k++)
-		aj[k].ns = ns;
+		aj[k].ns = sj[k].ns = ns;
 	for (int t = 0; t < trials; t++) {
 		f = trial(d, pat, npat, nw, ns);
 		m[t] = f.mpps;
@@ -533,6 +565,10 @@ static struct fig median_trials(enum dir d, const uint16_t *pat, unsigned npat, 
 		u[t] = f.cpu;
 		ag[t] = aead_on_workers(aj, nw);
 		rt[t] = ag[t] > 0 ? g[t] / ag[t] : 0;
+		sm[t] = seal_on_workers(sj, nw);
+		sr[t] = sm[t] > 0 ? m[t] / sm[t] : 0;
+		/* per worker: N workers at N x Mpps each spend N/Mpps us per packet */
+		so[t] = m[t] > 0 && sm[t] > 0 ? nw * 1e3 / m[t] - nw * 1e3 / sm[t] : 0;
 	}
 	f.cpu = bench_median(u, trials);
 	f.mpps = bench_median(m, trials);
@@ -541,6 +577,9 @@ static struct fig median_trials(enum dir d, const uint16_t *pat, unsigned npat, 
 	f.delivered = bench_median(dl, trials);
 	*aead = bench_median(ag, trials);
 	*ratio = bench_median(rt, trials);
+	seal->mpps = bench_median(sm, trials);
+	seal->ratio = bench_median(sr, trials);
+	seal->ovh_ns = bench_median(so, trials);
 	return f;
 }
 
@@ -596,6 +635,51 @@ static double aead_on_workers(struct aead_job *j, unsigned nw)
 	return sum;
 }
 
+/*
+ * esp_seal_burst() alone on the calling lcore (a worker CPU): the tunnel
+ * payload of each frame size (TUN_INNER_LEN + frame, as outbound.c hands it
+ * to ESP), re-sealed in place burst after burst (the bytes need not make
+ * sense to be encrypted). @return Mpps per CPU-second of this thread
+ */
+static double seal_trial(struct seal_job *j)
+{
+	struct esp_pkt ep[DP_BURST_MAX];
+	uint64_t t0 = bench_now_ns(), c0 = thread_ns(), pkts = 0;
+	unsigned next = 0;
+
+	do {
+		for (unsigned i = 0; i < j->burst; i++)
+			ep[i] = (struct esp_pkt){ .buf = j->bufs[i],
+						  .len = TUN_INNER_LEN + j->pat[next++ % j->npat],
+						  .room = 2048, .next_header = IPPROTO_IPIP };
+		pkts += esp_seal_burst(j->sa, ep, (uint16_t)j->burst);
+	} while (bench_now_ns() - t0 < j->ns);
+	return pkts / ((double)(thread_ns() - c0) / 1e9) / 1e6;
+}
+
+static int seal_lcore(void *arg)
+{
+	struct seal_job *j = arg;
+
+	j->mpps = seal_trial(j);
+	return 0;
+}
+
+/* esp_seal_burst alone on workers 0..nw-1's lcores at once; their Mpps summed. */
+static double seal_on_workers(struct seal_job *j, unsigned nw)
+{
+	double sum = 0;
+
+	for (unsigned k = 0; k < nw; k++)
+		if (rte_eal_remote_launch(seal_lcore, &j[k], R.bw[k]->w->lcore) != 0)
+			exit(1);
+	for (unsigned k = 0; k < nw; k++) {
+		rte_eal_wait_lcore(R.bw[k]->w->lcore);
+		sum += j[k].mpps;
+	}
+	return sum;
+}
+
 /* ---- output ----------------------------------------------------------------- */
 
 struct row {
@@ -605,6 +689,7 @@ struct row {
 	unsigned workers;
 	struct fig f;
 	double aead, ratio;
+	struct seal_fig seal;           /* esp_seal_burst alone, same payload, same moment */
 	double round_ratio[MAX_ROUNDS]; /* --rounds: each round's ratio, in order */
 	unsigned nrounds;
 };
@@ -613,7 +698,7 @@ struct row {
 static void row_median(struct row *m, const struct row *rows, unsigned cells, unsigned rounds,
 		       unsigned i)
 {
-	double v[7][MAX_ROUNDS];
+	double v[10][MAX_ROUNDS];
 
 	*m = rows[i];
 	for (unsigned k = 0; k < rounds; k++) {
@@ -626,6 +711,9 @@ static void row_median(struct row *m, const struct row *rows, unsigned cells, un
 		v[4][k] = r->f.cpu;
 		v[5][k] = r->aead;
 		v[6][k] = r->ratio;
+		v[7][k] = r->seal.mpps;
+		v[8][k] = r->seal.ratio;
+		v[9][k] = r->seal.ovh_ns;
 		m->round_ratio[k] = r->ratio;
 	}
 	m->nrounds = rounds;
@@ -639,6 +727,9 @@ static void row_median(struct row *m, const struct row *rows, unsigned cells, un
 	m->f.cpu = bench_median(v[4], (int)rounds);
 	m->aead = bench_median(v[5], (int)rounds);
 	m->ratio = bench_median(v[6], (int)rounds);
+	m->seal.mpps = bench_median(v[7], (int)rounds);
+	m->seal.ratio = bench_median(v[8], (int)rounds);
+	m->seal.ovh_ns = bench_median(v[9], (int)rounds);
 }
 
 static unsigned imix_mean(void)
@@ -662,15 +753,18 @@ static void print_row(const struct row *r, bool json, bool first)
 		printf("%s\n{\"direction\":\"%s\",\"cipher\":\"%s\",\"backend\":\"%s\","
 		       "\"frame_size\":%u,\"label\":\"%s\",\"workers\":%u,\"mpps\":%.3f,"
 		       "\"gbps\":%.3f,\"aead_gbps\":%.3f,\"ratio\":%.3f,\"cycles_per_pkt\":%.0f,"
-		       "\"delivered\":%.4f,\"cpu_share\":%.3f",
+		       "\"delivered\":%.4f,\"cpu_share\":%.3f,\"seal_mpps\":%.3f,"
+		       "\"seal_ratio\":%.3f,\"bridge_ns_per_pkt\":%.1f",
 		       first ? "" : ",", dir_name[r->dir], esp_cipher_name(r->cipher),
 		       esp_backend_name(R.backend), r->size == IMIX_LABEL ? imix_mean() : r->size,
 		       label, r->workers, r->f.mpps, r->f.gbps, r->aead,
-		       r->ratio, r->f.cpp, r->f.delivered, r->f.cpu);
+		       r->ratio, r->f.cpp, r->f.delivered, r->f.cpu, r->seal.mpps, r->seal.ratio,
+		       r->seal.ovh_ns);
 	else
-		printf("%-6s %-17s %2u %6s | %7.3f %8.2f | %8.2f %6.3f | %7.0f %5.2f",
+		printf("%-6s %-17s %2u %6s | %7.3f %8.2f | %8.2f %6.3f | %7.3f %6.3f %7.1f | %7.0f %5.2f",
 		       dir_name[r->dir], esp_cipher_name(r->cipher), r->workers, label, r->f.mpps,
-		       r->f.gbps, r->aead, r->ratio, r->f.cpp, r->f.cpu);
+		       r->f.gbps, r->aead, r->ratio, r->seal.mpps, r->seal.ratio, r->seal.ovh_ns,
+		       r->f.cpp, r->f.cpu);
 	/* --rounds: every round's ratio, so the spread behind the median shows */
 	if (r->nrounds > 1) {
 		printf(json ? ",\"ratio_rounds\":[" : " |");
@@ -760,6 +854,39 @@ struct plan {
 
 static struct plan P;
 
+/* Worker @p k's seal-only job: its own outbound SA (a fresh key) and buffers. */
+static int seal_job_init(struct seal_job *j, enum esp_cipher cipher, unsigned k)
+{
+	uint8_t km[ESP_KEYMAT_LEN];
+	char err[256];
+	struct esp_sa_params pp = { .cipher = cipher, .backend = R.backend, .dir = ESP_DIR_OUTBOUND,
+				    .spi = 0x30000000u + k, .keymat = km,
+				    .keymat_len = ESP_KEYMAT_LEN, .esn = true };
+
+	*j = (struct seal_job){ .burst = R.dp.worker[k]->burst };
+	randombytes_buf(km, sizeof(km));
+	j->sa = esp_sa_create(&pp, err, sizeof(err));
+	sodium_memzero(km, sizeof(km));
+	if (j->sa == NULL) {
+		fprintf(stderr, "isthmus-bench dp: seal-only SA: %s\n", err);
+		return -1;
+	}
+	for (unsigned i = 0; i < j->burst; i++) {
+		j->bufs[i] = aligned_alloc(64, 2048);
+		if (j->bufs[i] == NULL)
+			return -1;
+		memset(j->bufs[i], (int)i, 2048);
+	}
+	return 0;
+}
+
+static void seal_job_fini(struct seal_job *j)
+{
+	for (unsigned i = 0; i < j->burst; i++)
+		free(j->bufs[i]);
+	esp_sa_destroy(j->sa);
+}
+
 /*
  * Every cell of cipher @p c (directions x worker counts x sizes) into @p out,
  * with fresh SAs of generation @p gen. @p first: print each row as it is
@@ -770,6 +897,7 @@ static int measure_cipher(int c, int gen, struct row *out, int *first)
 	static union esp_key_state ks;
 	uint8_t km[ESP_KEYMAT_LEN];
 	struct aead_job aj[DP_MAX_WORKERS];
+	struct seal_job sj[DP_MAX_WORKERS];
 	int n = 0;
 
 	if (sas_set(P.ciphers[c], gen) < 0)
@@ -791,6 +919,8 @@ static int measure_cipher(int c, int gen, struct row *out, int *first)
 				return -1;
 			memset(aj[k].bufs[i], i, 2048);
 		}
+		if (seal_job_init(&sj[k], P.ciphers[c], k) < 0)
+			return -1;
 	}
 	for (int d = 0; d < P.ndir; d++)
 		for (int wi = 0; wi < P.nwc; wi++)
@@ -805,7 +935,7 @@ static int measure_cipher(int c, int gen, struct row *out, int *first)
 				r->size = P.sizes[s];
 				r->workers = P.wcounts[wi];
 				r->f = median_trials(P.dirs[d], pat, npat, P.wcounts[wi], P.trials, P.trial_ns,
-						     aj, &r->aead, &r->ratio);
+						     aj, sj, &r->aead, &r->ratio, &r->seal);
 				if (first != NULL) {
 					print_row(r, P.json, *first);
 					*first = 0;
@@ -815,6 +945,7 @@ static int measure_cipher(int c, int gen, struct row *out, int *first)
 		for (int i = 0; i < 32; i++)
 			free(aj[k].bufs[i]);
 		free(aj[k].bufs);
+		seal_job_fini(&sj[k]);
 	}
 	sodium_memzero(&ks, sizeof(ks));
 	sodium_memzero(km, sizeof(km));
@@ -833,7 +964,9 @@ static void usage(FILE *f)
 		"The real dataplane (outbound_input/inbound_input through worker_round, net_ring\n"
 		"ports, SAs added with sa_add) in one process: encap+encrypt (local RX -> uplink TX)\n"
 		"and decrypt+decap (uplink RX -> local TX), 1 and N workers, in Mpps and Gbit/s of\n"
-		"inner frames, beside the raw AEAD of the same cipher and backend (ratio = dp/aead).\n"
+		"inner frames, beside the raw AEAD of the same cipher and backend (ratio = dp/aead)\n"
+		"and beside esp_seal_burst alone on the same tunnel payload (seal Mpps, b/seal =\n"
+		"dp Mpps / seal Mpps, ovh ns = the bridge's own ns per packet per worker).\n"
 		"Default sizes: 64 128 256 512 1024 1400 1514 imix (7:4:1 of 64/576/1500).\n"
 		"Workers default to the CPUs this process may use (main lcore shares CPU 0 and\n"
 		"sleeps while measuring). --set: frames per worker per pass (default 1024).\n"
@@ -1041,14 +1174,16 @@ int bench_dp_main(int argc, char **argv, const struct bench_opts *go)
 		printf("TSC %.3f GHz, backend %s, median of %d trials of %.0f ms%s, bursts of %u, "
 		       "%u frames per pass, %u MAC pairs\nGbit/s: inner Ethernet frames (no CRC, preamble or gap); "
 		       "aead: raw AEAD of the frame size on the same N worker CPUs at once;\nratio = "
-		       "Gbit/s / aead (N workers vs N cores of AEAD); cyc/pkt: TSC cycles per packet per worker\n"
+		       "Gbit/s / aead (N workers vs N cores of AEAD); seal: esp_seal_burst alone on the same\n"
+		       "tunnel payload, same SA type, same N CPUs (Mpps); b/seal: Mpps / seal Mpps; ovh ns: the\n"
+		       "bridge's own ns/pkt per worker (its ns/pkt - seal's); cyc/pkt: TSC cycles per packet per worker\n"
 		       "Rates are per CPU-second each worker thread was given (CLOCK_THREAD_CPUTIME_ID,\n"
 		       "summed over workers); cpu: that CPU time / wall time (1.00: a core of its own)\n\n"
-		       "%-6s %-17s %2s %6s | %7s %8s | %8s %6s | %7s %5s\n",
+		       "%-6s %-17s %2s %6s | %7s %8s | %8s %6s | %7s %6s %7s | %7s %5s\n",
 		       R.hz / 1e9, esp_backend_name(backend), o.trials, P.trial_ns / 1e6,
 		       rounds > 1 ? ", then the median of the rounds (ratio of each round after |)" : "",
 		       R.dp.worker[0]->burst, set_size, R.nmac, "dir", "cipher", "wk", "frame", "Mpps",
-		       "Gbit/s", "aead", "ratio", "cyc/pkt", "cpu");
+		       "Gbit/s", "aead", "ratio", "seal", "b/seal", "ovh ns", "cyc/pkt", "cpu");
 
 	for (int rd = 0; rd < rounds; rd++) {
 		nrows = 0;

@@ -155,7 +155,8 @@ class Traffic:
             for m in lab.members[site]:
                 port = "%s-web" % m if len(m) == 2 else "dp-web"
                 self.ports[m] = self._tcpdump(site + "-sw", port, m, "icmp or ether proto 0x8035")
-        # both switches' forwarding tables, every change
+        # both switches' forwarding tables: where each MAC is now, then every change
+        self.fdb0 = {s: self._fdb(s) for s in "ab"}
         self.fdb = {s: lab.bg_file(s + "-sw", "%s-fdb-%s" % (tag, s), "bridge", "monitor", "fdb")
                     for s in "ab"}
         time.sleep(0.5)  # tcpdump opens its interfaces
@@ -165,6 +166,9 @@ class Traffic:
         self.ping = lab.bg_file("a-web", tag + "-ping", "ping", "-D", "-n", "-i", "0.02", "-W", "1",
                                 "-w", str(seconds), WEB_B)
         self.t0 = time.time()
+
+    def _fdb(self, site):
+        return self.lab.x(site + "-sw", "bridge", "fdb", "show", "dynamic").stdout
 
     def _tcpdump(self, ns, dev, name, flt):
         path = "%s/%s-%s.pcap" % (self.lab.run, self.tag, name)
@@ -203,7 +207,9 @@ class Traffic:
                                  pcap_fields(path, "icmp && ip.src == %s" % other, "frame.time_epoch", "icmp.seq")]
             f["rarp"][m] = [(float(t), src.lower()) for t, src in
                             pcap_fields(path, "eth.type == 0x8035", "frame.time_epoch", "eth.src")]
-        f["moves"] = {s: fdb_moves(lab.output_of(p, timeout=5), macs) for s, p in self.fdb.items()}
+        mine = set().union(*macs.values())
+        f["moves"] = {s: fdb_moves(self.fdb0[s] + lab.output_of(p, timeout=5) + self._fdb(s), mine)
+                      for s, p in self.fdb.items()}
         try:
             r = json.loads(tcp_out)
             f["tcp_mbps"] = r["end"]["sum_received"]["bits_per_second"] / 1e6
@@ -233,8 +239,9 @@ def max_run(flags):
 
 
 def fdb_moves(out, macs):
-    """From `bridge monitor fdb` output, the ports each MAC of @macs was
-    learned on, in order, one entry per change: {mac: [port, ...]}."""
+    """From `bridge fdb show` and `bridge monitor fdb` output, the ports each
+    MAC of @macs was learned on, in order, one entry per change:
+    {mac: [port, ...]}."""
     seen = {m: [] for m in macs}
     for line in out.splitlines():
         if line.startswith("Deleted"):

@@ -69,9 +69,9 @@ class Lab:
             raise Fail("isthmus-lab %s: exit %d" % (" ".join(args), r.returncode))
         return r
 
-    def up(self, *opts):
+    def up(self, *opts, timeout=90):
         t0 = time.monotonic()
-        r = self.lab("up", "--no-build", *opts)
+        r = self.lab("up", "--no-build", *opts, timeout=timeout)
         for line in r.stdout.splitlines():
             if line.startswith("  "):
                 print(line)

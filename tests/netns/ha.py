@@ -355,7 +355,7 @@ def case_ha_split(top, build):
     with open(rules, "w") as fh:
         # the members' VRRP (IP protocol 112) no longer reaches each other;
         # everything else on the underlay does
-        fh.write('table bridge ha_split {\n chain fwd {\n'
+        fh.write('table bridge ha_split {\n chain cut {\n'
                  '  type filter hook forward priority 0; policy accept;\n'
                  '  iifname "u-a1" oifname "u-a2" ip protocol 112 counter drop\n'
                  '  iifname "u-a2" oifname "u-a1" ip protocol 112 counter drop\n }\n}\n')

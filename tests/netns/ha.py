@@ -295,6 +295,12 @@ def check_rarp(f, member, macs, t_event):
           % (member, sorted(macs), sorted(seen) or "none"))
 
 
+def check_standby_silent(f, member, t_event):
+    """Standby @member put no frame of the tunnel on its switch before @t_event."""
+    n = len([t for t, _ in f["delivered"][member] if t < t_event])
+    check(n == 0, "standby %s delivered no frame before it took over (%d)" % (member, n))
+
+
 def up_roles(lab, want):
     lab.up("--no-traffic", timeout=180)  # three or four appliances on a busy machine
     dt = wait_roles(lab, want, 15)
@@ -320,6 +326,7 @@ def case_ha_failover(top, build):
     check(spis1 and not (spis1 & spis0), "B's SAs after the failover are all new (%d SAs, %d of before)"
           % (len(spis1), len(spis1 & spis0)))
     check_rarp(f, "a2", macs["b"], t_kill)
+    check_standby_silent(f, "a2", t_kill)
     check_window(lab, f, macs, 2000, {"a": 1, "b": 0})
 
     # 2. a1 back: standby (preempt off), and nothing moves
@@ -412,6 +419,7 @@ def case_ha_both(top, build):
     check(spis1 and not (spis1 & spis0), "A's SAs after B's failover are all new (%d SAs, %d of before)"
           % (len(spis1), len(spis1 & spis0)))
     check_rarp(f, "b2", macs["a"], t_kill)
+    check_standby_silent(f, "b2", t_kill)
     check_window(lab, f, macs, 2000, {"a": 0, "b": 1})
 
     # b1 back: standby first, active again after the hold time (preempt on)

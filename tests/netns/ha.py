@@ -148,13 +148,14 @@ class Traffic:
         self.caps = []
         # echo requests as they arrive at b-web (each one once)
         self.req = self._tcpdump("b-web", "eth0", "req", "icmp[icmptype] == icmp-echo")
-        # what each member puts on its site's web bridge (its web0 port's
-        # ingress on the switch): tunnel frames and RARP announcements
+        # what each member puts on its site's web and app bridges (its
+        # ports' ingress on the switch): tunnel frames and RARP announcements
         self.ports = {}
         for site in "ab":
             for m in lab.members[site]:
-                port = "%s-web" % m if len(m) == 2 else "dp-web"
-                self.ports[m] = self._tcpdump(site + "-sw", port, m, "icmp or ether proto 0x8035")
+                self.ports[m] = [self._tcpdump(site + "-sw", "%s-%s" % (m if len(m) == 2 else "dp", seg),
+                                               "%s-%s" % (m, seg), "icmp or ether proto 0x8035")
+                                 for seg in ("web", "app")]
         # both switches' forwarding tables: where each MAC is now, then every change
         self.fdb0 = {s: self._fdb(s) for s in "ab"}
         self.fdb = {s: lab.bg_file(s + "-sw", "%s-fdb-%s" % (tag, s), "bridge", "monitor", "fdb")
@@ -199,13 +200,14 @@ class Traffic:
         seqs = collections.Counter(int(s[0]) for s in pcap_fields(self.req, "icmp.type == 8", "icmp.seq"))
         f["dup_requests"] = sum(c - 1 for c in seqs.values())
         f["delivered"], f["rarp"] = {}, {}
-        for m, path in self.ports.items():
-            # a member's port: the tunnel's frames (ICMP from the other site's
-            # host) and RARP announcements (their source MAC)
+        for m, paths in self.ports.items():
+            # a member's ports: the tunnel's frames (the ping's, from the
+            # other site's host) and RARP announcements (their source MAC)
             other = WEB_B if m.startswith("a") else WEB_A
             f["delivered"][m] = [(float(t), int(s)) for t, s in
-                                 pcap_fields(path, "icmp && ip.src == %s" % other, "frame.time_epoch", "icmp.seq")]
-            f["rarp"][m] = [(float(t), src.lower()) for t, src in
+                                 pcap_fields(paths[0], "icmp && ip.src == %s" % other, "frame.time_epoch",
+                                             "icmp.seq")]
+            f["rarp"][m] = [(float(t), src.lower()) for path in paths for t, src in
                             pcap_fields(path, "eth.type == 0x8035", "frame.time_epoch", "eth.src")]
         mine = set().union(*macs.values())
         f["moves"] = {s: fdb_moves(self.fdb0[s] + lab.output_of(p, timeout=5) + self._fdb(s), mine)

@@ -65,9 +65,9 @@ def ha_lab(top, build, mode, ha_a=(), ha_b=()):
 
 
 def ha_status(lab, m):
-    """`isthmusctl ha status --json` of member @m (None when it does not
+    """`isthmusctl --json ha status` of member @m (None when it does not
     answer: a member that is down)."""
-    r = lab.ctl(m, "ha", "status", "--json", check_rc=False)
+    r = lab.ctl(m, "--json", "ha", "status", check_rc=False)
     if "unknown command 'ha'" in r.stdout:
         raise Fail("isthmusctl has no 'ha' command: this build has no HA mechanism "
                    "([ha], isthmusctl ha status, docs/ha.md)")

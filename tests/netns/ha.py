@@ -197,6 +197,11 @@ class Traffic:
         tx, rx = ping_stats(out)
         f["sent"], f["received"] = tx, rx
         f["dup_replies"] = len(re.findall(r"DUP!", out))
+        # the longest run of requests without a reply: unlike the gap, blind
+        # to a pinger the machine did not schedule (then it sends fewer than
+        # 50/s: "sent" against "expected" tells)
+        answered = sorted({int(m) for m in re.findall(r"icmp_seq=(\d+)", out)})
+        f["lost_run"] = max([b - a - 1 for a, b in zip(answered, answered[1:])] + [0])
         seqs = collections.Counter(int(s[0]) for s in pcap_fields(self.req, "icmp.type == 8", "icmp.seq"))
         f["dup_requests"] = sum(c - 1 for c in seqs.values())
         f["delivered"], f["rarp"] = {}, {}
@@ -221,9 +226,11 @@ class Traffic:
         # a frame of the tunnel that both members of a group put on their switch
         f["both_delivered"] = sum(len(set.intersection(*[{s for _, s in f["delivered"][m]} for m in ms]))
                                   for ms in lab.members.values() if len(ms) == 2)
-        print("MEASURED ha_%s gap_ms=%.0f sent=%d received=%d loss=%d dup_replies=%d dup_requests=%d "
-              "both_members_delivered=%d tcp_mbps=%.1f tcp_stalled_s=%.1f rarp=%s fdb_moves=%s"
-              % (self.tag, f["gap_ms"], tx, rx, tx - rx, f["dup_replies"], f["dup_requests"],
+        print("MEASURED ha_%s gap_ms=%.0f longest_lost_run=%d sent=%d expected=%d received=%d loss=%d "
+              "dup_replies=%d dup_requests=%d both_members_delivered=%d tcp_mbps=%.1f tcp_stalled_s=%.1f "
+              "rarp=%s fdb_moves=%s"
+              % (self.tag, f["gap_ms"], f["lost_run"], tx, self.seconds * 50, rx, tx - rx, f["dup_replies"],
+                 f["dup_requests"],
                  f["both_delivered"], f["tcp_mbps"], f["tcp_stalled_s"],
                  {m: len(v) for m, v in f["rarp"].items()},
                  {s: {k: len(v) for k, v in mv.items() if v} for s, mv in f["moves"].items()}),

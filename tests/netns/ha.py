@@ -13,7 +13,7 @@ to b-web (`ping -i 0.02 -D`) and an iperf3 stream from a-app to b-app.
   ha_split     the VRRP between a1 and a2 dropped on the underlay bridge while
                both live: both claim the VIP, B holds one IKE_SA for the
                group, no echo request is delivered twice and no two members
-               deliver the same frame, one member stands down (within 15 s:
+               deliver the same frame, one member stands down (within 20 s:
                [ike] dpd = 2 here); healed: one active alone with the VIP, the
                other standby (or fault during its hold), traffic flows
   ha_both      both sites groups, B with preempt on (hold 3 s): kill -9 B's
@@ -363,11 +363,13 @@ def case_ha_failover(top, build):
 
 def case_ha_split(top, build):
     # a short liveness check: the member whose IKE_SA the peer replaced stands
-    # down within dpd + about 8 s (docs/ha.md, "Split brain")
+    # down within dpd + about 8 s (docs/ha.md, "Split brain"); charon sends
+    # its check after up to twice dpd without traffic, and VRRP's master-down
+    # comes first: 20 s is the bound
     lab = ha_lab(top, build, "a", ike=["dpd = 2"])
     up_roles(lab, {"a1": "active", "a2": "standby"})
     macs = host_macs(lab)
-    tr = Traffic(lab, "split", 24)
+    tr = Traffic(lab, "split", 30)
     time.sleep(2)
     rules = "%s/split.nft" % lab.run
     with open(rules, "w") as fh:
@@ -383,7 +385,7 @@ def case_ha_split(top, build):
     # (two at once for one sample: a replacement in flight, the newer
     # established, the older being deleted); one member must stand down
     holders, max_ike, two, t_down, r = set(), 0, 0, None, {}
-    while time.time() < t_cut + 15 and t_down is None:
+    while time.time() < t_cut + 20 and t_down is None:
         holders.add(tuple(vip_holders(lab, "a")))
         n = len((lab.status("b") or {}).get("ike_sas", []))
         max_ike, two = max(max_ike, n), two + (n > 1)
@@ -398,7 +400,7 @@ def case_ha_split(top, build):
     check(("a1", "a2") in holders, "both members claimed the VIP while their VRRP was cut (%s)" % sorted(holders))
     check(two <= 1 and n_end == 1, "B held one IKE_SA for the group (more than one in %d sample(s) of 0.1 s, "
           "%d at the end)" % (two, n_end))
-    check(t_down is not None, "one member of A stood down within 15 s of the cut: %s" % r)
+    check(t_down is not None, "one member of A stood down within 20 s of the cut: %s" % r)
     print("MEASURED ha_split stand_down_s=%.1f" % (t_down - t_cut))
     time.sleep(1)
     t_heal = time.time()

@@ -202,14 +202,86 @@ static int get_bool(struct parse *ps, const char *section, const char *key, bool
 	return 1;
 }
 
-/* "port = 0" / "port = net_pcap0" (existing device) or "vdev = net_ring0,..." */
-static int get_portspec(struct parse *ps, const char *section, struct cfg_portspec *out)
+/* af_xdp-only keys of a port section, refused with any other driver */
+static const char *const xdp_keys[] = { "start_queue", "busy_budget", "force_copy", NULL };
+
+/*
+ * "driver = af_xdp|af_packet" with "iface = NAME": the vdev spec isthmus-dp
+ * probes, named after the port ("net_af_xdp_uplink", "net_af_xdp_local_web")
+ * so it never clashes with a device given to EAL. The keys are net_af_xdp's
+ * and net_af_packet's device arguments (DPDK 22.11); checked here, so that
+ * --check-config catches what the PMD would refuse at start-up.
+ */
+static int get_driver(struct parse *ps, const char *section, const char *owner,
+		      struct cfg_portspec *out)
+{
+	char drv[16] = "";
+	uint64_t v;
+	int n;
+
+	if (get_str(ps, section, "driver", drv, sizeof(drv), true) < 0)
+		return -1;
+	if (strcmp(drv, "af_xdp") == 0)
+		out->driver = CFG_DRV_AF_XDP;
+	else if (strcmp(drv, "af_packet") == 0)
+		out->driver = CFG_DRV_AF_PACKET;
+	else
+		return fail(ps, section, "driver", "'%s': af_xdp or af_packet (or use port = / vdev = "
+			    "for any other device)", drv);
+	if (get_str(ps, section, "iface", out->iface, sizeof(out->iface), true) < 0 ||
+	    check_name(ps, section, "iface", "interface name", out->iface) < 0)
+		return -1;
+	v = 1;
+	if (get_uint(ps, section, "queues", 1, 64, &v, false) < 0)
+		return -1;
+	out->queues = v;
+	if (out->driver == CFG_DRV_AF_PACKET) {
+		for (const char *const *k = xdp_keys; *k != NULL; k++)
+			if (get(ps, section, *k) != NULL)
+				return fail(ps, section, *k, "only for driver = af_xdp");
+		n = snprintf(out->dev, sizeof(out->dev), "net_af_packet_%s,iface=%s,qpairs=%u", owner,
+			     out->iface, out->queues);
+	} else {
+		v = 0;
+		if (get_uint(ps, section, "start_queue", 0, 1023, &v, false) < 0)
+			return -1;
+		out->start_queue = v;
+		v = 0;   /* off: an idle worker blocks in poll() instead (rxwait.c) */
+		if (get_uint(ps, section, "busy_budget", 0, UINT16_MAX, &v, false) < 0 ||
+		    get_bool(ps, section, "force_copy", &out->force_copy) < 0)
+			return -1;
+		out->busy_budget = v;
+		n = snprintf(out->dev, sizeof(out->dev),
+			     "net_af_xdp_%s,iface=%s,start_queue=%u,queue_count=%u,busy_budget=%u%s", owner,
+			     out->iface, out->start_queue, out->queues, out->busy_budget,
+			     out->force_copy ? ",force_copy=1" : "");
+	}
+	if (n < 0 || (size_t)n >= sizeof(out->dev))
+		return fail(ps, section, "iface", "device spec too long");
+	out->is_vdev = true;
+	return 0;
+}
+
+/* "port = 0" / "port = net_pcap0" (existing device), "vdev = net_ring0,..." or
+ * "driver = af_xdp" with "iface = ens224" (get_driver) */
+static int get_portspec(struct parse *ps, const char *section, const char *owner,
+			struct cfg_portspec *out)
 {
 	const char *port = get(ps, section, "port"), *vdev = get(ps, section, "vdev");
+	const char *drv = get(ps, section, "driver");
 
-	if ((port == NULL) == (vdev == NULL))
-		return fail(ps, section, NULL, "needs exactly one of 'port' (index or device name) "
-			    "or 'vdev' (vdev spec probed at start-up)");
+	if ((port != NULL) + (vdev != NULL) + (drv != NULL) != 1)
+		return fail(ps, section, NULL, "needs exactly one of 'port' (index or device name), "
+			    "'vdev' (vdev spec probed at start-up) or 'driver' (af_xdp, af_packet: "
+			    "with 'iface')");
+	if (drv != NULL)
+		return get_driver(ps, section, owner, out);
+	if (get(ps, section, "iface") != NULL || get(ps, section, "queues") != NULL)
+		return fail(ps, section, get(ps, section, "iface") ? "iface" : "queues",
+			    "only with 'driver' (af_xdp, af_packet)");
+	for (const char *const *k = xdp_keys; *k != NULL; k++)
+		if (get(ps, section, *k) != NULL)
+			return fail(ps, section, *k, "only for driver = af_xdp");
 	out->is_vdev = vdev != NULL;
 	return get_str(ps, section, vdev ? "vdev" : "port", out->dev, sizeof(out->dev), true) < 0
 		       ? -1 : 0;
@@ -272,8 +344,8 @@ static int parse_appliance(struct parse *ps)
 		c->rx_mode = CFG_RX_ADAPTIVE;
 	else if (strcmp(mode, "interrupt") == 0)
 		return fail(ps, s, "rx_mode", "'interrupt' needs RX interrupts, which none of the "
-			    "drivers Isthmus runs on here has (net_af_packet, net_pcap, net_ring, "
-			    "net_tap): use 'adaptive'");
+			    "drivers Isthmus runs on here has (net_af_packet, net_af_xdp, net_pcap, "
+			    "net_ring, net_tap): use 'adaptive'");
 	else
 		return fail(ps, s, "rx_mode", "'%s': adaptive (default), poll or interrupt", mode);
 	v = 32;
@@ -333,7 +405,9 @@ static int get_prefix(struct parse *ps, const char *section, const char *key, st
 
 static int parse_uplink(struct parse *ps)
 {
-	static const char *const keys[] = { "port", "vdev", "address", "peer", "gateway", "peer_mac",
+	static const char *const keys[] = { "port", "vdev", "driver", "iface", "queues", "start_queue",
+					    "busy_budget", "force_copy", "address", "peer", "gateway",
+					    "peer_mac",
 					    "mtu", "local_vtep", "peer_vtep", "src_port_base", "tap",
 					    "tap_prefix", "reass_flows", "reass_timeout_ms",
 					    "exception_rate", "exception_burst", "peer_route", "peer_nat",
@@ -346,7 +420,7 @@ static int parse_uplink(struct parse *ps)
 
 	if (!rte_cfgfile_has_section(ps->cf, s))
 		return fail(ps, NULL, NULL, "missing section [uplink]");
-	if (check_keys(ps, s, keys) < 0 || get_portspec(ps, s, &c->uplink) < 0 ||
+	if (check_keys(ps, s, keys) < 0 || get_portspec(ps, s, "uplink", &c->uplink) < 0 ||
 	    get_ip(ps, s, "address", &c->uplink_ip, true) < 0 ||
 	    get_ip(ps, s, "peer", &c->peer_ip, true) < 0 ||
 	    get_ip(ps, s, "local_vtep", &c->local_vtep, true) < 0 ||
@@ -407,7 +481,10 @@ static int parse_uplink(struct parse *ps)
 
 static int parse_local(struct parse *ps, const char *section)
 {
-	static const char *const keys[] = { "port", "vdev", "mode", "mtu", NULL };
+	static const char *const keys[] = { "port", "vdev", "driver", "iface", "queues",
+					    "start_queue", "busy_budget", "force_copy", "mode", "mtu",
+					    NULL };
+	char owner[DP_NAME_LEN + 8];
 	struct dp_config *c = ps->cfg;
 	struct cfg_local *l;
 	char mode[16] = "access";
@@ -424,7 +501,8 @@ static int parse_local(struct parse *ps, const char *section)
 	for (uint16_t i = 0; i < c->nb_local; i++)
 		if (strcmp(c->local[i].name, l->name) == 0)
 			return fail(ps, section, NULL, "duplicate local port");
-	if (check_keys(ps, section, keys) < 0 || get_portspec(ps, section, &l->port) < 0 ||
+	snprintf(owner, sizeof(owner), "local_%s", l->name);
+	if (check_keys(ps, section, keys) < 0 || get_portspec(ps, section, owner, &l->port) < 0 ||
 	    get_str(ps, section, "mode", mode, sizeof(mode), false) < 0 ||
 	    get_uint(ps, section, "mtu", 576, 9000, &v, false) < 0)
 		return -1;
@@ -838,6 +916,47 @@ int config_segment_texts(const struct dp_config *cfg, char (*out)[CFG_SPEC_MAX +
 	return r;
 }
 
+/*
+ * With an af_xdp port, every mbuf is an XDP buffer: the MTUs of all ports
+ * (they share one pool) must fit CFG_AF_XDP_MAX_MTU. Two ports on one
+ * interface would fight over its XDP program (and af_packet would see the
+ * frames XDP passes on).
+ */
+static int check_af_xdp(struct parse *ps)
+{
+	const struct dp_config *c = ps->cfg;
+	const struct cfg_portspec *spec[DP_MAX_PORTS];
+	const char *sec[DP_MAX_PORTS];
+	char names[DP_MAX_LOCAL_PORTS][DP_NAME_LEN + 8];
+	bool xdp = c->uplink.driver == CFG_DRV_AF_XDP;
+	unsigned n = 0;
+
+	spec[n] = &c->uplink;
+	sec[n++] = "uplink";
+	for (uint16_t i = 0; i < c->nb_local; i++) {
+		snprintf(names[i], sizeof(names[i]), "local %s", c->local[i].name);
+		spec[n] = &c->local[i].port;
+		sec[n++] = names[i];
+		xdp |= c->local[i].port.driver == CFG_DRV_AF_XDP;
+	}
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = 0; j < i; j++)
+			if (spec[i]->driver && spec[j]->driver && !strcmp(spec[i]->iface, spec[j]->iface))
+				return fail(ps, sec[i], "iface", "'%s' is already the interface of [%s]",
+					    spec[i]->iface, sec[j]);
+	if (!xdp)
+		return 0;
+	if (c->uplink_mtu > CFG_AF_XDP_MAX_MTU)
+		return fail(ps, "uplink", "mtu", "%u: with a driver = af_xdp port every frame must fit "
+			    "one page (an XDP buffer): at most %u", c->uplink_mtu, CFG_AF_XDP_MAX_MTU);
+	for (uint16_t i = 0; i < c->nb_local; i++)
+		if (c->local[i].mtu > CFG_AF_XDP_MAX_MTU)
+			return fail(ps, names[i], "mtu", "%u: with a driver = af_xdp port every frame "
+				    "must fit one page (an XDP buffer): at most %u", c->local[i].mtu,
+				    CFG_AF_XDP_MAX_MTU);
+	return 0;
+}
+
 int config_load(const char *path, struct dp_config *cfg, char *err, size_t errlen)
 {
 	struct rte_cfgfile_parameters prm = { .comment_character = ';' };
@@ -900,7 +1019,7 @@ int config_load(const char *path, struct dp_config *cfg, char *err, size_t errle
 		fail(&ps, NULL, NULL, "no [segment NAME] section: nothing to extend");
 		goto out;
 	}
-	if (parse_sa_static(&ps) < 0 || parse_test(&ps) < 0)
+	if (parse_sa_static(&ps) < 0 || parse_test(&ps) < 0 || check_af_xdp(&ps) < 0)
 		goto out;
 	r = 0;
 out:

@@ -23,11 +23,31 @@
 #define DP_MAX_STATIC_SA 64
 #define DP_VLAN_UNTAGGED 0    /**< segment carried without an 802.1Q tag */
 #define DP_BURST_MAX 64
+/**
+ * Largest [uplink]/[local] mtu with a driver = af_xdp port: net_af_xdp gives
+ * the kernel the mbufs themselves (one page each, XDP_PACKET_HEADROOM in front),
+ * and the largest local frame plus tunnel headers must fit one. The kernel's
+ * own limit for native XDP on veth and virtio_net is a little higher (3506).
+ */
+#define CFG_AF_XDP_MAX_MTU 3300
+
+/** A Linux interface driven through a kernel socket ([uplink]/[local] driver =). */
+enum cfg_driver {
+	CFG_DRV_NONE = 0,      /**< port = or vdev = : the device as given */
+	CFG_DRV_AF_PACKET,     /**< net_af_packet: AF_PACKET sockets (PACKET_MMAP rings) */
+	CFG_DRV_AF_XDP,        /**< net_af_xdp: AF_XDP sockets, an XDP program on the interface */
+};
 
 /** How a port is named in the configuration. */
 struct cfg_portspec {
 	char dev[DP_DEVSPEC_LEN]; /**< port index, device name, or vdev spec */
 	bool is_vdev;             /**< dev is a vdev spec to probe at start-up */
+	enum cfg_driver driver;   /**< set: dev was built from the keys below */
+	char iface[16];           /**< driver: the Linux interface (IFNAMSIZ) */
+	uint16_t queues;          /**< driver: its queues the port reads (one socket each) */
+	uint16_t start_queue;     /**< af_xdp: the first of them */
+	uint16_t busy_budget;     /**< af_xdp: preferred busy polling budget, 0: off */
+	bool force_copy;          /**< af_xdp: XDP_COPY even where zero-copy is possible */
 };
 
 enum cfg_local_mode { CFG_LOCAL_ACCESS = 0, CFG_LOCAL_TRUNK = 1 };

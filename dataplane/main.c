@@ -42,7 +42,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: isthmus-dp [EAL options] -- -c FILE [options]\n"
-"   or: isthmus-dp --check-config FILE [--show appliance.name|uplink.tap]\n"
+"   or: isthmus-dp --check-config FILE [--show appliance.name|uplink.tap|ports.af_xdp]\n"
 "\n"
 "Isthmus dataplane: stretches L2 segments between two appliances over\n"
 "ESP-in-UDP (RFC 3948) carrying VXLAN (RFC 7348). One worker per worker lcore\n"
@@ -61,7 +61,8 @@ static void usage(FILE *f)
 "  --check-config FILE      check FILE as isthmus-dp would load it and exit,\n"
 "                           starting nothing (no EAL, no ports): silent and\n"
 "                           status 0 if it is valid, the error and status 1 if\n"
-"                           not. With --show KEY, print that setting (one line)\n"
+"                           not. With --show KEY, print that setting (one line;\n"
+"                           ports.af_xdp: IFACE QUEUES START_QUEUE per af_xdp port)\n"
 "\n"
 "Exit status:\n"
 "  0  stopped cleanly (SIGINT, SIGTERM), or a valid --check-config\n"
@@ -247,17 +248,27 @@ static int check_config(int argc, char **argv)
 	char err[512];
 
 	if (argc == 5 && !strcmp(argv[3], "--show") &&
-	    (!strcmp(argv[4], "appliance.name") || !strcmp(argv[4], "uplink.tap")))
+	    (!strcmp(argv[4], "appliance.name") || !strcmp(argv[4], "uplink.tap") ||
+	     !strcmp(argv[4], "ports.af_xdp")))
 		show = argv[4];
 	else if (argc != 3) {
-		fprintf(stderr, "isthmus-dp: --check-config FILE [--show appliance.name|uplink.tap]\n");
+		fprintf(stderr, "isthmus-dp: --check-config FILE [--show appliance.name|uplink.tap|"
+			"ports.af_xdp]\n");
 		return 2;
 	}
 	if (config_load(file, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "isthmus-dp: %s\n", err);
 		return 1;
 	}
-	if (show)
+	if (show && !strcmp(show, "ports.af_xdp")) {
+		/* "IFACE QUEUES START_QUEUE" per driver = af_xdp port (isthmus-host-prep) */
+		for (uint16_t i = 0; i <= cfg.nb_local; i++) {
+			const struct cfg_portspec *p = i < cfg.nb_local ? &cfg.local[i].port : &cfg.uplink;
+
+			if (p->driver == CFG_DRV_AF_XDP)
+				printf("%s %u %u\n", p->iface, p->queues, p->start_queue);
+		}
+	} else if (show)
 		printf("%s\n", !strcmp(show, "appliance.name") ? cfg.name : cfg.tap);
 	config_free(&cfg);
 	return 0;

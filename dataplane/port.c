@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_errno.h>
 #include <rte_bus_vdev.h>
@@ -25,8 +26,11 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
+#include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "afxdp.h"
 #include "dp.h"
 #include "encap.h"
 #include "port.h"
@@ -37,12 +41,23 @@
 #define TX_DESC 1024
 #define TX_RING_SIZE 4096
 #define TX_RETRIES 4
+#define XDP_HEADROOM 256   /* XDP_PACKET_HEADROOM (linux/bpf.h) */
 
-static int port_resolve(const struct cfg_portspec *ps, uint16_t *port_id, char *err, size_t errlen)
+static int port_resolve(const struct cfg_portspec *ps, const char *port, unsigned nb_workers,
+			uint16_t *port_id, char *err, size_t errlen)
 {
 	char name[RTE_ETH_NAME_MAX_LEN];
 	const char *s = ps->dev;
 
+	if (ps->driver == CFG_DRV_AF_PACKET && ps->queues > nb_workers) {
+		/* net_af_packet opens every qpair's socket in one fanout group: the
+		 * kernel would hash frames onto sockets no worker reads */
+		snprintf(err, errlen, "port %s: queues = %u but %u worker(s): every queue needs a "
+			 "worker (give EAL more lcores, or fewer queues)", port, ps->queues, nb_workers);
+		return -1;
+	}
+	if (ps->driver == CFG_DRV_AF_XDP && afxdp_precheck(ps, port, nb_workers, err, errlen) < 0)
+		return -1;
 	if (ps->is_vdev) {
 		/* "net_ring0,nodeaction=..." : the device name ends at the first comma. */
 		size_t n = strcspn(s, ",");
@@ -56,7 +71,11 @@ static int port_resolve(const struct cfg_portspec *ps, uint16_t *port_id, char *
 		if (rte_eth_dev_get_port_by_name(name, port_id) == 0)
 			return 0;   /* already probed (e.g. also given as --vdev) */
 		if (rte_dev_probe(s) != 0 || rte_eth_dev_get_port_by_name(name, port_id) != 0) {
-			snprintf(err, errlen, "vdev '%s': probe failed (see the EAL log above)", name);
+			if (ps->driver == CFG_DRV_AF_XDP)
+				afxdp_explain(ps, port, "probe failed", err, errlen);
+			else
+				snprintf(err, errlen, "vdev '%s': probe failed (see the EAL log above)",
+					 name);
 			return -1;
 		}
 		return 0;
@@ -78,6 +97,35 @@ static int port_resolve(const struct cfg_portspec *ps, uint16_t *port_id, char *
 			 "or use vdev= in the config)", s);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Set up RX queue @p q. net_af_xdp creates the queue's AF_XDP socket here:
+ * the one that appears is the queue's, for rxwait.c (afxdp.c says why).
+ */
+static int rx_queue_setup(struct dp *dp, struct dp_port *p, uint16_t q, uint16_t nb_rxd, char *err,
+			  size_t errlen)
+{
+	bool xdp = p->spec->driver == CFG_DRV_AF_XDP && q < DP_PORT_MAX_FDQ;
+	int before[64], after[64], nb = 0, na = 0, r;
+
+	if (xdp)
+		nb = afxdp_sockets(before, RTE_DIM(before));
+	r = rte_eth_rx_queue_setup(p->port_id, q, nb_rxd, rte_eth_dev_socket_id(p->port_id), NULL,
+				   dp->pool);
+	if (r != 0) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "rx queue %u: %s", q, strerror(-r));
+		if (p->spec->driver == CFG_DRV_AF_XDP)
+			afxdp_explain(p->spec, p->name, what, err, errlen);
+		else
+			snprintf(err, errlen, "port %s: %s", p->name, what);
+		return -1;
+	}
+	if (xdp && nb >= 0 && (na = afxdp_sockets(after, RTE_DIM(after))) >= 0)
+		p->rx_fd[q] = afxdp_new_socket(before, nb, after, na);
 	return 0;
 }
 
@@ -113,11 +161,8 @@ static int port_start(struct dp *dp, struct dp_port *p, uint16_t mtu, char *err,
 	}
 	rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nb_rxd, &nb_txd);
 	for (uint16_t q = 0; q < nrx; q++)
-		if ((r = rte_eth_rx_queue_setup(p->port_id, q, nb_rxd, rte_eth_dev_socket_id(p->port_id),
-						NULL, dp->pool)) != 0) {
-			snprintf(err, errlen, "port %s: rx queue %u: %s", p->name, q, strerror(-r));
+		if (rx_queue_setup(dp, p, q, nb_rxd, err, errlen) < 0)
 			return -1;
-		}
 	for (uint16_t q = 0; q < ntx; q++)
 		if ((r = rte_eth_tx_queue_setup(p->port_id, q, nb_txd, rte_eth_dev_socket_id(p->port_id),
 						NULL)) != 0) {
@@ -150,10 +195,45 @@ static int port_start(struct dp *dp, struct dp_port *p, uint16_t mtu, char *err,
 	return 0;
 }
 
+/*
+ * The mbuf pool when a port is net_af_xdp: rte_pktmbuf_pool_create() with
+ * RTE_MEMPOOL_F_NO_IOVA_CONTIG, which it cannot be asked for. net_af_xdp
+ * (22.11, xdp_umem_configure()) registers the pool's memory with the kernel
+ * as a UMEM of populated_size objects laid end to end from its first
+ * address. Without the flag, DPDK keeps each object within a page: with 4 KB
+ * pages (--no-huge) and 2.6 KB objects, one object a page, and the UMEM
+ * would cover only two thirds of the pool; the kernel refuses the rest as
+ * invalid descriptors (XDP_STATISTICS tx_invalid_descs). Nothing here does
+ * DMA to physical addresses: objects may cross pages.
+ */
+static struct rte_mempool *pool_create_packed(unsigned n, uint16_t room)
+{
+	struct rte_pktmbuf_pool_private priv = { .mbuf_data_room_size = room };
+	struct rte_mempool *mp;
+	int e;
+
+	mp = rte_mempool_create_empty("isthmus_mbufs", n, sizeof(struct rte_mbuf) + room, 256,
+				      sizeof(priv), rte_socket_id(), RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+	if (mp == NULL)
+		return NULL;
+	if ((e = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL)) != 0)
+		goto fail;
+	rte_pktmbuf_pool_init(mp, &priv);
+	if ((e = rte_mempool_populate_default(mp)) < 0)
+		goto fail;
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+	return mp;
+fail:
+	rte_mempool_free(mp);
+	rte_errno = -e;
+	return NULL;
+}
+
 int ports_init(struct dp *dp, char *err, size_t errlen)
 {
 	const struct dp_config *c = dp->cfg;
-	uint32_t room = RTE_MBUF_DEFAULT_DATAROOM;
+	uint32_t room = RTE_MBUF_DEFAULT_DATAROOM, fill = 0;
+	bool xdp = false;
 	uint16_t i;
 
 	/* One segment per frame: the largest local frame plus tunnel headers and
@@ -162,12 +242,36 @@ int ports_init(struct dp *dp, char *err, size_t errlen)
 		room = RTE_MAX(room, (uint32_t)c->local[i].mtu + RTE_ETHER_HDR_LEN + 4 +
 			       TUN_HDR_LEN + ESP_TRAILER_MAX + ESP_ICV_LEN);
 	room = RTE_MAX(room, (uint32_t)c->uplink_mtu + RTE_ETHER_HDR_LEN + 4);
+	/* net_af_xdp hands the mbufs to the kernel as XDP buffers: the kernel
+	 * writes after XDP_PACKET_HEADROOM, and a buffer is at most a page */
+	for (i = 0; i < c->nb_local + 1; i++) {
+		const struct cfg_portspec *s = i == c->nb_local ? &c->uplink : &c->local[i].port;
+
+		if (s->driver == CFG_DRV_AF_XDP) {
+			xdp = true;
+			fill += AFXDP_FILL_MBUFS * RTE_MIN(s->queues, RTE_MAX(dp->nb_workers, 1u));
+		}
+	}
+	if (xdp)
+		room += XDP_HEADROOM;
 	room = RTE_ALIGN_CEIL(room, 64);
-	dp->pool = rte_pktmbuf_pool_create("isthmus_mbufs", c->mbufs, 256, 0,
-					   RTE_PKTMBUF_HEADROOM + room, rte_socket_id());
+	if (xdp && sizeof(struct rte_mbuf) + RTE_PKTMBUF_HEADROOM + room + 64 > (uint32_t)getpagesize()) {
+		snprintf(err, errlen, "mbufs of %u bytes: driver = af_xdp needs them within a page "
+			 "(%d bytes): lower the ports' mtu", RTE_PKTMBUF_HEADROOM + room, getpagesize());
+		return -1;
+	}
+	/* [appliance] mbufs are the ones in flight; af_xdp fill rings hold more */
+	dp->pool = xdp ? pool_create_packed(c->mbufs + fill, RTE_PKTMBUF_HEADROOM + room)
+		       : rte_pktmbuf_pool_create("isthmus_mbufs", c->mbufs, 256, 0,
+						 RTE_PKTMBUF_HEADROOM + room, rte_socket_id());
 	if (dp->pool == NULL) {
 		snprintf(err, errlen, "mbuf pool (%u x %u bytes): %s (give EAL more memory with -m)",
-			 c->mbufs, RTE_PKTMBUF_HEADROOM + room, rte_strerror(rte_errno));
+			 c->mbufs + fill, RTE_PKTMBUF_HEADROOM + room, rte_strerror(rte_errno));
+		return -1;
+	}
+	if (xdp && dp->pool->nb_mem_chunks != 1) {
+		snprintf(err, errlen, "mbuf pool in %u pieces: net_af_xdp registers it with the kernel "
+			 "as one region (give EAL more memory with -m)", dp->pool->nb_mem_chunks);
 		return -1;
 	}
 	for (i = 0; i < c->nb_local + 1; i++) {
@@ -181,7 +285,10 @@ int ports_init(struct dp *dp, char *err, size_t errlen)
 		p->max_frame = up ? c->uplink_mtu + RTE_ETHER_HDR_LEN
 				  : c->local[i].mtu + RTE_ETHER_HDR_LEN +
 					    (p->mode == CFG_LOCAL_TRUNK ? 4 : 0);
-		if (port_resolve(up ? &c->uplink : &c->local[i].port, &p->port_id, err, errlen) < 0)
+		p->spec = up ? &c->uplink : &c->local[i].port;
+		for (uint16_t q = 0; q < DP_PORT_MAX_FDQ; q++)
+			p->rx_fd[q] = -1;
+		if (port_resolve(p->spec, p->name, dp->nb_workers, &p->port_id, err, errlen) < 0)
 			return -1;
 		for (uint16_t j = 0; j < i; j++)
 			if (dp->port[j].port_id == p->port_id) {

@@ -20,6 +20,7 @@ struct dp;
 struct rte_ring;
 
 #define DP_TXQ_RING 0xffff      /**< worker transmits through the port's TX ring */
+#define DP_PORT_MAX_FDQ 64      /**< RX queues whose kernel socket a port remembers */
 
 enum port_role { PORT_LOCAL = 0, PORT_UPLINK = 1 };
 
@@ -41,6 +42,9 @@ struct dp_port {
 	 */
 	struct rte_ring *tx_ring;
 	unsigned tx_owner;
+	const struct cfg_portspec *spec; /**< how the config names it */
+	/** driver = af_xdp: each RX queue's AF_XDP socket, -1 if not found (rxwait.c) */
+	int rx_fd[DP_PORT_MAX_FDQ];
 	/** Trunk: VLAN id -> segment index (DP_SEG_NONE); [0] is the untagged segment. */
 	_Atomic uint16_t vlan_seg[4096];
 };

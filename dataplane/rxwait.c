@@ -4,17 +4,19 @@
  * few microseconds, when it can.
  *
  * None of the drivers Isthmus runs on in a VM without a passed-through NIC
- * (net_af_packet, net_pcap, net_ring, net_tap) offers RX interrupts
- * (rte_eth_dev_rx_intr_*). But a net_af_packet queue is a kernel AF_PACKET
- * socket with a PACKET_MMAP ring, and poll() on that socket reports POLLIN as
- * soon as the ring holds a frame. So a worker whose RX queues are all on
- * net_af_packet ports can wait in poll() on those sockets, plus an eventfd
- * through which others wake it (frames queued on a TX ring it drains, stop).
- * The sockets are found through public interfaces only: every AF_PACKET
- * socket of this process bound to the port's interface (/proc/self/fd,
- * getsockname), the interface named by the port's "iface=" device argument.
- * Workers with any other kind of queue keep sleeping in short steps
- * (worker.c).
+ * (net_af_packet, net_af_xdp, net_pcap, net_ring, net_tap) offers RX
+ * interrupts (rte_eth_dev_rx_intr_*). But a net_af_packet queue is a kernel
+ * AF_PACKET socket with a PACKET_MMAP ring, and poll() on that socket reports
+ * POLLIN as soon as the ring holds a frame; so does poll() on a net_af_xdp
+ * queue's AF_XDP socket as soon as its RX ring does (xsk_poll()). So a worker
+ * whose RX queues are all on such ports can wait in poll() on those sockets,
+ * plus an eventfd through which others wake it (frames queued on a TX ring it
+ * drains, stop). The sockets are found through public interfaces only: every
+ * AF_PACKET socket of this process bound to the port's interface
+ * (/proc/self/fd, getsockname), the interface named by the port's "iface="
+ * device argument; for net_af_xdp, the AF_XDP socket that appeared while the
+ * queue was set up (port.c, afxdp.c). Workers with any other kind of queue
+ * keep sleeping in short steps (worker.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -35,6 +37,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dp.h"
+#include "port.h"
 #include "rxwait.h"
 #include "worker.h"
 
@@ -100,9 +103,22 @@ int rxwait_init(struct dp *dp)
 			return -1;
 		w->nb_wait_fds = 0;
 		for (uint16_t q = 0; q < w->nb_rxq; q++) {
-			unsigned ifindex = af_packet_ifindex(dp->port[w->rxq[q].port].port_id);
+			const struct dp_port *p = &dp->port[w->rxq[q].port];
+			unsigned ifindex;
 			bool seen = false;
 
+			if (p->spec != NULL && p->spec->driver == CFG_DRV_AF_XDP) {
+				/* the queue's own AF_XDP socket (port.c, afxdp.c) */
+				int fd = w->rxq[q].queue < DP_PORT_MAX_FDQ ? p->rx_fd[w->rxq[q].queue] : -1;
+
+				if (fd < 0 || n >= RXWAIT_MAX_FDS - 1) {
+					n = -1;
+					break;
+				}
+				w->wait_fds[n++] = fd;
+				continue;
+			}
+			ifindex = af_packet_ifindex(p->port_id);
 			if (ifindex == 0) {
 				n = -1; /* a queue without a kernel socket: no blocking wait */
 				break;

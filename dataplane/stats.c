@@ -15,6 +15,7 @@
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 
+#include "afxdp.h"
 #include "ctl_dp.h"
 #include "ctl_json.h"
 #include "ctl_server.h"
@@ -288,6 +289,7 @@ static struct json_object *json_port(const struct dp_port *p)
 	struct rte_eth_stats es = { 0 };
 
 	rte_eth_stats_get(p->port_id, &es);
+	es.imissed += afxdp_rx_lost(p);   /* what net_af_xdp does not count */
 	ctl_json_str(o, "name", p->name);
 	ctl_json_uint(o, "port_id", p->port_id);
 	ctl_json_uint(o, "ipackets", es.ipackets);

@@ -2152,6 +2152,9 @@ CASES.update(UNDERLAY_CASES)
 # what an operator reads: metrics, live rates, log priorities (tests/netns/observe.py)
 from observe import CASES as OBSERVE_CASES  # noqa: E402
 CASES.update(OBSERVE_CASES)
+# the lab on AF_XDP ports (tests/netns/afxdp.py)
+from afxdp import CASES as AFXDP_CASES  # noqa: E402
+CASES.update(AFXDP_CASES)
 # HA groups: failover, switch-over, split brain (tests/netns/ha.py)
 from ha import CASES as HA_CASES  # noqa: E402
 CASES.update(HA_CASES)

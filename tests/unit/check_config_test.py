@@ -44,6 +44,39 @@ def main():
             check(r.returncode == 1 and "not_a_key" in r.stderr and broken in r.stderr,
                   "%s --check-config: broken file refused with the loader's error: %s"
                   % (os.path.basename(prog), r.stderr.strip()))
+        # driver = af_xdp / af_packet ports: the devargs checked by the loader
+        xdp = text.replace("port = 0000:0b:00.0", "driver = af_xdp\niface = ens192\nqueues = 2",
+                           1).replace("port = 0000:13:00.0", "driver = af_packet\niface = ens224", 1)
+        good = os.path.join(tmp, "xdp.ini")
+        with open(good, "w") as f:
+            f.write(xdp)
+        r = run(dp, "--check-config", good, "--show", "ports.af_xdp")
+        check(r.returncode == 0 and r.stdout == "ens192 2 0\n",
+              "af_xdp uplink and af_packet trunk valid, --show ports.af_xdp: %r %s"
+              % (r.stdout, r.stderr.strip()))
+        for what, old, new, want in (
+                ("an unknown driver", "driver = af_xdp", "driver = xdp", "'xdp': af_xdp or af_packet"),
+                ("driver and port", "driver = af_xdp", "driver = af_xdp\nport = 0", "exactly one of"),
+                ("no iface", "iface = ens192\n", "", "iface: missing"),
+                ("an af_xdp key on af_packet", "iface = ens224", "iface = ens224\nbusy_budget = 64",
+                 "busy_budget: only for driver = af_xdp"),
+                ("an af_xdp key without driver", "port = 0000:13:00.0", "port = 0\nstart_queue = 1",
+                 "start_queue: only for driver = af_xdp"),
+                ("iface without driver", "port = 0000:13:00.0", "port = 0\niface = x", "iface: only with"),
+                ("0 queues", "queues = 2", "queues = 0", "queues: 0 out of range"),
+                ("a bad force_copy", "queues = 2", "queues = 2\nforce_copy = maybe", "force_copy"),
+                ("an interface name with a comma", "iface = ens192", "iface = ens1,x=1",
+                 "not a safe name"),
+                ("one interface twice", "iface = ens224", "iface = ens192",
+                 "'ens192' is already the interface of [uplink]"),
+                ("a local MTU over an XDP page", "\nmtu = 1380", "\nmtu = 9000",
+                 "mtu: 9000: with a driver = af_xdp port")):
+            bad = os.path.join(tmp, "xdp-bad.ini")
+            src = xdp if old in xdp else text
+            with open(bad, "w") as f:
+                f.write(src.replace(old, new, 1))
+            r = run(dp, "--check-config", bad)
+            check(r.returncode == 1 and want in r.stderr, "%s refused: %s" % (what, r.stderr.strip()))
         r = run(dp, "--check-config", os.path.join(tmp, "absent.ini"))
         check(r.returncode == 1 and "absent.ini" in r.stderr, "a missing file: status 1")
         # usage errors before EAL: no runtime directory for this file prefix

@@ -35,7 +35,7 @@
  * for the empty datagram; nothing more after the reply; JSON replies parse
  * (json-c) with the fields the harness can compute (HELLO; STATS' and
  * SA_LIST's SAs and segments against the harness's model of what succeeded;
- * SEG_SET's segment); SA_ADD refused as a duplicate exactly when the model
+ * SEG_SET's segment; PERFTEST refused to start, its state idle); SA_ADD refused as a duplicate exactly when the model
  * holds the SA, SA_DEL / SA_QUERY / SA_UPDATE / SEG_DEL / SEG_CUTOVER find
  * exactly what the model holds; after every op the dataplane holds exactly
  * the model's SAs and segments (an SA vanishes only when retired: taken
@@ -429,6 +429,24 @@ static void check_handled(const uint8_t *m, const struct fz_reply *r)
 			FZ_CHECK(strcmp(json_object_get_string(fz_member(o, "segment", json_type_string,
 									 "SEG_CUTOVER")),
 					mseg[k].name) == 0, "SEG_CUTOVER answered for another segment");
+		}
+		break;
+	}
+	case CTL_PERFTEST: {
+		/* the harness's file leaves perftest at its default (deny): no
+		 * test ever starts, whatever the parameters (docs/perftest.md) */
+		const struct ctl_perftest *p = (const struct ctl_perftest *)m;
+
+		if (p->op == CTL_PERFTEST_START) {
+			FZ_CHECK(r->status == -EPERM, "PERFTEST START with perftest = deny: %d", r->status);
+		} else if (p->op == CTL_PERFTEST_STATUS || p->op == CTL_PERFTEST_STOP) {
+			FZ_CHECK(r->status == 0, "PERFTEST op %u: %d", p->op, r->status);
+			o = fz_json(r, "PERFTEST");
+			FZ_CHECK(strcmp(json_object_get_string(fz_member(o, "state", json_type_string,
+									 "PERFTEST")), "idle") == 0,
+				 "PERFTEST state not idle on a dataplane that never started one");
+		} else {
+			FZ_CHECK(r->status == -EINVAL, "PERFTEST unknown op %u: %d", p->op, r->status);
 		}
 		break;
 	}

@@ -101,6 +101,18 @@ static void seg_set(struct seed *s, const char *name, uint32_t op, const char *s
 	msg(s, 1, CTL_SEG_SET, &g, sizeof(g), 0);
 }
 
+static void perftest(struct seed *s, uint32_t op, uint32_t duration_ms, uint16_t size)
+{
+	struct ctl_perftest p;
+
+	memset(&p, 0, sizeof(p));
+	p.op = op;
+	p.duration_ms = duration_ms;
+	p.sizes[0] = size;
+	p.nb_sizes = size ? 1 : 0;
+	msg(s, 1, CTL_PERFTEST, &p, sizeof(p), 0);
+}
+
 static void raw(struct seed *s, uint8_t client, const void *b, uint16_t n)
 {
 	u8(s, 1);
@@ -287,6 +299,15 @@ static int seeds_dp(void)
 	seg(&s, CTL_SEG_DEL, "", "", 0, 5101);
 	bare(&s, 0, CTL_STATS);
 	bare(&s, 0, CTL_MACS);
+	if (put(&s) < 0)
+		return -1;
+
+	/* PERFTEST: each operation, a valid and an out-of-range start */
+	perftest(&s, CTL_PERFTEST_STATUS, 0, 0);
+	perftest(&s, CTL_PERFTEST_START, 3000, 1400);
+	perftest(&s, CTL_PERFTEST_START, 0, 9000);
+	perftest(&s, CTL_PERFTEST_STOP, 0, 0);
+	perftest(&s, 7, 0, 0);
 	if (put(&s) < 0)
 		return -1;
 

@@ -237,7 +237,8 @@ int ha_notify(const char *state, struct ctl_out *o)
 {
 	uint32_t role, old;
 
-	if (!ha.s->ha) {
+	/* ha.s is NULL until ha_start(): the control socket opens before it */
+	if (!ha.s || !ha.s->ha) {
 		ctl_out_printf(o, "no [ha] section: this appliance is in no HA group");
 		return -EINVAL;
 	}

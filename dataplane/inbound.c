@@ -433,9 +433,17 @@ static inline void check_policy(struct worker *w, struct in_burst *b)
 			drop_by_answer(w, &b->dead, m, s);
 			continue;
 		}
-		/* Authenticated and from the peer: its Ethernet source is our next hop. */
+		/* Authenticated and from the peer: its Ethernet source is our next
+		 * hop while ARP has not answered; and, when the peer is on this
+		 * link, whatever ARP said since (nexthop_follow: an HA group's
+		 * split brain, a peer that moved) */
 		if (unlikely(!nexthop_known(&dp->nh)))
 			nexthop_learn(&dp->nh, &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr);
+		else if (nexthop_on_link(&dp->nh, atomic_load_explicit(&b->sa[i]->peer_ip,
+									memory_order_relaxed)) &&
+			 unlikely(nexthop_follow(&dp->nh, &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)
+						 ->src_addr)))
+			dp_count(&w->stats, DP_C_nexthop_followed, 1);
 		decapsulate(m, ep);
 		if (unlikely(s == SEG_PERFTEST)) {
 			perftest_input(w, m, &b->dead);

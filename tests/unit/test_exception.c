@@ -248,6 +248,22 @@ START_TEST(test_nexthop)
 	ck_assert(nexthop_mac(&nh, &got));
 	ck_assert(rte_is_same_ether_addr(&got, &other));
 	ck_assert_uint_eq(nh.changes, 2);
+
+	/* the peer on this link: an authenticated packet from @peer's MAC takes
+	 * it back from the ARP that said @other (HA split brain), once */
+	ck_assert(nexthop_on_link(&nh, PEER));
+	ck_assert(!nexthop_on_link(&nh, RTE_BE32(0xc6120009)));
+	ck_assert(nexthop_follow(&nh, &peer));
+	ck_assert(nexthop_mac(&nh, &got) && rte_is_same_ether_addr(&got, &peer));
+	ck_assert(!nexthop_follow(&nh, &peer));
+	ck_assert(!nexthop_follow(&nh, &(struct rte_ether_addr){ { 0x01, 0, 0x5e, 0, 0, 1 } }));
+	ck_assert(nexthop_mac(&nh, &got) && rte_is_same_ether_addr(&got, &peer));
+
+	/* a configured MAC is never followed */
+	nexthop_set_static(&nh, &us);
+	ck_assert(!nexthop_on_link(&nh, PEER));
+	ck_assert(!nexthop_follow(&nh, &other));
+	ck_assert(nexthop_mac(&nh, &got) && rte_is_same_ether_addr(&got, &us));
 	rte_eal_cleanup();
 }
 END_TEST

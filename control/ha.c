@@ -168,18 +168,38 @@ static job_requeue_t check_loss(void *unused)
 	return JOB_REQUEUE_NONE;
 }
 
+/*
+ * One announcement in rounds, like a hypervisor's after a live migration
+ * (QEMU's announce-self sends five): the first as soon as the CHILD_SAs are
+ * in the dataplane, then ANNOUNCE_ROUNDS - 1 more, ANNOUNCE_GAP_MS apart.
+ * A frame of the first round may go to the wrong member: in a split brain
+ * this site's next hop follows the member that holds its SAs only once an
+ * authenticated packet came from it (nexthop_follow in the dataplane), and
+ * that member's own announcement is such a packet. @p data: the round in the
+ * high bits, the tries of this round (every 200 ms while no CHILD_SA) low.
+ */
+#define ANNOUNCE_ROUNDS 3
+#define ANNOUNCE_GAP_MS 1000
+
 static job_requeue_t announce(void *data)
 {
-	uintptr_t tries = (uintptr_t)data;
+	uintptr_t tries = (uintptr_t)data & 0xff, round = (uintptr_t)data >> 8;
 	int rc = kernel_dp_ha_announce();
 
 	if (rc == 1) {
-		ha.announcements++;
-		isd_log(LOG_INFO, DBG_DMN, "isthmusd: new IKE_SA: the local MACs are announced "
-			"through it (RARP)");
+		if (round == 0) {
+			ha.announcements++;
+			isd_log(LOG_INFO, DBG_DMN, "isthmusd: new IKE_SA: the local MACs are announced "
+				"through it (RARP, %d rounds)", ANNOUNCE_ROUNDS);
+		}
+		if (round + 1 < ANNOUNCE_ROUNDS)
+			lib->scheduler->schedule_job_ms(lib->scheduler,
+				(job_t *)callback_job_create(announce, (void *)((round + 1) << 8), NULL,
+							     NULL), ANNOUNCE_GAP_MS);
 	} else if (rc == 0 && tries + 1 < ANNOUNCE_TRIES) {
 		lib->scheduler->schedule_job_ms(lib->scheduler,
-			(job_t *)callback_job_create(announce, (void *)(tries + 1), NULL, NULL), 200);
+			(job_t *)callback_job_create(announce, (void *)((round << 8) | (tries + 1)),
+						     NULL, NULL), 200);
 	}
 	return JOB_REQUEUE_NONE;
 }

@@ -131,7 +131,7 @@
 	X(drop_ha_standby, "frames from local ports and ESP dropped: this HA member is not active")\
 	X(ha_role_changes, "HA role changes (active, standby, fault)")              \
 	X(ha_announcements, "MAC announcements started after a new IKE_SA")        \
-	X(nexthop_followed, "peer's MAC taken from an authenticated packet over what ARP said (HA split brain; nexthop.c)")\
+	X(nexthop_followed, "peer's MAC taken over what ARP said from the IKE exchange of a new SA or an authenticated packet (HA split brain; nexthop.c)")\
 	X(ha_rarp_sent, "RARP frames sent through the tunnel for local MACs (announcements)")\
 	X(ha_announce_capped, "local MACs not announced: over the announcement's cap")\
 	X(ha_announce_failed, "RARP announcements lost: no mbuf or the sealing worker's ring full")

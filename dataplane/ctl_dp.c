@@ -20,6 +20,7 @@
 #include "ctl_json.h"
 #include "ctl_server.h"
 #include "dp.h"
+#include "exception_dp.h"
 #include "isthmus_version.h"
 #include "fdb.h"
 #include "gateway.h"
@@ -167,6 +168,7 @@ static int sa_add_req(struct dp *dp, const struct ctl_sa_add *m, struct ctl_out 
 		       m->spi, esp_cipher_name(s.cipher), s.esn ? ", ESN" : "",
 		       s.nat ? ", NAT on the path" : "");
 		note_peer(dp, s.peer_ip);
+		exception_new_sa(dp, s.peer_ip);
 	}
 	return rc;
 }

@@ -61,6 +61,9 @@ struct dp {
 	struct rte_rcu_qsbr *qsbr;       /**< workers report quiescent states here */
 	struct nexthop nh;               /**< peer's next-hop MAC (nexthop.h) */
 	bool nexthop_fixed;              /**< peer_mac= in the config: never resolved */
+	struct rte_ether_addr ike_mac;   /**< Ethernet source of the on-link peer's last IKE
+					      message (main lcore; exception_dp.c) */
+	bool ike_mac_seen;
 	struct rte_ring *exc_ring;       /**< workers -> main lcore: exception packets, policed */
 	struct rte_ring *exc_ike_ring;   /**< workers -> main lcore: the peer's IKE, served first */
 	struct rte_meter_srtcm_profile exc_prof; /**< [uplink] exception_rate, split over workers */

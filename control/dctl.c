@@ -20,6 +20,7 @@
 
 #include "ctl_json.h"
 #include "ctl_server.h"
+#include "ha.h"
 #include "identity.h"
 #include "isd_log.h"
 #include "kernel_dp.h"
@@ -119,6 +120,7 @@ static int status(struct dctl *d, struct ctl_out *o)
 	ctl_json_bool(j, "dataplane", workers >= 0);
 	ctl_json_int(j, "dataplane_workers", workers);
 	ctl_json_uint(j, "peer_refused", peer_config_refused());
+	json_object_object_add(j, "ha", ha_status_json());
 	if (j)
 		json_object_object_add(j, "ike_sas", status_sas());
 	return ctl_out_json(o, j);
@@ -235,6 +237,19 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 		return segsync_reload(d->segsync, o);
 	case CTL_D_SEGMENTS:
 		return segsync_json(d->segsync, o);
+	case CTL_D_HA: {
+		const struct ctl_d_ha *m = (const void *)req;
+		char state[sizeof(m->state) + 1];
+
+		memcpy(state, m->state, sizeof(m->state));
+		state[sizeof(m->state)] = '\0';
+		if (m->op == CTL_D_HA_NOTIFY)
+			return ha_notify(state, o);
+		if (m->op == CTL_D_HA_STATUS)
+			return ctl_out_json(o, ha_status_json());
+		ctl_out_printf(o, "unknown HA request %u", m->op);
+		return -EINVAL;
+	}
 	default:
 		ctl_out_printf(o, "not an isthmusd request (isthmus-dp's socket is another one)");
 		return -EOPNOTSUPP;

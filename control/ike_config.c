@@ -222,7 +222,24 @@ int ike_config_load(const char *path, struct ike_settings *s, char *err, size_t 
 	snprintf(s->dp_socket, sizeof(s->dp_socket), "%s/dp.sock", cfg.run_dir);
 	snprintf(s->ctl_socket, sizeof(s->ctl_socket), "%s/isthmusd.sock", cfg.run_dir);
 	snprintf(s->vici_socket, sizeof(s->vici_socket), "unix://%s/charon.vici", cfg.run_dir);
+	snprintf(s->run_dir, sizeof(s->run_dir), "%s", cfg.run_dir);
 	s->local_ip = cfg.uplink_ip;
+	/* an HA member speaks IKE from the group's floating address, which
+	 * the peer has as its [uplink] peer (docs/ha.md) */
+	s->own_ip = cfg.uplink_ip;
+	if (cfg.ha.enabled)
+		s->local_ip = cfg.ha.vip;
+	s->ha = cfg.ha.enabled;
+	s->ha_vip = cfg.ha.vip;
+	snprintf(s->ha_group, sizeof(s->ha_group), "%s", cfg.ha.group);
+	s->ha_vip_len = cfg.ha.vip_len;
+	s->ha_vrid = cfg.ha.vrid;
+	s->ha_priority = cfg.ha.priority;
+	s->ha_preempt = cfg.ha.preempt;
+	s->ha_preempt_delay_s = cfg.ha.preempt_delay_s;
+	s->ha_advert_ms = cfg.ha.advert_ms;
+	s->ha_unicast_peer = cfg.ha.unicast_peer;
+	snprintf(s->tap, sizeof(s->tap), "%s", cfg.tap);
 	s->peer_ip = cfg.peer_ip;
 	s->peer_nat = cfg.peer_nat;
 	s->local_vtep = cfg.local_vtep;

@@ -28,7 +28,10 @@ struct ike_settings {
 	char name[64];             /**< this appliance; default IKE identity */
 	char local_id[128];        /**< IKE identity (FQDN form), default NAME.isthmus */
 	char peer_id[128];         /**< the peer's IKE identity */
-	uint32_t local_ip, peer_ip;       /**< underlay, network order */
+	uint32_t local_ip, peer_ip;       /**< underlay, network order; local_ip: an HA
+					       member's is the group's VIP, the address the
+					       peer knows (IKE, pairing, segment agreements) */
+	uint32_t own_ip;           /**< [uplink] address (an HA member's own: VRRP's source) */
 	bool peer_nat;             /**< [uplink] peer_nat: the peer may appear at another
 				        address (its NAT's): IKE accepted from any address */
 	uint32_t nat_keepalive_s;  /**< NAT-T keepalive interval (RFC 3948 section 2.3) */
@@ -50,6 +53,17 @@ struct ike_settings {
 	char dp_socket[108];       /**< isthmus-dp control socket */
 	char vici_socket[128];     /**< charon's vici socket URI, for swanctl */
 	char ctl_socket[108];      /**< isthmusd's own socket for isthmusctl */
+	char run_dir[96];          /**< [appliance] run_dir: ha.down lives here (docs/ha.md) */
+	/* [ha] (docs/ha.md): IKE from the floating address, only while active */
+	bool ha;
+	uint32_t ha_vip;           /**< network order */
+	char ha_group[32];
+	/* what keepalived's VRRP instance is made of (isthmusctl ha keepalived-config) */
+	uint8_t ha_vip_len, ha_vrid, ha_priority;
+	bool ha_preempt;
+	uint32_t ha_preempt_delay_s, ha_advert_ms;
+	uint32_t ha_unicast_peer;  /**< network order, 0: multicast */
+	char tap[16];              /**< [uplink] tap: VRRP's interface, holds the VIP */
 };
 
 /** Defaults: AES-256-GCM first, ChaCha20-Poly1305 offered, x25519 PFS. */

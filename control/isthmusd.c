@@ -22,6 +22,7 @@
 #include "notify.h"
 #include "config.h"
 #include "dctl.h"
+#include "ha.h"
 #include "identity.h"
 #include "ike_config.h"
 #include "isd_log.h"
@@ -117,6 +118,10 @@ static int check_config(const char *file)
  * initiators works too, but leaves duplicate IKE_SAs to clean up. */
 static bool we_initiate(void)
 {
+	/* an HA member: the active one, always (it brings the group's tunnel
+	 * up from the VIP after every failover; docs/ha.md) */
+	if (settings.ha)
+		return ha_may_run();
 	if (settings.role != IKE_ROLE_AUTO)
 		return settings.role == IKE_ROLE_INITIATOR;
 	return ntohl(settings.local_ip) < ntohl(settings.peer_ip);
@@ -141,7 +146,7 @@ static void initiate_children(void)
 {
 	unsigned n = settings.child_sas;
 
-	if (ike_sa_exists())
+	if (!ha_may_run() || ike_sa_exists())
 		return;
 	if (n == 0) {
 		int w = kernel_dp_workers();
@@ -217,7 +222,12 @@ static void keep_up(void)
 	static unsigned without;
 	peer_cfg_t *peer;
 
-	if (ike_sa_exists()) {
+	/* An HA member initiates when it becomes active, and a member whose
+	 * tunnel goes stands down (ha.c): initiating again could replace the
+	 * tunnel of the other member, if it is active too (split brain). */
+	if (settings.ha)
+		return;
+	if (!ha_may_run() || ike_sa_exists()) {
 		without = 0;
 		return;
 	}
@@ -290,6 +300,14 @@ static void settings_to_charon(int debug)
 			       lib->ns);
 	lib->settings->set_str(lib->settings, "%s.plugins.vici.socket", settings.vici_socket,
 			       lib->ns);
+	/* An HA member gives up on an unanswered exchange (its liveness check
+	 * after the peer replaced its IKE_SA: split brain, docs/ha.md) after
+	 * 1 + 1.4 + 2 + 2.7 = about 7 s instead of charon's 165 s */
+	if (settings.ha) {
+		lib->settings->set_str(lib->settings, "%s.retransmit_timeout", "1.0", lib->ns);
+		lib->settings->set_str(lib->settings, "%s.retransmit_base", "1.4", lib->ns);
+		lib->settings->set_int(lib->settings, "%s.retransmit_tries", 3, lib->ns);
+	}
 }
 
 int main(int argc, char *argv[])
@@ -430,6 +448,7 @@ int main(int argc, char *argv[])
 		isd_log(LOG_ERR, DBG_DMN, "isthmusd: %s", err);
 		return 1;
 	}
+	ha_start(&settings, initiate_children);
 	charon->start(charon);
 	isd_log(LOG_NOTICE, DBG_DMN, "isthmusd: started for peer %s (%s)", settings.peer_id,
 	     we_initiate() ? "initiator" : "responder");
@@ -465,6 +484,7 @@ int main(int argc, char *argv[])
 	isd_log(LOG_NOTICE, DBG_DMN, "isthmusd: stopping");
 	notify_state("STOPPING=1");
 	dctl_stop(ctl);
+	ha_stop();
 	segsync_destroy(segs);
 	pairing_svc_destroy(pairing);
 	peer_config_destroy(pc);

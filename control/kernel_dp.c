@@ -26,6 +26,7 @@
 #include "kernel_dp.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <pthread.h>
 
@@ -579,10 +580,19 @@ static bool ike_state_change(listener_t *listener, ike_sa_t *ike_sa, ike_sa_stat
  * with its sequence counters: rekey every CHILD_SA (one soft expiry per
  * inbound SA) so fresh keys are negotiated. Keys are never sent twice.
  */
+/* The HA role isthmusd last gave the dataplane (enum ctl_ha_role; 0: no HA). */
+static _Atomic uint32_t ha_role_now;
+
 static void dataplane_new(void *ctx)
 {
 	private_kernel_dp_t *this = ctx;
 	struct ctl_sa_retire retire = { .h.type = CTL_SA_RETIRE, .grace_s = RETIRE_GRACE_S };
+	struct ctl_ha ha = { .h.type = CTL_HA_SET, .role = atomic_load(&ha_role_now) };
+
+	/* an HA member's dataplane starts as standby (fail safe): a restarted
+	 * one learns the role of the member again before anything else */
+	if (ha.role && dp_request(this, &ha, sizeof(ha), "HA role", 0, NULL, 0) != SUCCESS)
+		isd_log(LOG_WARNING, DBG_KNL, "isthmus-dp: could not set its HA role");
 	linked_list_t *due = linked_list_create();
 	enumerator_t *en;
 	sa_entry_t *e;
@@ -767,6 +777,38 @@ int kernel_dp_workers(void)
 	pthread_mutex_unlock(&active_lock);
 	free(rbuf);
 	return n;
+}
+
+int kernel_dp_ha_role(uint32_t role)
+{
+	struct ctl_ha m = { .h.type = CTL_HA_SET, .role = role };
+	status_t st = FAILED;
+
+	atomic_store(&ha_role_now, role);
+	pthread_mutex_lock(&active_lock);
+	if (active)
+		st = dp_request(active, &m, sizeof(m), "HA role", 0, NULL, 0);
+	pthread_mutex_unlock(&active_lock);
+	return st == SUCCESS ? 0 : -1;
+}
+
+int kernel_dp_ha_announce(void)
+{
+	struct ctl_hdr h = { .type = CTL_HA_ANNOUNCE };
+	uint8_t *rbuf = malloc(CTL_MAX_MSG + 1);
+	const struct ctl_reply *r;
+	char err[256];
+	int rc = -1;
+
+	pthread_mutex_lock(&active_lock);
+	if (active && rbuf) {
+		r = dp_link_call(active->link, &h, sizeof(h), rbuf, err, sizeof(err));
+		if (r && r->status == 0)
+			rc = ctl_reply_json_uint(r, "started", 0) ? 1 : 0;
+	}
+	pthread_mutex_unlock(&active_lock);
+	free(rbuf);
+	return rc;
 }
 
 void kernel_dp_wireshark(FILE *f)

@@ -29,6 +29,19 @@ void kernel_dp_set_lead(bool lead);
  */
 kernel_ipsec_t *kernel_dp_create(void);
 
+/**
+ * Give the dataplane its HA role (enum ctl_ha_role), now and again after
+ * every restart of isthmus-dp (docs/ha.md). @return 0, or -1 if it did not
+ * take it now
+ */
+int kernel_dp_ha_role(uint32_t role);
+
+/**
+ * Have the dataplane announce its local MACs through the tunnel (RARP,
+ * CTL_HA_ANNOUNCE). @return 1 started, 0 not yet (no outbound SA), -1 no answer
+ */
+int kernel_dp_ha_announce(void);
+
 /** Number of workers the dataplane runs (from its HELLO), or -1 if it does not answer. */
 int kernel_dp_workers(void);
 

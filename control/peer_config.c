@@ -161,8 +161,10 @@ static bool build(struct private_peer_config *this, bool check_only)
 				     .life = s->child_rekey_packets + s->child_rekey_packets / 10 },
 		},
 		.start_action = ACTION_NONE,
-		.dpd_action = ACTION_START,
-		.close_action = ACTION_START,
+		/* an HA member restarts nothing by itself: it initiates when
+		 * elected, and stands down when its tunnel goes (control/ha.c) */
+		.dpd_action = s->ha ? ACTION_NONE : ACTION_START,
+		.close_action = s->ha ? ACTION_NONE : ACTION_START,
 	};
 	ike_cfg_t *ike_cfg;
 
@@ -173,6 +175,7 @@ static bool build(struct private_peer_config *this, bool check_only)
 	if (!check_only && s->auth == IKE_AUTH_PUBKEY && !this->peer_cert)
 		return TRUE; /* not paired: no connection at all */
 
+	/* an HA member's local_ip is the group's floating address (docs/ha.md) */
 	ip_str(s->local_ip, local, sizeof(local));
 	ip_str(s->peer_ip, remote, sizeof(remote));
 	/* A peer behind a NAT whose external address may change ([uplink]

@@ -46,6 +46,9 @@ enum ctl_type {
 	CTL_SEG_SET = 14,   /**< struct ctl_seg_set: extend with settings, apply, or check */
 	CTL_PERFTEST = 15,  /**< struct ctl_perftest: start, poll or stop a test of the tunnel
 			       with the peer's dataplane; reply: JSON (docs/perftest.md) */
+	CTL_HA_SET = 16,    /**< struct ctl_ha: the HA role; reply JSON {"role", "previous"} */
+	CTL_HA_ANNOUNCE = 17, /**< no body: announce the local MACs through the tunnel (RARP);
+				 reply JSON {"started": 1 or 0} */
 	CTL_TYPE_MAX,
 
 	/* isthmusd's socket (same framing; isthmusctl is the client) */
@@ -58,6 +61,8 @@ enum ctl_type {
 				       with the peer; reply: text */
 	CTL_D_RELOAD = 0x46,        /**< no body: re-read the configuration file; reply: text */
 	CTL_D_SEGMENTS = 0x47,      /**< no body; reply: JSON, the agreed segment set */
+	CTL_D_HA = 0x48,            /**< struct ctl_d_ha: keepalived's notify, or the HA
+				       status; reply: text (notify) or JSON (status) */
 	CTL_REPLY = 0x8000,
 	CTL_PART = 0x4000, /**< with CTL_REPLY: one part of a streamed reply (struct ctl_part) */
 };
@@ -233,6 +238,27 @@ struct ctl_d_seg {
 	char peer_spec[CTL_SEG_SPEC_LEN]; /**< EXTEND: the peer's settings */
 };
 
+/** HA roles (CTL_HA_SET; docs/ha.md). */
+enum ctl_ha_role { CTL_HA_ACTIVE = 1, CTL_HA_STANDBY = 2, CTL_HA_FAULT = 3 };
+
+/** Set the dataplane's HA role. */
+struct ctl_ha {
+	struct ctl_hdr h;
+	uint32_t role;         /**< enum ctl_ha_role */
+	uint32_t reserved;
+};
+
+/** What CTL_D_HA asks. */
+enum ctl_d_ha_op { CTL_D_HA_NOTIFY = 0, CTL_D_HA_STATUS = 1 };
+
+/** keepalived's state for this member (notify), or the HA status. */
+struct ctl_d_ha {
+	struct ctl_hdr h;
+	uint32_t op;           /**< enum ctl_d_ha_op */
+	uint32_t reserved;
+	char state[16];        /**< NOTIFY: MASTER, BACKUP, FAULT or STOP (NUL-terminated) */
+};
+
 /** Ask isthmusd for a one-time pairing token. */
 struct ctl_d_token_req {
 	struct ctl_hdr h;
@@ -294,7 +320,12 @@ static inline long ctl_request_size(uint16_t type)
 	case CTL_D_SA_KEYS:
 	case CTL_D_RELOAD:
 	case CTL_D_SEGMENTS:
+	case CTL_HA_ANNOUNCE:
 		return sizeof(struct ctl_hdr);
+	case CTL_HA_SET:
+		return sizeof(struct ctl_ha);
+	case CTL_D_HA:
+		return sizeof(struct ctl_d_ha);
 	case CTL_D_SEG:
 		return sizeof(struct ctl_d_seg);
 	case CTL_SEG_SET:

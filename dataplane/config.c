@@ -683,6 +683,104 @@ static int parse_segment(struct parse *ps, const char *section)
 	return 0;
 }
 
+/* "A.B.C.D/LEN" into @p ip and @p len. @return 1 set, 0 absent, -1 */
+static int get_addr_len(struct parse *ps, const char *section, const char *key, uint32_t *ip,
+			uint8_t *len)
+{
+	const char *v = get(ps, section, key);
+	char addr[INET_ADDRSTRLEN], *end;
+	const char *slash;
+	unsigned long l;
+	struct in_addr a;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	slash = strchr(v, '/');
+	if (slash == NULL || (size_t)(slash - v) >= sizeof(addr))
+		return fail(ps, section, key, "'%s' is not an address with its prefix length "
+			    "(A.B.C.D/LEN)", v);
+	memcpy(addr, v, (size_t)(slash - v));
+	addr[slash - v] = '\0';
+	errno = 0;
+	l = strtoul(slash + 1, &end, 10);
+	if (inet_pton(AF_INET, addr, &a) != 1 || end == slash + 1 || *end || errno || l < 1 || l > 32)
+		return fail(ps, section, key, "'%s' is not an address with its prefix length "
+			    "(A.B.C.D/LEN, LEN 1..32)", v);
+	*ip = a.s_addr;
+	*len = (uint8_t)l;
+	return 1;
+}
+
+/*
+ * [ha] (docs/ha.md): the floating address and the VRRP instance keepalived
+ * runs for this member (isthmusctl ha keepalived-config writes its file).
+ * VRRPv3 (RFC 5798 section 5.2.7) carries the advertisement interval in
+ * centiseconds, 12 bits: 10 ms steps up to 40950 ms.
+ */
+static int parse_ha(struct parse *ps)
+{
+	static const char *const keys[] = { "group", "vip", "vrid", "priority", "preempt",
+					    "preempt_delay", "advert_interval", "unicast_peer", NULL };
+	const char *s = "ha";
+	struct dp_config *c = ps->cfg;
+	struct cfg_ha *h = &c->ha;
+	uint64_t v;
+	int r;
+
+	if (!rte_cfgfile_has_section(ps->cf, s))
+		return 0;
+	if (check_keys(ps, s, keys) < 0 ||
+	    get_str(ps, s, "group", h->group, sizeof(h->group), true) < 0 ||
+	    check_name(ps, s, "group", "HA group name", h->group) < 0)
+		return -1;
+	r = get_addr_len(ps, s, "vip", &h->vip, &h->vip_len);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return fail(ps, s, NULL, "vip: missing (required): the group's floating uplink "
+			    "address, A.B.C.D/LEN");
+	if (h->vip == c->uplink_ip)
+		return fail(ps, s, "vip", "same as [uplink] address: that is this member's own "
+			    "address, the VIP floats between the members");
+	if (h->vip == c->peer_ip)
+		return fail(ps, s, "vip", "same as [uplink] peer");
+	if (c->tap[0] == '\0')
+		return fail(ps, s, NULL, "needs [uplink] tap: keepalived speaks VRRP and holds the "
+			    "VIP on the exception TAP");
+	v = 51;
+	if (get_uint(ps, s, "vrid", 1, 255, &v, false) < 0)
+		return -1;
+	h->vrid = v;
+	v = 100;
+	if (get_uint(ps, s, "priority", 1, 254, &v, false) < 0)
+		return -1;
+	h->priority = v;
+	if (get_bool(ps, s, "preempt", &h->preempt) < 0)
+		return -1;
+	v = 0;
+	if (get_uint(ps, s, "preempt_delay", 0, 1000, &v, false) < 0)
+		return -1;
+	h->preempt_delay_s = v;
+	if (h->preempt_delay_s && !h->preempt)
+		return fail(ps, s, "preempt_delay", "set, but preempt = no");
+	/* 200 ms: the standby takes over 3 x 200 ms + skew after the last
+	 * advertisement (RFC 5798 section 6.1), well inside 2 s */
+	v = 200;
+	if (get_uint(ps, s, "advert_interval", 10, 40950, &v, false) < 0)
+		return -1;
+	if (v % 10)
+		return fail(ps, s, "advert_interval", "%llu: a multiple of 10 ms (VRRPv3 counts "
+			    "centiseconds, RFC 5798 section 5.2.7)", (unsigned long long)v);
+	h->advert_ms = v;
+	if (get_ip(ps, s, "unicast_peer", &h->unicast_peer, false) < 0)
+		return -1;
+	if (h->unicast_peer && (h->unicast_peer == c->uplink_ip || h->unicast_peer == h->vip ||
+				h->unicast_peer == c->peer_ip))
+		return fail(ps, s, "unicast_peer", "must be the other member's own [uplink] address");
+	h->enabled = true;
+	return 0;
+}
+
 /* "0x00001001 <72 hex digits>": SPI, then key || salt (RFC 4106 section 8.1). */
 static int parse_sa_entry(struct parse *ps, const char *key, char *val, struct cfg_static_sa *sa)
 {
@@ -1021,7 +1119,7 @@ int config_load(const char *path, struct dp_config *cfg, char *err, size_t errle
 		/* [ike] belongs to isthmusd (control/ike_config.c), which reads the
 		 * same file */
 		if (strcmp(n, "appliance") && strcmp(n, "uplink") && strcmp(n, "sa.static") &&
-		    strcmp(n, "ike") && strcmp(n, "test") && strncmp(n, "local ", 6) && strncmp(n, "segment ", 8)) {
+		    strcmp(n, "ike") && strcmp(n, "test") && strcmp(n, "ha") && strncmp(n, "local ", 6) && strncmp(n, "segment ", 8)) {
 			fail(&ps, n, NULL, "unknown section");
 			goto out;
 		}
@@ -1042,7 +1140,8 @@ int config_load(const char *path, struct dp_config *cfg, char *err, size_t errle
 		fail(&ps, NULL, NULL, "no [segment NAME] section: nothing to extend");
 		goto out;
 	}
-	if (parse_sa_static(&ps) < 0 || parse_test(&ps) < 0 || check_af_xdp(&ps) < 0)
+	if (parse_sa_static(&ps) < 0 || parse_ha(&ps) < 0 || parse_test(&ps) < 0 ||
+	    check_af_xdp(&ps) < 0)
 		goto out;
 	r = 0;
 out:

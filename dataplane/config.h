@@ -93,6 +93,24 @@ struct cfg_segment {
 	uint32_t pmtu_rate;       /**< ICMP messages per second, per segment */
 };
 
+/**
+ * [ha]: this appliance is one member of an active/standby group (docs/ha.md).
+ * keepalived (VRRPv3, RFC 5798) elects the active member and moves @c vip,
+ * the floating uplink address, onto the active member's exception TAP.
+ */
+struct cfg_ha {
+	bool enabled;             /**< [ha] present: the dataplane starts as standby */
+	char group[DP_NAME_LEN];  /**< group name (reports, metrics) */
+	uint32_t vip;             /**< floating uplink address (network order) */
+	uint8_t vip_len;          /**< its prefix length on the TAP */
+	uint8_t vrid;             /**< VRRP virtual router id, 1..255 */
+	uint8_t priority;         /**< 1..254, the higher is preferred */
+	bool preempt;             /**< a preferred member takes back over */
+	uint32_t preempt_delay_s; /**< ... after this long healthy */
+	uint32_t advert_ms;       /**< VRRP advertisement interval, ms (10 ms steps) */
+	uint32_t unicast_peer;    /**< the other member's own address (unicast VRRP), 0: multicast */
+};
+
 /** A test-only static SA (section [sa.static]). */
 struct cfg_static_sa {
 	uint32_t spi;
@@ -150,6 +168,8 @@ struct dp_config {
 	uint16_t nb_sa_out;
 	struct cfg_static_sa sa_in[DP_MAX_STATIC_SA];  /**< in.N: peer worker N */
 	uint16_t nb_sa_in;
+	/* [ha]: an active/standby pair of appliances (docs/ha.md) */
+	struct cfg_ha ha;
 	/* [test]: TEST ONLY */
 	uint64_t test_seq_start;  /**< outbound SAs from isthmusd start after this number */
 };

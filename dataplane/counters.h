@@ -126,6 +126,14 @@
 	X(l2guard_report_lost, "L2 safety report lost: ring to the main lcore full")\
 	X(l2guard_host_repeat, "frame like one sent to the local port, from a MAC at this site since: a moved host repeating itself, not a loop")\
 	X(drop_mac_dampened, "frame of a dampened (flapping) MAC from the side it flapped to")\
-	X(drop_loop, "frame the appliance sent to the local port came back in (loop)")
+	X(drop_loop, "frame the appliance sent to the local port came back in (loop)")\
+	/* HA (ha.c, docs/ha.md) */                                                  \
+	X(drop_ha_standby, "frames from local ports and ESP dropped: this HA member is not active")\
+	X(ha_role_changes, "HA role changes (active, standby, fault)")              \
+	X(ha_announcements, "MAC announcements started after a new IKE_SA")        \
+	X(nexthop_followed, "peer's MAC taken over what ARP said from the IKE exchange of a new SA or an authenticated packet (HA split brain; nexthop.c)")\
+	X(ha_rarp_sent, "RARP frames sent through the tunnel for local MACs (announcements)")\
+	X(ha_announce_capped, "local MACs not announced: over the announcement's cap")\
+	X(ha_announce_failed, "RARP announcements lost: no mbuf or the sealing worker's ring full")
 
 #endif

@@ -20,9 +20,11 @@
 #include "ctl_json.h"
 #include "ctl_server.h"
 #include "dp.h"
+#include "exception_dp.h"
 #include "isthmus_version.h"
 #include "fdb.h"
 #include "gateway.h"
+#include "ha.h"
 #include "names.h"
 #include "perftest.h"
 #include "sa.h"
@@ -96,7 +98,9 @@ static int sa_addresses(const struct dp *dp, uint8_t dir, uint8_t flags, uint32_
 	uint32_t ours = out ? src_ip : dst_ip, theirs = out ? dst_ip : src_ip;
 	char a[16], b[16];
 
-	if (ours != c->uplink_ip || theirs == 0 || theirs == c->uplink_ip ||
+	/* an HA member's SAs use the group's floating address (docs/ha.md) */
+	if ((ours != c->uplink_ip && !(c->ha.enabled && ours == c->ha.vip)) || theirs == 0 ||
+	    theirs == c->uplink_ip || theirs == c->ha.vip ||
 	    (theirs != c->peer_ip && !c->peer_nat)) {
 		ip_str(src_ip, a);
 		ip_str(dst_ip, b);
@@ -164,6 +168,7 @@ static int sa_add_req(struct dp *dp, const struct ctl_sa_add *m, struct ctl_out 
 		       m->spi, esp_cipher_name(s.cipher), s.esn ? ", ESN" : "",
 		       s.nat ? ", NAT on the path" : "");
 		note_peer(dp, s.peer_ip);
+		exception_new_sa(dp, s.peer_ip);
 	}
 	return rc;
 }
@@ -461,6 +466,25 @@ static int json_stream_start(struct dp *dp, uint16_t kind, struct ctl_out *o)
 	return 0;
 }
 
+static int ha_set_req(struct dp *dp, const struct ctl_ha *m, struct ctl_out *o)
+{
+	unsigned old = atomic_load_explicit(&dp->ha_role, memory_order_relaxed);
+	struct json_object *j;
+
+	_Static_assert((int)CTL_HA_ACTIVE == (int)DP_HA_ACTIVE &&
+		       (int)CTL_HA_STANDBY == (int)DP_HA_STANDBY &&
+		       (int)CTL_HA_FAULT == (int)DP_HA_FAULT, "one numbering of the HA roles");
+	if (ha_set_role(dp, m->role) < 0) {
+		ctl_out_printf(o, dp->cfg->ha.enabled ? "unknown HA role %u"
+				  : "no [ha] section: this appliance is in no HA group", m->role);
+		return -EINVAL;
+	}
+	j = json_object_new_object();
+	ctl_json_str(j, "role", ha_role_name(m->role));
+	ctl_json_str(j, "previous", ha_role_name(old));
+	return ctl_out_json(o, j);
+}
+
 static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 {
 	struct dp *dp = ctx;
@@ -490,6 +514,14 @@ static int handle(void *ctx, const struct ctl_hdr *req, struct ctl_out *o)
 		struct json_object *j = json_object_new_object();
 
 		ctl_json_int(j, "retired", n);
+		return ctl_out_json(o, j);
+	}
+	case CTL_HA_SET:
+		return ha_set_req(dp, (const struct ctl_ha *)req, o);
+	case CTL_HA_ANNOUNCE: {
+		struct json_object *j = json_object_new_object();
+
+		ctl_json_int(j, "started", ha_announce_start(dp) == 0);
 		return ctl_out_json(o, j);
 	}
 	case CTL_SEG_ADD:

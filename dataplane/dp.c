@@ -14,6 +14,7 @@
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
+#include "ha.h"
 #include "dp.h"
 #include "encap.h"
 #include "exception_dp.h"
@@ -57,6 +58,7 @@ static int workers_create(struct dp *dp, char *err, size_t errlen)
 		w->udp_src_be = rte_cpu_to_be_16((uint16_t)(dp->cfg->src_port_base + i));
 		w->inner_sum = ipv4_sum_base(dp->cfg->local_vtep, dp->cfg->peer_vtep);
 		w->outer_dst = dp->cfg->peer_ip;
+		w->outer_src = dp->cfg->uplink_ip;
 		w->outer_sum = ipv4_sum_base(dp->cfg->uplink_ip, dp->cfg->peer_ip);
 		dp->worker[i++] = w;
 	}
@@ -79,6 +81,7 @@ int dp_init(struct dp *dp, const struct dp_config *cfg, char *err, size_t errlen
 {
 	dp->cfg = cfg;
 	dp->tsc_hz = rte_get_tsc_hz();
+	ha_init(dp); /* an HA member starts as standby: nothing forwarded yet */
 	if (workers_create(dp, err, errlen) < 0 || outbound_init(dp, err, errlen) < 0 ||
 	    ports_init(dp, err, errlen) < 0 || segments_init(dp, err, errlen) < 0 ||
 	    sas_init(dp, err, errlen) < 0)

@@ -61,6 +61,9 @@ struct dp {
 	struct rte_rcu_qsbr *qsbr;       /**< workers report quiescent states here */
 	struct nexthop nh;               /**< peer's next-hop MAC (nexthop.h) */
 	bool nexthop_fixed;              /**< peer_mac= in the config: never resolved */
+	struct rte_ether_addr ike_mac;   /**< Ethernet source of the on-link peer's last IKE
+					      message (main lcore; exception_dp.c) */
+	bool ike_mac_seen;
 	struct rte_ring *exc_ring;       /**< workers -> main lcore: exception packets, policed */
 	struct rte_ring *exc_ike_ring;   /**< workers -> main lcore: the peer's IKE, served first */
 	struct rte_meter_srtcm_profile exc_prof; /**< [uplink] exception_rate, split over workers */
@@ -77,6 +80,15 @@ struct dp {
 	uint64_t fdb_aged;                /**< entries removed by aging (main lcore) */
 	_Atomic uint32_t gw_announce;    /**< some segment has announce set (gateway.c) */
 	struct ctl_server *ctl;          /**< control socket (ctl_dp.c) */
+	/* HA (ha.c, docs/ha.md) */
+	_Atomic uint8_t ha_role;         /**< enum dp_ha_role: standby forwards nothing */
+	_Atomic uint32_t src_ip;         /**< outer source of ESP: the VIP while active */
+	struct ha_announce {             /**< a MAC announcement in progress (main lcore) */
+		bool on;
+		uint16_t seg;            /**< segment being announced */
+		uint32_t it;             /**< its MAC table iterator */
+		uint32_t sent;
+	} ha_ann;
 	struct perftest *pt;             /**< isthmusctl perftest (perftest.c) */
 	uint64_t boot_id;                /**< random per start: clients notice restarts */
 	volatile bool stop;

@@ -39,7 +39,12 @@ enum uplink_class {
 	UPLINK_DROP_NOT_US,    /**< not addressed to the uplink address */
 	UPLINK_DROP_PROTO,     /**< to us, but nothing we or the kernel serve */
 	UPLINK_DROP_ETHERTYPE, /**< neither IPv4 nor ARP */
+	UPLINK_VRRP,           /**< VRRP (RFC 5798) of an HA group: exception path, priority
+				    class (keepalived on the TAP elects the active member) */
 };
+
+#define IPPROTO_VRRP_ 112      /**< RFC 5798 section 5.1.1.4 */
+#define VRRP_MCAST_BE RTE_BE32(RTE_IPV4(224, 0, 0, 18)) /**< RFC 5798 section 5.1.1.2 */
 
 /**
  * Classify an uplink frame. Only reads headers; the mbuf is untouched.
@@ -63,9 +68,27 @@ enum uplink_class {
  *                  else peer_ip)
  * @param l4_off    out: for UPLINK_ESP, offset of the ESP header
  */
+static inline enum uplink_class uplink_classify_ha(const struct rte_mbuf *m, rte_be32_t local_ip,
+						   rte_be32_t vip, rte_be32_t peer_ip,
+						   rte_be32_t peer_now, uint16_t *l4_off);
+
 static inline enum uplink_class uplink_classify(const struct rte_mbuf *m, rte_be32_t local_ip,
 						rte_be32_t peer_ip, rte_be32_t peer_now,
 						uint16_t *l4_off)
+{
+	return uplink_classify_ha(m, local_ip, 0, peer_ip, peer_now, l4_off);
+}
+
+/**
+ * uplink_classify() for a member of an HA group (docs/ha.md): @p vip, the
+ * group's floating address (0: none), is ours as well, and VRRP (IP protocol
+ * 112, TTL 255 as RFC 5798 section 5.1.1.3 requires of every advertisement,
+ * which no router forwards: from the link only) to 224.0.0.18 or to us is
+ * UPLINK_VRRP. Whether the member is active is not decided here (ha.h).
+ */
+static inline enum uplink_class uplink_classify_ha(const struct rte_mbuf *m, rte_be32_t local_ip,
+						   rte_be32_t vip, rte_be32_t peer_ip,
+						   rte_be32_t peer_now, uint16_t *l4_off)
 {
 	const uint32_t len = rte_pktmbuf_data_len(m);
 	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
@@ -87,7 +110,11 @@ static inline enum uplink_class uplink_classify(const struct rte_mbuf *m, rte_be
 	    rte_be_to_cpu_16(ip->total_length) < ihl ||
 	    sizeof(*eh) + rte_be_to_cpu_16(ip->total_length) > len)
 		return UPLINK_DROP_IP_BAD;
-	if (ip->dst_addr != local_ip)
+	if (ip->next_proto_id == IPPROTO_VRRP_ && vip != 0 &&
+	    (ip->dst_addr == VRRP_MCAST_BE || ip->dst_addr == local_ip))
+		return ip->time_to_live == 255 && !rte_ipv4_frag_pkt_is_fragmented(ip)
+			       ? UPLINK_VRRP : UPLINK_DROP_PROTO;
+	if (ip->dst_addr != local_ip && (vip == 0 || ip->dst_addr != vip))
 		return UPLINK_DROP_NOT_US;
 	if (rte_ipv4_frag_pkt_is_fragmented(ip))
 		return UPLINK_FRAG; /* ports only in the first fragment: decide when whole */

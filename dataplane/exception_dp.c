@@ -237,6 +237,35 @@ static void exc_deliver(struct dp *dp, struct rte_mbuf **pkts, uint16_t n)
 	dp_count(&dp->main_stats, DP_C_drop_exception_tap_full, n - sent);
 }
 
+/*
+ * Remember which MAC the peer's IKE came from last, when the peer is on this
+ * link (its address is the next hop's). A new SA is negotiated by the IKE
+ * messages just received: the next hop follows their sender
+ * (exception_new_sa). In an HA split brain both members of the peer's group
+ * claim its address in ARP; only the one that just negotiated holds our
+ * SAs. Not authenticated here, no more than ARP is; charon authenticated the
+ * exchange that installs the SA.
+ */
+static void ike_note(struct dp *dp, const struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eh + 1);
+
+	if (rte_pktmbuf_data_len(m) < sizeof(*eh) + sizeof(*ip) ||
+	    eh->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
+	    !nexthop_on_link(&dp->nh, ip->src_addr) || !rte_is_unicast_ether_addr(&eh->src_addr))
+		return;
+	dp->ike_mac = eh->src_addr;
+	dp->ike_mac_seen = true;
+}
+
+void exception_new_sa(struct dp *dp, rte_be32_t peer_ip)
+{
+	if (!dp->nexthop_fixed && dp->ike_mac_seen && nexthop_on_link(&dp->nh, peer_ip) &&
+	    nexthop_follow(&dp->nh, &dp->ike_mac))
+		dp_count(&dp->main_stats, DP_C_nexthop_followed, 1);
+}
+
 void exception_service(struct dp *dp)
 {
 	struct rte_mbuf *pkts[DP_BURST_MAX], *arp;
@@ -245,8 +274,11 @@ void exception_service(struct dp *dp)
 	for (;;) {
 		/* The peer's IKE first, all of it, before each burst of the rest. */
 		while ((n = rte_ring_sc_dequeue_burst(dp->exc_ike_ring, (void **)pkts, DP_BURST_MAX,
-						      NULL)) > 0)
+						      NULL)) > 0) {
+			for (unsigned i = 0; i < n; i++)
+				ike_note(dp, pkts[i]);
 			exc_deliver(dp, pkts, (uint16_t)n);
+		}
 		n = rte_ring_sc_dequeue_burst(dp->exc_ring, (void **)pkts, DP_BURST_MAX, NULL);
 		if (n == 0)
 			break;

@@ -32,6 +32,13 @@ void exception_input(struct worker *w, struct rte_mbuf **pkts, uint16_t n);
  * (exception_ike, drop_exception_ike_full).
  */
 void exception_input_ike(struct worker *w, struct rte_mbuf **pkts, uint16_t n);
+/**
+ * Main lcore: an SA with @p peer_ip (network order) was installed. When the
+ * peer is on this link, the next hop follows the MAC its last IKE message
+ * came from (the exchange that negotiated the SA; nexthop_follow), counted
+ * nexthop_followed.
+ */
+void exception_new_sa(struct dp *dp, rte_be32_t peer_ip);
 /** Main lcore: serve the exception path (the peer's IKE first; ARP snooping
  * and requests; TAP in both directions). */
 void exception_service(struct dp *dp);

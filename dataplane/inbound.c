@@ -33,6 +33,7 @@
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 
+#include "ha.h"
 #include "dp.h"
 #include "drop.h"
 #include "encap.h"
@@ -115,16 +116,21 @@ static inline int uplink_way(struct dp *dp, struct rte_mbuf *m, uint8_t **esp,
 
 	if (unlikely(m->nb_segs != 1))
 		return DROPPED(multiseg);
-	k = uplink_classify(m, dp->cfg->uplink_ip, dp->cfg->peer_ip,
-			    atomic_load_explicit(&dp->peer_now, memory_order_relaxed), &off);
+	k = uplink_classify_ha(m, dp->cfg->uplink_ip, dp->cfg->ha.vip, dp->cfg->peer_ip,
+			       atomic_load_explicit(&dp->peer_now, memory_order_relaxed), &off);
 	if (k == UPLINK_IKE)
 		return TO_IKE;
 	if (k == UPLINK_KERNEL)
 		return TO_EXCEPTION;
 	if (k == UPLINK_FRAG)
 		return TO_REASS;
+	if (k == UPLINK_VRRP)
+		return TO_IKE; /* the priority class: an election must not starve */
 	if (unlikely(k != UPLINK_ESP))
 		return -(int)(k < RTE_DIM(class_counter) ? class_counter[k] : DROP(proto));
+	/* an HA member that is not active opens nothing (docs/ha.md) */
+	if (unlikely(!ha_forwarding(dp)))
+		return DROPPED(ha_standby);
 	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
 	udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, off - sizeof(*udp));
 	udp_len = rte_be_to_cpu_16(udp->dgram_len);
@@ -427,9 +433,17 @@ static inline void check_policy(struct worker *w, struct in_burst *b)
 			drop_by_answer(w, &b->dead, m, s);
 			continue;
 		}
-		/* Authenticated and from the peer: its Ethernet source is our next hop. */
+		/* Authenticated and from the peer: its Ethernet source is our next
+		 * hop while ARP has not answered; and, when the peer is on this
+		 * link, whatever ARP said since (nexthop_follow: an HA group's
+		 * split brain, a peer that moved) */
 		if (unlikely(!nexthop_known(&dp->nh)))
 			nexthop_learn(&dp->nh, &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr);
+		else if (nexthop_on_link(&dp->nh, atomic_load_explicit(&b->sa[i]->peer_ip,
+									memory_order_relaxed)) &&
+			 unlikely(nexthop_follow(&dp->nh, &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)
+						 ->src_addr)))
+			dp_count(&w->stats, DP_C_nexthop_followed, 1);
 		decapsulate(m, ep);
 		if (unlikely(s == SEG_PERFTEST)) {
 			perftest_input(w, m, &b->dead);
@@ -463,6 +477,12 @@ static inline void deliver(struct worker *w, struct in_burst *b)
 		struct dp_port *lp = &dp->port[s->port];
 		uint32_t flen;
 
+		/* the role may have changed since step 1: nothing goes to a local
+		 * port of a member that is not active */
+		if (unlikely(!ha_forwarding(dp))) {
+			drop_packet(w, &b->dead, m, DROP(ha_standby));
+			continue;
+		}
 		if (ent[i] != NULL) {
 			/* a flapping MAC, dampened: not from this side for now (l2guard.h) */
 			if (unlikely(l2guard_seen(w, s, ent[i], FDB_REMOTE))) {

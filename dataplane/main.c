@@ -22,6 +22,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
+#include "ha.h"
 #include "config.h"
 #include "ctl_dp.h"
 #include "dp.h"
@@ -210,6 +211,7 @@ static void control_loop(struct dp *dp, const struct opts *o)
 		l2guard_service(dp);
 		ctl_dp_poll(dp);
 		sa_service(dp);
+		ha_service(dp);
 		perftest_service(dp);
 		t = now_ms();
 		if (t - last_tel >= 100) {

@@ -111,8 +111,20 @@ void nexthop_learn(struct nexthop *nh, const struct rte_ether_addr *mac)
 						memory_order_relaxed);
 }
 
+bool nexthop_follow(struct nexthop *nh, const struct rte_ether_addr *mac)
+{
+	uint64_t v = pack(mac);
+
+	if (nh->is_static || !rte_is_unicast_ether_addr(mac) ||
+	    atomic_load_explicit(&nh->packed, memory_order_relaxed) == v)
+		return false;
+	atomic_store_explicit(&nh->packed, v, memory_order_release);
+	return true;
+}
+
 void nexthop_set_static(struct nexthop *nh, const struct rte_ether_addr *mac)
 {
+	nh->is_static = true;
 	atomic_store_explicit(&nh->packed, pack(mac), memory_order_release);
 	nh->next_request = UINT64_MAX; /* never ask */
 	nh->changes++;

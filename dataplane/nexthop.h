@@ -29,6 +29,7 @@ struct nexthop {
 	uint64_t next_request;         /**< TSC of the next ARP request */
 	uint64_t requests;             /**< ARP requests sent */
 	uint64_t changes;              /**< times the MAC was learned or changed */
+	bool is_static;                /**< [uplink] peer_mac: never learned */
 };
 
 /**
@@ -58,6 +59,24 @@ struct rte_mbuf *nexthop_poll(struct nexthop *nh, struct rte_mempool *mp, uint64
  * authority once it answers.
  */
 void nexthop_learn(struct nexthop *nh, const struct rte_ether_addr *mac);
+
+/**
+ * Follow the peer to @p mac: an authenticated packet came from it, and the
+ * next hop is the peer itself (on this link; nexthop_on_link()). Over ARP,
+ * which anyone on the link can answer: two members of an HA group that both
+ * believe they are active (split brain, docs/ha.md) both claim the group's
+ * address, and ARP follows whichever spoke last, while only the member holding
+ * this appliance's SAs can send a packet that opens. Not for a configured
+ * (static) MAC. Any thread.
+ * @return true when the MAC changed
+ */
+bool nexthop_follow(struct nexthop *nh, const struct rte_ether_addr *mac);
+
+/** True when the next hop is @p peer_ip itself (no router between). */
+static inline bool nexthop_on_link(const struct nexthop *nh, rte_be32_t peer_ip)
+{
+	return nh->ip == peer_ip && !nh->is_static;
+}
 
 /**
  * Fix the MAC by configuration (peer_mac=): nexthop_poll() then never asks.

@@ -44,6 +44,7 @@
 #include "fdb.h"
 #include "frag.h"
 #include "gateway.h"
+#include "ha.h"
 #include "l2guard.h"
 #include "mss.h"
 #include "outbound.h"
@@ -180,15 +181,19 @@ static void seal_and_send(struct worker *w, struct esp_sa *sa, const struct rte_
 	struct sa_outer to = sa_outer_unpack(atomic_load_explicit(&w->sa_outer,
 								  memory_order_acquire));
 	uint16_t sport = to.src_port_be ? to.src_port_be : w->udp_src_be;
+	/* the uplink address, or an HA group's floating one while active */
+	uint32_t src = ha_src_ip(dp);
 
 	/* 4. Seal the burst with this worker's SA. */
 	esp_seal_burst(sa, ep, ne);
 
 	/* 5. Outer headers toward the peer, onto the uplink. */
-	if (unlikely(to.dst_ip != w->outer_dst)) {
-		/* the peer moved (a NAT's new mapping): a new checksum base */
+	if (unlikely(to.dst_ip != w->outer_dst || src != w->outer_src)) {
+		/* the peer moved (a NAT's new mapping), or we did (HA): a new
+		 * checksum base */
 		w->outer_dst = to.dst_ip;
-		w->outer_sum = ipv4_sum_base(c->uplink_ip, to.dst_ip);
+		w->outer_src = src;
+		w->outer_sum = ipv4_sum_base(src, to.dst_ip);
 	}
 	for (uint16_t i = 0; i < ne; i++) {
 		if (unlikely(ep[i].status != ESP_OK)) {
@@ -198,7 +203,7 @@ static void seal_and_send(struct worker *w, struct esp_sa *sa, const struct rte_
 		}
 		m[i]->data_len = OFF_ESP + ep[i].len;
 		m[i]->pkt_len = m[i]->data_len;
-		encap_outer(rte_pktmbuf_mtod(m[i], uint8_t *), nh, &up->mac, c->uplink_ip, to.dst_ip,
+		encap_outer(rte_pktmbuf_mtod(m[i], uint8_t *), nh, &up->mac, src, to.dst_ip,
 			    w->outer_sum, sport, to.dst_port_be, w->ip_id, ep[i].len);
 		w->ip_id += w->ip_id_step;
 		/* isthmusctl perftest's path-MTU probes: DF, never fragmented */
@@ -246,6 +251,14 @@ void outbound_input(struct worker *w, struct dp_port *lp, struct rte_mbuf **pkts
 
 	in.n = fwd.n = dead.n = 0;
 	dp_count(&w->stats, DP_C_local_rx, n);
+	/* An HA member that is not active takes nothing in from its local
+	 * ports (docs/ha.md): the active member of the group forwards them, and
+	 * two would be a loop between the sites. Before learning too. */
+	if (unlikely(!ha_forwarding(dp))) {
+		for (uint16_t i = 0; i < n; i++)
+			drop_packet(w, &dead, pkts[i], DROP(ha_standby));
+		goto out;
+	}
 	now = rte_rdtsc();
 	w->now_s = now / dp->tsc_hz;
 

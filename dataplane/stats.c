@@ -15,6 +15,7 @@
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 
+#include "ha.h"
 #include "ctl_dp.h"
 #include "ctl_json.h"
 #include "ctl_server.h"
@@ -233,6 +234,15 @@ static void json_head(const struct dp *dp, FILE *f)
 	j_member(f, "{\n  ", "appliance", json_object_new_string(dp->cfg->name));
 	j_member(f, ",\n  ", "version", json_object_new_string(ISTHMUS_VERSION));
 	j_member(f, ",\n  ", "workers", json_object_new_uint64(dp->nb_workers));
+	if (dp->cfg->ha.enabled) {
+		/* docs/ha.md: whether this member forwards */
+		struct json_object *ha = json_object_new_object();
+
+		json_object_object_add(ha, "group", json_object_new_string(dp->cfg->ha.group));
+		json_object_object_add(ha, "role", json_object_new_string(ha_role_name(
+			atomic_load_explicit(&((struct dp *)dp)->ha_role, memory_order_relaxed))));
+		j_member(f, ",\n  ", "ha", ha);
+	}
 	j_member(f, ",\n  ", "counters", json_counters(&s));
 	fputs(",\n  \"per_worker\": [", f);
 }

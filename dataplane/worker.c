@@ -32,6 +32,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include "ha.h"
 #include "dp.h"
 #include "gateway.h"
 #include "inbound.h"
@@ -117,7 +118,10 @@ uint32_t worker_round(struct worker *w, struct rte_mbuf **pkts)
 		outbound_seal_handed(w, pkts, n);
 	}
 	reass_expire(w, rte_rdtsc());
-	if (unlikely(w->idx == 0 && atomic_load_explicit(&dp->gw_announce, memory_order_acquire)))
+	/* an HA member that is not active sends nothing to its local ports: a
+	 * cutover's announcement waits until it is (docs/ha.md) */
+	if (unlikely(w->idx == 0 && atomic_load_explicit(&dp->gw_announce, memory_order_acquire)) &&
+	    ha_forwarding(dp))
 		gateway_announce(w);
 	/* No table entry read in this round is held past this point. */
 	rte_rcu_qsbr_quiescent(dp->qsbr, w->idx);

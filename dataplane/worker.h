@@ -57,6 +57,7 @@ struct worker {
 	uint16_t ip_id_step;             /**< workers (power of 2): IDs never shared (reass.c) */
 	uint32_t inner_sum, outer_sum;   /**< IPv4 checksum bases (encap.h) */
 	uint32_t outer_dst;              /**< the destination outer_sum was made for */
+	uint32_t outer_src;              /**< and the source (the VIP while HA active) */
 	uint32_t now_s;                  /**< coarse clock for MAC aging, per burst */
 	uint32_t idle_rounds;            /**< adaptive RX: rounds in a row without a packet */
 	uint32_t idle_sleeps;            /**< adaptive RX: sleeps since the last packet */

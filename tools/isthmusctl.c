@@ -31,6 +31,11 @@ extern char **environ;
 static const char *run_dir;
 static int json_out;
 
+const char *appliance_run_dir(void)
+{
+	return run_dir;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -87,6 +92,13 @@ static void usage(FILE *f)
 		"                         on a terminal) or from FILE (mode 0600): never on the\n"
 		"                         command line, where any local user could read it\n"
 		"  unpair                 forget the peer's key and close the tunnel\n"
+		"  ha status              this member's HA role, group, VIP, last failover\n"
+		"  ha keepalived-config   keepalived.conf for this member (VRRPv3 on the TAP;\n"
+		"                         exit 3 without an [ha] section)\n"
+		"  ha switchover          on the active member: hand over to the standby; done\n"
+		"                         (0) once the other member is active\n"
+		"  ha notify MASTER|BACKUP|FAULT|STOP\n"
+		"                         keepalived's state change (its notify scripts)\n"
 		"  perftest [--sizes LIST] [--duration TIME] [--rate MBIT]\n"
 		"                         test the tunnel with the peer's dataplane, no hosts\n"
 		"                         involved: round-trip time and loss of 20 probes,\n"
@@ -313,6 +325,7 @@ static int cmd_status(void)
 	printf("dataplane   %s\n", json_object_get_boolean(get(o, "dataplane"))
 				       ? "isthmus-dp answering" : "isthmus-dp NOT answering");
 	printf("uptime      %lld s\n", (long long)num(o, "uptime_s"));
+	ha_status_lines(o);
 	ikes = get(o, "ike_sas");
 	n = ikes ? json_object_array_length(ikes) : 0;
 	printf("tunnel      %s\n", n ? "up" : "down (no IKE_SA)");
@@ -1233,6 +1246,8 @@ static int check_args(const char *cmd, int argc, char **argv)
 			"cutover SEGMENT], not '%s'\n", cmd, argv[0]);
 		return EXIT_USAGE;
 	}
+	if (!strcmp(cmd, "ha"))
+		return ha_args(argc, argv);
 	if (!strcmp(cmd, "pairing-token")) {
 		if (argc == 0)
 			return 0;
@@ -1331,6 +1346,8 @@ int main(int argc, char **argv)
 		sa_args(argc - optind, argv + optind, &wireshark, &version);
 		return cmd_sa(wireshark, version);
 	}
+	if (!strcmp(cmd, "ha"))
+		return cmd_ha(argc - optind, argv + optind, run_dir, json_out);
 	if (!strcmp(cmd, "pairing-token"))
 		return cmd_pairing_token(argc - optind, argv + optind);
 	if (!strcmp(cmd, "pair"))

@@ -41,6 +41,18 @@ int64_t num(struct json_object *o, const char *key);
  * [-i SECONDS [-c COUNT]] (isthmusctl_stats.c): @p argv, @p argc of them,
  * follow the command's name in main()'s argv. @return 0 or EXIT_USAGE
  */
+/** RUN_DIR of the appliance isthmusctl talks to. */
+const char *appliance_run_dir(void);
+/** isthmusd's HA status (CTL_D_HA), or NULL if it does not answer (no exit). */
+struct json_object *ha_status_try(void);
+
+/** Check the arguments of isthmusctl ha ... (isthmusctl_ha.c). @return 0 or EXIT_USAGE */
+int ha_args(int argc, char **argv);
+/** isthmusctl ha keepalived-config | status | switchover | notify STATE */
+int cmd_ha(int argc, char **argv, const char *run_dir, int json_out);
+/** The HA lines of isthmusctl status, from isthmusd's status @p status. */
+void ha_status_lines(struct json_object *status);
+
 int stats_args(int argc, char **argv);
 /** isthmusctl stats, arguments as stats_args(). @return the exit status */
 int cmd_stats(int argc, char **argv, int json_out);

@@ -285,6 +285,41 @@ static void spi_labels(struct json_object *sas)
 	}
 }
 
+/*
+ * HA (docs/ha.md), for a member of a group: its role as a state set (the
+ * dataplane's: whether it forwards), and isthmusd's failovers and split
+ * brains when isthmusd answers.
+ */
+static void prom_ha(FILE *f, const char *app, struct json_object *ha)
+{
+	static const char *const roles[] = { "active", "standby", "fault" };
+	const char *group = str(ha, "group");
+	struct json_object *d, *c;
+
+	if (!ha)
+		return;
+	family(f, "isthmus_ha_role", "gauge",
+	       "1 for this HA member's role (active forwards; standby and fault forward nothing)");
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+		const char *l[] = { "group", group, "role", roles[i], NULL };
+
+		sample(f, "isthmus_ha_role", app, !strcmp(str(ha, "role"), roles[i]), l);
+	}
+	d = ha_status_try();
+	c = d ? get(d, "counters") : NULL;
+	if (c) {
+		const char *l[] = { "group", group, NULL };
+
+		family(f, "isthmus_ha_failovers_total", "counter",
+		       "Times this member became the group's active member (isthmusd)");
+		sample(f, "isthmus_ha_failovers_total", app, u64(c, "failovers"), l);
+		family(f, "isthmus_ha_split_brain_total", "counter",
+		       "Times this member stood down: its tunnel replaced by another member's (isthmusd)");
+		sample(f, "isthmus_ha_split_brain_total", app, u64(c, "split_brain"), l);
+	}
+	json_object_put(d);
+}
+
 static void prometheus(FILE *f, struct json_object *o)
 {
 	const char *app = str(o, "appliance");
@@ -301,6 +336,7 @@ static void prometheus(FILE *f, struct json_object *o)
 	sample(f, "isthmus_tunnel_up", app, (uint64_t)tunnel_up(sas), NULL);
 	family(f, "isthmus_workers", "gauge", "Dataplane workers");
 	sample(f, "isthmus_workers", app, u64(o, "workers"), NULL);
+	prom_ha(f, app, get(o, "ha"));
 	family(f, "isthmus_fdb_entries", "gauge", "MAC table entries");
 	sample(f, "isthmus_fdb_entries", app, u64(o, "fdb_entries"), NULL);
 	family(f, "isthmus_fdb_aged_total", "counter", "MAC table entries aged out");

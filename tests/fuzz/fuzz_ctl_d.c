@@ -335,6 +335,22 @@ static void check_handled(const uint8_t *m, const struct fz_reply *r)
 	case CTL_D_RELOAD:
 		set_changed |= r->status == 0;
 		break;
+	case CTL_D_HA: {
+		const struct ctl_d_ha *q = (const void *)m;
+
+		/* no [ha] section: keepalived's notifications are refused, the
+		 * status says HA is off */
+		if (q->op == CTL_D_HA_STATUS) {
+			FZ_CHECK(r->status == 0, "D_HA status: %d", r->status);
+			o = fz_json(r, "D_HA");
+			FZ_CHECK(strcmp(json_object_get_string(fz_member(o, "role", json_type_string,
+									 "D_HA")), "disabled") == 0,
+				 "D_HA: a role without [ha]");
+		} else {
+			FZ_CHECK(r->status == -EINVAL, "D_HA op %u without [ha]: %d", q->op, r->status);
+		}
+		break;
+	}
 	default:
 		FZ_CHECK(r->status == -EOPNOTSUPP, "type %u on isthmusd's socket: %d", h.type,
 			 r->status);
@@ -445,7 +461,7 @@ static size_t build(uint8_t *m, uint16_t type, uint8_t fix, uint8_t corrupt, str
 
 static uint16_t type_of(uint8_t b)
 {
-	return b < 0x48 ? b : (uint16_t)(b * 0x101u);
+	return b < 0x49 ? b : (uint16_t)(b * 0x101u);
 }
 
 /* ---- between inputs ----------------------------------------------------- */

@@ -35,7 +35,8 @@
  * for the empty datagram; nothing more after the reply; JSON replies parse
  * (json-c) with the fields the harness can compute (HELLO; STATS' and
  * SA_LIST's SAs and segments against the harness's model of what succeeded;
- * SEG_SET's segment; PERFTEST refused to start, its state idle); SA_ADD refused as a duplicate exactly when the model
+ * SEG_SET's segment; PERFTEST refused to start, its state idle; HA_SET refused
+ * without [ha]; HA_ANNOUNCE started only with an outbound SA); SA_ADD refused as a duplicate exactly when the model
  * holds the SA, SA_DEL / SA_QUERY / SA_UPDATE / SEG_DEL / SEG_CUTOVER find
  * exactly what the model holds; after every op the dataplane holds exactly
  * the model's SAs and segments (an SA vanishes only when retired: taken
@@ -97,11 +98,11 @@ static bool segs_touched;
 static unsigned may_vanish_out;
 static bool may_vanish_any;
 
-/* A type byte of the input: 0..0x47 as is (every type of both sockets,
+/* A type byte of the input: 0..0x48 as is (every type of both sockets,
  * unknown ones between), above that b * 0x101 (the reply and part bits). */
 static uint16_t type_of(uint8_t b)
 {
-	return b < 0x48 ? b : (uint16_t)(b * 0x101u);
+	return b < 0x49 ? b : (uint16_t)(b * 0x101u);
 }
 
 static void pump(int fd)
@@ -448,6 +449,23 @@ static void check_handled(const uint8_t *m, const struct fz_reply *r)
 		} else {
 			FZ_CHECK(r->status == -EINVAL, "PERFTEST unknown op %u: %d", p->op, r->status);
 		}
+		break;
+	}
+	case CTL_HA_SET:
+		/* the harness's file has no [ha] section: no role is ever set */
+		FZ_CHECK(r->status == -EINVAL, "HA_SET without [ha]: %d", r->status);
+		break;
+	case CTL_HA_ANNOUNCE: {
+		bool out = false;
+
+		FZ_CHECK(r->status == 0, "HA_ANNOUNCE: %d", r->status);
+		for (unsigned i = 0; i < nmsa; i++)
+			out |= msa[i].dir == CTL_SA_OUT;
+		o = fz_json(r, "HA_ANNOUNCE");
+		/* an announcement needs a worker holding an outbound SA to seal it */
+		FZ_CHECK(out || json_object_get_int(fz_member(o, "started", json_type_int,
+							      "HA_ANNOUNCE")) == 0,
+			 "HA_ANNOUNCE started with no outbound SA");
 		break;
 	}
 	default:

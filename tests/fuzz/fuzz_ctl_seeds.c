@@ -113,6 +113,25 @@ static void perftest(struct seed *s, uint32_t op, uint32_t duration_ms, uint16_t
 	msg(s, 1, CTL_PERFTEST, &p, sizeof(p), 0);
 }
 
+static void ha_set(struct seed *s, uint32_t role)
+{
+	struct ctl_ha h;
+
+	memset(&h, 0, sizeof(h));
+	h.role = role;
+	msg(s, 1, CTL_HA_SET, &h, sizeof(h), 0);
+}
+
+static void d_ha(struct seed *s, uint32_t op, const char *state)
+{
+	struct ctl_d_ha h;
+
+	memset(&h, 0, sizeof(h));
+	h.op = op;
+	snprintf(h.state, sizeof(h.state), "%s", state);
+	msg(s, 0, CTL_D_HA, &h, sizeof(h), 0);
+}
+
 static void raw(struct seed *s, uint8_t client, const void *b, uint16_t n)
 {
 	u8(s, 1);
@@ -302,6 +321,13 @@ static int seeds_dp(void)
 	if (put(&s) < 0)
 		return -1;
 
+	/* HA: a role without [ha], a MAC announcement */
+	ha_set(&s, CTL_HA_ACTIVE);
+	ha_set(&s, 9);
+	bare(&s, 0, CTL_HA_ANNOUNCE);
+	if (put(&s) < 0)
+		return -1;
+
 	/* PERFTEST: each operation, a valid and an out-of-range start */
 	perftest(&s, CTL_PERFTEST_STATUS, 0, 0);
 	perftest(&s, CTL_PERFTEST_START, 3000, 1400);
@@ -457,6 +483,14 @@ static int seeds_d(void)
 	bare(&s, 0, CTL_D_SEGMENTS);
 	bare(&s, 0, CTL_D_RELOAD);
 	bare(&s, 0, CTL_D_STATUS);
+	if (put(&s) < 0)
+		return -1;
+
+	/* keepalived's notifications and the HA status (no [ha] here) */
+	d_ha(&s, CTL_D_HA_NOTIFY, "MASTER");
+	d_ha(&s, CTL_D_HA_NOTIFY, "bogus");
+	d_ha(&s, CTL_D_HA_STATUS, "");
+	d_ha(&s, 7, "BACKUP");
 	if (put(&s) < 0)
 		return -1;
 

@@ -56,6 +56,8 @@ class Lab:
         self.extra_ns = []   # namespaces this test created itself
         self.procs = []      # processes this test started (Popen)
         self.ctl_bin = os.path.join(build, "tools", "isthmusctl")
+        # the appliances (an HA lab's are its members: a1, a2, b or b1, b2)
+        self.sites = ("a", "b")
 
     # -- the lab script ------------------------------------------------
     def lab(self, *args, check_rc=True, timeout=90):
@@ -67,9 +69,9 @@ class Lab:
             raise Fail("isthmus-lab %s: exit %d" % (" ".join(args), r.returncode))
         return r
 
-    def up(self, *opts):
+    def up(self, *opts, timeout=90):
         t0 = time.monotonic()
-        r = self.lab("up", "--no-build", *opts)
+        r = self.lab("up", "--no-build", *opts, timeout=timeout)
         for line in r.stdout.splitlines():
             if line.startswith("  "):
                 print(line)
@@ -295,15 +297,15 @@ class Lab:
         """What the appliances logged, to tell a failure's cause from CI output:
         isthmusd's IKE, kernel and daemon lines (not its packet dumps), and the
         end of each dataplane log."""
-        for site in "ab":
+        for site in self.sites:
             try:
                 c = self.stats(site)["counters"]
                 print("---- site %s drops and L2 safety: %s" % (site.upper(), {
                     k: v for k, v in c.items() if v and (k.startswith("drop_") or "flap" in k)}))
             except Exception as e:  # noqa: BLE001 - a dead appliance is a finding too
                 print("---- site %s: no stats (%s)" % (site.upper(), e))
-        for what in ("isthmusd", "dp"):
-            for site in "ab":
+        for what in ("isthmusd", "dp", "keepalived"):
+            for site in self.sites:
                 try:
                     log = self.log(what, site).splitlines()
                 except OSError:

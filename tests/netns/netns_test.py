@@ -2164,6 +2164,9 @@ CASES.update(LABPERF_CASES)
 # isthmusctl perftest between the two dataplanes (tests/netns/perftest.py)
 from perftest import CASES as PERFTEST_CASES  # noqa: E402
 CASES.update(PERFTEST_CASES)
+# HA groups: failover, switch-over, split brain (tests/netns/ha.py)
+from ha import CASES as HA_CASES  # noqa: E402
+CASES.update(HA_CASES)
 
 if __name__ == "__main__":
     main(CASES)

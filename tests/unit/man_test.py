@@ -213,7 +213,7 @@ def check_config_keys(top, progs, page_src):
         md = f.read()
     documented = doc_keys(md)
     loaded, accepted = loader_keys(top)
-    check(len(loaded) == 7 and all(loaded.values()),
+    check(len(loaded) == 8 and all(loaded.values()),
           "key tables found in the loaders: %s" % {s: len(k) for s, k in loaded.items()})
     check(sorted(accepted) == sorted(loaded),
           "the sections config_load() accepts %s are those with key tables" % sorted(accepted))

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include "config.h"
 #include "perftest_spec.h"
 #include "ike_config.h"
@@ -264,6 +266,73 @@ START_TEST(test_structure)
 }
 END_TEST
 
+/* [ha] (docs/ha.md): absent, no HA; present, its values and defaults as
+ * docs/config.md says; bad values refused by both daemons with their line. */
+START_TEST(test_ha)
+{
+	char tmp[32], err[512];
+	struct dp_config dp;
+	struct ike_settings ike;
+	static struct site a;
+
+	load("onprem", &a);
+	ck_assert(!a.dp.ha.enabled);
+	config_free(&a.dp);
+
+	broken_copy("[ike]", "[ha]\ngroup = pair1\nvip = 198.18.10.5/24\n\n[ike]", tmp);
+	ck_assert_msg(config_load(tmp, &dp, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(dp.ha.enabled);
+	ck_assert_str_eq(dp.ha.group, "pair1");
+	ck_assert_uint_eq(dp.ha.vip, htonl(0xc6120a05));
+	ck_assert_uint_eq(dp.ha.vip_len, 24);
+	ck_assert_uint_eq(dp.ha.vrid, 51);
+	ck_assert_uint_eq(dp.ha.priority, 100);
+	ck_assert(!dp.ha.preempt);
+	ck_assert_uint_eq(dp.ha.preempt_delay_s, 0);
+	ck_assert_uint_eq(dp.ha.advert_ms, 200);
+	ck_assert_uint_eq(dp.ha.unicast_peer, 0);
+	config_free(&dp);
+	ck_assert_msg(ike_config_load(tmp, &ike, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(ike.ha);
+	ck_assert_uint_eq(ike.ha_vip, htonl(0xc6120a05));
+	/* the peer knows the group by its VIP: IKE, pairing, segment agreements */
+	ck_assert_uint_eq(ike.local_ip, htonl(0xc6120a05));
+	ck_assert_uint_eq(ike.own_ip, htonl(0xc6120a0a));
+	unlink(tmp);
+
+	broken_copy("[ike]", "[ha]\ngroup = pair1\nvip = 198.18.10.5/24\nvrid = 7\npriority = 200\n"
+		    "preempt = yes\npreempt_delay = 30\nadvert_interval = 100\n"
+		    "unicast_peer = 198.18.10.11\n\n[ike]", tmp);
+	ck_assert_msg(config_load(tmp, &dp, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(dp.ha.vrid, 7);
+	ck_assert_uint_eq(dp.ha.priority, 200);
+	ck_assert(dp.ha.preempt);
+	ck_assert_uint_eq(dp.ha.preempt_delay_s, 30);
+	ck_assert_uint_eq(dp.ha.advert_ms, 100);
+	ck_assert_uint_eq(dp.ha.unicast_peer, htonl(0xc6120a0b));
+	config_free(&dp);
+	unlink(tmp);
+
+	refused("[ike]", "[ha]\ngroup = pair1\n\n[ike]", 0, "[ha]: vip: missing (required)");
+	refused("[ike]", "[ha]\ngroup = pair1\nvip = 198.18.10.10/24\n\n[ike]", 2,
+		"[ha] vip: same as [uplink] address");
+	refused("[ike]", "[ha]\ngroup = pair1\nvip = 198.18.10.5\n\n[ike]", 2,
+		"[ha] vip: '198.18.10.5' is not an address with its prefix length");
+	refused("[ike]", "[ha]\ngroup = pair1\nvip = 198.18.10.5/24\nadvert_interval = 155\n\n[ike]",
+		3, "[ha] advert_interval: 155: a multiple of 10 ms");
+	refused("[ike]", "[ha]\ngroup = pair1\nvip = 198.18.10.5/24\npreempt_delay = 5\n\n[ike]",
+		3, "[ha] preempt_delay: set, but preempt = no");
+	refused("[ike]", "[ha]\ngroup = pair1\nvip = 198.18.10.5/24\npriority = 255\n\n[ike]", 3,
+		"[ha] priority: 255 out of range [1, 254]");
+	refused("[ike]", "[ha]\ngroup = pair1\nvip = 198.18.10.5/24\nunicast_peer = 198.18.10.10\n\n[ike]",
+		3, "[ha] unicast_peer: must be the other member's own");
+	refused("[ike]", "[ha]\ngroup = pair1\nvip = 198.18.10.5/24\nvirtual_mac = yes\n\n[ike]", 3,
+		"[ha] virtual_mac: unknown key");
+	refused("[ike]", "[ha]\ngroup = a b\nvip = 198.18.10.5/24\n\n[ike]", 1,
+		"HA group name 'a?b' is not a safe name");
+}
+END_TEST
+
 /* Names end up in paths, JSON, Prometheus labels and logs (names.h). */
 START_TEST(test_names)
 {
@@ -373,6 +442,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_replay_window_and_esn);
 	tcase_add_test(tc, test_child_sas_limit);
+	tcase_add_test(tc, test_ha);
 	tcase_add_test(tc, test_rx_spin);
 	tcase_add_test(tc, test_perftest_keys);
 	suite_add_tcase(s, tc);

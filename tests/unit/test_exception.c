@@ -75,6 +75,14 @@ static enum uplink_class classify(struct rte_mbuf *m, uint16_t *off)
 	return c;
 }
 
+static enum uplink_class uplink_classify_ha_free(struct rte_mbuf *m, rte_be32_t vip, uint16_t *off)
+{
+	enum uplink_class c = uplink_classify_ha(m, US, vip, PEER, PEER, off);
+
+	rte_pktmbuf_free(m);
+	return c;
+}
+
 START_TEST(test_classify)
 {
 	const uint8_t esp[24] = { 0, 0, 0x10, 0x01, 0, 0, 0, 1 };
@@ -127,6 +135,42 @@ START_TEST(test_classify)
 	/* UDP 4500 with a payload shorter than a marker and not a keepalive: ESP,
 	 * rejected later by the ESP length check */
 	ck_assert_int_eq(classify(ipv4(US, IPPROTO_UDP, 4500, esp, 2, 0), &off), UPLINK_ESP);
+	rte_eal_cleanup();
+}
+END_TEST
+
+/* A member of an HA group (docs/ha.md): the VIP is ours too; VRRP with TTL
+ * 255 to 224.0.0.18 or to us is UPLINK_VRRP, with another TTL a drop; without
+ * a VIP (no [ha]) neither. */
+START_TEST(test_classify_ha)
+{
+	const uint8_t esp[24] = { 0, 0, 0x10, 0x01, 0, 0, 0, 1 };
+	const rte_be32_t VIP = RTE_BE32(0xc6120009), MCAST = RTE_BE32(0xe0000012);
+	uint16_t off = 0;
+	struct rte_mbuf *m;
+
+	eal_setup();
+#define HA(m) uplink_classify_ha_free(m, VIP, &off)
+	ck_assert_int_eq(HA(ipv4(VIP, IPPROTO_UDP, 4500, esp, sizeof(esp), 0)), UPLINK_ESP);
+	ck_assert_int_eq(HA(ipv4(US, IPPROTO_UDP, 4500, esp, sizeof(esp), 0)), UPLINK_ESP);
+	ck_assert_int_eq(classify(ipv4(VIP, IPPROTO_UDP, 4500, esp, sizeof(esp), 0), &off),
+			 UPLINK_DROP_NOT_US);
+	for (int i = 0; i < 3; i++) {
+		rte_be32_t dst = i == 0 ? MCAST : i == 1 ? US : VIP;
+
+		m = ipv4(dst, 112, 0, NULL, 0, 0);
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14)->time_to_live = 255;
+		ck_assert_int_eq(HA(m), i < 2 ? UPLINK_VRRP : UPLINK_DROP_PROTO);
+		/* RFC 5798 section 7.1: TTL other than 255, discarded */
+		m = ipv4(dst, 112, 0, NULL, 0, 0);
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14)->time_to_live = 254;
+		ck_assert_int_eq(HA(m), UPLINK_DROP_PROTO);
+	}
+	/* no HA: VRRP is nothing of ours */
+	m = ipv4(MCAST, 112, 0, NULL, 0, 0);
+	rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14)->time_to_live = 255;
+	ck_assert_int_eq(classify(m, &off), UPLINK_DROP_NOT_US);
+#undef HA
 	rte_eal_cleanup();
 }
 END_TEST
@@ -204,6 +248,22 @@ START_TEST(test_nexthop)
 	ck_assert(nexthop_mac(&nh, &got));
 	ck_assert(rte_is_same_ether_addr(&got, &other));
 	ck_assert_uint_eq(nh.changes, 2);
+
+	/* the peer on this link: an authenticated packet from @peer's MAC takes
+	 * it back from the ARP that said @other (HA split brain), once */
+	ck_assert(nexthop_on_link(&nh, PEER));
+	ck_assert(!nexthop_on_link(&nh, RTE_BE32(0xc6120009)));
+	ck_assert(nexthop_follow(&nh, &peer));
+	ck_assert(nexthop_mac(&nh, &got) && rte_is_same_ether_addr(&got, &peer));
+	ck_assert(!nexthop_follow(&nh, &peer));
+	ck_assert(!nexthop_follow(&nh, &(struct rte_ether_addr){ { 0x01, 0, 0x5e, 0, 0, 1 } }));
+	ck_assert(nexthop_mac(&nh, &got) && rte_is_same_ether_addr(&got, &peer));
+
+	/* a configured MAC is never followed */
+	nexthop_set_static(&nh, &us);
+	ck_assert(!nexthop_on_link(&nh, PEER));
+	ck_assert(!nexthop_follow(&nh, &other));
+	ck_assert(nexthop_mac(&nh, &got) && rte_is_same_ether_addr(&got, &us));
 	rte_eal_cleanup();
 }
 END_TEST
@@ -215,6 +275,7 @@ Suite *test_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_classify);
+	tcase_add_test(tc, test_classify_ha);
 	tcase_add_test(tc, test_nexthop);
 	suite_add_tcase(s, tc);
 	return s;

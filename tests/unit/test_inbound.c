@@ -22,6 +22,7 @@
  *             ring full is counted; with no SA at all, drop_no_sa
  */
 #include "check_main.h"
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #include "encap.h"
 #include "esp.h"
 #include "exception_dp.h"
+#include "ha.h"
 #include "inbound.h"
 #include "outbound.h"
 #include "sa.h"
@@ -410,6 +412,147 @@ START_TEST(test_seal_handoff)
 }
 END_TEST
 
+/* Frames waiting in the TX rings of a port's queues (@p r: utx or ltx). */
+static unsigned tx_waiting(struct rte_ring **r)
+{
+	unsigned n = 0;
+
+	for (unsigned q = 0; q < NW; q++)
+		n += rte_ring_count(r[q]);
+	return n;
+}
+
+/*
+ * docs/ha.md: a member of an HA group that is not active forwards nothing:
+ * frames from its local ports are dropped (drop_ha_standby) before learning,
+ * ESP from the peer too, even under a valid SA, and nothing reaches a local
+ * port; it starts that way. Active, the same packets pass, and ESP leaves
+ * from the VIP.
+ */
+START_TEST(test_ha_standby)
+{
+	const rte_be32_t vip = RTE_BE32(RTE_IPV4(198, 18, 0, 9));
+
+	dp_setup("ha", "");
+	/* a group member's configuration: the paths read no more of it than this
+	 * (the TAP keepalived needs is not part of them) */
+	cfg.ha.enabled = true;
+	cfg.ha.vip = vip;
+	cfg.ha.vip_len = 24;
+	snprintf(cfg.ha.group, sizeof(cfg.ha.group), "ut");
+	ha_init(&D);
+	ck_assert(!ha_forwarding(&D));
+	ck_assert_uint_eq(ha_src_ip(&D), cfg.uplink_ip);
+
+	send_local(0, 40);
+	ck_assert_uint_eq(cnt(0, DP_C_local_rx), 40);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_ha_standby), 40);
+	ck_assert_uint_eq(cnt(0, DP_C_fdb_learned), 0);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_no_sa), 0);
+	ck_assert_uint_eq(tx_waiting(utx), 0);
+	feed(0, esp_packet(false));
+	ck_assert_uint_eq(cnt(0, DP_C_drop_ha_standby), 41);
+	ck_assert_uint_eq(cnt(0, DP_C_tunnel_in), 0);
+	ck_assert_uint_eq(tx_waiting(ltx), 0);
+
+	/* active: the same ESP opens and reaches the local port */
+	ck_assert_int_eq(ha_set_role(&D, DP_HA_ACTIVE), 0);
+	ck_assert(ha_forwarding(&D));
+	ck_assert_uint_eq(ha_src_ip(&D), vip);
+	feed(0, esp_packet(false));
+	ck_assert_uint_eq(cnt(0, DP_C_tunnel_in), 1);
+	ck_assert_uint_eq(tx_waiting(ltx), 1);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_ha_standby), 41);
+	/* local frames are learned and go on (no outbound SA here: drop_no_sa) */
+	send_local(0, 5);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_ha_standby), 41);
+	ck_assert_uint_eq(cnt(0, DP_C_drop_no_sa), 5);
+
+	/* fault: closed again; a role that is none is refused */
+	ck_assert_int_eq(ha_set_role(&D, DP_HA_FAULT), 0);
+	ck_assert_uint_eq(ha_src_ip(&D), cfg.uplink_ip);
+	feed(0, esp_packet(false));
+	ck_assert_uint_eq(cnt(0, DP_C_drop_ha_standby), 42);
+	ck_assert_uint_eq(cnt(0, DP_C_tunnel_in), 1);
+	ck_assert_int_eq(ha_set_role(&D, DP_HA_OFF), -EINVAL);
+	ck_assert_int_eq(ha_set_role(&D, 9), -EINVAL);
+	ck_assert_uint_eq(D.main_stats.c[DP_C_ha_role_changes], 2);
+	/* without [ha] there is no role to set */
+	cfg.ha.enabled = false;
+	ck_assert_int_eq(ha_set_role(&D, DP_HA_ACTIVE), -EINVAL);
+	dp_teardown();
+}
+END_TEST
+
+/*
+ * docs/ha.md: after a new IKE_SA the dataplane announces each MAC of its local
+ * ports through the tunnel: one RARP frame per MAC (not the remote ones),
+ * sealed by the worker with the outbound SA, broadcast, the MAC as source.
+ */
+START_TEST(test_ha_announce)
+{
+	static const uint8_t KEY2[ESP_KEYMAT_LEN] = { 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+						      6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+						      4, 4, 4, 4 };
+	struct sa_spec so = { .dir = ESP_DIR_OUTBOUND, .spi = SPI_OUT, .cipher = ESP_CIPHER_AES256GCM,
+			      .keymat = KEY2, .worker = 1, .peer_port = 4500 };
+	struct esp_sa_params pp = { .cipher = ESP_CIPHER_AES256GCM, .backend = ESP_BACKEND_SODIUM,
+				    .dir = ESP_DIR_INBOUND, .spi = SPI_OUT, .keymat = KEY2,
+				    .keymat_len = ESP_KEYMAT_LEN };
+	const struct rte_ether_addr local_mac = { { 2, 0, 0, 0xa0, 0, 1 } };
+	struct rte_mbuf *out[64];
+	struct esp_sa *opener;
+	struct esp_pkt ep;
+	const uint8_t *f;
+	char err[256];
+	unsigned n, turns = 0;
+
+	dp_setup("ann", "");
+	ck_assert_int_eq(ha_announce_start(&D), -EAGAIN); /* no outbound SA yet */
+	so.peer_ip = cfg.peer_ip;
+	if (sa_add(&D, &so, err, sizeof(err)) < 0)
+		ck_abort_msg("sa_add: %s", err);
+	opener = esp_sa_create(&pp, err, sizeof(err));
+	ck_assert_ptr_nonnull(opener);
+	send_local(0, 3);                /* one local MAC */
+	feed(0, esp_packet(false));      /* one remote MAC */
+	ck_assert_uint_eq(take_to_seal(1), 3);
+	for (unsigned q = 0; q < NW; q++) {
+		while ((n = rte_ring_sc_dequeue_burst(utx[q], (void **)out, RTE_DIM(out), NULL)) > 0)
+			rte_pktmbuf_free_bulk(out, n);
+		while ((n = rte_ring_sc_dequeue_burst(ltx[q], (void **)out, RTE_DIM(out), NULL)) > 0)
+			rte_pktmbuf_free_bulk(out, n);
+	}
+
+	ck_assert_int_eq(ha_announce_start(&D), 0);
+	while (D.ha_ann.on && turns++ < 100)
+		ha_service(&D);
+	ck_assert(!D.ha_ann.on);
+	ck_assert_uint_eq(D.main_stats.c[DP_C_ha_rarp_sent], 1);
+	ck_assert_uint_eq(D.main_stats.c[DP_C_ha_announcements], 1);
+	ck_assert_uint_eq(take_to_seal(1), 1);
+	n = rte_ring_sc_dequeue_burst(utx[1], (void **)out, RTE_DIM(out), NULL);
+	ck_assert_uint_eq(n, 1);
+	/* the peer opens it: VXLAN of segment web around a RARP frame */
+	ep = (struct esp_pkt){ .buf = rte_pktmbuf_mtod_offset(out[0], uint8_t *, OFF_ESP),
+			       .len = out[0]->data_len - OFF_ESP };
+	ck_assert_uint_eq(esp_open_burst(opener, &ep, 1), 1);
+	ck_assert_int_eq(ep.status, ESP_OK);
+	ck_assert_uint_eq(ep.len, TUN_INNER_LEN + 60);
+	f = ep.buf + ESP_PAYLOAD_OFF + TUN_INNER_LEN;
+	ck_assert_uint_eq(rte_be_to_cpu_32(*(const uint32_t *)(f - 4)) >> 8, 5101);
+	ck_assert(rte_is_broadcast_ether_addr((const struct rte_ether_addr *)f));
+	ck_assert(rte_is_same_ether_addr((const struct rte_ether_addr *)(f + 6), &local_mac));
+	ck_assert_uint_eq(f[12] << 8 | f[13], RTE_ETHER_TYPE_RARP);
+	ck_assert_uint_eq(f[14 + 7], 3); /* RFC 903: request reverse */
+	ck_assert_mem_eq(f + 14 + 8, &local_mac, 6);
+	ck_assert_mem_eq(f + 14 + 18, &local_mac, 6);
+	rte_pktmbuf_free(out[0]);
+	esp_sa_destroy(opener);
+	dp_teardown();
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("inbound");
@@ -420,6 +563,8 @@ Suite *test_suite(void)
 	tcase_add_test(tc, test_exc_police);
 	tcase_add_test(tc, test_exc_unpoliced);
 	tcase_add_test(tc, test_seal_handoff);
+	tcase_add_test(tc, test_ha_standby);
+	tcase_add_test(tc, test_ha_announce);
 	suite_add_tcase(s, tc);
 	return s;
 }

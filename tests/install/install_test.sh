@@ -76,6 +76,7 @@ for f in "$BINDIR/isthmus-dp" "$BINDIR/isthmusd" "$BINDIR/isthmusctl" "$BINDIR/i
 done
 for f in "$UNITDIR/isthmus-dp@.service" "$UNITDIR/isthmusd@.service" "$UNITDIR/isthmus.target" \
 	 "$UNITDIR/isthmus-metrics@.service" "$UNITDIR/isthmus-metrics@.timer" \
+	 "$UNITDIR/isthmus-ha@.service" "$DOCDIR/ha.md" \
 	 "$DOCDIR/deploy.md" "$DOCDIR/config.md" "$DOCDIR/README.md" "$DOCDIR/BENCHMARKS.md" \
 	 "$DOCDIR/examples/onprem.ini" "$DOCDIR/examples/cloud.ini" \
 	 "$DOCDIR/examples/onprem.env" "$DOCDIR/examples/cloud.env" \
@@ -98,10 +99,12 @@ ln -s "$UNITDIR/isthmus-dp@.service" "$tmp/inst/isthmus-dp@onprem.service"
 ln -s "$UNITDIR/isthmusd@.service" "$tmp/inst/isthmusd@onprem.service"
 ln -s "$UNITDIR/isthmus-metrics@.service" "$tmp/inst/isthmus-metrics@onprem.service"
 ln -s "$UNITDIR/isthmus-metrics@.timer" "$tmp/inst/isthmus-metrics@onprem.timer"
+ln -s "$UNITDIR/isthmus-ha@.service" "$tmp/inst/isthmus-ha@onprem.service"
 out=$(unshare -m sh -c '
 	mount -t overlay overlay -o "lowerdir=$1$2:$2" "$2" || exit 99
 	systemd-analyze verify "$3/isthmus-dp@onprem.service" "$3/isthmusd@onprem.service" \
-		"$4/isthmus.target" "$3/isthmus-metrics@onprem.service" "$3/isthmus-metrics@onprem.timer"
+		"$4/isthmus.target" "$3/isthmus-metrics@onprem.service" "$3/isthmus-metrics@onprem.timer" \
+		"$3/isthmus-ha@onprem.service"
 ' sh "$stage" "$PREFIX" "$tmp/inst" "$UNITDIR" 2>&1)
 rc=$?
 if [ $rc -eq 99 ]; then
@@ -109,7 +112,7 @@ if [ $rc -eq 99 ]; then
 elif [ $rc -ne 0 ] || [ -n "$out" ]; then
 	fail "systemd-analyze verify (rc $rc): $out"
 else
-	ok "systemd-analyze verify isthmus-dp@, isthmusd@, isthmus-metrics@onprem.service and .timer, isthmus.target"
+	ok "systemd-analyze verify isthmus-dp@, isthmusd@, isthmus-metrics@, isthmus-ha@onprem.service, the timer, isthmus.target"
 fi
 
 # --- 3. isthmus-hostprep --------------------------------------------------------

@@ -44,7 +44,8 @@ enum uplink_class {
 };
 
 #define IPPROTO_VRRP_ 112      /**< RFC 5798 section 5.1.1.4 */
-#define VRRP_MCAST_BE RTE_BE32(RTE_IPV4(224, 0, 0, 18)) /**< RFC 5798 section 5.1.1.2 */
+/** 224.0.0.18, RFC 5798 section 5.1.1.2 (not RTE_IPV4(), which shifts an int into its sign bit) */
+#define VRRP_MCAST_BE RTE_BE32(0xe0000012u)
 
 /**
  * Classify an uplink frame. Only reads headers; the mbuf is untouched.

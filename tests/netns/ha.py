@@ -29,7 +29,6 @@ appliance's port, the other site's moving at most once per failover.
 """
 import collections
 import json
-import os
 import re
 import subprocess
 import time
@@ -119,15 +118,7 @@ def kill_member(lab, m):
     """kill -9 both processes of member @m (isthmus-dp and isthmusd: the
     appliance dies; its keepalived is left, as the TAP it watches goes with
     the dataplane). Returns the time of the kill."""
-    pids = [lab.pid("dp", m), lab.pid("isthmusd", m)]
-    t = time.time()
-    for pid in pids:
-        os.kill(pid, 9)
-    for _ in range(200):
-        if not any(lab.alive(pid) for pid in pids):
-            break
-        time.sleep(0.05)
-    return t
+    return lab.kill(m)
 
 
 def pcap_fields(path, flt, *names):
@@ -316,27 +307,36 @@ def up_roles(lab, want):
     print("  roles %s after %.1f s" % (want, dt))
 
 
+def fail_over(lab, tag, victim, survivor, far, macs):
+    """Kill -9 both processes of active @victim under traffic (window @tag):
+    @survivor active within 5 s, gap < 2 s, the SAs at the far site's member
+    @far all new, the far site's MACs announced by @survivor on its switch
+    (RARP), @survivor silent before, no loop."""
+    site, other = victim[0], "b" if victim[0] == "a" else "a"
+    spis0 = sa_spis(lab, far)
+    tr = Traffic(lab, tag, 8)
+    time.sleep(2)
+    t_kill = kill_member(lab, victim)
+    dt = wait_roles(lab, {survivor: "active"}, 5)
+    print("  %s active %.2f s after the kill" % (survivor, dt))
+    f = tr.finish(t_kill, macs)
+    spis1 = sa_spis(lab, far)
+    print("MEASURED ha_%s_spis before=%s after=%s" % (tag, sorted(spis0), sorted(spis1)))
+    check(spis1 and not (spis1 & spis0), "%s's SAs after %s's failover are all new (%d SAs, %d of before)"
+          % (far.upper(), site.upper(), len(spis1), len(spis1 & spis0)))
+    check_rarp(f, survivor, macs[other], t_kill)
+    check_standby_silent(f, survivor, t_kill)
+    check_window(lab, f, macs, 2000, {site: 1, other: 0})
+
+
 def case_ha_failover(top, build):
     lab = ha_lab(top, build, "a")
     up_roles(lab, {"a1": "active", "a2": "standby"})
     check(vip_holders(lab, "a") == ["a1"], "a1 alone holds the VIP (%s)" % vip_holders(lab, "a"))
     macs = host_macs(lab)
-    spis0 = sa_spis(lab, "b")
 
     # 1. a1 dies
-    tr = Traffic(lab, "failover", 8)
-    time.sleep(2)
-    t_kill = kill_member(lab, "a1")
-    dt = wait_roles(lab, {"a2": "active"}, 5)
-    print("  a2 active %.2f s after the kill" % dt)
-    f = tr.finish(t_kill, macs)
-    spis1 = sa_spis(lab, "b")
-    print("MEASURED ha_failover_spis before=%s after=%s" % (sorted(spis0), sorted(spis1)))
-    check(spis1 and not (spis1 & spis0), "B's SAs after the failover are all new (%d SAs, %d of before)"
-          % (len(spis1), len(spis1 & spis0)))
-    check_rarp(f, "a2", macs["b"], t_kill)
-    check_standby_silent(f, "a2", t_kill)
-    check_window(lab, f, macs, 2000, {"a": 1, "b": 0})
+    fail_over(lab, "failover", "a1", "a2", "b", macs)
 
     # 2. a1 back: standby (preempt off), and nothing moves
     tr = Traffic(lab, "return", 6)
@@ -436,19 +436,7 @@ def case_ha_both(top, build):
     lab = ha_lab(top, build, "both", ha_b=["preempt = yes", "preempt_delay = 3"])
     up_roles(lab, {"a1": "active", "a2": "standby", "b1": "active", "b2": "standby"})
     macs = host_macs(lab)
-    spis0 = sa_spis(lab, "a1")
-    tr = Traffic(lab, "both_failover", 8)
-    time.sleep(2)
-    t_kill = kill_member(lab, "b1")
-    dt = wait_roles(lab, {"b2": "active"}, 5)
-    print("  b2 active %.2f s after the kill" % dt)
-    f = tr.finish(t_kill, macs)
-    spis1 = sa_spis(lab, "a1")
-    check(spis1 and not (spis1 & spis0), "A's SAs after B's failover are all new (%d SAs, %d of before)"
-          % (len(spis1), len(spis1 & spis0)))
-    check_rarp(f, "b2", macs["a"], t_kill)
-    check_standby_silent(f, "b2", t_kill)
-    check_window(lab, f, macs, 2000, {"a": 0, "b": 1})
+    fail_over(lab, "both_failover", "b1", "b2", "a1", macs)
 
     # b1 back: standby first, active again after the hold time (preempt on)
     tr = Traffic(lab, "both_preempt", 15)

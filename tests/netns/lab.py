@@ -273,10 +273,9 @@ class Lab:
         p.communicate(timeout=10)
         return path
 
-    def kill_start(self, what, site, down_s=0.5):
-        """kill -9 isthmus-dp, isthmusd or both ("both": dataplane first) at
-        @site, leave them down @down_s, start them again; return the kill time."""
-        procs = ["dp", "isthmusd"] if what == "both" else [what]
+    def kill(self, site, procs=("dp", "isthmusd")):
+        """kill -9 the processes @procs ("dp", "isthmusd", in that order) of
+        @site and wait until they are gone; return the time of the kill."""
         pids = [self.pid(w, site) for w in procs]
         t_kill = time.time()
         for pid in pids:
@@ -287,6 +286,13 @@ class Lab:
             if not any(self.alive(pid) for pid in pids):
                 break
             time.sleep(0.05)
+        return t_kill
+
+    def kill_start(self, what, site, down_s=0.5):
+        """kill -9 isthmus-dp, isthmusd or both ("both": dataplane first) at
+        @site, leave them down @down_s, start them again; return the kill time."""
+        procs = ["dp", "isthmusd"] if what == "both" else [what]
+        t_kill = self.kill(site, procs)
         time.sleep(down_s)
         self.t_started = time.time()
         for w in procs:

@@ -431,7 +431,7 @@ static unsigned tx_waiting(struct rte_ring **r)
  */
 START_TEST(test_ha_standby)
 {
-	const rte_be32_t vip = RTE_BE32(RTE_IPV4(198, 18, 0, 9));
+	const rte_be32_t vip = RTE_BE32(0xc6120009u); /* 198.18.0.9 */
 
 	dp_setup("ha", "");
 	/* a group member's configuration: the paths read no more of it than this

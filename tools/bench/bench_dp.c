@@ -616,13 +616,15 @@ static int aead_lcore(void *arg)
 	return 0;
 }
 
-/* Raw AEAD on workers 0..nw-1's lcores at once; their Gbit/s summed. */
-static double aead_on_workers(struct aead_job *j, unsigned nw)
+/*
+ * @p fn on workers 0..nw-1's lcores at once, job k (@p size bytes each, from
+ * @p jobs) on worker k's; back when all are done. Waits asleep: this thread
+ * may share a CPU with a worker, and rte_eal_wait_lcore() spins.
+ */
+static void run_on_workers(lcore_function_t *fn, void *jobs, size_t size, unsigned nw)
 {
-	double sum = 0;
-
 	for (unsigned k = 0; k < nw; k++)
-		if (rte_eal_remote_launch(aead_lcore, &j[k], R.bw[k]->w->lcore) != 0)
+		if (rte_eal_remote_launch(fn, (char *)jobs + k * size, R.bw[k]->w->lcore) != 0)
 			exit(1);
 	for (unsigned k = 0; k < nw; k++) {
 		unsigned lc = R.bw[k]->w->lcore;
@@ -630,8 +632,17 @@ static double aead_on_workers(struct aead_job *j, unsigned nw)
 		while (rte_eal_get_lcore_state(lc) != WAIT)
 			usleep(200);
 		rte_eal_wait_lcore(lc);
-		sum += j[k].gbps;
 	}
+}
+
+/* Raw AEAD on workers 0..nw-1's lcores at once; their Gbit/s summed. */
+static double aead_on_workers(struct aead_job *j, unsigned nw)
+{
+	double sum = 0;
+
+	run_on_workers(aead_lcore, j, sizeof(*j), nw);
+	for (unsigned k = 0; k < nw; k++)
+		sum += j[k].gbps;
 	return sum;
 }
 
@@ -670,13 +681,9 @@ static double seal_on_workers(struct seal_job *j, unsigned nw)
 {
 	double sum = 0;
 
+	run_on_workers(seal_lcore, j, sizeof(*j), nw);
 	for (unsigned k = 0; k < nw; k++)
-		if (rte_eal_remote_launch(seal_lcore, &j[k], R.bw[k]->w->lcore) != 0)
-			exit(1);
-	for (unsigned k = 0; k < nw; k++) {
-		rte_eal_wait_lcore(R.bw[k]->w->lcore);
 		sum += j[k].mpps;
-	}
 	return sum;
 }
 

@@ -6,7 +6,9 @@
  * (control/kernel_dp.c: retire what a dataplane holds from before, and have
  * fresh CHILD_SAs negotiated for what it lost). A request is never sent on a
  * new connection before that HELLO, so it cannot reach a dataplane instance
- * the callback has not seen.
+ * the callback has not seen; nor on any connection while the callback runs
+ * (another thread's request would reach the new instance first, and the
+ * callback would retire the SA it installed).
  */
 #include "dp_link.h"
 
@@ -23,13 +25,27 @@
 
 struct dp_link {
 	pthread_mutex_t lock;
+	pthread_cond_t synced;  /**< signalled when the up callback is done */
 	char path[108];
 	int fd;
 	int up;
+	int syncing;         /**< a new instance's up callback runs: other requests wait */
 	uint64_t boot;       /**< boot id of the dataplane instance last seen */
 	dp_link_up_fn up_fn;
 	void *ctx;
 };
+
+/* Set while this thread runs the up callback: its own requests go through. */
+static __thread int in_up_fn;
+
+/* Call with the lock held: wait until no up callback of another thread runs
+ * (a request sent meanwhile would reach the new instance before it is
+ * brought in step, and the callback would then retire what it installed). */
+static void wait_synced(struct dp_link *l)
+{
+	while (l->syncing && !in_up_fn)
+		pthread_cond_wait(&l->synced, &l->lock);
+}
 
 struct dp_link *dp_link_create(const char *path, dp_link_up_fn up, void *ctx)
 {
@@ -38,6 +54,7 @@ struct dp_link *dp_link_create(const char *path, dp_link_up_fn up, void *ctx)
 	if (!l)
 		return NULL;
 	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->synced, NULL);
 	snprintf(l->path, sizeof(l->path), "%s", path);
 	l->fd = -1;
 	l->up_fn = up;
@@ -97,6 +114,7 @@ static const struct ctl_reply *call(struct dp_link *l, void *req, size_t len, vo
 		int fresh;
 
 		pthread_mutex_lock(&l->lock);
+		wait_synced(l);
 		fresh = l->fd < 0;
 		pthread_mutex_unlock(&l->lock);
 		if (fresh && dp_link_ping(l) < 0) {
@@ -104,6 +122,8 @@ static const struct ctl_reply *call(struct dp_link *l, void *req, size_t len, vo
 			return NULL;
 		}
 		pthread_mutex_lock(&l->lock);
+		/* another thread's HELLO may have met a new instance meanwhile */
+		wait_synced(l);
 		r = call_once(l, req, len, rbuf, max_body, err, errlen);
 		pthread_mutex_unlock(&l->lock);
 		if (r)
@@ -138,20 +158,34 @@ int dp_link_ping(struct dp_link *l)
 	char err[256];
 	int changed = 0;
 
+	int ok;
+
 	pthread_mutex_lock(&l->lock);
+	wait_synced(l);
 	r = call_once(l, &h, sizeof(h), rbuf, 0, err, sizeof(err));
 	if (!r) /* HELLO changes nothing: a stale connection is retried at once */
 		r = call_once(l, &h, sizeof(h), rbuf, 0, err, sizeof(err));
-	if (r && r->status == 0) {
+	ok = r && r->status == 0;
+	if (ok) {
 		uint64_t b = boot_id(r);
 
-		changed = b != l->boot;
+		changed = b != l->boot && l->up_fn;
 		l->boot = b;
+		/* in the same hold of the lock as the HELLO: no other request
+		 * reaches the new instance before the callback is done */
+		l->syncing |= changed;
 	}
 	pthread_mutex_unlock(&l->lock);
-	if (changed && l->up_fn)
+	if (changed) {
+		in_up_fn = 1;
 		l->up_fn(l->ctx);
-	return r && r->status == 0 ? 0 : -1;
+		in_up_fn = 0;
+		pthread_mutex_lock(&l->lock);
+		l->syncing = 0;
+		pthread_cond_broadcast(&l->synced);
+		pthread_mutex_unlock(&l->lock);
+	}
+	return ok ? 0 : -1;
 }
 
 int dp_link_is_up(const struct dp_link *l)
@@ -164,6 +198,7 @@ void dp_link_destroy(struct dp_link *l)
 	if (!l)
 		return;
 	disconnect(l);
+	pthread_cond_destroy(&l->synced);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
 }

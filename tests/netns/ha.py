@@ -429,7 +429,12 @@ def case_ha_split(top, build):
           % {m: len(v) for m, v in late.items()})
     tail = [t for t in ping_times(lab.output_of(tr.ping)) if t > t_conv]
     check(tail, "the ping is answered after the members converged (%d replies)" % len(tail))
-    check_window(lab, f, macs, 2000, {"a": 2, "b": 0})
+    # the gap: at most until the stand-down and 2 s. Usually 0.2-0.3 s (B's
+    # next hop follows the member holding its SAs), but ARP from the other
+    # member can still move it back, and the member with the SAs may have
+    # nothing to send that would move it again (docs/ha.md, "Split brain":
+    # a known limit, 7.6 s seen once)
+    check_window(lab, f, macs, (t_down - t_cut) * 1000 + 2000, {"a": 2, "b": 0})
 
 
 def case_ha_both(top, build):

@@ -760,23 +760,34 @@ METHOD(kernel_ipsec_t, destroy, void,
 	free(this);
 }
 
-int kernel_dp_workers(void)
+/* A request without a body to the active dataplane, and one number of its
+ * JSON reply (@p dflt when absent). @return 0, or -1 when nothing answered. */
+static int active_call_uint(uint16_t type, const char *key, uint64_t dflt, uint64_t *out)
 {
-	struct ctl_hdr h = { .type = CTL_HELLO };
+	struct ctl_hdr h = { .type = type };
 	uint8_t *rbuf = malloc(CTL_MAX_MSG + 1);
 	const struct ctl_reply *r;
 	char err[256];
-	int n = -1;
+	int rc = -1;
 
 	pthread_mutex_lock(&active_lock);
 	if (active && rbuf) {
 		r = dp_link_call(active->link, &h, sizeof(h), rbuf, err, sizeof(err));
-		if (r && r->status == 0)
-			n = (int)ctl_reply_json_uint(r, "workers", (uint64_t)-1);
+		if (r && r->status == 0) {
+			*out = ctl_reply_json_uint(r, key, dflt);
+			rc = 0;
+		}
 	}
 	pthread_mutex_unlock(&active_lock);
 	free(rbuf);
-	return n;
+	return rc;
+}
+
+int kernel_dp_workers(void)
+{
+	uint64_t n;
+
+	return active_call_uint(CTL_HELLO, "workers", (uint64_t)-1, &n) == 0 ? (int)n : -1;
 }
 
 int kernel_dp_ha_role(uint32_t role)
@@ -794,21 +805,11 @@ int kernel_dp_ha_role(uint32_t role)
 
 int kernel_dp_ha_announce(void)
 {
-	struct ctl_hdr h = { .type = CTL_HA_ANNOUNCE };
-	uint8_t *rbuf = malloc(CTL_MAX_MSG + 1);
-	const struct ctl_reply *r;
-	char err[256];
-	int rc = -1;
+	uint64_t started;
 
-	pthread_mutex_lock(&active_lock);
-	if (active && rbuf) {
-		r = dp_link_call(active->link, &h, sizeof(h), rbuf, err, sizeof(err));
-		if (r && r->status == 0)
-			rc = ctl_reply_json_uint(r, "started", 0) ? 1 : 0;
-	}
-	pthread_mutex_unlock(&active_lock);
-	free(rbuf);
-	return rc;
+	if (active_call_uint(CTL_HA_ANNOUNCE, "started", 0, &started) < 0)
+		return -1;
+	return started ? 1 : 0;
 }
 
 void kernel_dp_wireshark(FILE *f)

@@ -23,8 +23,8 @@
 #define DP_MAX_STATIC_SA 64
 #define DP_VLAN_UNTAGGED 0    /**< segment carried without an 802.1Q tag */
 #define DP_BURST_MAX 64
-#define DP_RX_SPIN_US 20           /**< [appliance] rx_spin_us default (docs/config.md) */
-#define DP_RX_NAP_US 50            /**< [appliance] rx_nap_us default (docs/config.md) */
+#define DP_RX_SPIN_US 0            /**< [appliance] rx_spin_us default (docs/config.md) */
+#define DP_RX_NAP_US 100           /**< [appliance] rx_nap_us default (docs/config.md) */
 /**
  * Largest [uplink]/[local] mtu with a driver = af_xdp port: net_af_xdp gives
  * the kernel the mbufs themselves (one page each, XDP_PACKET_HEADROOM in front),

@@ -21,6 +21,15 @@
 #define AFXDP_FILL_MBUFS 2048
 
 /**
+ * RX descriptors of an af_xdp queue: the AF_XDP socket's RX ring. With
+ * the 1024 of other ports, the ring filled while a worker waited for its
+ * CPU on a 2-vCPU VM and one TCP stream through the lab lost 2 % of its
+ * segments (2.0-2.3 Gbit/s); with 4096, 0.03 % (2.75 Gbit/s; BENCHMARKS.md,
+ * "AF_XDP beside af_packet"). The ring is 16 bytes a descriptor.
+ */
+#define AFXDP_RX_DESC 4096
+
+/**
  * Refuse what net_af_xdp would accept but not serve: an interface missing
  * from this namespace, more queues than workers, queues the interface does
  * not have, or an interface whose RSS spreads frames over queues the port

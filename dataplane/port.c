@@ -133,7 +133,8 @@ static int port_start(struct dp *dp, struct dp_port *p, uint16_t mtu, char *err,
 {
 	struct rte_eth_dev_info info;
 	struct rte_eth_conf conf;
-	uint16_t nrx, ntx, nb_rxd = RX_DESC, nb_txd = TX_DESC;
+	uint16_t nrx, ntx, nb_txd = TX_DESC;
+	uint16_t nb_rxd = p->spec->driver == CFG_DRV_AF_XDP ? AFXDP_RX_DESC : RX_DESC;
 	int r;
 
 	memset(&conf, 0, sizeof(conf));

@@ -18,9 +18,10 @@
  * at all makes the worker chase frames one at a time (a frame every 7-20 us
  * at 64 bytes, one sendto() each) and takes the CPU from the hosts and the
  * kernel's share of the forwarding (af_packet copies, veth). Napping at
- * once instead takes what came in rx_nap_us in one burst; the lab's 64-byte
- * UDP went from 52 to 82-88 kpps, TCP unchanged (BENCHMARKS.md, "Spin and
- * nap"). A spin still pays where the worker has a core of its own.
+ * once instead takes what came in rx_nap_us in one burst: the lab's 64-byte
+ * UDP went from 40-57 to a median of 85 kpps, one TCP stream within the
+ * machine's noise (BENCHMARKS.md, "Spin and nap"). A spin still pays where
+ * the worker has a core of its own.
  */
 #include <stdatomic.h>
 #include <sys/prctl.h>

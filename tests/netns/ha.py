@@ -114,13 +114,6 @@ def sa_spis(lab, m):
     return {(s["dir"], s["spi"]) for s in json.loads(lab.ctl(m, "--json", "sa").stdout)}
 
 
-def kill_member(lab, m):
-    """kill -9 both processes of member @m (isthmus-dp and isthmusd: the
-    appliance dies; its keepalived is left, as the TAP it watches goes with
-    the dataplane). Returns the time of the kill."""
-    return lab.kill(m)
-
-
 def pcap_fields(path, flt, *names):
     r = subprocess.run(["tshark", "-n", "-r", path, "-Y", flt, "-T", "fields"] +
                        [a for n in names for a in ("-e", n)],
@@ -308,7 +301,9 @@ def up_roles(lab, want):
 
 
 def fail_over(lab, tag, victim, survivor, far, macs):
-    """Kill -9 both processes of active @victim under traffic (window @tag):
+    """Kill -9 both processes of active @victim under traffic (window @tag;
+    lab.kill: isthmus-dp and isthmusd, the appliance dies; its keepalived is
+    left, as the TAP it watches goes with the dataplane):
     @survivor active within 5 s, gap < 2 s, the SAs at the far site's member
     @far all new, the far site's MACs announced by @survivor on its switch
     (RARP), @survivor silent before, no loop."""
@@ -316,7 +311,7 @@ def fail_over(lab, tag, victim, survivor, far, macs):
     spis0 = sa_spis(lab, far)
     tr = Traffic(lab, tag, 8)
     time.sleep(2)
-    t_kill = kill_member(lab, victim)
+    t_kill = lab.kill(victim)
     dt = wait_roles(lab, {survivor: "active"}, 5)
     print("  %s active %.2f s after the kill" % (survivor, dt))
     f = tr.finish(t_kill, macs)

@@ -145,7 +145,6 @@ class Traffic:
         self.fdb0 = {s: self._fdb(s) for s in "ab"}
         self.fdb = {s: lab.bg_file(s + "-sw", "%s-fdb-%s" % (tag, s), "bridge", "monitor", "fdb")
                     for s in "ab"}
-        time.sleep(0.5)  # tcpdump opens its interfaces
         self.srv = lab.iperf_server("b-app")
         self.tcp = lab.bg_file("a-app", tag + "-iperf", "timeout", str(seconds + 15), "iperf3", "-c", APP_B,
                                "-t", str(seconds), "-i", "0.5", "-J")
@@ -158,7 +157,7 @@ class Traffic:
 
     def _tcpdump(self, ns, dev, name, flt):
         path = "%s/%s-%s.pcap" % (self.lab.run, self.tag, name)
-        p = self.lab.bg(ns, "tcpdump", "-Q", "in", "-i", dev, "-n", "-U", "-s", "128", "-w", path, flt)
+        p = self.lab.tcpdump(ns, dev, path, "-Q", "in", "-s", "128", flt)
         self.caps.append(p)
         return path
 

@@ -10,6 +10,7 @@ namespaces the test added by name and runs `isthmus-lab down`.
 import json
 import os
 import re
+import select
 import signal
 import socket
 import struct
@@ -262,10 +263,39 @@ class Lab:
         path = "%s/%s-%s.pcap" % (self.run, tag, site)
         # 80 bytes: the outer headers and the ESP header are all esp_packets()
         # reads; snaplen=0 keeps whole frames (to send them again)
-        p = self.bg(site, "dumpcap", "-q", "-i", "up0", "-P", "-s", str(snaplen or 262144),
-                    "-f", "udp port 4500", "-w", path)
-        time.sleep(0.5)  # dumpcap opens the interface
+        p = self.dumpcap(site, "up0", "udp port 4500", path, "-s", str(snaplen or 262144))
         return p, path
+
+    def bg_ready(self, ns, marker, *cmd, wait_s=15):
+        """bg() @cmd in @ns, returned once its output (stdout and stderr)
+        contains @marker (bytes): the line a capture tool prints once it
+        captures, where a fixed wait missed the first packets on a busy
+        machine."""
+        p = self.bg(ns, *cmd)
+        said, fd, t_end = b"", p.stdout.fileno(), time.time() + wait_s
+        while marker not in said:
+            left = t_end - time.time()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise Fail("%s in %s not ready after %d s: %r" % (cmd[0], ns, wait_s, said[-300:]))
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise Fail("%s in %s exited: %r" % (cmd[0], ns, said[-300:]))
+            said += chunk
+        return p
+
+    def dumpcap(self, ns, dev, flt, path, *extra):
+        """dumpcap on @dev in @ns with capture filter @flt, writing @path
+        (pcap format), returned once it captures: it says "File: PATH" after
+        it has opened the interface, set the filter and created the file.
+        Stop it with SIGINT."""
+        return self.bg_ready(ns, b"File: ", "dumpcap", "-q", "-i", dev, "-P", *extra,
+                             "-f", flt, "-w", path)
+
+    def tcpdump(self, ns, dev, path, *args):
+        """tcpdump -U -w @path on @dev in @ns (@args: options, then the
+        filter), returned once it says "listening on" (interface open,
+        filter set). Stop it with SIGINT."""
+        return self.bg_ready(ns, b"listening on", "tcpdump", "-i", dev, "-n", "-U", "-w", path, *args)
 
     @staticmethod
     def stop_capture(cap):

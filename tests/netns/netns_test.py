@@ -567,9 +567,8 @@ def replay_counted(lab, pcap, n, when):
     """Replay @pcap's @n ESP packets from A into B: every one dropped and
     counted at B, none delivered to B's web host."""
     keys = ("drop_unknown_spi", "drop_replayed", "drop_too_old", "drop_icv")
-    seen = lab.bg("b-web", "dumpcap", "-q", "-i", "eth0", "-P", "-f",
-                  "icmp and src host %s" % WEB_A, "-w", "%s/replay-host-b.pcap" % lab.run)
-    time.sleep(0.5)
+    seen = lab.dumpcap("b-web", "eth0", "icmp and src host %s" % WEB_A,
+                       "%s/replay-host-b.pcap" % lab.run)
     c0 = lab.stats("b")["counters"]
     replay(lab, pcap, "a")
     time.sleep(1.0)

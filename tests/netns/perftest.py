@@ -40,10 +40,8 @@ def port_captures(lab):
     for site in "ab":
         for port in ("web", "app", "db"):
             path = "%s/pt-%s-%s.pcap" % (lab.run, site, port)
-            p = lab.bg("%s-sw" % site, "tcpdump", "-q", "-n", "-U", "-s", "96", "-i",
-                       "dp-" + port, "-w", path)
+            p = lab.tcpdump("%s-sw" % site, "dp-" + port, path, "-q", "-s", "96")
             caps.append((site, port, p, path))
-    time.sleep(0.7)  # tcpdump opens its interfaces
     return caps
 
 

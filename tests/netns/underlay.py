@@ -127,9 +127,7 @@ def case_routed(top, build):
 
     # MTU: a 1500-byte packet with DF clear seals to about 1600 bytes: the
     # appliance sends it in two outer fragments, which the router forwards
-    cap = lab.bg("r", "dumpcap", "-q", "-i", "a0", "-f", "ip[6:2] & 0x3fff != 0", "-w",
-                 "%s/frags-r.pcap" % lab.run)
-    time.sleep(0.5)
+    cap = lab.dumpcap("r", "a0", "ip[6:2] & 0x3fff != 0", "%s/frags-r.pcap" % lab.run)
     fa0 = counters(lab, "a")["frag_packets"]
     nt.ping_ok(lab, "a-web", WEB_B, "1500-byte pings A -> B, DF clear (ping -M dont -s 1472)", 5,
                "-M", "dont", "-s", "1472")

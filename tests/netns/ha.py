@@ -145,6 +145,7 @@ class Traffic:
         self.fdb0 = {s: self._fdb(s) for s in "ab"}
         self.fdb = {s: lab.bg_file(s + "-sw", "%s-fdb-%s" % (tag, s), "bridge", "monitor", "fdb")
                     for s in "ab"}
+        time.sleep(0.2)  # bridge monitor subscribes (it says nothing when it has)
         self.srv = lab.iperf_server("b-app")
         self.tcp = lab.bg_file("a-app", tag + "-iperf", "timeout", str(seconds + 15), "iperf3", "-c", APP_B,
                                "-t", str(seconds), "-i", "0.5", "-J")

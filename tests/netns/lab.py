@@ -379,7 +379,9 @@ def esp_packets(path, dst=None, ports=False):
     IKE (the non-ESP marker), a payload of one 0xFF byte a NAT keepalive;
     anything else of 8 bytes or more starts with the ESP SPI and sequence
     number (RFC 4303 section 2). A fragmented datagram counts once, from its
-    first fragment, which holds the UDP and ESP headers.
+    first fragment, which holds the UDP and ESP headers (tshark, given whole
+    frames, waits for the rest to reassemble it, and a capture filtered on
+    UDP port 4500 never holds the rest).
 
     scapy reads the file (RawPcapReader: no dissection) and the fixed
     headers are taken apart here: tshark's full dissection of the 2-3 million
@@ -389,10 +391,13 @@ def esp_packets(path, dst=None, ports=False):
     from scapy.utils import RawPcapReader  # noqa: PLC0415 - only the capture tests need it
     want = socket.inet_aton(dst) if dst else None
     out = []
-    for frame, _ in RawPcapReader(path):
+    reader = RawPcapReader(path)
+    if reader.linktype != 1:   # DLT_EN10MB: anything else would read as "no ESP"
+        raise Fail("%s: link type %d, not Ethernet" % (path, reader.linktype))
+    for frame, _ in reader:
         if len(frame) < 14 + 20 or frame[12:14] != b"\x08\x00" or frame[23] != 17:
             continue                                   # not IPv4 / UDP
-        ip = frame[14:]
+        ip = frame[14:14 + struct.unpack_from("!H", frame, 16)[0]]  # no Ethernet padding
         ihl = (ip[0] & 0x0F) * 4
         if struct.unpack_from("!H", ip, 6)[0] & 0x1FFF:
             continue                                   # not the first fragment

@@ -30,11 +30,10 @@ appliance's port, the other site's moving at most once per failover.
 import collections
 import json
 import re
-import subprocess
 import time
 
 from isthmus_test import Fail, check
-from lab import new_lab, ping_stats, ping_times
+from lab import new_lab, pcap_fields, ping_stats, ping_times
 
 WEB_A, WEB_B = "192.0.2.11", "192.0.2.21"
 APP_A, APP_B = "198.51.100.11", "198.51.100.21"
@@ -112,15 +111,6 @@ def wait_roles(lab, want, timeout):
 def sa_spis(lab, m):
     """The SPIs of the SAs in member @m's dataplane (isthmusctl sa)."""
     return {(s["dir"], s["spi"]) for s in json.loads(lab.ctl(m, "--json", "sa").stdout)}
-
-
-def pcap_fields(path, flt, *names):
-    r = subprocess.run(["tshark", "-n", "-r", path, "-Y", flt, "-T", "fields"] +
-                       [a for n in names for a in ("-e", n)],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
-    if r.returncode != 0:
-        raise Fail("tshark %s: %s" % (path, r.stderr.strip()[-300:]))
-    return [line.split("\t") for line in r.stdout.splitlines() if line]
 
 
 class Traffic:

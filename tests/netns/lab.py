@@ -416,20 +416,23 @@ def esp_packets(path, dst=None, ports=False):
     return out
 
 
+def pcap_fields(path, flt, *names):
+    """tshark's fields @names of the packets of @path that match display
+    filter @flt: one list of strings per packet."""
+    r = subprocess.run(["tshark", "-n", "-r", path, "-Y", flt, "-T", "fields"] +
+                       [a for n in names for a in ("-e", n)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+    if r.returncode != 0:
+        raise Fail("tshark %s: %s" % (path, r.stderr.strip()[-300:]))
+    return [line.split("\t") for line in r.stdout.splitlines() if line]
+
+
 def esp_packets_tshark(path, dst=None):
     """esp_packets() by tshark's ESP dissector: the independent reading the
     replay case compares it with."""
     flt = "esp" + (" && ip.dst == %s" % dst if dst else "")
-    r = subprocess.run(["tshark", "-n", "-r", path, "-Y", flt, "-T", "fields",
-                        "-e", "ip.src", "-e", "esp.spi", "-e", "esp.sequence"],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
-    if r.returncode != 0:
-        raise Fail("tshark %s: %s" % (path, r.stderr.strip()[-300:]))
-    out = []
-    for line in r.stdout.splitlines():
-        v = line.split("\t")
-        out.append((v[0], int(v[1].split()[0], 0), int(v[2])))
-    return out
+    return [(src, int(spi.split()[0], 0), int(seq))
+            for src, spi, seq in pcap_fields(path, flt, "ip.src", "esp.spi", "esp.sequence")]
 
 
 def reused_nonces(pkts):
